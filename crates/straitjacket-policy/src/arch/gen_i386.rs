@@ -1,0 +1,41 @@
+// PLACEHOLDER until tools/gen-syscall-tables writes this file.
+use super::{ArgDef, SyscallDef};
+
+pub static SYSCALLS: &[SyscallDef] = &[
+    SyscallDef {
+        name: "read",
+        nr: 0,
+        args: &[
+            ArgDef {
+                name: "fd",
+                c_type: "unsigned int",
+            },
+            ArgDef {
+                name: "buf",
+                c_type: "char *",
+            },
+            ArgDef {
+                name: "count",
+                c_type: "size_t",
+            },
+        ],
+    },
+    SyscallDef {
+        name: "write",
+        nr: 1,
+        args: &[
+            ArgDef {
+                name: "fd",
+                c_type: "unsigned int",
+            },
+            ArgDef {
+                name: "buf",
+                c_type: "const char *",
+            },
+            ArgDef {
+                name: "count",
+                c_type: "size_t",
+            },
+        ],
+    },
+];
