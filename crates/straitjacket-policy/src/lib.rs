@@ -18,3 +18,6 @@ pub mod syntax;
 
 pub use action::Action;
 pub use arch::{Arch, SyscallNr};
+pub mod groups;
+pub mod resolve;
+pub mod compile;

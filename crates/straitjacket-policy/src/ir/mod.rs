@@ -74,6 +74,8 @@ pub struct Rule {
     pub action: Action,
     pub cond: Cond,
     pub origin: Option<Origin>,
+    /// Where the rule was written (`None` for rules straitjacket adds itself).
+    pub span: Option<crate::diag::Span>,
 }
 
 /// The filter of one ABI.
