@@ -18,6 +18,6 @@ pub mod syntax;
 
 pub use action::Action;
 pub use arch::{Arch, SyscallNr};
+pub mod compile;
 pub mod groups;
 pub mod resolve;
-pub mod compile;

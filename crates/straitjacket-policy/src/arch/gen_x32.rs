@@ -4,7 +4,7 @@ use super::{ArgDef, SyscallDef};
 pub static SYSCALLS: &[SyscallDef] = &[
     SyscallDef {
         name: "read",
-        nr: 0,
+        nr: 0x4000_0000,
         args: &[
             ArgDef {
                 name: "fd",
@@ -22,7 +22,7 @@ pub static SYSCALLS: &[SyscallDef] = &[
     },
     SyscallDef {
         name: "write",
-        nr: 1,
+        nr: 0x4000_0001,
         args: &[
             ArgDef {
                 name: "fd",

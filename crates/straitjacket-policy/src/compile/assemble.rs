@@ -61,7 +61,10 @@ fn skip_redundant(g: &Graph, states: &[Option<AState>], mut id: NodeId) -> NodeI
 pub fn assemble(g: &Graph, root: NodeId) -> Vec<Insn> {
     let states = entry_states(g, root);
     let succ = |id: NodeId| -> Vec<NodeId> {
-        g.node(id).successors().map(|s| skip_redundant(g, &states, s)).collect()
+        g.node(id)
+            .successors()
+            .map(|s| skip_redundant(g, &states, s))
+            .collect()
     };
     let root = skip_redundant(g, &states, root);
 
@@ -105,7 +108,12 @@ pub fn assemble(g: &Graph, root: NodeId) -> Vec<Insn> {
                 let jf = reach(g, &mut rev, &entry, f);
                 let here = rev.len();
                 let off = |target: usize| (here - target - 1) as u8;
-                rev.push(Insn::Jmp { op, src: Src::K(k), jt: off(jt), jf: off(jf) });
+                rev.push(Insn::Jmp {
+                    op,
+                    src: Src::K(k),
+                    jt: off(jt),
+                    jf: off(jf),
+                });
             }
         }
         entry.insert(id, rev.len() - 1);

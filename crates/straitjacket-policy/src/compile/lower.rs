@@ -52,7 +52,12 @@ pub enum Node {
     /// A &= k; then `next`.
     And { k: u32, next: NodeId },
     /// if (A op k) `t` else `f`.
-    Jump { op: JmpOp, k: u32, t: NodeId, f: NodeId },
+    Jump {
+        op: JmpOp,
+        k: u32,
+        t: NodeId,
+        f: NodeId,
+    },
 }
 
 impl Node {
@@ -121,7 +126,11 @@ pub fn lower(policy: &Policy) -> (Graph, NodeId) {
     }
     let mut chain = kill;
     for &audit in audits.iter().rev() {
-        let filters: Vec<&Filter> = policy.filters.iter().filter(|f| f.arch.audit_arch() == audit).collect();
+        let filters: Vec<&Filter> = policy
+            .filters
+            .iter()
+            .filter(|f| f.arch.audit_arch() == audit)
+            .collect();
         let section = lower_section(&mut g, &filters, kill);
         chain = g.jump(JmpOp::Jeq, audit, section, chain);
     }
@@ -133,7 +142,7 @@ pub fn lower(policy: &Policy) -> (Graph, NodeId) {
 fn lower_section(g: &mut Graph, filters: &[&Filter], kill: NodeId) -> NodeId {
     // Ranges of the whole 32-bit number space, each with the node deciding it.
     let mut ranges: Vec<(u32, NodeId)> = Vec::new();
-    let mut push = |ranges: &mut Vec<(u32, NodeId)>, lo: u32, node: NodeId| {
+    let push = |ranges: &mut Vec<(u32, NodeId)>, lo: u32, node: NodeId| {
         if ranges.last().is_none_or(|&(_, n)| n != node) {
             ranges.push((lo, node));
         }
@@ -194,7 +203,10 @@ fn search_tree(g: &mut Graph, ranges: &[(u32, NodeId)]) -> NodeId {
 /// One syscall's rules, first match wins, else `default`.
 fn lower_rules(g: &mut Graph, rules: &[Rule], default: NodeId) -> NodeId {
     // Rules after an unconditional one never run.
-    let live = rules.iter().position(|r| r.cond == Cond::True).map_or(rules, |i| &rules[..=i]);
+    let live = rules
+        .iter()
+        .position(|r| r.cond == Cond::True)
+        .map_or(rules, |i| &rules[..=i]);
     let mut acc = default;
     for r in live.iter().rev() {
         let act = g.ret(r.action);
@@ -228,7 +240,16 @@ fn lower_cmp(g: &mut Graph, c: &Cmp, t: NodeId, f: NodeId) -> NodeId {
     let mask = c.mask & c.width.mask();
     let value = c.value & c.width.mask();
     match c.width {
-        Width::W32 => word_test(g, Word::ArgLo(i), mask as u32, op, value as u32, c.signed, t, f),
+        Width::W32 => word_test(
+            g,
+            Word::ArgLo(i),
+            mask as u32,
+            op,
+            value as u32,
+            c.signed,
+            t,
+            f,
+        ),
         Width::W64 => {
             let (mhi, mlo) = ((mask >> 32) as u32, mask as u32);
             let (vhi, vlo) = ((value >> 32) as u32, value as u32);
@@ -265,10 +286,23 @@ fn equal_after(g: &mut Graph, mask: u32, k: u32, t: NodeId, f: NodeId) -> NodeId
 
 /// Loads `word`, masks it, and tests `(word & mask) op k`, signed or unsigned 32-bit.
 #[allow(clippy::too_many_arguments)]
-fn word_test(g: &mut Graph, word: Word, mask: u32, op: Rel, k: u32, signed: bool, t: NodeId, f: NodeId) -> NodeId {
+fn word_test(
+    g: &mut Graph,
+    word: Word,
+    mask: u32,
+    op: Rel,
+    k: u32,
+    signed: bool,
+    t: NodeId,
+    f: NodeId,
+) -> NodeId {
     // A masked-away word is 0: decide now.
     if mask == 0 {
-        let kk = if signed { i64::from(k as i32) } else { i64::from(k) };
+        let kk = if signed {
+            i64::from(k as i32)
+        } else {
+            i64::from(k)
+        };
         let holds = match op {
             Rel::Eq => kk == 0,
             Rel::Gt => 0 > kk,
@@ -290,7 +324,11 @@ fn word_test(g: &mut Graph, word: Word, mask: u32, op: Rel, k: u32, signed: bool
         }
         Rel::Eq => g.jump(JmpOp::Jeq, k, t, f),
         Rel::Gt | Rel::Ge => {
-            let jop = if op == Rel::Gt { JmpOp::Jgt } else { JmpOp::Jge };
+            let jop = if op == Rel::Gt {
+                JmpOp::Jgt
+            } else {
+                JmpOp::Jge
+            };
             if signed {
                 signed_test(g, jop, k, t, f)
             } else {
@@ -298,7 +336,14 @@ fn word_test(g: &mut Graph, word: Word, mask: u32, op: Rel, k: u32, signed: bool
             }
         }
     };
-    let masked = if mask == u32::MAX { test } else { g.add(Node::And { k: mask, next: test }) };
+    let masked = if mask == u32::MAX {
+        test
+    } else {
+        g.add(Node::And {
+            k: mask,
+            next: test,
+        })
+    };
     g.load(word, masked)
 }
 

@@ -21,7 +21,17 @@ pub struct RuleInfo {
 /// Families of calls that do the same thing: denying one and not the others leaves a way round.
 pub const ALIAS_FAMILIES: &[&[&str]] = &[
     &["open", "openat", "openat2", "creat"],
-    &["stat", "lstat", "fstat", "newfstatat", "statx", "stat64", "lstat64", "fstat64", "fstatat64"],
+    &[
+        "stat",
+        "lstat",
+        "fstat",
+        "newfstatat",
+        "statx",
+        "stat64",
+        "lstat64",
+        "fstat64",
+        "fstatat64",
+    ],
     &["access", "faccessat", "faccessat2"],
     &["rename", "renameat", "renameat2"],
     &["unlink", "unlinkat"],
@@ -30,7 +40,9 @@ pub const ALIAS_FAMILIES: &[&[&str]] = &[
     &["link", "linkat"],
     &["symlink", "symlinkat"],
     &["chmod", "fchmod", "fchmodat", "fchmodat2"],
-    &["chown", "fchown", "lchown", "fchownat", "chown32", "fchown32", "lchown32"],
+    &[
+        "chown", "fchown", "lchown", "fchownat", "chown32", "fchown32", "lchown32",
+    ],
     &["execve", "execveat"],
     &["fork", "vfork", "clone", "clone3"],
     &["dup", "dup2", "dup3"],
@@ -40,16 +52,37 @@ pub const ALIAS_FAMILIES: &[&[&str]] = &[
     &["utime", "utimes", "futimesat", "utimensat"],
     &["truncate", "truncate64", "ftruncate", "ftruncate64"],
     &["kill", "tkill", "tgkill", "pidfd_send_signal"],
-    &["mount", "fsopen", "fsmount", "move_mount", "open_tree", "fspick", "mount_setattr"],
+    &[
+        "mount",
+        "fsopen",
+        "fsmount",
+        "move_mount",
+        "open_tree",
+        "fspick",
+        "mount_setattr",
+    ],
     &["umount", "umount2"],
     &["ptrace", "process_vm_readv", "process_vm_writev"],
-    &["setuid", "setreuid", "setresuid", "setuid32", "setreuid32", "setresuid32"],
+    &[
+        "setuid",
+        "setreuid",
+        "setresuid",
+        "setuid32",
+        "setreuid32",
+        "setresuid32",
+    ],
     &["mmap", "mmap2"],
     &["sendfile", "sendfile64", "splice", "copy_file_range"],
     &["chroot", "pivot_root"],
 ];
 
-const VDSO: &[&str] = &["gettimeofday", "clock_gettime", "time", "getcpu", "clock_getres"];
+const VDSO: &[&str] = &[
+    "gettimeofday",
+    "clock_gettime",
+    "time",
+    "getcpu",
+    "clock_getres",
+];
 
 pub fn lint(filter: &Filter, rules: &[RuleInfo], sources: &SourceMap) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -79,13 +112,22 @@ fn unreachable_rules(filter: &Filter, out: &mut Vec<Diagnostic>) {
             let Some(span) = rule.span else { continue };
             let earlier = &rules[..i];
             if let Some(prev) = earlier.iter().find(|p| p.cond == Cond::True) {
-                let at = prev.origin.as_ref().map_or_else(String::new, |o| format!(" at {o}"));
-                out.push(Diagnostic::warning(span, "this rule can never match")
-                    .with_note(format!("an earlier rule{at} matches every call first")));
+                let at = prev
+                    .origin
+                    .as_ref()
+                    .map_or_else(String::new, |o| format!(" at {o}"));
+                out.push(
+                    Diagnostic::warning(span, "this rule can never match")
+                        .with_note(format!("an earlier rule{at} matches every call first")),
+                );
                 continue;
             }
             if let Some(false) = satisfiable_after(&rule.cond, earlier) {
-                let why = if earlier.is_empty() { "its condition is a contradiction" } else { "earlier rules match every call it would" };
+                let why = if earlier.is_empty() {
+                    "its condition is a contradiction"
+                } else {
+                    "earlier rules match every call it would"
+                };
                 out.push(Diagnostic::warning(span, "this rule can never match").with_note(why));
             }
         }
@@ -106,12 +148,18 @@ fn satisfiable_after(cond: &Cond, earlier: &[Rule]) -> Option<bool> {
         if c.mask & c.width.mask() != c.width.mask() {
             return None;
         }
-        let e = per_arg.entry(c.arg.get()).or_insert((c.width, c.signed, BTreeSet::new()));
+        let e = per_arg
+            .entry(c.arg.get())
+            .or_insert((c.width, c.signed, BTreeSet::new()));
         if e.0 != c.width || e.1 != c.signed {
             return None;
         }
         let m = c.width.mask();
-        for v in [c.value, c.value.wrapping_add(1) & m, c.value.wrapping_sub(1) & m] {
+        for v in [
+            c.value,
+            c.value.wrapping_add(1) & m,
+            c.value.wrapping_sub(1) & m,
+        ] {
             e.2.insert(v);
         }
     }
@@ -130,7 +178,13 @@ fn satisfiable_after(cond: &Cond, earlier: &[Rule]) -> Option<bool> {
     Some(search(&axes, 0, &mut args, cond, earlier))
 }
 
-fn search(axes: &[(usize, Vec<u64>)], i: usize, args: &mut [u64; 6], cond: &Cond, earlier: &[Rule]) -> bool {
+fn search(
+    axes: &[(usize, Vec<u64>)],
+    i: usize,
+    args: &mut [u64; 6],
+    cond: &Cond,
+    earlier: &[Rule],
+) -> bool {
     if i == axes.len() {
         return eval::holds(cond, args) && !earlier.iter().any(|r| eval::holds(&r.cond, args));
     }
@@ -159,29 +213,60 @@ fn alias_families(filter: &Filter, out: &mut Vec<Diagnostic>) {
         return;
     }
     let denies = |nr: SyscallNr| -> Option<Span> {
-        filter.syscalls.get(&nr)?.iter().find(|r| !r.action.runs_call() && r.span.is_some()).and_then(|r| r.span)
+        filter
+            .syscalls
+            .get(&nr)?
+            .iter()
+            .find(|r| !r.action.runs_call() && r.span.is_some())
+            .and_then(|r| r.span)
     };
     for fam in ALIAS_FAMILIES {
         let present: Vec<_> = fam.iter().filter_map(|n| filter.arch.syscall(n)).collect();
-        let denied: Vec<_> = present.iter().filter_map(|s| denies(SyscallNr(s.nr)).map(|sp| (s.name, sp))).collect();
-        let Some(&(first, span)) = denied.first() else { continue };
+        let denied: Vec<_> = present
+            .iter()
+            .filter_map(|s| denies(SyscallNr(s.nr)).map(|sp| (s.name, sp)))
+            .collect();
+        let Some(&(first, span)) = denied.first() else {
+            continue;
+        };
         let open: Vec<&str> = present
             .iter()
             .filter(|s| denies(SyscallNr(s.nr)).is_none())
-            .filter(|s| filter.syscalls.get(&SyscallNr(s.nr)).is_none_or(|rs| rs.iter().all(|r| r.span.is_some())))
+            .filter(|s| {
+                filter
+                    .syscalls
+                    .get(&SyscallNr(s.nr))
+                    .is_none_or(|rs| rs.iter().all(|r| r.span.is_some()))
+            })
             .map(|s| s.name)
             .collect();
         if open.is_empty() {
             continue;
         }
         let all: Vec<&str> = present.iter().map(|s| s.name).collect();
-        out.push(Diagnostic::warning(span, format!(
-            "`{first}` is denied but {} {} not: the same thing can be done through {}",
-            quote_list(&open), if open.len() == 1 { "is" } else { "are" }, if open.len() == 1 { "it" } else { "them" }))
-            .with_help(format!("deny the whole family on {}: {}", filter.arch, all.join(", "))));
+        out.push(
+            Diagnostic::warning(
+                span,
+                format!(
+                    "`{first}` is denied but {} {} not: the same thing can be done through {}",
+                    quote_list(&open),
+                    if open.len() == 1 { "is" } else { "are" },
+                    if open.len() == 1 { "it" } else { "them" }
+                ),
+            )
+            .with_help(format!(
+                "deny the whole family on {}: {}",
+                filter.arch,
+                all.join(", ")
+            )),
+        );
     }
 }
 
 fn quote_list(names: &[&str]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -35,7 +35,9 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { native: Arch::native() }
+        Options {
+            native: Arch::native(),
+        }
     }
 }
 
@@ -93,7 +95,11 @@ pub fn resolve(
 }
 
 /// Parses and resolves one file from memory; includes are refused.
-pub fn resolve_text(name: &str, text: &str, opts: &Options) -> Result<(SourceMap, Resolved), (SourceMap, Vec<Diagnostic>)> {
+pub fn resolve_text(
+    name: &str,
+    text: &str,
+    opts: &Options,
+) -> Result<(SourceMap, Resolved), (SourceMap, Vec<Diagnostic>)> {
     let mut sources = SourceMap::new();
     let id = sources.add(SourceFile::new(name, text));
     match resolve(&mut sources, id, &mut NoIncludes, opts) {
@@ -117,18 +123,31 @@ fn flatten(
             continue;
         };
         if stack.len() > MAX_INCLUDE_DEPTH {
-            return Err(vec![Diagnostic::error(*span, format!("includes nest deeper than {MAX_INCLUDE_DEPTH} levels"))]);
+            return Err(vec![Diagnostic::error(
+                *span,
+                format!("includes nest deeper than {MAX_INCLUDE_DEPTH} levels"),
+            )]);
         }
-        let loaded = loader
-            .load(&path.value, sources.get(file))
-            .map_err(|why| vec![Diagnostic::error(path.span, format!("cannot include `{}`: {why}", path.value))])?;
+        let loaded = loader.load(&path.value, sources.get(file)).map_err(|why| {
+            vec![Diagnostic::error(
+                path.span,
+                format!("cannot include `{}`: {why}", path.value),
+            )]
+        })?;
         if stack.contains(&loaded.key) {
             let chain = stack.join(" -> ");
-            return Err(vec![Diagnostic::error(*span, format!("include cycle: `{}` includes itself", path.value))
-                .with_note(format!("include chain: {chain} -> {}", loaded.key))]);
+            return Err(vec![Diagnostic::error(
+                *span,
+                format!("include cycle: `{}` includes itself", path.value),
+            )
+            .with_note(format!("include chain: {chain} -> {}", loaded.key))]);
         }
-        let text = syntax::load(&loaded.name, &loaded.bytes)
-            .map_err(|e| vec![Diagnostic::error(path.span, format!("cannot include `{}`: {e}", path.value))])?;
+        let text = syntax::load(&loaded.name, &loaded.bytes).map_err(|e| {
+            vec![Diagnostic::error(
+                path.span,
+                format!("cannot include `{}`: {e}", path.value),
+            )]
+        })?;
         let id = sources.add(text);
         stack.push(loaded.key);
         flatten(sources, id, loader, stack, out)?;
@@ -163,7 +182,12 @@ struct Resolver<'s> {
 
 impl<'s> Resolver<'s> {
     fn new(sources: &'s SourceMap, opts: &Options) -> Resolver<'s> {
-        Resolver { sources, opts: *opts, errors: Vec::new(), warnings: Vec::new() }
+        Resolver {
+            sources,
+            opts: *opts,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
     }
 
     fn origin(&self, span: Span) -> Origin {
@@ -201,13 +225,21 @@ impl<'s> Resolver<'s> {
             match item {
                 ast::Item::Default { action, span } | ast::Item::Unknown { action, span } => {
                     let is_default = matches!(item, ast::Item::Default { .. });
-                    let Some(a) = self.action(action) else { continue };
-                    let slot = if is_default { &mut default } else { &mut unknown };
+                    let Some(a) = self.action(action) else {
+                        continue;
+                    };
+                    let slot = if is_default {
+                        &mut default
+                    } else {
+                        &mut unknown
+                    };
                     if let Some((_, first)) = slot {
                         let first = self.sources.location(*first);
                         let kw = if is_default { "default" } else { "unknown" };
-                        self.error(Diagnostic::error(*span, format!("`{kw}` is given twice"))
-                            .with_note(format!("first given at {first}")));
+                        self.error(
+                            Diagnostic::error(*span, format!("`{kw}` is given twice"))
+                                .with_note(format!("first given at {first}")),
+                        );
                     } else {
                         *slot = Some((a, *span));
                     }
@@ -216,30 +248,70 @@ impl<'s> Resolver<'s> {
                     for n in names {
                         match Arch::from_name(&n.name) {
                             Some(a) if arches.iter().any(|(b, _)| *b == a) => {
-                                self.warn(Diagnostic::warning(n.span, format!("architecture `{}` is listed twice", a)));
+                                self.warn(Diagnostic::warning(
+                                    n.span,
+                                    format!("architecture `{}` is listed twice", a),
+                                ));
                             }
                             Some(a) => arches.push((a, n.span)),
                             None => {
-                                let names = Arch::ALL.iter().map(|a| a.name()).chain(["amd64", "x86", "arm64"]);
-                                let mut d = Diagnostic::error(n.span, format!("unknown architecture `{}`", n.name));
+                                let names = Arch::ALL
+                                    .iter()
+                                    .map(|a| a.name())
+                                    .chain(["amd64", "x86", "arm64"]);
+                                let mut d = Diagnostic::error(
+                                    n.span,
+                                    format!("unknown architecture `{}`", n.name),
+                                );
                                 if let Some(s) = suggest(&n.name, names) {
                                     d = d.with_help(format!("did you mean `{s}`?"));
                                 }
-                                self.error(d.with_note("known: x86_64, x32, i386 (x86), aarch64 (arm64)"));
+                                self.error(
+                                    d.with_note("known: x86_64, x32, i386 (x86), aarch64 (arm64)"),
+                                );
                             }
                         }
                     }
                 }
-                ast::Item::Rule { action, targets, cond, span } => {
-                    let Some(a) = self.action(action) else { continue };
+                ast::Item::Rule {
+                    action,
+                    targets,
+                    cond,
+                    span,
+                } => {
+                    let Some(a) = self.action(action) else {
+                        continue;
+                    };
                     let targets = self.targets(targets);
-                    rules.push(RuleSrc { action: a, targets, cond: cond.as_ref(), span: *span });
+                    rules.push(RuleSrc {
+                        action: a,
+                        targets,
+                        cond: cond.as_ref(),
+                        span: *span,
+                    });
                 }
-                ast::Item::Ftrace { syscall, expr, span } => {
+                ast::Item::Ftrace {
+                    syscall,
+                    expr,
+                    span,
+                } => {
                     ftrace = true;
-                    let name = syscall.value.strip_prefix("sys_").unwrap_or(&syscall.value).to_string();
-                    let t = TargetSrc { name, span: syscall.span, via_group: None };
-                    rules.push(RuleSrc { action: Action::Allow, targets: vec![t], cond: Some(expr), span: *span });
+                    let name = syscall
+                        .value
+                        .strip_prefix("sys_")
+                        .unwrap_or(&syscall.value)
+                        .to_string();
+                    let t = TargetSrc {
+                        name,
+                        span: syscall.span,
+                        via_group: None,
+                    };
+                    rules.push(RuleSrc {
+                        action: Action::Allow,
+                        targets: vec![t],
+                        cond: Some(expr),
+                        span: *span,
+                    });
                 }
                 ast::Item::Fs { access, paths, .. } => {
                     let acc = match access.name.as_str() {
@@ -247,23 +319,39 @@ impl<'s> Resolver<'s> {
                         "write" => ir::FsAccess::Write,
                         "exec" => ir::FsAccess::Exec,
                         other => {
-                            let mut d = Diagnostic::error(access.span, format!("unknown file access `{other}`"));
+                            let mut d = Diagnostic::error(
+                                access.span,
+                                format!("unknown file access `{other}`"),
+                            );
                             if let Some(s) = suggest(other, ["read", "write", "exec"]) {
                                 d = d.with_help(format!("did you mean `{s}`?"));
                             }
-                            self.error(d.with_note("write `fs read PATH`, `fs write PATH` or `fs exec PATH`"));
+                            self.error(d.with_note(
+                                "write `fs read PATH`, `fs write PATH` or `fs exec PATH`",
+                            ));
                             continue;
                         }
                     };
                     for p in paths {
                         if !p.value.starts_with('/') {
-                            self.error(Diagnostic::error(p.span, format!("`{}` is not an absolute path", p.value)));
+                            self.error(Diagnostic::error(
+                                p.span,
+                                format!("`{}` is not an absolute path", p.value),
+                            ));
                             continue;
                         }
-                        fs.push(ir::FsRule { access: acc, path: p.value.clone(), origin: Some(self.origin(p.span)) });
+                        fs.push(ir::FsRule {
+                            access: acc,
+                            path: p.value.clone(),
+                            origin: Some(self.origin(p.span)),
+                        });
                     }
                 }
-                ast::Item::Setting { keyword, words, span } => settings.push(ir::Setting {
+                ast::Item::Setting {
+                    keyword,
+                    words,
+                    span,
+                } => settings.push(ir::Setting {
                     keyword: keyword.name.clone(),
                     words: words.iter().map(|w| w.value.clone()).collect(),
                     origin: Some(self.origin(*span)),
@@ -290,7 +378,13 @@ impl<'s> Resolver<'s> {
 
         let mut filters = Vec::new();
         for &arch in &arch_list {
-            let f = self.filter(arch, &rules, default_action, default_origin.clone(), unknown_action);
+            let f = self.filter(
+                arch,
+                &rules,
+                default_action,
+                default_origin.clone(),
+                unknown_action,
+            );
             filters.push(f);
         }
         if !self.errors.is_empty() {
@@ -302,8 +396,15 @@ impl<'s> Resolver<'s> {
                 self.warn(d);
             }
         }
-        let policy = ir::Policy { filters, fs, settings };
-        Ok(Resolved { policy, warnings: self.warnings })
+        let policy = ir::Policy {
+            filters,
+            fs,
+            settings,
+        };
+        Ok(Resolved {
+            policy,
+            warnings: self.warnings,
+        })
     }
 
     fn action(&mut self, spec: &ast::ActionSpec) -> Option<Action> {
@@ -322,18 +423,27 @@ impl<'s> Resolver<'s> {
             match t {
                 ast::Target::Syscall(id) => {
                     let name = id.name.strip_prefix("sys_").unwrap_or(&id.name).to_string();
-                    out.push(TargetSrc { name, span: id.span, via_group: None });
+                    out.push(TargetSrc {
+                        name,
+                        span: id.span,
+                        via_group: None,
+                    });
                 }
                 ast::Target::Group(id) => {
                     let gname = id.name.trim_start_matches('@');
                     match groups::group(gname) {
                         Some(g) => {
                             for m in groups::members(g) {
-                                out.push(TargetSrc { name: m.to_string(), span: id.span, via_group: Some(g.name) });
+                                out.push(TargetSrc {
+                                    name: m.to_string(),
+                                    span: id.span,
+                                    via_group: Some(g.name),
+                                });
                             }
                         }
                         None => {
-                            let mut d = Diagnostic::error(id.span, format!("unknown group `@{gname}`"));
+                            let mut d =
+                                Diagnostic::error(id.span, format!("unknown group `@{gname}`"));
                             if let Some(s) = suggest(gname, groups::GROUPS.iter().map(|g| g.name)) {
                                 d = d.with_help(format!("did you mean `@{s}`?"));
                             }
@@ -353,15 +463,24 @@ impl<'s> Resolver<'s> {
                 if arches.iter().any(|a| lookup(*a, &t.name).is_some()) {
                     continue;
                 }
-                let elsewhere: Vec<&str> =
-                    Arch::ALL.iter().filter(|a| lookup(**a, &t.name).is_some()).map(|a| a.name()).collect();
+                let elsewhere: Vec<&str> = Arch::ALL
+                    .iter()
+                    .filter(|a| lookup(**a, &t.name).is_some())
+                    .map(|a| a.name())
+                    .collect();
                 let listed: Vec<&str> = arches.iter().map(|a| a.name()).collect();
                 let d = if !elsewhere.is_empty() {
-                    Diagnostic::error(t.span, format!("`{}` does not exist on {}", t.name, listed.join(", ")))
-                        .with_note(format!("it exists on {}", elsewhere.join(", ")))
+                    Diagnostic::error(
+                        t.span,
+                        format!("`{}` does not exist on {}", t.name, listed.join(", ")),
+                    )
+                    .with_note(format!("it exists on {}", elsewhere.join(", ")))
                 } else {
-                    let mut d = Diagnostic::error(t.span, format!("unknown system call `{}`", t.name));
-                    let names = arches.iter().flat_map(|a| a.syscalls().iter().map(|s| s.name));
+                    let mut d =
+                        Diagnostic::error(t.span, format!("unknown system call `{}`", t.name));
+                    let names = arches
+                        .iter()
+                        .flat_map(|a| a.syscalls().iter().map(|s| s.name));
                     if let Some(s) = suggest(&t.name, names) {
                         d = d.with_help(format!("did you mean `{s}`?"));
                     }
@@ -386,7 +505,9 @@ impl<'s> Resolver<'s> {
         for r in rules {
             let mut seen_here = BTreeSet::new();
             for t in &r.targets {
-                let Some(sc) = lookup(arch, &t.name) else { continue };
+                let Some(sc) = lookup(arch, &t.name) else {
+                    continue;
+                };
                 if !seen_here.insert(sc.nr) {
                     continue;
                 }
@@ -417,7 +538,10 @@ impl<'s> Resolver<'s> {
             for name in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
                 if let Some(sc) = lookup(arch, name) {
                     if !named.contains(sc.name) {
-                        syscalls.insert(SyscallNr(sc.nr), vec![implicit(Action::Errno(38), IMPLICIT_IO_URING)]);
+                        syscalls.insert(
+                            SyscallNr(sc.nr),
+                            vec![implicit(Action::Errno(38), IMPLICIT_IO_URING)],
+                        );
                     }
                 }
             }
@@ -435,48 +559,108 @@ impl<'s> Resolver<'s> {
                 Some(rs) => rs.iter().any(|r| r.action.runs_call()),
                 None => default.runs_call(),
             };
-            let override_it = clone_may_run && (!named.contains("clone3") || (restricted && clone3_may_run));
+            let override_it =
+                clone_may_run && (!named.contains("clone3") || (restricted && clone3_may_run));
             if override_it {
                 if let (true, Some(span)) = (restricted, explicit_clone3_allow) {
                     self.warn(Diagnostic::warning(span, "`clone3` is allowed while `clone`'s flags are restricted")
                         .with_note("clone3 passes its flags in memory the filter cannot read, so it would bypass the restriction")
                         .with_help("straitjacket answers clone3 with ENOSYS instead, so libc falls back to clone"));
                 }
-                syscalls.insert(SyscallNr(clone3.nr), vec![implicit(Action::Errno(38), IMPLICIT_CLONE3)]);
+                syscalls.insert(
+                    SyscallNr(clone3.nr),
+                    vec![implicit(Action::Errno(38), IMPLICIT_CLONE3)],
+                );
             }
         }
-        ir::Filter { arch, default, default_origin, unknown, syscalls }
+        ir::Filter {
+            arch,
+            default,
+            default_origin,
+            unknown,
+            syscalls,
+        }
     }
 
-    fn cond(&mut self, e: &ast::Expr, sc: &SyscallDef, arch: Arch, depth: usize) -> Result<Cond, Diagnostic> {
+    fn cond(
+        &mut self,
+        e: &ast::Expr,
+        sc: &SyscallDef,
+        arch: Arch,
+        depth: usize,
+    ) -> Result<Cond, Diagnostic> {
         if depth > 256 {
             return Err(Diagnostic::error(e.span(), "condition nests too deeply"));
         }
         Ok(match e {
             ast::Expr::Bool(true, _) => Cond::True,
             ast::Expr::Bool(false, _) => Cond::Not(Box::new(Cond::True)),
-            ast::Expr::Not(inner, _) => Cond::Not(Box::new(self.cond(inner, sc, arch, depth + 1)?)),
-            ast::Expr::And(es, _) => {
-                Cond::And(es.iter().map(|x| self.cond(x, sc, arch, depth + 1)).collect::<Result<_, _>>()?)
+            ast::Expr::Not(inner, _) => {
+                Cond::Not(Box::new(self.cond(inner, sc, arch, depth + 1)?))
             }
-            ast::Expr::Or(es, _) => {
-                Cond::Or(es.iter().map(|x| self.cond(x, sc, arch, depth + 1)).collect::<Result<_, _>>()?)
-            }
-            ast::Expr::Cmp { arg, mask, op, value, span } => {
+            ast::Expr::And(es, _) => Cond::And(
+                es.iter()
+                    .map(|x| self.cond(x, sc, arch, depth + 1))
+                    .collect::<Result<_, _>>()?,
+            ),
+            ast::Expr::Or(es, _) => Cond::Or(
+                es.iter()
+                    .map(|x| self.cond(x, sc, arch, depth + 1))
+                    .collect::<Result<_, _>>()?,
+            ),
+            ast::Expr::Cmp {
+                arg,
+                mask,
+                op,
+                value,
+                span,
+            } => {
                 let (index, kind, c_type) = arg_of(sc, arch, arg)?;
                 let wmask = kind.width.mask();
                 let mask_v = match mask {
-                    Some(m) => fit(eval_const(m, arch, kind.width)?, kind, true, m.span(), &describe(c_type, &arg.name))?,
+                    Some(m) => fit(
+                        eval_const(m, arch, kind.width)?,
+                        kind,
+                        true,
+                        m.span(),
+                        &describe(c_type, &arg.name),
+                    )?,
                     None => wmask,
                 };
                 let cmp = match (op, value) {
-                    (None, _) => Cmp { arg: index, width: kind.width, signed: false, op: CmpOp::Ne, mask: mask_v, value: 0 },
+                    (None, _) => Cmp {
+                        arg: index,
+                        width: kind.width,
+                        signed: false,
+                        op: CmpOp::Ne,
+                        mask: mask_v,
+                        value: 0,
+                    },
                     (Some((ast::CmpOp::In, _)), Some(v)) => {
-                        let allowed = fit(eval_const(v, arch, kind.width)?, kind, true, v.span(), &describe(c_type, &arg.name))?;
-                        Cmp { arg: index, width: kind.width, signed: false, op: CmpOp::Eq, mask: !allowed & mask_v & wmask, value: 0 }
+                        let allowed = fit(
+                            eval_const(v, arch, kind.width)?,
+                            kind,
+                            true,
+                            v.span(),
+                            &describe(c_type, &arg.name),
+                        )?;
+                        Cmp {
+                            arg: index,
+                            width: kind.width,
+                            signed: false,
+                            op: CmpOp::Eq,
+                            mask: !allowed & mask_v & wmask,
+                            value: 0,
+                        }
                     }
                     (Some((o, _)), Some(v)) => {
-                        let val = fit(eval_const(v, arch, kind.width)?, kind, false, v.span(), &describe(c_type, &arg.name))?;
+                        let val = fit(
+                            eval_const(v, arch, kind.width)?,
+                            kind,
+                            false,
+                            v.span(),
+                            &describe(c_type, &arg.name),
+                        )?;
                         let op = match o {
                             ast::CmpOp::Eq => CmpOp::Eq,
                             ast::CmpOp::Ne => CmpOp::Ne,
@@ -491,13 +675,30 @@ impl<'s> Resolver<'s> {
                                 "`{}` is a pointer: this compares its address, not what it points to", arg.name))
                                 .with_help("a filter cannot read memory; use `notify` to let the supervisor inspect it"));
                         }
-                        if mask.is_some() && matches!(op, CmpOp::Eq | CmpOp::Ne) && val & !mask_v & wmask != 0 {
-                            self.warn(Diagnostic::warning(*span, format!(
-                                "`{}` masked with {:#x} can never equal {:#x}", arg.name, mask_v, val)));
+                        if mask.is_some()
+                            && matches!(op, CmpOp::Eq | CmpOp::Ne)
+                            && val & !mask_v & wmask != 0
+                        {
+                            self.warn(Diagnostic::warning(
+                                *span,
+                                format!(
+                                    "`{}` masked with {:#x} can never equal {:#x}",
+                                    arg.name, mask_v, val
+                                ),
+                            ));
                         }
-                        Cmp { arg: index, width: kind.width, signed: kind.signed, op, mask: mask_v, value: val }
+                        Cmp {
+                            arg: index,
+                            width: kind.width,
+                            signed: kind.signed,
+                            op,
+                            mask: mask_v,
+                            value: val,
+                        }
                     }
-                    (Some((_, s)), None) => return Err(Diagnostic::error(*s, "expected a value after the operator")),
+                    (Some((_, s)), None) => {
+                        return Err(Diagnostic::error(*s, "expected a value after the operator"))
+                    }
                 };
                 Cond::Cmp(cmp)
             }
@@ -506,7 +707,12 @@ impl<'s> Resolver<'s> {
 }
 
 fn implicit(action: Action, why: &str) -> Rule {
-    Rule { action, cond: Cond::True, origin: Some(Origin(why.to_string())), span: None }
+    Rule {
+        action,
+        cond: Cond::True,
+        origin: Some(Origin(why.to_string())),
+        span: None,
+    }
 }
 
 fn rules_spans(rules: &[RuleSrc]) -> Vec<lint::RuleInfo> {
@@ -515,7 +721,12 @@ fn rules_spans(rules: &[RuleSrc]) -> Vec<lint::RuleInfo> {
         .map(|r| lint::RuleInfo {
             action: r.action,
             span: r.span,
-            names: r.targets.iter().filter(|t| t.via_group.is_none()).map(|t| (t.name.clone(), t.span)).collect(),
+            names: r
+                .targets
+                .iter()
+                .filter(|t| t.via_group.is_none())
+                .map(|t| (t.name.clone(), t.span))
+                .collect(),
             conditional: r.cond.is_some(),
         })
         .collect()
@@ -553,21 +764,32 @@ pub fn lookup(arch: Arch, name: &str) -> Option<&'static SyscallDef> {
 }
 
 /// The index, type and C type of an argument named in a condition.
-fn arg_of(sc: &SyscallDef, arch: Arch, arg: &ast::Ident) -> Result<(ArgIndex, ArgKind, &'static str), Diagnostic> {
+fn arg_of(
+    sc: &SyscallDef,
+    arch: Arch,
+    arg: &ast::Ident,
+) -> Result<(ArgIndex, ArgKind, &'static str), Diagnostic> {
     if let Some(rest) = arg.name.strip_prefix("arg") {
         if let Ok(i) = rest.parse::<usize>() {
             return match ArgIndex::new(i) {
                 Some(idx) => Ok((idx, ArgKind::RAW, "u64")),
-                None => Err(Diagnostic::error(arg.span, format!("`{}`: system calls have arguments arg0 to arg5", arg.name))),
+                None => Err(Diagnostic::error(
+                    arg.span,
+                    format!("`{}`: system calls have arguments arg0 to arg5", arg.name),
+                )),
             };
         }
     }
     if let Some(i) = sc.args.iter().position(|a| a.name == arg.name) {
         let a = sc.args[i];
-        let idx = ArgIndex::new(i).ok_or_else(|| Diagnostic::error(arg.span, "argument beyond the sixth"))?;
+        let idx = ArgIndex::new(i)
+            .ok_or_else(|| Diagnostic::error(arg.span, "argument beyond the sixth"))?;
         return Ok((idx, classify(arch, a.c_type), a.c_type));
     }
-    let mut d = Diagnostic::error(arg.span, format!("`{}` has no argument `{}`", sc.name, arg.name));
+    let mut d = Diagnostic::error(
+        arg.span,
+        format!("`{}` has no argument `{}`", sc.name, arg.name),
+    );
     if let Some(s) = suggest(&arg.name, sc.args.iter().map(|a| a.name)) {
         d = d.with_help(format!("did you mean `{s}`?"));
     }

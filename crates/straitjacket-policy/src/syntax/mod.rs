@@ -13,5 +13,8 @@ pub fn load(name: &str, bytes: &[u8]) -> Result<SourceFile, String> {
 }
 
 pub fn parse(_sources: &SourceMap, file: FileId) -> Result<ast::Policy, Vec<Diagnostic>> {
-    Err(vec![Diagnostic::error(Span::new(file, 0, 0), "parser not yet available")])
+    Err(vec![Diagnostic::error(
+        Span::new(file, 0, 0),
+        "parser not yet available",
+    )])
 }
