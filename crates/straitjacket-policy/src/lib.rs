@@ -19,5 +19,6 @@ pub mod syntax;
 pub use action::Action;
 pub use arch::{Arch, SyscallNr};
 pub mod compile;
+pub mod export;
 pub mod groups;
 pub mod resolve;

@@ -1,13 +1,112 @@
 //! The `straitjacket` command line.
 #![forbid(unsafe_code)]
 
-use clap::Parser;
+mod call;
+mod cli_policy;
+mod failure;
+mod policy_file;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use failure::Failure;
 
 /// Run code you do not trust under a seccomp policy.
 #[derive(Parser, Debug)]
-#[command(name = "straitjacket", version, about)]
-struct Cli {}
+#[command(name = "straitjacket", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _ = Cli::parse();
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a policy: diagnostics, or a summary of what it allows.
+    Check {
+        file: PathBuf,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Compile a policy to a seccomp-BPF filter.
+    Compile {
+        file: PathBuf,
+        /// The machine's architecture (the ABI of a policy without an `arch` statement).
+        #[arg(long)]
+        arch: Option<String>,
+        #[arg(long, value_enum, default_value = "disasm")]
+        format: cli_policy::Format,
+        /// Write to this file instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Run the compiled filter on one system call and print the action.
+    Simulate {
+        file: PathBuf,
+        #[arg(long)]
+        arch: Option<String>,
+        /// Name or number.
+        syscall: String,
+        /// Up to six arguments: decimal, negative, 0x hex, or a named constant.
+        #[arg(allow_negative_numbers = true)]
+        args: Vec<String>,
+    },
+    /// Say which rule decides a system call, and why.
+    Explain {
+        file: PathBuf,
+        #[arg(long)]
+        arch: Option<String>,
+        syscall: String,
+        #[arg(allow_negative_numbers = true)]
+        args: Vec<String>,
+    },
+    /// List the named groups of system calls (`@basic-io`, …) and their members.
+    Groups {
+        #[arg(long)]
+        arch: Option<String>,
+    },
+    /// List the system calls of an architecture with their arguments.
+    Syscalls {
+        #[arg(long)]
+        arch: Option<String>,
+    },
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Check {
+            file,
+            deny_warnings,
+        } => cli_policy::check(&file, deny_warnings),
+        Command::Compile {
+            file,
+            arch,
+            format,
+            output,
+        } => cli_policy::compile_cmd(&file, arch.as_deref(), format, output.as_ref()),
+        Command::Simulate {
+            file,
+            arch,
+            syscall,
+            args,
+        } => cli_policy::simulate(&file, arch.as_deref(), &syscall, &args),
+        Command::Explain {
+            file,
+            arch,
+            syscall,
+            args,
+        } => cli_policy::explain(&file, arch.as_deref(), &syscall, &args),
+        Command::Groups { arch } => cli_policy::groups_cmd(arch.as_deref()),
+        Command::Syscalls { arch } => cli_policy::syscalls_cmd(arch.as_deref()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => ExitCode::from(f.report().clamp(0, 255) as u8),
+    }
 }

@@ -12,10 +12,8 @@ use crate::ir::{eval, Cmp, Cond, Filter, Rule};
 #[derive(Debug)]
 pub struct RuleInfo {
     pub action: Action,
-    pub span: Span,
     /// Syscalls named directly (not through a group), with their spans.
     pub names: Vec<(String, Span)>,
-    pub conditional: bool,
 }
 
 /// Families of calls that do the same thing: denying one and not the others leaves a way round.

@@ -720,14 +720,12 @@ fn rules_spans(rules: &[RuleSrc]) -> Vec<lint::RuleInfo> {
         .iter()
         .map(|r| lint::RuleInfo {
             action: r.action,
-            span: r.span,
             names: r
                 .targets
                 .iter()
                 .filter(|t| t.via_group.is_none())
                 .map(|t| (t.name.clone(), t.span))
                 .collect(),
-            conditional: r.cond.is_some(),
         })
         .collect()
 }

@@ -1,0 +1,103 @@
+//! Reading policy files from disk: the include loader and the error a bad file becomes.
+//!
+//! The policy crate is pure; this is where its [`Loader`] meets the file system.
+
+use std::path::{Path, PathBuf};
+
+use straitjacket_policy::diag::{Diagnostic, SourceFile, SourceMap};
+use straitjacket_policy::resolve::{self, Loaded, Loader, Options, Resolved};
+use straitjacket_policy::syntax;
+
+use crate::failure::Failure;
+
+/// A policy read, parsed and resolved, with the sources its diagnostics point into.
+#[derive(Debug)]
+pub struct PolicyFile {
+    pub sources: SourceMap,
+    pub resolved: Resolved,
+}
+
+impl PolicyFile {
+    /// Renders the warnings, one after another.
+    pub fn render_warnings(&self) -> String {
+        self.resolved
+            .warnings
+            .iter()
+            .map(|w| w.render(&self.sources))
+            .collect()
+    }
+}
+
+/// Includes are read relative to the including file's directory.
+#[derive(Debug, Default)]
+struct FsLoader;
+
+impl Loader for FsLoader {
+    fn load(&mut self, path: &str, from: &SourceFile) -> Result<Loaded, String> {
+        let base = Path::new(&from.name).parent().unwrap_or(Path::new("."));
+        let full: PathBuf = if Path::new(path).is_absolute() {
+            PathBuf::from(path)
+        } else {
+            base.join(path)
+        };
+        let bytes = std::fs::read(&full).map_err(|e| e.to_string())?;
+        let key = std::fs::canonicalize(&full)
+            .unwrap_or(full.clone())
+            .display()
+            .to_string();
+        Ok(Loaded {
+            key,
+            name: full.display().to_string(),
+            bytes,
+        })
+    }
+}
+
+/// Reads and resolves the policy at `path`. Errors are rendered, ready to print, exit 2.
+pub fn load(path: &Path, opts: &Options) -> Result<PolicyFile, Failure> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::input(format!("{}: {}", path.display(), io_reason(&e))))?;
+    load_bytes(&path.display().to_string(), &bytes, opts)
+}
+
+/// Resolves policy text already in memory (a preset, or a file read by the caller).
+pub fn load_bytes(name: &str, bytes: &[u8], opts: &Options) -> Result<PolicyFile, Failure> {
+    let file = syntax::load(name, bytes).map_err(|e| Failure::input(e.to_string()))?;
+    let mut sources = SourceMap::new();
+    let root = sources.add(file);
+    match resolve::resolve(&mut sources, root, &mut FsLoader, opts) {
+        Ok(resolved) => Ok(PolicyFile { sources, resolved }),
+        Err(diags) => Err(Failure::diagnostics(render_all(&diags, &sources))),
+    }
+}
+
+/// Renders diagnostics and a closing count line.
+pub fn render_all(diags: &[Diagnostic], sources: &SourceMap) -> String {
+    let mut out: String = diags.iter().map(|d| d.render(sources)).collect();
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    if errors > 0 {
+        out.push_str(&format!(
+            "straitjacket: policy rejected: {}",
+            plural(errors, "error")
+        ));
+        if warnings > 0 {
+            out.push_str(&format!(", {}", plural(warnings, "warning")));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The plain reason of an I/O error, without Rust's "(os error 2)".
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => {
+            let s = e.to_string();
+            s.split(" (os error").next().unwrap_or(&s).to_string()
+        }
+    }
+}
