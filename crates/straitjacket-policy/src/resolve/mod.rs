@@ -456,7 +456,8 @@ impl<'s> Resolver<'s> {
         out
     }
 
-    /// Every directly named syscall must exist on at least one of the policy's ABIs.
+    /// Every directly named syscall must exist on some ABI; one the policy's ABIs lack is a
+    /// warning (the rule does not apply there).
     fn check_names(&mut self, rules: &[RuleSrc], arches: &[Arch]) {
         for r in rules {
             for t in r.targets.iter().filter(|t| t.via_group.is_none()) {
@@ -469,23 +470,28 @@ impl<'s> Resolver<'s> {
                     .map(|a| a.name())
                     .collect();
                 let listed: Vec<&str> = arches.iter().map(|a| a.name()).collect();
-                let d = if !elsewhere.is_empty() {
-                    Diagnostic::error(
-                        t.span,
-                        format!("`{}` does not exist on {}", t.name, listed.join(", ")),
-                    )
-                    .with_note(format!("it exists on {}", elsewhere.join(", ")))
-                } else {
-                    let mut d =
-                        Diagnostic::error(t.span, format!("unknown system call `{}`", t.name));
-                    let names = arches
-                        .iter()
-                        .flat_map(|a| a.syscalls().iter().map(|s| s.name));
-                    if let Some(s) = suggest(&t.name, names) {
-                        d = d.with_help(format!("did you mean `{s}`?"));
-                    }
-                    d
-                };
+                if !elsewhere.is_empty() {
+                    // A portable policy may name calls other ABIs have; say so, don't fail.
+                    self.warn(
+                        Diagnostic::warning(
+                            t.span,
+                            format!(
+                                "`{}` does not exist on {}: this rule does not apply there",
+                                t.name,
+                                listed.join(", ")
+                            ),
+                        )
+                        .with_note(format!("it exists on {}", elsewhere.join(", "))),
+                    );
+                    continue;
+                }
+                let mut d = Diagnostic::error(t.span, format!("unknown system call `{}`", t.name));
+                let names = Arch::ALL
+                    .iter()
+                    .flat_map(|a| a.syscalls().iter().map(|s| s.name));
+                if let Some(s) = suggest(&t.name, names) {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
                 self.error(d);
             }
         }
