@@ -442,3 +442,107 @@ fn random_programs_agree() {
         actions.len()
     );
 }
+
+/// Does the kernel accept these records as a filter? (In a child, with NO_NEW_PRIVS.)
+fn kernel_accepts(records: &[[u8; 8]]) -> bool {
+    let records = records.to_vec();
+    let out = in_child(move || {
+        if prctl::set_no_new_privs().is_err() {
+            return 2;
+        }
+        match seccomp::install(&records, seccomp::FilterFlags::NONE) {
+            Ok(()) => 0,
+            Err(e) if e.raw_os_error() == Some(22) => 1, // EINVAL
+            Err(_) => 3,
+        }
+    })
+    .expect("fork");
+    match out {
+        // Accepted; a filter that returns 0 (kill) on the child's exit_group shows as SIGSYS.
+        ChildOutcome::Exited(0) | ChildOutcome::Signaled(SIGSYS) => true,
+        ChildOutcome::Exited(1) => false,
+        other => panic!("unexpected child outcome {other}"),
+    }
+}
+
+fn rec(code: u16, jt: u8, jf: u8, k: u32) -> [u8; 8] {
+    straitjacket_policy::bpf::SockFilter { code, jt, jf, k }.to_bytes()
+}
+
+#[test]
+fn the_checker_accepts_exactly_what_the_kernel_accepts() {
+    const RET_ALLOW: u16 = 0x06;
+    let allow = rec(RET_ALLOW, 0, 0, 0x7fff_0000);
+    let cases: Vec<(&str, Vec<[u8; 8]>)> = vec![
+        ("ret only", vec![allow]),
+        ("ld [60]", vec![rec(0x20, 0, 0, 60), allow]),
+        ("ld [64]", vec![rec(0x20, 0, 0, 64), allow]),
+        ("ld [2]", vec![rec(0x20, 0, 0, 2), allow]),
+        ("ld byte", vec![rec(0x30, 0, 0, 0), allow]),
+        ("ld ind", vec![rec(0x40, 0, 0, 0), allow]),
+        ("ldx msh", vec![rec(0xb1, 0, 0, 0), allow]),
+        ("ld len", vec![rec(0x80, 0, 0, 0), allow]),
+        ("div #0", vec![rec(0x34, 0, 0, 0), allow]),
+        ("div x", vec![rec(0x3c, 0, 0, 0), allow]),
+        ("mod #3", vec![rec(0x94, 0, 0, 3), allow]),
+        ("mod x", vec![rec(0x9c, 0, 0, 0), allow]),
+        ("lsh #31", vec![rec(0x64, 0, 0, 31), allow]),
+        ("lsh #32", vec![rec(0x64, 0, 0, 32), allow]),
+        ("rsh #32", vec![rec(0x74, 0, 0, 32), allow]),
+        ("st M[15]", vec![rec(0x02, 0, 0, 15), allow]),
+        ("st M[16]", vec![rec(0x02, 0, 0, 16), allow]),
+        ("ld M[0] unwritten", vec![rec(0x60, 0, 0, 0), allow]),
+        (
+            "st then ld",
+            vec![rec(0x02, 0, 0, 4), rec(0x60, 0, 0, 4), allow],
+        ),
+        (
+            "stored on one branch",
+            vec![
+                rec(0x15, 0, 1, 0),
+                rec(0x02, 0, 0, 2),
+                rec(0x60, 0, 0, 2),
+                allow,
+            ],
+        ),
+        (
+            "dead read after ret",
+            vec![allow, rec(0x60, 0, 0, 1), allow],
+        ),
+        (
+            "dead read after ja",
+            vec![rec(0x05, 0, 0, 1), rec(0x60, 0, 0, 1), allow],
+        ),
+        ("ja to last", vec![rec(0x05, 0, 0, 0), allow]),
+        ("ja past end", vec![rec(0x05, 0, 0, 1), allow]),
+        ("jeq jt past end", vec![rec(0x15, 1, 0, 0), allow]),
+        ("jeq jf past end", vec![rec(0x15, 0, 1, 0), allow]),
+        ("last not ret", vec![allow, rec(0x20, 0, 0, 0)]),
+        ("ret a", vec![rec(0x16, 0, 0, 0)]),
+        ("ret x (bad)", vec![rec(0x0e, 0, 0, 0)]),
+        (
+            "tax txa",
+            vec![rec(0x07, 0, 0, 0), rec(0x87, 0, 0, 0), allow],
+        ),
+        ("neg", vec![rec(0x84, 0, 0, 0), allow]),
+        ("unknown misc", vec![rec(0x27, 0, 0, 0), allow]),
+        ("max length", {
+            let mut v = vec![rec(0x00, 0, 0, 0); 4095];
+            v.push(allow);
+            v
+        }),
+        ("too long", {
+            let mut v = vec![rec(0x00, 0, 0, 0); 4096];
+            v.push(allow);
+            v
+        }),
+    ];
+    for (name, records) in cases {
+        let ours = Program::from_bytes(&records.concat()).is_ok();
+        assert_eq!(
+            ours,
+            kernel_accepts(&records),
+            "{name}: checker says {ours}, kernel disagrees"
+        );
+    }
+}
