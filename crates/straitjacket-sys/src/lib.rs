@@ -1,2 +1,17 @@
 //! The only crate of straitjacket with `unsafe`: thin, typed wrappers over the kernel.
 //! Every `unsafe` block is small and carries a `// SAFETY:` line saying why it holds.
+//!
+//! The types here are independent of `straitjacket-policy`: filters travel as raw 8-byte
+//! `struct sock_filter` records (`[u8; 8]`, host byte order), so the pure crate stays free
+//! of libc and this one free of policy logic.
+
+pub mod prctl;
+pub mod process;
+pub mod ptrace;
+pub mod seccomp;
+pub mod testing;
+
+/// The last OS error as an `io::Error` (errno read right after a failed call).
+pub(crate) fn last_error() -> std::io::Error {
+    std::io::Error::last_os_error()
+}

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod call;
+mod cli_bpf;
 mod cli_policy;
 mod failure;
 mod policy_file;
@@ -67,6 +68,9 @@ enum Command {
         #[arg(long)]
         arch: Option<String>,
     },
+    /// Inspect raw seccomp BPF filters: disassemble, emulate, dump a process's filters.
+    #[command(subcommand)]
+    Bpf(cli_bpf::BpfCommand),
     /// List the system calls of an architecture with their arguments.
     Syscalls {
         #[arg(long)]
@@ -100,6 +104,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => cli_policy::explain(&file, arch.as_deref(), &syscall, &args),
         Command::Groups { arch } => cli_policy::groups_cmd(arch.as_deref()),
         Command::Syscalls { arch } => cli_policy::syscalls_cmd(arch.as_deref()),
+        Command::Bpf(cmd) => cli_bpf::run(cmd),
     }
 }
 

@@ -41,7 +41,7 @@ impl SeccompData {
 
     /// The 32-bit word a `ld [offset]` reads, or `None` outside the struct or unaligned.
     pub fn word(&self, offset: u32) -> Option<u32> {
-        if offset % 4 != 0 || offset >= Self::SIZE {
+        if offset & 3 != 0 || offset >= Self::SIZE {
             return None;
         }
         let b = self.to_bytes();

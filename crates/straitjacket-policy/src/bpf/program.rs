@@ -142,7 +142,7 @@ impl Program {
         if bytes.is_empty() {
             return Err(ProgramError::Empty);
         }
-        if bytes.len() % SockFilter::SIZE != 0 {
+        if bytes.len() & (SockFilter::SIZE - 1) != 0 {
             return Err(ProgramError::BadSize { bytes: bytes.len() });
         }
         let len = bytes.len() / SockFilter::SIZE;
@@ -257,7 +257,7 @@ fn check_one(pc: usize, insn: Insn, len: usize) -> Result<(), InsnError> {
     };
     match insn {
         Insn::LdAbs(k) => {
-            if k >= SeccompData::SIZE || k % 4 != 0 {
+            if k >= SeccompData::SIZE || k & 3 != 0 {
                 return Err(InsnError::LoadOffset { k });
             }
         }
@@ -297,10 +297,8 @@ fn check_load_and_stores(insns: &[Insn]) -> Result<(), ProgramError> {
         valid &= masks[pc];
         match *insn {
             Insn::St(k) | Insn::Stx(k) => valid |= 1 << k,
-            Insn::LdMem(k) | Insn::LdxMem(k) => {
-                if valid & (1 << k) == 0 {
-                    return Err(at(pc, InsnError::MemReadBeforeWrite { k }));
-                }
+            Insn::LdMem(k) | Insn::LdxMem(k) if valid & (1 << k) == 0 => {
+                return Err(at(pc, InsnError::MemReadBeforeWrite { k }));
             }
             Insn::Ja(k) => {
                 masks[pc + 1 + k as usize] &= valid;

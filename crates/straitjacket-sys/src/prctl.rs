@@ -1,0 +1,41 @@
+//! `prctl(2)` operations straitjacket needs.
+
+use std::io;
+
+use crate::last_error;
+
+/// Sets `PR_SET_NO_NEW_PRIVS` on the calling thread (inherited by children, kept across
+/// execve, never unset). Required before an unprivileged process may install a filter
+/// (`seccomp_prepare_filter`, kernel/seccomp.c).
+pub fn set_no_new_privs() -> io::Result<()> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes only integer arguments (1, then zeros, which the
+    // kernel requires); no memory is passed.
+    let r = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(last_error())
+    }
+}
+
+/// Whether `NO_NEW_PRIVS` is set on the calling thread.
+pub fn no_new_privs() -> io::Result<bool> {
+    // SAFETY: PR_GET_NO_NEW_PRIVS takes no pointer; the extra arguments must be zero.
+    let r = unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) };
+    if r < 0 {
+        Err(last_error())
+    } else {
+        Ok(r == 1)
+    }
+}
+
+/// The calling thread's seccomp mode: 0 disabled, 1 strict, 2 filter (`PR_GET_SECCOMP`).
+pub fn seccomp_mode() -> io::Result<i32> {
+    // SAFETY: PR_GET_SECCOMP takes no pointer; it only returns the mode.
+    let r = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
+    if r < 0 {
+        Err(last_error())
+    } else {
+        Ok(r)
+    }
+}

@@ -1,0 +1,144 @@
+//! The wrappers against the running kernel, always inside forked children.
+
+use straitjacket_sys::process::{fork_child, in_child, ChildOutcome};
+use straitjacket_sys::testing::{native_audit_arch, probe, Probe};
+use straitjacket_sys::{prctl, ptrace, seccomp};
+
+fn rec(code: u16, jt: u8, jf: u8, k: u32) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    b[0..2].copy_from_slice(&code.to_ne_bytes());
+    b[2] = jt;
+    b[3] = jf;
+    b[4..8].copy_from_slice(&k.to_ne_bytes());
+    b
+}
+
+/// ld [nr]; jeq getppid → ERRNO(42); else ALLOW.
+fn getppid_errno42() -> Vec<[u8; 8]> {
+    vec![
+        rec(0x20, 0, 0, 0),
+        rec(0x15, 0, 1, Probe::Getppid.nr() as u32),
+        rec(0x06, 0, 0, 0x0005_002a),
+        rec(0x06, 0, 0, 0x7fff_0000),
+    ]
+}
+
+#[test]
+fn install_applies_the_filter() {
+    let out = in_child(|| {
+        prctl::set_no_new_privs().unwrap();
+        assert!(prctl::no_new_privs().unwrap());
+        seccomp::install(&getppid_errno42(), seccomp::FilterFlags::TSYNC).unwrap();
+        assert_eq!(prctl::seccomp_mode().unwrap(), 2);
+        assert!(probe(Probe::Getpid, [0; 6]).is_ok());
+        probe(Probe::Getppid, [0; 6]).unwrap_err()
+    })
+    .unwrap();
+    assert_eq!(out, ChildOutcome::Exited(42));
+}
+
+#[test]
+fn install_refuses_a_bad_filter() {
+    let out = in_child(|| {
+        prctl::set_no_new_privs().unwrap();
+        // Last instruction not a ret.
+        let e = seccomp::install(&[rec(0x20, 0, 0, 0)], seccomp::FilterFlags::NONE).unwrap_err();
+        e.raw_os_error().unwrap_or(0)
+    })
+    .unwrap();
+    assert_eq!(out, ChildOutcome::Exited(libc::EINVAL));
+}
+
+#[test]
+fn arch_is_reported() {
+    // ld [arch]; jeq native → ERRNO(7) else ERRNO(9), on getpid only.
+    let filter = vec![
+        rec(0x20, 0, 0, 0),
+        rec(0x15, 1, 0, Probe::Getpid.nr() as u32),
+        rec(0x06, 0, 0, 0x7fff_0000),
+        rec(0x20, 0, 0, 4),
+        rec(0x15, 0, 1, native_audit_arch()),
+        rec(0x06, 0, 0, 0x0005_0007),
+        rec(0x06, 0, 0, 0x0005_0009),
+    ];
+    let out = in_child(move || {
+        prctl::set_no_new_privs().unwrap();
+        seccomp::install(&filter, seccomp::FilterFlags::NONE).unwrap();
+        probe(Probe::Getpid, [0; 6]).unwrap_err()
+    })
+    .unwrap();
+    assert_eq!(out, ChildOutcome::Exited(7));
+}
+
+#[test]
+fn reads_filters_back_with_ptrace() {
+    // SAFETY: geteuid takes no arguments and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: reading filters needs CAP_SYS_ADMIN (run as root)");
+        return;
+    }
+    let first = getppid_errno42();
+    let second = vec![rec(0x06, 0, 0, 0x7fff_0000)];
+    let (f1, f2) = (first.clone(), second.clone());
+    let child = fork_child(move || {
+        prctl::set_no_new_privs().unwrap();
+        seccomp::install(&f1, seccomp::FilterFlags::NONE).unwrap();
+        seccomp::install(&f2, seccomp::FilterFlags::NONE).unwrap();
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    })
+    .unwrap();
+    let status = format!("/proc/{}/status", child.pid());
+    for _ in 0..500 {
+        let s = std::fs::read_to_string(&status).unwrap_or_default();
+        if s.contains("Seccomp_filters:\t2") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let filters = ptrace::get_seccomp_filters(child.pid()).unwrap();
+    assert_eq!(filters, vec![first.concat(), second.concat()]);
+    // Detached: the child can be read again.
+    assert_eq!(ptrace::get_seccomp_filters(child.pid()).unwrap().len(), 2);
+    assert_eq!(child.kill().unwrap(), ChildOutcome::Signaled(libc::SIGKILL));
+}
+
+#[test]
+fn unfiltered_process_has_no_filters() {
+    // SAFETY: geteuid takes no arguments and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: reading filters needs CAP_SYS_ADMIN (run as root)");
+        return;
+    }
+    let child = fork_child(|| loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    })
+    .unwrap();
+    assert_eq!(
+        ptrace::get_seccomp_filters(child.pid()).unwrap(),
+        Vec::<Vec<u8>>::new()
+    );
+    child.kill().unwrap();
+}
+
+#[test]
+fn reading_filters_unprivileged_says_cap_sys_admin() {
+    // Drop to an unprivileged uid in a child and try to read our parent's filters.
+    let out = in_child(|| {
+        // SAFETY: getppid takes no arguments.
+        let parent = unsafe { libc::getppid() };
+        // SAFETY: setuid takes an integer; failing (not root) is fine, we are unprivileged then.
+        unsafe { libc::setuid(65534) };
+        match ptrace::get_seccomp_filters(parent) {
+            Err(ptrace::DumpError::NeedCapSysAdmin(_)) => 0,
+            Err(e) => {
+                eprintln!("{e}");
+                1
+            }
+            Ok(_) => 2,
+        }
+    })
+    .unwrap();
+    assert_eq!(out, ChildOutcome::Exited(0));
+}
