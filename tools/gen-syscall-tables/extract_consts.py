@@ -5,7 +5,8 @@ For each ABI, two translation units are preprocessed with that ABI's compiler:
   * KERNEL: only Linux UAPI headers (<linux/*.h>, <asm/*.h>) -- the values the kernel
     reads in a system call, which is what a seccomp filter compares against;
   * LIBC: glibc headers, only for names the UAPI does not export (AF_*, PF_*, SOL_*,
-    SOCK_*, MSG_*, SHUT_*, MNT_*, UMOUNT_NOFOLLOW, R_OK/W_OK/X_OK/F_OK, EFD_*).
+    SOCK_*, MSG_*, SHUT_*, MNT_*, UMOUNT_NOFOLLOW, R_OK/W_OK/X_OK/F_OK, EFD_*, and the
+    aliases O_RSYNC, O_ASYNC, O_FSYNC, MAP_ANON).
 Every object-like macro whose name matches WANTED (plus the enum names in ENUM_NAMES) is
 evaluated by the compiler itself: the values are emitted into a data section of an object
 file, which is read back with objcopy. Names that do not evaluate to an integer constant
@@ -47,13 +48,13 @@ linux/audit.h
 KERNEL_HEADERS_X86 = ["asm/prctl.h"]
 
 LIBC_HEADERS = """
-sys/socket.h netinet/in.h sys/mount.h unistd.h sys/eventfd.h
+sys/socket.h netinet/in.h sys/mount.h unistd.h sys/eventfd.h fcntl.h sys/mman.h
 """.split()
 
 # Names taken from the KERNEL unit (plus every E* errno name that <linux/errno.h> defines).
 WANTED = re.compile(r"""^(
     EPOLL[A-Z0-9_]+ |
-    O_[A-Z0-9_]+ | F_[A-Z0-9_]+ | FD_CLOEXEC | AT_[A-Z0-9_]+ |
+    O_[A-Z0-9_]+ | F_[A-Z0-9_]+ | FD_CLOEXEC | FASYNC | AT_[A-Z0-9_]+ |
     IPPROTO_[A-Z0-9_]+ | SO_[A-Z0-9_]+ | SOL_SOCKET | SYS_[A-Z0-9_]+ |
     PROT_[A-Z0-9_]+ | MAP_[A-Z0-9_]+ | MADV_[A-Z0-9_]+ | MREMAP_[A-Z0-9_]+ | MCL_[A-Z0-9_]+ |
     MS_[A-Z0-9_]+ | MLOCK_[A-Z0-9_]+ |
@@ -75,7 +76,7 @@ WANTED = re.compile(r"""^(
 WANTED_LIBC = re.compile(r"""^(
     AF_[A-Z0-9_]+ | PF_[A-Z0-9_]+ | SOL_[A-Z0-9_]+ | SOCK_[A-Z0-9_]+ | MSG_[A-Z0-9_]+ |
     SHUT_(RD|WR|RDWR) | MNT_(FORCE|DETACH|EXPIRE) | UMOUNT_NOFOLLOW |
-    [RWXF]_OK | EFD_[A-Z0-9_]+
+    [RWXF]_OK | EFD_[A-Z0-9_]+ | O_RSYNC | O_ASYNC | O_FSYNC | MAP_ANON
 )$""", re.X)
 
 # UAPI enums without a same-named #define (include/uapi/linux/personality.h).

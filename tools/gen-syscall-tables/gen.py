@@ -172,8 +172,6 @@ def load_consts(arch):
         if name in vals:
             die(f"{CONST_FILES[arch]}:{i}: duplicate {name}")
         vals[name] = int(value)
-    if arch not in ("x86_64", "x32"):
-        vals = {n: v for n, v in vals.items() if not n.startswith("ARCH_")}
     for i, line in lines("consts-extra.tsv"):
         name, value = line.split("\t")[:2]
         if name in vals and vals[name] != int(value):
