@@ -234,6 +234,8 @@ pub fn classify(arch: Arch, c_type: &str) -> ArgKind {
             | "gid16_t" | "old_sigset_t" | "fmode_t" | "__kernel_old_uid_t"
             | "__kernel_old_gid_t" => (Width::W32, false),
             "short" | "s16" | "char" | "s8" => (Width::W32, true),
+            // A C enum is int-sized (`const enum landlock_rule_type rule_type`).
+            e if e.starts_with("enum ") => (Width::W32, false),
             "long"
             | "signed long"
             | "ssize_t"
@@ -311,6 +313,14 @@ mod tests {
             }
         );
         assert_eq!(classify(Arch::I386, "size_t").width, Width::W32);
+        assert_eq!(
+            classify(a, "const enum landlock_rule_type"),
+            ArgKind {
+                width: Width::W32,
+                signed: false,
+                pointer: false
+            }
+        );
     }
 
     #[test]
