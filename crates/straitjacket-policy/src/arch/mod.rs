@@ -137,6 +137,16 @@ impl Arch {
         }
     }
 
+    /// Bits of a system call argument register as the kernel reads it: 32 on i386, 64
+    /// elsewhere. x32 has 32-bit pointers and longs in user space, but its calls enter the
+    /// 64-bit syscall path, which reads whole 64-bit registers.
+    pub fn register_bits(self) -> u32 {
+        match self {
+            Arch::I386 => 32,
+            _ => 64,
+        }
+    }
+
     /// Bits in a C `long` (and a pointer) of this ABI.
     pub fn long_bits(self) -> u32 {
         match self {
@@ -206,7 +216,7 @@ impl fmt::Display for Arch {
 /// `loff_t`, `ssize_t` signed long-width; `unsigned long`, `size_t`, `u64` unsigned.
 /// Anything unrecognised is treated as an unsigned long (the raw register), never narrower.
 pub fn classify(arch: Arch, c_type: &str) -> ArgKind {
-    let long = if arch.long_bits() == 64 {
+    let long = if arch.register_bits() == 64 {
         Width::W64
     } else {
         Width::W32
@@ -253,7 +263,7 @@ pub fn classify(arch: Arch, c_type: &str) -> ArgKind {
             _ => (long, false),
         };
     // A 32-bit ABI passes every argument in one 32-bit register.
-    let width = if arch.long_bits() == 32 {
+    let width = if arch.register_bits() == 32 {
         Width::W32
     } else {
         width
