@@ -196,7 +196,11 @@ pub fn explain(
         span.map(|s| {
             let f = pf.sources.get(s.file);
             let (line, _) = f.line_col(s.start);
-            format!("{}:{}: {}", f.name, line, f.line_text(line).trim())
+            let text = f
+                .text
+                .get(s.start as usize..s.end as usize)
+                .unwrap_or_default();
+            format!("{}:{}: {}", f.name, line, text.trim())
         })
         .unwrap_or_default()
     };

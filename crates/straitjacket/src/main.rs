@@ -6,6 +6,7 @@ mod cli_bpf;
 mod cli_policy;
 mod failure;
 mod policy_file;
+mod presets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,11 @@ enum Command {
         #[arg(long)]
         arch: Option<String>,
     },
+    /// List the embedded policies, or print one (`presets show NAME`).
+    Presets {
+        #[command(subcommand)]
+        show: Option<PresetsCommand>,
+    },
     /// Inspect raw seccomp BPF filters: disassemble, emulate, dump a process's filters.
     #[command(subcommand)]
     Bpf(cli_bpf::BpfCommand),
@@ -76,6 +82,12 @@ enum Command {
         #[arg(long)]
         arch: Option<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum PresetsCommand {
+    /// Print a preset's source.
+    Show { name: String },
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -105,6 +117,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Groups { arch } => cli_policy::groups_cmd(arch.as_deref()),
         Command::Syscalls { arch } => cli_policy::syscalls_cmd(arch.as_deref()),
         Command::Bpf(cmd) => cli_bpf::run(cmd),
+        Command::Presets { show: None } => {
+            for p in presets::PRESETS {
+                println!("{:<12} {}", p.name, p.about);
+            }
+            Ok(())
+        }
+        Command::Presets {
+            show: Some(PresetsCommand::Show { name }),
+        } => {
+            let p = presets::find(&name).ok_or_else(|| presets::unknown(&name))?;
+            print!("{}", p.source);
+            Ok(())
+        }
     }
 }
 

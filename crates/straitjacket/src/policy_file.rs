@@ -62,10 +62,20 @@ pub fn load(path: &Path, opts: &Options) -> Result<PolicyFile, Failure> {
 
 /// Resolves policy text already in memory (a preset, or a file read by the caller).
 pub fn load_bytes(name: &str, bytes: &[u8], opts: &Options) -> Result<PolicyFile, Failure> {
+    load_with(name, bytes, opts, &mut FsLoader)
+}
+
+/// Resolves policy text with includes read by `loader`.
+pub fn load_with(
+    name: &str,
+    bytes: &[u8],
+    opts: &Options,
+    loader: &mut dyn Loader,
+) -> Result<PolicyFile, Failure> {
     let file = syntax::load(name, bytes).map_err(|e| Failure::input(e.to_string()))?;
     let mut sources = SourceMap::new();
     let root = sources.add(file);
-    match resolve::resolve(&mut sources, root, &mut FsLoader, opts) {
+    match resolve::resolve(&mut sources, root, loader, opts) {
         Ok(resolved) => Ok(PolicyFile { sources, resolved }),
         Err(diags) => Err(Failure::diagnostics(render_all(&diags, &sources))),
     }

@@ -14,6 +14,7 @@ pub struct RuleInfo {
     pub action: Action,
     /// Syscalls named directly (not through a group), with their spans.
     pub names: Vec<(String, Span)>,
+    pub conditional: bool,
 }
 
 /// Families of calls that do the same thing: denying one and not the others leaves a way round.
@@ -82,10 +83,12 @@ const VDSO: &[&str] = &[
     "clock_getres",
 ];
 
-pub fn lint(filter: &Filter, rules: &[RuleInfo], sources: &SourceMap) -> Vec<Diagnostic> {
+pub fn lint(filters: &[Filter], rules: &[RuleInfo], sources: &SourceMap) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    unreachable_rules(filter, &mut out);
-    alias_families(filter, &mut out);
+    unreachable_rules(filters, &mut out);
+    for f in filters {
+        alias_families(f, &mut out);
+    }
     for r in rules {
         for (name, span) in &r.names {
             let bare = name.strip_prefix("sys_").unwrap_or(name);
@@ -93,7 +96,8 @@ pub fn lint(filter: &Filter, rules: &[RuleInfo], sources: &SourceMap) -> Vec<Dia
                 out.push(Diagnostic::warning(*span, format!("`{bare}` is allowed: io_uring operations are not system calls and bypass this filter"))
                     .with_help("allow io_uring only for programs you would trust without a filter"));
             }
-            if VDSO.contains(&bare) {
+            // Allowing a vDSO call outright is harmless; restricting it is an illusion.
+            if VDSO.contains(&bare) && (r.conditional || !r.action.runs_call()) {
                 out.push(Diagnostic::warning(*span, format!("libc serves `{bare}` from the vDSO without entering the kernel: the filter only sees direct system calls"))
                     .with_note("this rule applies to `syscall()` and to programs that bypass the vDSO"));
             }
@@ -103,31 +107,49 @@ pub fn lint(filter: &Filter, rules: &[RuleInfo], sources: &SourceMap) -> Vec<Dia
     out
 }
 
-/// A rule after an unconditional one, or whose condition can never hold where it stands.
-fn unreachable_rules(filter: &Filter, out: &mut Vec<Diagnostic>) {
-    for rules in filter.syscalls.values() {
-        for (i, rule) in rules.iter().enumerate() {
-            let Some(span) = rule.span else { continue };
-            let earlier = &rules[..i];
-            if let Some(prev) = earlier.iter().find(|p| p.cond == Cond::True) {
-                let at = prev
-                    .origin
-                    .as_ref()
-                    .map_or_else(String::new, |o| format!(" at {o}"));
-                out.push(
-                    Diagnostic::warning(span, "this rule can never match")
-                        .with_note(format!("an earlier rule{at} matches every call first")),
-                );
-                continue;
-            }
-            if let Some(false) = satisfiable_after(&rule.cond, earlier) {
-                let why = if earlier.is_empty() {
-                    "its condition is a contradiction"
+/// A rule that can never match on any syscall it names, on any ABI: after an unconditional
+/// rule, or with a condition that cannot hold where it stands. A rule that is dead for some
+/// of its syscalls only (a group overlapping an earlier one) is fine.
+fn unreachable_rules(filters: &[Filter], out: &mut Vec<Diagnostic>) {
+    // Per rule (by span): how many places it applies, how many of them are dead, and why.
+    let mut seen: BTreeMap<(u32, u32, u32), (Span, usize, usize, String)> = BTreeMap::new();
+    for filter in filters {
+        for rules in filter.syscalls.values() {
+            for (i, rule) in rules.iter().enumerate() {
+                let Some(span) = rule.span else { continue };
+                let earlier = &rules[..i];
+                let why = if let Some(prev) = earlier.iter().find(|p| p.cond == Cond::True) {
+                    let at = prev
+                        .origin
+                        .as_ref()
+                        .map_or_else(String::new, |o| format!(" at {o}"));
+                    Some(format!("an earlier rule{at} matches every call first"))
+                } else if let Some(false) = satisfiable_after(&rule.cond, earlier) {
+                    Some(if earlier.is_empty() {
+                        "its condition is a contradiction".to_string()
+                    } else {
+                        "earlier rules match every call it would".to_string()
+                    })
                 } else {
-                    "earlier rules match every call it would"
+                    None
                 };
-                out.push(Diagnostic::warning(span, "this rule can never match").with_note(why));
+                let e = seen.entry((span.file.0, span.start, span.end)).or_insert((
+                    span,
+                    0,
+                    0,
+                    String::new(),
+                ));
+                e.1 += 1;
+                if let Some(w) = why {
+                    e.2 += 1;
+                    e.3 = w;
+                }
             }
+        }
+    }
+    for (_, (span, applies, dead, why)) in seen {
+        if applies > 0 && dead == applies {
+            out.push(Diagnostic::warning(span, "this rule can never match").with_note(why));
         }
     }
 }

@@ -178,7 +178,11 @@ struct Resolver<'s> {
     opts: Options,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
+    /// Per (rule, syscall): whether its condition fitted on some ABI, and where it did not.
+    cond_failures: BTreeMap<(u32, &'static str), CondFailures>,
 }
+
+type CondFailures = (bool, Vec<(Arch, Diagnostic)>);
 
 impl<'s> Resolver<'s> {
     fn new(sources: &'s SourceMap, opts: &Options) -> Resolver<'s> {
@@ -187,6 +191,7 @@ impl<'s> Resolver<'s> {
             opts: *opts,
             errors: Vec::new(),
             warnings: Vec::new(),
+            cond_failures: BTreeMap::new(),
         }
     }
 
@@ -387,14 +392,25 @@ impl<'s> Resolver<'s> {
             );
             filters.push(f);
         }
+        // A condition that fits a call on one ABI but not on another (i386's `mmap` takes a
+        // pointer to its arguments) leaves the rule out where it does not fit, with a warning.
+        for ((_, _), (fitted, failures)) in std::mem::take(&mut self.cond_failures) {
+            for (arch, d) in failures {
+                if fitted {
+                    let msg = format!("this rule does not apply on {arch}: {}", d.message);
+                    let mut w = Diagnostic::warning(d.span.unwrap_or_default(), msg);
+                    w.notes = d.notes;
+                    self.warn(w);
+                } else {
+                    self.error(d);
+                }
+            }
+        }
         if !self.errors.is_empty() {
             return Err(self.errors);
         }
-        for f in &filters {
-            let w = lint::lint(f, &rules_spans(&rules), self.sources);
-            for d in w {
-                self.warn(d);
-            }
+        for d in lint::lint(&filters, &rules_spans(&rules), self.sources) {
+            self.warn(d);
         }
         let policy = ir::Policy {
             filters,
@@ -520,13 +536,21 @@ impl<'s> Resolver<'s> {
                 named.insert(sc.name);
                 let cond = match r.cond {
                     None => Cond::True,
-                    Some(e) => match self.cond(e, sc, arch, 0) {
-                        Ok(c) => c,
-                        Err(d) => {
-                            self.error(d);
-                            continue;
+                    Some(e) => {
+                        let key = (r.span.start, sc.name);
+                        let res = self.cond(e, sc, arch, 0);
+                        let entry = self.cond_failures.entry(key).or_default();
+                        match res {
+                            Ok(c) => {
+                                entry.0 = true;
+                                c
+                            }
+                            Err(d) => {
+                                entry.1.push((arch, d));
+                                continue;
+                            }
                         }
-                    },
+                    }
                 };
                 if sc.name == "clone3" && r.action.runs_call() && t.via_group.is_none() {
                     explicit_clone3_allow = Some(t.span);
@@ -726,6 +750,7 @@ fn rules_spans(rules: &[RuleSrc]) -> Vec<lint::RuleInfo> {
         .iter()
         .map(|r| lint::RuleInfo {
             action: r.action,
+            conditional: r.cond.is_some(),
             names: r
                 .targets
                 .iter()

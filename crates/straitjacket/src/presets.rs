@@ -1,0 +1,108 @@
+//! The policies embedded in the binary: `--preset NAME`, `straitjacket presets`.
+//!
+//! Presets are written in the policy language (crates/straitjacket/presets/*.sj) and may
+//! include each other by file name; they are compiled by the tests like any policy.
+
+use straitjacket_policy::diag::SourceFile;
+use straitjacket_policy::resolve::{Loaded, Loader, Options};
+
+use crate::failure::Failure;
+use crate::policy_file::{self, PolicyFile};
+
+/// One embedded policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Preset {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub source: &'static str,
+}
+
+/// Every preset, `default` first.
+pub static PRESETS: &[Preset] = &[
+    Preset {
+        name: "default",
+        about: "real programs run (shells, coreutils, python3, compilers, git, tar, curl); no ptrace, mounts, namespaces, io_uring, keyrings, module loading or terminal injection",
+        source: include_str!("../presets/default.sj"),
+    },
+    Preset {
+        name: "strict",
+        about: "seccomp strict mode as a filter: read, write, exit, rt_sigreturn; anything else kills",
+        source: include_str!("../presets/strict.sj"),
+    },
+    Preset {
+        name: "stdio",
+        about: "a pure computation over inherited descriptors: no open, no sockets, no exec",
+        source: include_str!("../presets/stdio.sj"),
+    },
+    Preset {
+        name: "net-client",
+        about: "the default without servers: connect out over IPv4/IPv6/Unix, never listen or accept",
+        source: include_str!("../presets/net-client.sj"),
+    },
+    Preset {
+        name: "build",
+        about: "compilers and build tools with no network: sockets only in the Unix domain",
+        source: include_str!("../presets/build.sj"),
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Preset> {
+    PRESETS.iter().find(|p| p.name == name)
+}
+
+/// The error for an unknown preset name, with a suggestion.
+pub fn unknown(name: &str) -> Failure {
+    let mut msg = format!("unknown preset `{name}`");
+    if let Some(s) = straitjacket_policy::diag::suggest(name, PRESETS.iter().map(|p| p.name)) {
+        msg.push_str(&format!(" (did you mean `{s}`?)"));
+    }
+    msg.push_str("; `straitjacket presets` lists them");
+    Failure::input(msg)
+}
+
+/// Resolves `include "NAME.sj"` inside a preset to another preset.
+#[derive(Debug, Default)]
+struct PresetLoader;
+
+impl Loader for PresetLoader {
+    fn load(&mut self, path: &str, _from: &SourceFile) -> Result<Loaded, String> {
+        let name = path.strip_suffix(".sj").unwrap_or(path);
+        let p = find(name).ok_or_else(|| format!("no preset named `{name}`"))?;
+        Ok(Loaded {
+            key: format!("preset:{name}"),
+            name: format!("{name}.sj"),
+            bytes: p.source.as_bytes().to_vec(),
+        })
+    }
+}
+
+/// Parses and resolves a preset.
+pub fn load(name: &str, opts: &Options) -> Result<PolicyFile, Failure> {
+    let p = find(name).ok_or_else(|| unknown(name))?;
+    policy_file::load_with(
+        &format!("{}.sj", p.name),
+        p.source.as_bytes(),
+        opts,
+        &mut PresetLoader,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_resolves_and_compiles_without_warnings() {
+        for p in PRESETS {
+            let pf = load(p.name, &Options::default())
+                .unwrap_or_else(|f| panic!("{}: {}", p.name, f.message));
+            assert!(
+                pf.resolved.warnings.is_empty(),
+                "{}: {}",
+                p.name,
+                pf.render_warnings()
+            );
+            straitjacket_policy::compile::compile(&pf.resolved.policy).unwrap();
+        }
+    }
+}
