@@ -107,12 +107,15 @@ pub fn lint(filters: &[Filter], rules: &[RuleInfo], sources: &SourceMap) -> Vec<
     out
 }
 
+/// Where a rule applies: its span, in how many places, how many dead, and why.
+type Reach = (Span, usize, usize, String);
+
 /// A rule that can never match on any syscall it names, on any ABI: after an unconditional
 /// rule, or with a condition that cannot hold where it stands. A rule that is dead for some
 /// of its syscalls only (a group overlapping an earlier one) is fine.
 fn unreachable_rules(filters: &[Filter], out: &mut Vec<Diagnostic>) {
     // Per rule (by span): how many places it applies, how many of them are dead, and why.
-    let mut seen: BTreeMap<(u32, u32, u32), (Span, usize, usize, String)> = BTreeMap::new();
+    let mut seen: BTreeMap<(u32, u32, u32), Reach> = BTreeMap::new();
     for filter in filters {
         for rules in filter.syscalls.values() {
             for (i, rule) in rules.iter().enumerate() {
