@@ -21,4 +21,5 @@ pub use arch::{Arch, SyscallNr};
 pub mod compile;
 pub mod export;
 pub mod groups;
+pub mod import;
 pub mod resolve;
