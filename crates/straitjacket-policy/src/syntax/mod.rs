@@ -807,6 +807,11 @@ include \"common.sj\"
                 "",
             ),
             (
+                "fs /usr",
+                "expected `read`, `write` or `exec` after `fs`, found `/usr`",
+                "/usr",
+            ),
+            (
                 "default",
                 "expected an action after `default`, found end of file",
                 "",

@@ -589,7 +589,10 @@ impl<'s> Parser<'s> {
         let kw = self.bump();
         let t = self.peek();
         if t.kind != Tok::Ident {
-            return Err(self.fail(&t, "`read`, `write` or `exec` after `fs`"));
+            // Found as a word: `fs /usr` names `/usr`, not `/`.
+            let w = self.peek_mode(Mode::Word);
+            let help = "an `fs` rule names its access first: `fs read /usr`".to_string();
+            return Err(self.fail_with(&w, "`read`, `write` or `exec` after `fs`", Some(help)));
         }
         self.bump();
         let access = self.ident(&t);
