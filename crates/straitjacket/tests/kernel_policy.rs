@@ -36,6 +36,9 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0
     }
+    fn one_in(&mut self, n: u64) -> bool {
+        self.next().is_multiple_of(n)
+    }
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[(self.next() % items.len() as u64) as usize]
     }
@@ -86,7 +89,7 @@ fn condition(rng: &mut Rng, call: &str, depth: u32) -> String {
     let sc = Arch::X86_64.syscall(call).unwrap();
     let leaf = |rng: &mut Rng| -> String {
         let i = (rng.next() % sc.args.len().max(1) as u64) as usize;
-        let arg = if rng.next() % 4 == 0 || sc.args.is_empty() {
+        let arg = if rng.one_in(4) || sc.args.is_empty() {
             format!("arg{i}")
         } else {
             sc.args[i].name.to_string()
@@ -131,13 +134,13 @@ fn condition(rng: &mut Rng, call: &str, depth: u32) -> String {
 
 fn random_policy(rng: &mut Rng) -> String {
     let mut text = format!("default {}\n", rng.pick(ACTIONS));
-    if rng.next() % 3 == 0 {
+    if rng.one_in(3) {
         text.push_str("arch x86_64, x32, i386\n");
     }
     for _ in 0..(2 + rng.next() % 6) {
         let call = *rng.pick(CALLS);
         let action = rng.pick(ACTIONS);
-        if rng.next() % 4 == 0 {
+        if rng.one_in(4) {
             text.push_str(&format!("{action} {call}\n"));
         } else {
             let depth = (rng.next() % 3) as u32;
@@ -312,7 +315,7 @@ fn cases_for(rng: &mut Rng, policy: &Policy) -> Vec<Case> {
         };
         let mut args = [0u64; 6];
         for a in args.iter_mut() {
-            *a = if rng.next() % 3 == 0 {
+            *a = if rng.one_in(3) {
                 rng.next()
             } else {
                 *rng.pick(&interesting)
