@@ -261,8 +261,36 @@ fn lower_cmp(g: &mut Graph, c: &Cmp, t: NodeId, f: NodeId) -> NodeId {
                 Rel::Gt | Rel::Ge => {
                     // hi > vhi: true; hi == vhi: decided by lo (unsigned); else false.
                     let lo = word_test(g, Word::ArgLo(i), mlo, op, vlo, false, t, f);
-                    let eq = equal_after(g, mhi, vhi, lo, f);
-                    word_test(g, Word::ArgHi(i), mhi, Rel::Gt, vhi, c.signed, t, eq)
+                    if mhi == 0 {
+                        // The high word is 0: compare 0 with vhi now.
+                        let hi0 = if c.signed {
+                            i64::from(vhi as i32)
+                        } else {
+                            i64::from(vhi)
+                        };
+                        return match 0.cmp(&hi0) {
+                            std::cmp::Ordering::Greater => t,
+                            std::cmp::Ordering::Equal => lo,
+                            std::cmp::Ordering::Less => f,
+                        };
+                    }
+                    let eq = g.jump(JmpOp::Jeq, vhi, lo, f);
+                    let unsigned_gt = g.jump(JmpOp::Jgt, vhi, t, eq);
+                    let test = if !c.signed {
+                        unsigned_gt
+                    } else if (vhi as i32) >= 0 {
+                        // A negative high word is below vhi, and not equal to it.
+                        g.jump(JmpOp::Jset, 0x8000_0000, f, unsigned_gt)
+                    } else {
+                        // A non-negative high word is above a negative vhi.
+                        g.jump(JmpOp::Jset, 0x8000_0000, unsigned_gt, t)
+                    };
+                    let masked = if mhi == u32::MAX {
+                        test
+                    } else {
+                        g.add(Node::And { k: mhi, next: test })
+                    };
+                    g.load(Word::ArgHi(i), masked)
                 }
             }
         }
@@ -274,14 +302,6 @@ enum Rel {
     Eq,
     Gt,
     Ge,
-}
-
-/// A second test on the (masked) word already in A: `A == k`.
-fn equal_after(g: &mut Graph, mask: u32, k: u32, t: NodeId, f: NodeId) -> NodeId {
-    if mask == 0 {
-        return if k == 0 { t } else { f };
-    }
-    g.jump(JmpOp::Jeq, k, t, f)
 }
 
 /// Loads `word`, masks it, and tests `(word & mask) op k`, signed or unsigned 32-bit.
@@ -323,6 +343,10 @@ fn word_test(
             return g.load(word, j);
         }
         Rel::Eq => g.jump(JmpOp::Jeq, k, t, f),
+        // Unsigned: every value is >= 0, and none exceeds the mask.
+        Rel::Ge if !signed && k == 0 => return t,
+        Rel::Gt if !signed && k >= mask => return f,
+        Rel::Ge if !signed && k > mask => return f,
         Rel::Gt | Rel::Ge => {
             let jop = if op == Rel::Gt {
                 JmpOp::Jgt
@@ -350,7 +374,12 @@ fn word_test(
 /// Signed 32-bit `A > k` / `A >= k` with unsigned jumps: split on the sign bit first.
 /// Among numbers of the same sign, unsigned order is signed order.
 fn signed_test(g: &mut Graph, jop: JmpOp, k: u32, t: NodeId, f: NodeId) -> NodeId {
-    let same_sign = g.jump(jop, k, t, f);
+    // A non-negative A is always >= 0.
+    let same_sign = if jop == JmpOp::Jge && k == 0 {
+        t
+    } else {
+        g.jump(jop, k, t, f)
+    };
     if (k as i32) >= 0 {
         // A negative: A < 0 <= k, so false.
         g.jump(JmpOp::Jset, 0x8000_0000, f, same_sign)
