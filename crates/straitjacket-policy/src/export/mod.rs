@@ -1,5 +1,7 @@
 //! Programs to files: the kernel's raw records, hex, and C source.
-//! (OCI and Kubernetes profiles join here with the formats issue.)
+//! OCI and Kubernetes profiles: [`oci`].
+
+pub mod oci;
 
 use std::fmt::Write;
 

@@ -6,6 +6,7 @@
 //! names the place in the input (a JSON path such as `.syscalls[12].args[0].op`, or a line).
 //! Pure: facts about the machine (native arch, capabilities, kernel version) come in as options.
 
+pub mod ftrace;
 pub mod minijail;
 pub mod oci;
 
