@@ -3,6 +3,7 @@
 
 mod call;
 mod cli_bpf;
+mod cli_formats;
 mod cli_policy;
 mod failure;
 mod policy_file;
@@ -77,6 +78,42 @@ enum Command {
     /// Inspect raw seccomp BPF filters: disassemble, emulate, dump a process's filters.
     #[command(subcommand)]
     Bpf(cli_bpf::BpfCommand),
+    /// Convert a policy of another format (OCI/Docker/Podman JSON, a Kubernetes
+    /// SeccompProfile, minijail, an ftrace seed table) to the policy language.
+    Import {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        from: cli_formats::From,
+        /// The machine's architecture (picks Docker's archMap entry and `includes.arches`).
+        #[arg(long)]
+        arch: Option<String>,
+        /// The container's capabilities for Docker's includes/excludes, comma-separated
+        /// (default: Docker's default set; `none` for none).
+        #[arg(long)]
+        caps: Option<String>,
+        /// Kernel version MAJOR.MINOR for Docker's minKernel (default: this machine's).
+        #[arg(long)]
+        kernel: Option<String>,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Write a policy as an OCI seccomp profile (runc, crun, Docker) or a Kubernetes
+    /// Security Profiles Operator SeccompProfile.
+    Export {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        format: cli_formats::To,
+        #[arg(long)]
+        arch: Option<String>,
+        /// listenerPath for notify rules.
+        #[arg(long)]
+        listener_path: Option<String>,
+        /// metadata.name of the SeccompProfile (default: the file's name).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// List the system calls of an architecture with their arguments.
     Syscalls {
         #[arg(long)]
@@ -117,6 +154,29 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Groups { arch } => cli_policy::groups_cmd(arch.as_deref()),
         Command::Syscalls { arch } => cli_policy::syscalls_cmd(arch.as_deref()),
         Command::Bpf(cmd) => cli_bpf::run(cmd),
+        Command::Import {
+            file,
+            from,
+            arch,
+            caps,
+            kernel,
+            output,
+        } => cli_formats::import_cmd(&cli_formats::ImportArgs {
+            file: &file,
+            from,
+            arch: arch.as_deref(),
+            caps: caps.as_deref(),
+            kernel: kernel.as_deref(),
+            output: output.as_ref(),
+        }),
+        Command::Export {
+            file,
+            format,
+            arch,
+            listener_path,
+            name,
+            output,
+        } => cli_formats::export_cmd(&file, format, arch.as_deref(), listener_path, name, output.as_ref()),
         Command::Presets { show: None } => {
             for p in presets::PRESETS {
                 println!("{:<12} {}", p.name, p.about);

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use straitjacket_policy::diag::{Diagnostic, SourceFile, SourceMap};
 use straitjacket_policy::resolve::{self, Loaded, Loader, Options, Resolved};
+use straitjacket_policy::import::oci;
 use straitjacket_policy::syntax;
 
 use crate::failure::Failure;
@@ -15,16 +16,25 @@ use crate::failure::Failure;
 pub struct PolicyFile {
     pub sources: SourceMap,
     pub resolved: Resolved,
+    /// Warnings of a conversion (an OCI profile read as a policy).
+    pub notes: Vec<String>,
 }
 
 impl PolicyFile {
     /// Renders the warnings, one after another.
     pub fn render_warnings(&self) -> String {
-        self.resolved
+        let notes: String = self
+            .notes
+            .iter()
+            .map(|n| format!("warning: {n}\n"))
+            .collect();
+        let diags: String = self
+            .resolved
             .warnings
             .iter()
             .map(|w| w.render(&self.sources))
-            .collect()
+            .collect();
+        notes + &diags
     }
 }
 
@@ -72,13 +82,42 @@ pub fn load_with(
     opts: &Options,
     loader: &mut dyn Loader,
 ) -> Result<PolicyFile, Failure> {
+    if oci::looks_like_json(bytes) {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| Failure::input(format!("{name}: not UTF-8")))?;
+        let iopts = oci::Options {
+            native: opts.native,
+            caps: None,
+            kernel: host_kernel(),
+        };
+        let imported = oci::import(text, name, &iopts)
+            .map_err(|e| Failure::input(format!("{name}: {e}")))?;
+        let mut pf = load_with(
+            &format!("{name} (as OCI)"),
+            imported.text.as_bytes(),
+            opts,
+            loader,
+        )?;
+        pf.notes = imported.warnings;
+        return Ok(pf);
+    }
     let file = syntax::load(name, bytes).map_err(|e| Failure::input(e.to_string()))?;
     let mut sources = SourceMap::new();
     let root = sources.add(file);
     match resolve::resolve(&mut sources, root, loader, opts) {
-        Ok(resolved) => Ok(PolicyFile { sources, resolved }),
+        Ok(resolved) => Ok(PolicyFile {
+            sources,
+            resolved,
+            notes: Vec::new(),
+        }),
         Err(diags) => Err(Failure::diagnostics(render_all(&diags, &sources))),
     }
+}
+
+/// This machine's kernel `(major, minor)`, for Docker's `minKernel` conditions.
+pub fn host_kernel() -> Option<(u32, u32)> {
+    let r = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    oci::parse_uname_release(&r)
 }
 
 /// Renders diagnostics and a closing count line.

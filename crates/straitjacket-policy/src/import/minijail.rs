@@ -18,11 +18,11 @@ use crate::resolve::lookup;
 const MAX_INCLUDE_DEPTH: usize = 8;
 
 /// Reads the file an `@include` names; returns (name for messages, text).
-pub type IncludeFn = dyn FnMut(&str) -> Result<(String, String), String>;
+pub type IncludeFn<'a> = dyn FnMut(&str) -> Result<(String, String), String> + 'a;
 
 struct State<'a> {
     arch: Arch,
-    include: &'a mut IncludeFn,
+    include: &'a mut IncludeFn<'a>,
     out: String,
     default: Option<String>,
     denylist: bool,
@@ -31,11 +31,11 @@ struct State<'a> {
 }
 
 /// Converts a minijail policy for `arch`.
-pub fn import(
+pub fn import<'a>(
     text: &str,
     source: &str,
     arch: Arch,
-    include: &mut IncludeFn,
+    include: &'a mut IncludeFn<'a>,
 ) -> Result<Imported, ImportError> {
     let mut st = State {
         arch,

@@ -7,6 +7,7 @@
 //! Pure: facts about the machine (native arch, capabilities, kernel version) come in as options.
 
 pub mod ftrace;
+pub mod k8s;
 pub mod minijail;
 pub mod oci;
 

@@ -895,7 +895,11 @@ pub fn to_native(p: &Profile, source: &str, opts: &Options) -> Imported {
     };
     let mut wide_warned = false;
     for (i, s) in p.syscalls.iter().enumerate() {
-        let mut head = format!("# {}: {}", s.path, s.names.join(", "));
+        let mut head = if s.names.len() > 8 {
+            format!("# {}: {} names", s.path, s.names.len())
+        } else {
+            format!("# {}: {}", s.path, s.names.join(", "))
+        };
         if let Some(c) = &s.comment {
             let _ = write!(head, " — {c}");
         }
@@ -913,6 +917,9 @@ pub fn to_native(p: &Profile, source: &str, opts: &Options) -> Imported {
             let _ = writeln!(out, "#   unknown, skipped: {}", names.join(", "));
         }
         if let Some(d) = dropped.get(&i) {
+            let mut d = d.clone();
+            d.sort();
+            d.dedup();
             let _ = writeln!(out, "#   dropped as libseccomp does: {}", d.join(", "));
         }
         let Some(ks) = kept.get(&i) else {
@@ -999,6 +1006,27 @@ fn may_overlap(ps: &[Piece]) -> bool {
         seen.iter()
             .any(|b| a.0 != b.0 && (a.1 != b.1 || a.2 == b.2))
     })
+}
+
+/// Whether text is a JSON object (an OCI profile) rather than policy text: the first
+/// non-space character is `{` and the first string after it is followed by `:` — the ftrace
+/// seed table (`{ "sys_read", "fd == 0" },`) has a `,` there.
+pub fn looks_like_json(bytes: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(bytes);
+    let Some(rest) = s.trim_start().strip_prefix('{') else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    if rest.starts_with('}') {
+        return true;
+    }
+    let Some(rest) = rest.strip_prefix('"') else {
+        return false;
+    };
+    let Some(end) = rest.find('"') else {
+        return false;
+    };
+    rest[end + 1..].trim_start().starts_with(':')
 }
 
 /// The whole import: JSON text to policy text.
@@ -1169,6 +1197,13 @@ mod tests {
             "{}",
             i.text
         );
+    }
+
+    #[test]
+    fn tells_json_from_seed_tables() {
+        assert!(looks_like_json(b"  {\n \"defaultAction\": \"SCMP_ACT_ALLOW\"}"));
+        assert!(!looks_like_json(b"{ \"sys_read\", \"fd == 0\" },"));
+        assert!(!looks_like_json(b"default allow\n"));
     }
 
     #[test]
