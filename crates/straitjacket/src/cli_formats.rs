@@ -140,9 +140,8 @@ pub fn export_cmd(
         To::Oci => export_oci::oci(&pf.resolved.policy, &opts),
         To::K8s => export_oci::k8s(&pf.resolved.policy, &opts),
     };
-    let (text, warnings) = res.map_err(|e| {
-        Failure::input(format!("{}: cannot export: {e}", file.display()))
-    })?;
+    let (text, warnings) =
+        res.map_err(|e| Failure::input(format!("{}: cannot export: {e}", file.display())))?;
     for w in warnings {
         eprintln!("straitjacket: warning: {w}");
     }

@@ -176,7 +176,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             listener_path,
             name,
             output,
-        } => cli_formats::export_cmd(&file, format, arch.as_deref(), listener_path, name, output.as_ref()),
+        } => cli_formats::export_cmd(
+            &file,
+            format,
+            arch.as_deref(),
+            listener_path,
+            name,
+            output.as_ref(),
+        ),
         Command::Presets { show: None } => {
             for p in presets::PRESETS {
                 println!("{:<12} {}", p.name, p.about);

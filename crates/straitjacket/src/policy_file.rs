@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use straitjacket_policy::diag::{Diagnostic, SourceFile, SourceMap};
-use straitjacket_policy::resolve::{self, Loaded, Loader, Options, Resolved};
 use straitjacket_policy::import::oci;
+use straitjacket_policy::resolve::{self, Loaded, Loader, Options, Resolved};
 use straitjacket_policy::syntax;
 
 use crate::failure::Failure;
@@ -83,15 +83,15 @@ pub fn load_with(
     loader: &mut dyn Loader,
 ) -> Result<PolicyFile, Failure> {
     if oci::looks_like_json(bytes) {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| Failure::input(format!("{name}: not UTF-8")))?;
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| Failure::input(format!("{name}: not UTF-8")))?;
         let iopts = oci::Options {
             native: opts.native,
             caps: None,
             kernel: host_kernel(),
         };
-        let imported = oci::import(text, name, &iopts)
-            .map_err(|e| Failure::input(format!("{name}: {e}")))?;
+        let imported =
+            oci::import(text, name, &iopts).map_err(|e| Failure::input(format!("{name}: {e}")))?;
         let mut pf = load_with(
             &format!("{name} (as OCI)"),
             imported.text.as_bytes(),

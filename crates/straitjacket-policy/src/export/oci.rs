@@ -87,7 +87,11 @@ type PatSet = Option<Vec<Pat>>;
 /// The patterns for `y OP u`, where `y` is the compared quantity built from register `x`:
 /// bit p of y is `x_p ^ flip_p` when p is in `m`, else the constant `flip_p`; `bits` wide.
 fn patterns(m: u64, flip: u64, bits: u32, op: CmpOp, u: u64) -> PatSet {
-    let width = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    let width = if bits == 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
     let m = m & width;
     let u = u & width;
     let mut out = Vec::new();
@@ -248,7 +252,11 @@ fn nnf(c: &Cond, neg: bool) -> Result<Cond, bool> {
             if out.is_empty() {
                 return Err(is_and);
             }
-            Ok(if is_and { Cond::And(out) } else { Cond::Or(out) })
+            Ok(if is_and {
+                Cond::And(out)
+            } else {
+                Cond::Or(out)
+            })
         }
     }
 }
@@ -652,7 +660,10 @@ pub fn k8s(policy: &Policy, opts: &Options) -> Result<(String, Vec<String>), Exp
             out.push_str("    args:\n");
             for a in args {
                 for key in ["value", "valueTwo"] {
-                    if a.get(key).and_then(|v| v.as_u64()).is_some_and(|v| v > i64::MAX as u64) {
+                    if a.get(key)
+                        .and_then(|v| v.as_u64())
+                        .is_some_and(|v| v > i64::MAX as u64)
+                    {
                         return Err(ExportError(format!(
                             "a value above 2^63-1 ({:#x}): the SeccompProfile CRD stores int64 values",
                             a[key].as_u64().unwrap_or(0)
@@ -681,10 +692,12 @@ fn yaml_scalar(v: &Value) -> String {
 /// A YAML string: plain when safe, else double-quoted (JSON escaping is valid YAML).
 fn yaml_str(s: &str) -> String {
     let plain = !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
-        && !s.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-')
+        && !s
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '-')
         && !matches!(s, "true" | "false" | "null" | "yes" | "no" | "on" | "off");
     if plain {
         s.to_string()
@@ -716,9 +729,9 @@ fn holds(conj: &Conj, args: &[u64; 6]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arch::Width;
     use crate::ir::eval::cmp_holds;
     use crate::ir::ArgIndex;
-    use crate::arch::Width;
 
     fn interesting(v: u64) -> Vec<u64> {
         let mut xs = vec![
@@ -765,7 +778,11 @@ mod tests {
                             1 => (rnd() as i64 % 100) as u64,
                             _ => rnd(),
                         } & width.mask();
-                        let mask = if rnd() % 3 == 0 { rnd() | value } else { u64::MAX } & width.mask();
+                        let mask = if rnd() % 3 == 0 {
+                            rnd() | value
+                        } else {
+                            u64::MAX
+                        } & width.mask();
                         let c = Cmp {
                             arg: ArgIndex::new(0).unwrap(),
                             width,
@@ -782,7 +799,9 @@ mod tests {
                             let want = cmp_holds(&c, x);
                             let got = match &atoms {
                                 None => true,
-                                Some(a) => a.iter().any(|a| holds(&vec![(0, *a)], &[x, 0, 0, 0, 0, 0])),
+                                Some(a) => {
+                                    a.iter().any(|a| holds(&vec![(0, *a)], &[x, 0, 0, 0, 0, 0]))
+                                }
                             };
                             assert_eq!(got, want, "{c:?} on {x:#x}: {atoms:?}");
                         }

@@ -24,10 +24,18 @@ pub fn import(text: &str, source: &str) -> Result<Imported, ImportError> {
         }
         let body = t
             .strip_prefix('{')
-            .and_then(|r| r.trim_end().trim_end_matches(',').trim_end().strip_suffix('}'))
+            .and_then(|r| {
+                r.trim_end()
+                    .trim_end_matches(',')
+                    .trim_end()
+                    .strip_suffix('}')
+            })
             .ok_or_else(|| ImportError::new(&at, "expected `{ \"sys_NAME\", \"EXPR\" },`"))?;
         let strings = quoted(body).ok_or_else(|| {
-            ImportError::new(&at, "expected two quoted strings: the syscall and the filter")
+            ImportError::new(
+                &at,
+                "expected two quoted strings: the syscall and the filter",
+            )
         })?;
         let [name, expr] = strings.as_slice() else {
             return Err(ImportError::new(
@@ -36,7 +44,11 @@ pub fn import(text: &str, source: &str) -> Result<Imported, ImportError> {
             ));
         };
         let name = name.strip_prefix("sys_").unwrap_or(name);
-        let name = if name == "sigreturn" { "rt_sigreturn" } else { name };
+        let name = if name == "sigreturn" {
+            "rt_sigreturn"
+        } else {
+            name
+        };
         let _ = writeln!(out, "# {at}: {t}");
         if expr.trim() == "1" {
             let _ = writeln!(out, "allow {name}");
@@ -72,7 +84,11 @@ mod tests {
             "seed",
         )
         .unwrap();
-        assert!(i.text.contains("allow read if fd == 0\nallow exit_group"), "{}", i.text);
+        assert!(
+            i.text.contains("allow read if fd == 0\nallow exit_group"),
+            "{}",
+            i.text
+        );
         assert!(super::import("read: 1", "x").is_err());
     }
 }

@@ -59,10 +59,7 @@ pub fn to_oci_json(text: &str) -> Result<String, ImportError> {
     if spec.get("disabled").and_then(Value::as_bool) == Some(true)
         || spec.get("state").and_then(Value::as_str) == Some("Disabled")
     {
-        return Err(ImportError::new(
-            ".spec",
-            "the profile is disabled",
-        ));
+        return Err(ImportError::new(".spec", "the profile is disabled"));
     }
     let mut out = Map::new();
     for (k, v) in spec {
@@ -187,7 +184,9 @@ fn key_of(s: &str) -> Option<(String, String)> {
         let end = q.find('"')?;
         (q[..end].to_string(), &q[end + 1..])
     } else {
-        let pos = s.find(": ").or_else(|| s.ends_with(':').then(|| s.len() - 1))?;
+        let pos = s
+            .find(": ")
+            .or_else(|| s.ends_with(':').then(|| s.len() - 1))?;
         (s[..pos].trim().to_string(), &s[pos..])
     };
     let rest = rest.strip_prefix(':')?;
@@ -343,7 +342,8 @@ impl Flow<'_> {
                             break;
                         }
                         Some(_) => {
-                            let rest = std::str::from_utf8(&self.s[self.pos..]).map_err(|_| "not UTF-8")?;
+                            let rest = std::str::from_utf8(&self.s[self.pos..])
+                                .map_err(|_| "not UTF-8")?;
                             let c = rest.chars().next().unwrap_or(' ');
                             out.push(c);
                             self.pos += c.len_utf8();

@@ -123,20 +123,12 @@ fn file(st: &mut State, text: &str, source: &str, depth: usize) -> Result<(), Im
                 }
                 "denylist" => st.denylist = true,
                 "default" => st.default = Some(action_word(arg, &at)?),
-                _ => {
-                    return Err(ImportError::new(
-                        at,
-                        format!("unknown directive @{kw}"),
-                    ))
-                }
+                _ => return Err(ImportError::new(at, format!("unknown directive @{kw}"))),
             }
             continue;
         }
         let Some((name, filter)) = code.split_once(':') else {
-            return Err(ImportError::new(
-                at,
-                "expected `syscall: filter`",
-            ));
+            return Err(ImportError::new(at, "expected `syscall: filter`"));
         };
         let name = name.trim();
         let filter = filter.trim();
@@ -154,12 +146,7 @@ fn action_word(w: &str, at: &str) -> Result<String, ImportError> {
         "trace" => "trace(0)".into(),
         "log" => "log".into(),
         "user-notify" => "notify".into(),
-        other => {
-            return Err(ImportError::new(
-                at,
-                format!("unknown action `{other}`"),
-            ))
-        }
+        other => return Err(ImportError::new(at, format!("unknown action `{other}`"))),
     })
 }
 
@@ -210,7 +197,10 @@ fn statement(
     let _ = writeln!(st.out, "allow {name} if {cond}");
     if let Some(r) = ret {
         let Some(n) = r.strip_prefix("return") else {
-            return Err(ImportError::new(at, format!("expected `return N` after `;`, found `{r}`")));
+            return Err(ImportError::new(
+                at,
+                format!("expected `return N` after `;`, found `{r}`"),
+            ));
         };
         let _ = writeln!(st.out, "errno({}) {name}", errno(st, n.trim(), at)?);
     }
@@ -249,14 +239,14 @@ fn atom(st: &State, a: &str, at: &str) -> Result<String, ImportError> {
     let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
     let idx: usize = digits.parse().map_err(|_| bad())?;
     if idx > 5 {
-        return Err(ImportError::new(at, format!("arg{idx}: arguments are arg0 to arg5")));
+        return Err(ImportError::new(
+            at,
+            format!("arg{idx}: arguments are arg0 to arg5"),
+        ));
     }
     let rest = rest[digits.len()..].trim_start();
     let ops = ["==", "!=", "<=", ">=", "<", ">", "&", "in"];
-    let op = ops
-        .iter()
-        .find(|o| rest.starts_with(**o))
-        .ok_or_else(bad)?;
+    let op = ops.iter().find(|o| rest.starts_with(**o)).ok_or_else(bad)?;
     let v = value(st, rest[op.len()..].trim(), at)?;
     let arg = format!("arg{idx}");
     Ok(match *op {
@@ -333,10 +323,19 @@ mod tests {
         assert!(t.contains("allow close"), "{t}");
         assert!(t.contains("allow read\n"), "{t}");
         assert!(t.contains("allow write if arg0 == 1 || arg0 == 2"), "{t}");
-        assert!(t.contains("allow mmap if arg2 & 4 == 0 && arg3 & 32 != 0"), "{t}");
+        assert!(
+            t.contains("allow mmap if arg2 & 4 == 0 && arg3 & 32 != 0"),
+            "{t}"
+        );
         assert!(t.contains("errno(2) openat"), "{t}");
-        assert!(t.contains("allow ioctl if arg1 == 0x5401\nerrno(25) ioctl"), "{t}");
-        assert!(t.contains("allow futex if arg1 != 0xffffffffffffffff"), "{t}");
+        assert!(
+            t.contains("allow ioctl if arg1 == 0x5401\nerrno(25) ioctl"),
+            "{t}"
+        );
+        assert!(
+            t.contains("allow futex if arg1 != 0xffffffffffffffff"),
+            "{t}"
+        );
     }
 
     #[test]

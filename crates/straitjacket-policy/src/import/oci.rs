@@ -91,17 +91,9 @@ impl Op {
         }
     }
     fn from_name(s: &str) -> Option<Op> {
-        [
-            Op::Ne,
-            Op::Lt,
-            Op::Le,
-            Op::Eq,
-            Op::Ge,
-            Op::Gt,
-            Op::MaskedEq,
-        ]
-        .into_iter()
-        .find(|o| o.name() == s)
+        [Op::Ne, Op::Lt, Op::Le, Op::Eq, Op::Ge, Op::Gt, Op::MaskedEq]
+            .into_iter()
+            .find(|o| o.name() == s)
     }
 }
 
@@ -314,7 +306,13 @@ fn action(
     path: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Action, ImportError> {
-    let data = errno.unwrap_or(1);
+    let mut data = errno.unwrap_or(1);
+    if data > crate::action::MAX_ERRNO && matches!(name, "SCMP_ACT_ERRNO") {
+        warnings.push(format!(
+            "{path}: errno {data} is above 4095: libseccomp refuses it (runc fails); the kernel would clamp it to 4095 (MAX_ERRNO), and so does the import"
+        ));
+        data = crate::action::MAX_ERRNO;
+    }
     let a = match name {
         "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" => Action::KillThread,
         "SCMP_ACT_KILL_PROCESS" => Action::KillProcess,
@@ -324,12 +322,7 @@ fn action(
         "SCMP_ACT_ALLOW" => Action::Allow,
         "SCMP_ACT_LOG" => Action::Log,
         "SCMP_ACT_NOTIFY" => Action::Notify,
-        _ => {
-            return Err(ImportError::new(
-                path,
-                format!("unknown action \"{name}\""),
-            ))
-        }
+        _ => return Err(ImportError::new(path, format!("unknown action \"{name}\""))),
     };
     if errno.is_some() {
         warnings.push(format!(
@@ -458,7 +451,12 @@ pub fn expand(text: &str, opts: &Options) -> Result<Profile, ImportError> {
         (_, Some(v)) if !v.is_null() => Some(errno_value(v, ".defaultErrnoRet")?),
         _ => None,
     };
-    let default = action(&default_name, default_errno, ".defaultAction", &mut warnings)?;
+    let default = action(
+        &default_name,
+        default_errno,
+        ".defaultAction",
+        &mut warnings,
+    )?;
 
     // Architectures: `architectures`, or Docker's archMap entry for the native ABI.
     if obj.contains_key("architectures") && obj.contains_key("archMap") {
@@ -472,7 +470,10 @@ pub fn expand(text: &str, opts: &Options) -> Result<Profile, ImportError> {
         }
     }
     let mut arch_names: Vec<(String, String)> = Vec::new();
-    for (i, a) in get_str_list(obj, "architectures", "")?.into_iter().enumerate() {
+    for (i, a) in get_str_list(obj, "architectures", "")?
+        .into_iter()
+        .enumerate()
+    {
         arch_names.push((format!(".architectures[{i}]"), a));
     }
     match obj.get("archMap") {
@@ -506,10 +507,7 @@ pub fn expand(text: &str, opts: &Options) -> Result<Profile, ImportError> {
     let mut foreign = Vec::new();
     for (p, a) in arch_names {
         if !KNOWN_SCMP_ARCHES.contains(&a.as_str()) {
-            return Err(ImportError::new(
-                p,
-                format!("unknown architecture \"{a}\""),
-            ));
+            return Err(ImportError::new(p, format!("unknown architecture \"{a}\"")));
         }
         match scmp_arch(&a) {
             Ok(x) if !arches.contains(&x) => arches.push(x),
@@ -610,7 +608,9 @@ pub fn expand(text: &str, opts: &Options) -> Result<Profile, ImportError> {
                     if index > 5 {
                         return Err(ImportError::new(
                             path_of(&ap, "index"),
-                            format!("invalid seccomp index {index}: system calls have arguments 0 to 5"),
+                            format!(
+                                "invalid seccomp index {index}: system calls have arguments 0 to 5"
+                            ),
                         ));
                     }
                     let value = get_u64(a, "value", &ap)?.unwrap_or(0);
@@ -760,8 +760,14 @@ pub fn to_native(p: &Profile, source: &str, opts: &Options) -> Imported {
     let arches: Vec<&str> = p.arches.iter().map(|a| a.name()).collect();
     let _ = writeln!(out, "arch {}", arches.join(", "));
     let has_i386 = p.arches.contains(&Arch::I386);
-    let uses_notify = p.syscalls.iter().any(|s| s.action == Action::Notify)
-        || p.default == Action::Notify;
+    if p.arches.contains(&Arch::X32) && p.syscalls.iter().any(|s| !s.args.is_empty()) {
+        warnings.push(
+            "x32: libseccomp compares only the low 32 bits of an argument there; straitjacket compares the whole 64-bit register the kernel passes (stricter for allow rules)"
+                .to_string(),
+        );
+    }
+    let uses_notify =
+        p.syscalls.iter().any(|s| s.action == Action::Notify) || p.default == Action::Notify;
     if uses_notify && p.listener_path.is_none() {
         warnings.push(
             "SCMP_ACT_NOTIFY without a listenerPath: a runtime has nobody to answer; straitjacket's supervisor will"
@@ -867,10 +873,10 @@ pub fn to_native(p: &Profile, source: &str, opts: &Options) -> Imported {
                         p.syscalls[x.entry].path, winner.action, p.syscalls[winner.entry].path
                     ));
                 }
-                dropped
-                    .entry(x.entry)
-                    .or_default()
-                    .push(format!("{name} (overridden by {})", p.syscalls[winner.entry].path));
+                dropped.entry(x.entry).or_default().push(format!(
+                    "{name} (overridden by {})",
+                    p.syscalls[winner.entry].path
+                ));
             }
             continue;
         }
@@ -1108,10 +1114,7 @@ mod tests {
             ".syscalls[0].args[0].op: unknown operator \"SCMP_CMP_FOO\""
         );
         let t = r#"{"defaultAction":"SCMP_ACT_NOPE"}"#;
-        assert_eq!(
-            import(t, "t", &opts()).unwrap_err().path,
-            ".defaultAction"
-        );
+        assert_eq!(import(t, "t", &opts()).unwrap_err().path, ".defaultAction");
         let t = r#"{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_X"]}"#;
         assert_eq!(import(t, "t", &opts()).unwrap_err().path, ".flags[0]");
         let t = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":6,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#;
@@ -1132,7 +1135,8 @@ mod tests {
           {"names":["nosuchcall"],"action":"SCMP_ACT_ALLOW"}]}"#;
         let i = import(t, "t", &opts()).unwrap();
         assert!(
-            i.text.contains("allow personality if arg0 == 0 || arg0 == 8"),
+            i.text
+                .contains("allow personality if arg0 == 0 || arg0 == 8"),
             "{}",
             i.text
         );
@@ -1193,7 +1197,8 @@ mod tests {
           {"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":2,"op":"SCMP_CMP_EQ"},{"index":1,"value":5,"op":"SCMP_CMP_EQ"}]}]}"#;
         let i = import(t, "t", &opts()).unwrap();
         assert!(
-            i.text.contains("allow socketcall if arg0 == 1 && arg1 == 5"),
+            i.text
+                .contains("allow socketcall if arg0 == 1 && arg1 == 5"),
             "{}",
             i.text
         );
@@ -1201,7 +1206,9 @@ mod tests {
 
     #[test]
     fn tells_json_from_seed_tables() {
-        assert!(looks_like_json(b"  {\n \"defaultAction\": \"SCMP_ACT_ALLOW\"}"));
+        assert!(looks_like_json(
+            b"  {\n \"defaultAction\": \"SCMP_ACT_ALLOW\"}"
+        ));
         assert!(!looks_like_json(b"{ \"sys_read\", \"fd == 0\" },"));
         assert!(!looks_like_json(b"default allow\n"));
     }

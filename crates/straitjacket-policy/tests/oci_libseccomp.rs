@@ -1,0 +1,445 @@
+//! Equivalence with libseccomp, the reference runc and Docker use.
+//!
+//! For every OCI profile of the shared corpus (`../shared/corpus/*.json`, `…/real/*.json`),
+//! for x86_64, i386, x32 and aarch64: Docker's includes/excludes are settled once
+//! ([`oci::expand`]); libseccomp 2.5.4 builds a filter from the plain profile the way runc does
+//! (`tests/libseccomp/oci_filter.py`, python3-seccomp); straitjacket imports the same profile,
+//! resolves and compiles it. Both programs run in straitjacket's emulator on every syscall
+//! number of the arch and, for argument-conditioned calls, on boundary and random argument
+//! values; every decision must agree. Round trip: the imported policy exported back to OCI and
+//! built by libseccomp must decide like the original.
+//!
+//! Differences that are not the importer's: names libseccomp 2.5.4 does not know (newer calls,
+//! which straitjacket's tables have) and straitjacket's own implicit rules are left out of the
+//! comparison and counted. Skips (no python3-seccomp, no corpus, a file that is not an OCI
+//! profile) print their reason.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use straitjacket_policy::arch::{Arch, SyscallNr};
+use straitjacket_policy::bpf::{run, Program, SeccompData};
+use straitjacket_policy::compile::compile;
+use straitjacket_policy::export::oci as export_oci;
+use straitjacket_policy::import::oci;
+use straitjacket_policy::ir::{Cond, Policy};
+use straitjacket_policy::resolve::{lookup, resolve_text, Options};
+
+fn python() -> Option<String> {
+    for py in ["/usr/bin/python3", "python3"] {
+        let ok = Command::new(py)
+            .args(["-c", "import seccomp"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            return Some(py.to_string());
+        }
+    }
+    None
+}
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+}
+
+fn corpus() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in [corpus_dir(), corpus_dir().join("real")] {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        out.extend(files);
+    }
+    out
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/libseccomp/oci_filter.py")
+}
+
+fn scmp_arch(a: Arch) -> &'static str {
+    match a {
+        Arch::X86_64 => "x86_64",
+        Arch::I386 => "x86",
+        Arch::X32 => "x32",
+        Arch::Aarch64 => "aarch64",
+    }
+}
+
+struct Built {
+    prog: Program,
+    unresolved: Vec<String>,
+    refused: Vec<String>,
+}
+
+/// libseccomp's filter for `json` on `arch`.
+fn libseccomp(py: &str, json: &str, arch: Arch, tag: &str) -> Built {
+    let dir = std::env::temp_dir().join(format!("sj-oci-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join(format!("{tag}.json"));
+    let output = dir.join(format!("{tag}.bpf"));
+    std::fs::write(&input, json).unwrap();
+    let o = Command::new(py)
+        .arg(script())
+        .arg(&input)
+        .arg(scmp_arch(arch))
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "oci_filter.py failed for {tag}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let bytes = std::fs::read(&output).unwrap();
+    let _ = std::fs::remove_file(&input);
+    let _ = std::fs::remove_file(&output);
+    let strs = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|xs| {
+                xs.iter()
+                    .map(|x| match x {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Built {
+        prog: Program::from_bytes(&bytes).unwrap(),
+        unresolved: strs(&report["unresolved"]),
+        refused: strs(&report["refused"]),
+    }
+}
+
+/// A small deterministic generator (xorshift64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Boundary values for the constants `vs`: each, ±1, its halves, sign patterns.
+fn pool(vs: &[u64], arch: Arch) -> Vec<u64> {
+    let mut out: BTreeSet<u64> = [
+        0,
+        1,
+        2,
+        u64::MAX,
+        0xffff_ffff,
+        0x7fff_ffff,
+        0x8000_0000,
+        0x1_0000_0000,
+        0x8000_0000_0000_0000,
+    ]
+    .into_iter()
+    .chain(0..26)
+    .collect();
+    for &v in vs {
+        for x in [
+            v,
+            v.wrapping_add(1),
+            v.wrapping_sub(1),
+            v & 0xffff_ffff,
+            v | 0x1_0000_0000,
+            !v,
+            v | 1,
+            v & !1,
+        ] {
+            out.insert(x);
+        }
+        // Every single bit of a mask, set and cleared.
+        for b in 0..64 {
+            if v >> b & 1 == 1 {
+                out.insert(1u64 << b);
+                out.insert(v & !(1u64 << b));
+            }
+        }
+    }
+    out.into_iter()
+        .map(|x| if narrow(arch) { x & 0xffff_ffff } else { x })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// ABIs where libseccomp compares only the low 32 bits of an argument. On i386 that is all
+/// there is; on x32 the kernel passes 64-bit registers and straitjacket compares all of them
+/// (stricter than libseccomp, documented), so x32 is compared on zero-extended values.
+fn narrow(arch: Arch) -> bool {
+    matches!(arch, Arch::I386 | Arch::X32)
+}
+
+#[derive(Default)]
+struct Tally {
+    calls: usize,
+    conditioned: usize,
+    vectors: usize,
+    skipped_unknown: usize,
+    skipped_implicit: usize,
+}
+
+/// Runs both programs on every number of `arch` and on argument vectors for the numbers in
+/// `values`; returns the mismatches.
+fn compare(
+    a: &Program,
+    b: &Program,
+    arch: Arch,
+    skip: &BTreeSet<u32>,
+    values: &BTreeMap<u32, Vec<u64>>,
+    tally: &mut Tally,
+) -> Vec<String> {
+    let mut bad = Vec::new();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ u64::from(arch.audit_arch()));
+    let lo = arch.min_nr().0;
+    let hi = arch.max_nr().0;
+    for nr in lo..=hi {
+        if skip.contains(&nr) {
+            continue;
+        }
+        let mut vectors = vec![[0u64; 6]];
+        if let Some(vs) = values.get(&nr) {
+            tally.conditioned += 1;
+            let p = pool(vs, arch);
+            for i in 0..6 {
+                for &x in &p {
+                    let mut v = [0u64; 6];
+                    v[i] = x;
+                    vectors.push(v);
+                }
+            }
+            for _ in 0..300 {
+                let mut v = [0u64; 6];
+                for x in v.iter_mut() {
+                    *x = match rng.next() % 3 {
+                        0 => rng.next(),
+                        _ => p[(rng.next() % p.len() as u64) as usize],
+                    };
+                    if narrow(arch) {
+                        *x &= 0xffff_ffff;
+                    }
+                }
+                vectors.push(v);
+            }
+        }
+        tally.calls += 1;
+        for args in vectors {
+            tally.vectors += 1;
+            let d = SeccompData {
+                nr: nr as i32,
+                arch: arch.audit_arch(),
+                instruction_pointer: 0,
+                args,
+            };
+            let (x, y) = (run(a, &d).action(), run(b, &d).action());
+            if x != y && bad.len() < 20 {
+                let name = arch
+                    .syscall_by_nr(SyscallNr(nr))
+                    .map_or("?".to_string(), |s| s.name.to_string());
+                bad.push(format!(
+                    "{arch} {name} ({nr}) {args:x?}: straitjacket {x}, libseccomp {y}"
+                ));
+            }
+        }
+    }
+    bad
+}
+
+/// Numbers whose names libseccomp does not know, and numbers with straitjacket's implicit rules.
+fn skips(policy: &Policy, arch: Arch, unresolved: &[String], tally: &mut Tally) -> BTreeSet<u32> {
+    let mut skip = BTreeSet::new();
+    for n in unresolved {
+        if let Some(sc) = lookup(arch, n) {
+            if skip.insert(sc.nr) {
+                tally.skipped_unknown += 1;
+            }
+        }
+    }
+    if let Some(f) = policy.filter(arch) {
+        for (nr, rules) in &f.syscalls {
+            let implicit = rules.iter().any(|r| {
+                r.origin
+                    .as_ref()
+                    .is_some_and(|o| o.0.starts_with("implicit:"))
+            });
+            if implicit && skip.insert(nr.0) {
+                tally.skipped_implicit += 1;
+            }
+        }
+    }
+    skip
+}
+
+/// Argument constants per syscall number: from the profile's args and the policy's rules.
+fn arg_values(profile: &oci::Profile, policy: &Policy, arch: Arch) -> BTreeMap<u32, Vec<u64>> {
+    let mut out: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    for s in &profile.syscalls {
+        if s.args.is_empty() {
+            continue;
+        }
+        for n in &s.names {
+            let mut targets: Vec<&str> = vec![n.as_str()];
+            if let Some((_, mux, _)) = oci::I386_MULTIPLEXED.iter().find(|(m, _, _)| m == n) {
+                targets.push(mux);
+            }
+            for t in targets {
+                if let Some(sc) = lookup(arch, t) {
+                    let e = out.entry(sc.nr).or_default();
+                    for a in &s.args {
+                        e.push(a.value);
+                        e.push(a.value_two);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(f) = policy.filter(arch) {
+        for (nr, rules) in &f.syscalls {
+            if rules.iter().any(|r| r.cond != Cond::True) {
+                out.entry(nr.0).or_default();
+            }
+        }
+    }
+    out
+}
+
+const KERNEL: (u32, u32) = (6, 8);
+
+#[test]
+fn corpus_profiles_decide_as_libseccomp() {
+    let Some(py) = python() else {
+        println!("SKIP: no python3 with the seccomp module (apt-get install python3-seccomp)");
+        return;
+    };
+    let files = corpus();
+    if files.is_empty() {
+        println!("SKIP: no corpus at {}", corpus_dir().display());
+        return;
+    }
+    let mut failures = Vec::new();
+    let mut moby_arches = BTreeSet::new();
+    let mut total = Tally::default();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let label = file.file_name().unwrap().to_string_lossy().to_string();
+        for arch in [Arch::X86_64, Arch::I386, Arch::X32, Arch::Aarch64] {
+            let native = if arch == Arch::Aarch64 {
+                Arch::Aarch64
+            } else {
+                Arch::X86_64
+            };
+            let opts = oci::Options {
+                native,
+                caps: None,
+                kernel: Some(KERNEL),
+            };
+            let profile = match oci::expand(&text, &opts) {
+                Ok(p) => p,
+                Err(e) => {
+                    if arch == Arch::X86_64 {
+                        println!("SKIP {label}: not an OCI profile: {e}");
+                    }
+                    break;
+                }
+            };
+            if !profile.arches.contains(&arch) {
+                continue;
+            }
+            let imported = oci::to_native(&profile, &label, &opts);
+            let (_, resolved) = resolve_text(&label, &imported.text, &Options { native })
+                .unwrap_or_else(|(src, d)| {
+                    let msgs: String = d.iter().map(|x| x.render(&src)).collect();
+                    panic!(
+                        "{label}: imported policy does not resolve:\n{msgs}\n{}",
+                        imported.text
+                    )
+                });
+            let policy = resolved.policy;
+            let ours = compile(&policy).unwrap();
+            let plain = oci::plain_json(&profile);
+            let theirs = libseccomp(&py, &plain, arch, &format!("{label}-{arch}"));
+            let mut refused_names = Vec::new();
+            for r in &theirs.refused {
+                println!("note {label} {arch}: libseccomp refused a rule, so runc would fail on this profile; not compared: {r}");
+                if let Some(n) = serde_json::from_str::<Value>(r)
+                    .ok()
+                    .and_then(|v| v[1].as_str().map(str::to_string))
+                {
+                    refused_names.push(n);
+                }
+            }
+            let mut tally = Tally::default();
+            let mut unresolved = theirs.unresolved.clone();
+            unresolved.extend(refused_names.iter().cloned());
+            let skip = skips(&policy, arch, &unresolved, &mut tally);
+            let values = arg_values(&profile, &policy, arch);
+            let bad = compare(&ours, &theirs.prog, arch, &skip, &values, &mut tally);
+            println!(
+                "{label} {arch}: {} numbers, {} argument-conditioned, {} calls compared; skipped {} unknown to libseccomp 2.5.4, {} with straitjacket's implicit rules{}",
+                tally.calls,
+                tally.conditioned,
+                tally.vectors,
+                tally.skipped_unknown,
+                tally.skipped_implicit,
+                if bad.is_empty() { String::new() } else { format!("; {} MISMATCHES", bad.len()) }
+            );
+            failures.extend(bad.into_iter().map(|b| format!("{label}: {b}")));
+
+            // Round trip: native -> OCI -> libseccomp decides like the original.
+            match export_oci::oci(&policy, &export_oci::Options::default()) {
+                Ok((json, _)) => {
+                    let back = libseccomp(&py, &json, arch, &format!("{label}-{arch}-rt"));
+                    let mut t2 = Tally::default();
+                    let mut unresolved = unresolved.clone();
+                    unresolved.extend(back.unresolved.iter().cloned());
+                    let skip = skips(&policy, arch, &unresolved, &mut t2);
+                    let bad = compare(&back.prog, &theirs.prog, arch, &skip, &values, &mut t2);
+                    println!(
+                        "{label} {arch}: round trip OCI -> native -> OCI: {} calls compared{}",
+                        t2.vectors,
+                        if bad.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {} MISMATCHES", bad.len())
+                        }
+                    );
+                    failures.extend(bad.into_iter().map(|b| format!("{label} round trip: {b}")));
+                }
+                Err(e) => failures.push(format!("{label} {arch}: export refused: {e}")),
+            }
+            if label == "moby-default.json" {
+                moby_arches.insert(arch);
+            }
+            total.calls += tally.calls;
+            total.conditioned += tally.conditioned;
+            total.vectors += tally.vectors;
+        }
+    }
+    println!(
+        "total: {} syscall numbers, {} argument-conditioned, {} decisions compared",
+        total.calls, total.conditioned, total.vectors
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    if Path::new(&corpus_dir().join("moby-default.json")).exists() {
+        for a in [Arch::X86_64, Arch::I386, Arch::Aarch64] {
+            assert!(
+                moby_arches.contains(&a),
+                "moby-default.json not compared on {a}"
+            );
+        }
+    }
+}
