@@ -5,6 +5,7 @@
 //! 4096 instructions (BPF_MAXINSNS, include/uapi/linux/bpf_common.h).
 
 pub mod assemble;
+pub mod dispatch;
 pub mod lower;
 
 use std::fmt;
