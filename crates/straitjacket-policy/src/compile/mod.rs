@@ -7,6 +7,7 @@
 pub mod assemble;
 pub mod dispatch;
 pub mod lower;
+pub mod report;
 
 use std::fmt;
 
