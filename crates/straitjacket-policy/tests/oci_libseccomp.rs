@@ -443,3 +443,131 @@ fn corpus_profiles_decide_as_libseccomp() {
         }
     }
 }
+
+/// Native policies with what OCI lacks — typed 32-bit and signed comparisons, OR across
+/// arguments, NOT of a compound, masks — exported to OCI and built by libseccomp decide
+/// exactly as straitjacket's own program, including on registers with high bits set.
+#[test]
+fn exported_native_policies_decide_as_compiled() {
+    let Some(py) = python() else {
+        println!("SKIP: no python3 with the seccomp module (apt-get install python3-seccomp)");
+        return;
+    };
+    let policies = [
+        (
+            "typed",
+            "default errno(EPERM)\narch x86_64\n\
+             allow read if fd == 0 || fd == 5\n\
+             allow write if fd == 1 || fd == 2\n\
+             allow mmap if !(prot & PROT_EXEC)\n\
+             allow openat if (flags & O_ACCMODE) == O_RDONLY && dfd == AT_FDCWD\n\
+             errno(EACCES) socket if family != AF_UNIX && type == 1\n\
+             allow socket\n\
+             allow lseek if offset >= -5 && offset < 100\n\
+             allow kill if pid > -2 || sig == 0\n\
+             allow fcntl if !(fd < 3 && cmd == 4)\n\
+             allow exit_group, rt_sigreturn\n\
+             trap getppid\nlog getpid\n",
+        ),
+        (
+            "raw",
+            "default kill-process\narch aarch64\n\
+             allow personality if arg0 == 0 || arg0 == 0xffffffff\n\
+             errno(13) ioctl if arg1 & 0xff00 == 0x5400 && !(arg0 <= 2)\n\
+             allow ioctl if arg0 < 0x100000000\n\
+             allow clone if arg0 & 0x7e020000 == 0\n",
+        ),
+    ];
+    let mut total = 0;
+    for (label, text) in policies {
+        let (_, resolved) = resolve_text(
+            label,
+            text,
+            &Options {
+                native: Arch::X86_64,
+            },
+        )
+        .unwrap_or_else(|(src, d)| {
+            panic!(
+                "{label}: {}",
+                d.iter().map(|x| x.render(&src)).collect::<String>()
+            )
+        });
+        let policy = resolved.policy;
+        let ours = compile(&policy).unwrap();
+        let (json, _) = export_oci::oci(&policy, &export_oci::Options::default()).unwrap();
+        for f in &policy.filters {
+            let arch = f.arch;
+            let theirs = libseccomp(&py, &json, arch, &format!("export-{label}-{arch}"));
+            assert!(
+                theirs.refused.is_empty(),
+                "{label}: libseccomp refused {:?}",
+                theirs.refused
+            );
+            let mut values: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+            for (nr, rules) in &f.syscalls {
+                let e = values.entry(nr.0).or_default();
+                for r in rules {
+                    collect(&r.cond, e);
+                }
+            }
+            let mut tally = Tally::default();
+            let bad = compare(
+                &ours,
+                &theirs.prog,
+                arch,
+                &BTreeSet::new(),
+                &values,
+                &mut tally,
+            );
+            assert!(bad.is_empty(), "{label}: {}\n{json}", bad.join("\n"));
+            println!(
+                "{label} {arch}: exported and rebuilt by libseccomp: {} calls compared",
+                tally.vectors
+            );
+            total += tally.vectors;
+        }
+    }
+    assert!(total > 0);
+}
+
+fn collect(c: &Cond, out: &mut Vec<u64>) {
+    match c {
+        Cond::True => {}
+        Cond::Cmp(x) => {
+            out.push(x.value);
+            out.push(x.mask);
+            out.push(x.value | !x.width.mask());
+        }
+        Cond::And(cs) | Cond::Or(cs) => cs.iter().for_each(|x| collect(x, out)),
+        Cond::Not(x) => collect(x, out),
+    }
+}
+
+/// What OCI cannot say is refused with the reason, never weakened.
+#[test]
+fn export_refuses_what_oci_cannot_say() {
+    let cases = [
+        ("default allow\nfs read /usr\n", "fs rules"),
+        ("default allow\nnotify openat\n", "listener"),
+        ("default allow\ntrap(5) getpid\n", "carries no data"),
+        (
+            "default errno(1)\narch x86_64, i386\nallow socket\n",
+            "socketcall",
+        ),
+    ];
+    for (text, want) in cases {
+        let (_, resolved) = resolve_text(
+            "t",
+            text,
+            &Options {
+                native: Arch::X86_64,
+            },
+        )
+        .unwrap_or_else(|(src, d)| {
+            panic!("{}", d.iter().map(|x| x.render(&src)).collect::<String>())
+        });
+        let e = export_oci::oci(&resolved.policy, &export_oci::Options::default()).unwrap_err();
+        assert!(e.to_string().contains(want), "{text}: {e}");
+    }
+}
