@@ -129,6 +129,17 @@ pub fn export_cmd(
     let native = parse_arch(arch)?;
     let pf = policy_file::load(file, &Options { native })?;
     eprint!("{}", pf.render_warnings());
+    let mut policy = pf.resolved.policy.clone();
+    // `--arch A` on a policy covering several ABIs exports A's filter alone.
+    if arch.is_some() && policy.filters.len() > 1 {
+        if policy.filter(native).is_none() {
+            return Err(Failure::input(format!(
+                "{}: the policy does not cover {native}",
+                file.display()
+            )));
+        }
+        policy.filters.retain(|f| f.arch == native);
+    }
     let opts = export_oci::Options {
         listener_path,
         name: name.or_else(|| {
@@ -137,8 +148,8 @@ pub fn export_cmd(
         }),
     };
     let res = match to {
-        To::Oci => export_oci::oci(&pf.resolved.policy, &opts),
-        To::K8s => export_oci::k8s(&pf.resolved.policy, &opts),
+        To::Oci => export_oci::oci(&policy, &opts),
+        To::K8s => export_oci::k8s(&policy, &opts),
     };
     let (text, warnings) =
         res.map_err(|e| Failure::input(format!("{}: cannot export: {e}", file.display())))?;
