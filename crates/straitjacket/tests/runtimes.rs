@@ -119,7 +119,9 @@ fn busybox() -> Option<PathBuf> {
 /// A cgroup2 mount that is not the only hierarchy: the hybrid layout crun refuses.
 fn hybrid_cgroup2_mounts() -> Vec<String> {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-    let v1 = mounts.lines().any(|l| l.split_whitespace().nth(2) == Some("cgroup"));
+    let v1 = mounts
+        .lines()
+        .any(|l| l.split_whitespace().nth(2) == Some("cgroup"));
     if !v1 {
         return Vec::new();
     }

@@ -81,6 +81,9 @@ impl Pat {
 /// A conjunction: at most one atom per argument index, sorted by index.
 type Conj = Vec<(u8, Atom)>;
 
+/// The OCI rules of one syscall: (action, conjunction).
+type RuleSet = Vec<(Action, Conj)>;
+
 /// A disjunction of patterns on one register, `None` = always true.
 type PatSet = Option<Vec<Pat>>;
 
@@ -495,7 +498,7 @@ pub fn profile(policy: &Policy, opts: &Options) -> Result<(Value, Vec<String>), 
     }
 
     // Per name: the rules on each ABI that has it.
-    let mut per_name: BTreeMap<&'static str, Vec<(Arch, Vec<(Action, Conj)>)>> = BTreeMap::new();
+    let mut per_name: BTreeMap<&'static str, Vec<(Arch, RuleSet)>> = BTreeMap::new();
     let mut order: Vec<&'static str> = Vec::new();
     for f in &policy.filters {
         for sc in f.arch.syscalls() {

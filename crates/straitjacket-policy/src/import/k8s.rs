@@ -356,7 +356,7 @@ impl Flow<'_> {
                 let start = self.pos;
                 while self.pos < self.s.len() && !b",]}".contains(&self.s[self.pos]) {
                     if self.s[self.pos] == b':'
-                        && self.s.get(self.pos + 1).map_or(true, |c| *c == b' ')
+                        && self.s.get(self.pos + 1).is_none_or(|c| *c == b' ')
                     {
                         break;
                     }

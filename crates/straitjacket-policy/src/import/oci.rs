@@ -398,7 +398,7 @@ fn docker_filter(
         };
         let on_arch = arches.iter().any(|a| native.contains(&a.as_str()));
         let has_cap = |c: &String| caps.iter().any(|x| x.eq_ignore_ascii_case(c));
-        let kernel_at_least = |k: (u32, u32)| opts.kernel.map_or(true, |h| h >= k);
+        let kernel_at_least = |k: (u32, u32)| opts.kernel.is_none_or(|h| h >= k);
         if include {
             if !arches.is_empty() && !on_arch {
                 return Ok(false);
@@ -794,9 +794,8 @@ pub fn to_native(p: &Profile, source: &str, opts: &Options) -> Imported {
                 continue;
             }
             if !known_here(n) {
-                if !known_anywhere(n)
-                    && !(has_i386 && I386_MULTIPLEXED.iter().any(|(m, _, _)| m == n))
-                {
+                let multiplexed = has_i386 && I386_MULTIPLEXED.iter().any(|(m, _, _)| m == n);
+                if !(known_anywhere(n) || multiplexed) {
                     unknown.entry(i).or_default().push(n.clone());
                 }
             } else {
