@@ -398,10 +398,26 @@ mod tests {
 
     #[test]
     fn reads_spo_resources() {
-        let y = "---\napiVersion: security-profiles-operator.x-k8s.io/v1beta1\nkind: SeccompProfile\n\
-                 metadata:\n  name: demo # a comment\nspec:\n  defaultAction: \"SCMP_ACT_ERRNO\"\n  defaultErrnoRet: 38\n\
-                   architectures: [SCMP_ARCH_X86_64]\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names:\n    - read\n    - write\n\
-                 \n  - action: SCMP_ACT_ALLOW\n    names: [personality]\n    args:\n    - { index: 0, value: 8, op: SCMP_CMP_EQ }\n";
+        let y = r#"---
+apiVersion: security-profiles-operator.x-k8s.io/v1beta1
+kind: SeccompProfile
+metadata:
+  name: demo # a comment
+spec:
+  defaultAction: "SCMP_ACT_ERRNO"
+  defaultErrnoRet: 38
+  architectures: [SCMP_ARCH_X86_64]
+  syscalls:
+  - action: SCMP_ACT_ALLOW
+    names:
+    - read
+    - write
+
+  - action: SCMP_ACT_ALLOW
+    names: [personality]
+    args:
+    - { index: 0, value: 8, op: SCMP_CMP_EQ }
+"#;
         let j: Value = serde_json::from_str(&to_oci_json(y).unwrap()).unwrap();
         assert_eq!(j["defaultAction"], "SCMP_ACT_ERRNO");
         assert_eq!(j["defaultErrnoRet"], 38);
