@@ -38,22 +38,39 @@ fn tmp(name: &str) -> PathBuf {
 fn straitjacket_filter(profile: &Path) -> Program {
     let out = tmp("sj.bpf");
     let st = Command::new(env!("CARGO_BIN_EXE_straitjacket"))
-        .args(["compile", &profile.display().to_string(), "--arch", "x86_64", "--format", "raw", "-o"])
+        .args([
+            "compile",
+            &profile.display().to_string(),
+            "--arch",
+            "x86_64",
+            "--format",
+            "raw",
+            "-o",
+        ])
         .arg(&out)
         .status()
         .expect("run straitjacket");
-    assert!(st.success(), "straitjacket compile failed on {}", profile.display());
+    assert!(
+        st.success(),
+        "straitjacket compile failed on {}",
+        profile.display()
+    );
     Program::from_bytes(&std::fs::read(&out).unwrap()).unwrap()
 }
 
 fn libseccomp_filter(profile: &Path, tree: bool) -> Program {
     let out = tmp(if tree { "lsc-tree.bpf" } else { "lsc.bpf" });
     let mut cmd = Command::new("/usr/bin/python3");
-    cmd.arg(repo().join("tools/bench/lsc_export.py")).arg(profile).arg(&out);
+    cmd.arg(repo().join("tools/bench/lsc_export.py"))
+        .arg(profile)
+        .arg(&out);
     if tree {
         cmd.arg("--tree");
     }
-    assert!(cmd.status().expect("python3").success(), "lsc_export.py failed");
+    assert!(
+        cmd.status().expect("python3").success(),
+        "lsc_export.py failed"
+    );
     Program::from_bytes(&std::fs::read(&out).unwrap()).unwrap()
 }
 
@@ -63,7 +80,9 @@ fn ns_per_call(filter: Option<&Program>, nr: i64, args: [u64; 3]) -> f64 {
     let records = filter.map(|p| p.to_raw_records());
     let outcome = in_child(move || {
         if let Some(r) = &records {
-            if prctl::set_no_new_privs().is_err() || seccomp::install(r, seccomp::FilterFlags::NONE).is_err() {
+            if prctl::set_no_new_privs().is_err()
+                || seccomp::install(r, seccomp::FilterFlags::NONE).is_err()
+            {
                 return 99;
             }
         }
@@ -113,32 +132,64 @@ fn instructions(p: &Program) -> (f64, usize) {
     let max_nr = Arch::X86_64.max_nr().0;
     let counts: Vec<usize> = (0..=max_nr)
         .map(|nr| {
-            let d = SeccompData { nr: nr as i32, arch: Arch::X86_64.audit_arch(), instruction_pointer: 0, args: [0; 6] };
+            let d = SeccompData {
+                nr: nr as i32,
+                arch: Arch::X86_64.audit_arch(),
+                instruction_pointer: 0,
+                args: [0; 6],
+            };
             vm::run(p, &d).executed
         })
         .collect();
-    (counts.iter().sum::<usize>() as f64 / counts.len() as f64, counts.into_iter().max().unwrap_or(0))
+    (
+        counts.iter().sum::<usize>() as f64 / counts.len() as f64,
+        counts.into_iter().max().unwrap_or(0),
+    )
 }
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let minimal = Program::new(vec![Insn::LdAbs(SeccompData::arg_lo(0)), Insn::Ret(RetSrc::K(Action::Allow.to_ret()))]).unwrap();
+    let minimal = Program::new(vec![
+        Insn::LdAbs(SeccompData::arg_lo(0)),
+        Insn::Ret(RetSrc::K(Action::Allow.to_ret())),
+    ])
+    .unwrap();
     let profiles = [
         ("small", repo().join("tools/bench/small.json")),
-        ("docker-default", PathBuf::from(std::env::var("STRAITJACKET_CORPUS").unwrap_or_else(|_| repo().join("../shared/corpus").display().to_string())).join("moby-default.json")),
+        (
+            "docker-default",
+            PathBuf::from(
+                std::env::var("STRAITJACKET_CORPUS")
+                    .unwrap_or_else(|_| repo().join("../shared/corpus").display().to_string()),
+            )
+            .join("moby-default.json"),
+        ),
     ];
-    println!("machine: {} cores, kernel {}", std::thread::available_parallelism().map_or(0, |n| n.get()), std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim());
+    println!(
+        "machine: {} cores, kernel {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+    );
     let base = [
         ns_per_call(None, libc::SYS_getppid, [0; 3]),
         ns_per_call(None, libc::SYS_personality, [0xffff_ffff, 0, 0]),
         ns_per_call(None, libc::SYS_syslog, [0, 0, 0]),
     ];
     let base_load = load_us(None);
-    println!("no filter: getppid {:.1} ns, personality {:.1} ns, syslog {:.1} ns; fork+exit {:.1} µs", base[0], base[1], base[2], base_load);
+    println!(
+        "no filter: getppid {:.1} ns, personality {:.1} ns, syslog {:.1} ns; fork+exit {:.1} µs",
+        base[0], base[1], base[2], base_load
+    );
     let min = ns_per_call(Some(&minimal), libc::SYS_personality, [0xffff_ffff, 0, 0]);
-    println!("smallest non-cacheable filter (ld args[0]; ret ALLOW): personality {:.1} ns ({:.3}x)\n", min, min / base[1]);
+    println!(
+        "smallest non-cacheable filter (ld args[0]; ret ALLOW): personality {:.1} ns ({:.3}x)\n",
+        min,
+        min / base[1]
+    );
     for (name, path) in &profiles {
         if !path.exists() {
             println!("{name}: {} not found, skipped", path.display());
