@@ -571,3 +571,93 @@ fn export_refuses_what_oci_cannot_say() {
         assert!(e.to_string().contains(want), "{text}: {e}");
     }
 }
+
+/// Random profiles whose rules for one syscall overlap with different actions, one comparison
+/// each: the import orders them as libseccomp's decision tree tries them, and must decide as
+/// libseccomp does. `SJ_WIDE=1` adds values above 32 bits and only measures: there libseccomp's
+/// tree sometimes fails to fall back to a later matching rule, which no order reproduces (the
+/// importer warns); `SJ_ROUNDS=N` runs more rounds.
+#[test]
+fn overlapping_single_comparisons_order_as_libseccomp() {
+    let Some(py) = python() else {
+        println!("SKIP: no python3 with the seccomp module (apt-get install python3-seccomp)");
+        return;
+    };
+    let wide = std::env::var_os("SJ_WIDE").is_some();
+    let mut rng = Rng(0x1234_5678);
+    let ops = [
+        "SCMP_CMP_EQ",
+        "SCMP_CMP_NE",
+        "SCMP_CMP_LT",
+        "SCMP_CMP_GT",
+        "SCMP_CMP_MASKED_EQ",
+    ];
+    let acts = [
+        ("SCMP_ACT_ALLOW", None),
+        ("SCMP_ACT_ERRNO", Some(5)),
+        ("SCMP_ACT_TRAP", None),
+    ];
+    let (mut ok, mut bad_n) = (0, 0);
+    let rounds: u64 = std::env::var("SJ_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    for round in 0..rounds {
+        let n = 2 + rng.next() % 3;
+        let mut rules = Vec::new();
+        for _ in 0..n {
+            let (a, e) = acts[(rng.next() % 3) as usize];
+            let op = ops[(rng.next() % ops.len() as u64) as usize];
+            let idx = rng.next() % 2;
+            let v = if wide && rng.next().is_multiple_of(5) {
+                ((rng.next() % 3) << 32) | (rng.next() % 8)
+            } else {
+                rng.next() % 8
+            };
+            let mut r = serde_json::json!({"names": ["read"], "action": a,
+                "args": [{"index": idx, "value": if op == "SCMP_CMP_MASKED_EQ" { 6 } else { v }, "valueTwo": v & 6, "op": op}]});
+            if let Some(e) = e {
+                r["errnoRet"] = e.into();
+            }
+            rules.push(r);
+        }
+        let prof = serde_json::json!({"defaultAction": "SCMP_ACT_KILL_PROCESS", "syscalls": rules})
+            .to_string();
+        let opts = oci::Options {
+            native: Arch::X86_64,
+            caps: None,
+            kernel: None,
+        };
+        let p = oci::expand(&prof, &opts).unwrap();
+        let imp = oci::to_native(&p, "r", &opts);
+        let (_, res) = resolve_text(
+            "r",
+            &imp.text,
+            &Options {
+                native: Arch::X86_64,
+            },
+        )
+        .unwrap();
+        let ours = compile(&res.policy).unwrap();
+        let theirs = libseccomp(&py, &prof, Arch::X86_64, &format!("ov{round}"));
+        if !theirs.refused.is_empty() {
+            continue;
+        }
+        let mut values = BTreeMap::new();
+        values.insert(0u32, (0..9).collect::<Vec<u64>>());
+        let mut t = Tally::default();
+        let skip: BTreeSet<u32> = (1..1000).collect();
+        let bad = compare(&ours, &theirs.prog, Arch::X86_64, &skip, &values, &mut t);
+        if bad.is_empty() {
+            ok += 1;
+        } else {
+            bad_n += 1;
+            println!("MISMATCH {prof}\n{}\n{}", imp.text, bad[0]);
+        }
+    }
+    println!("overlapping rules: {ok} agree, {bad_n} differ");
+    assert!(
+        wide || bad_n == 0,
+        "{bad_n} profiles decide differently from libseccomp"
+    );
+}

@@ -11,7 +11,9 @@
 //! - all comparisons are on the raw 64-bit argument, unsigned (`argN`); MASKED_EQ is
 //!   `(arg & value) == valueTwo`; on 32-bit ABIs libseccomp compares the low 32 bits;
 //! - per syscall, libseccomp keeps the FIRST unconditional rule and drops every conditional rule
-//!   of that syscall, before or after it; conditional rules of one action are ORed;
+//!   of that syscall, before or after it; conditional rules of one action are ORed; overlapping
+//!   single-comparison rules of different actions are ordered as libseccomp's tree tries them
+//!   (db.c `_db_chain_lt`), anything more tangled gets a warning;
 //! - on i386, a rule for a call that i386 also reaches through `socketcall`/`ipc` is added to
 //!   the multiplexer too, with arg0 replaced by the call's selector (other args kept as written);
 //! - names a target ABI lacks are skipped there, as libseccomp does; names unknown everywhere
@@ -692,6 +694,9 @@ pub const I386_MULTIPLEXED: &[(&str, &str, u64)] = &[
     ("shmctl", "ipc", 24),
 ];
 
+/// One comparison with its rule's entry index and action.
+type Single = (usize, Action, Arg);
+
 /// One rule as libseccomp receives it, for one name.
 #[derive(Clone, Debug)]
 struct Piece {
@@ -855,6 +860,7 @@ pub fn to_native(p: &Profile, source: &str, opts: &Options) -> Imported {
     // libseccomp's merge, per name: the first unconditional rule wins over every other rule of
     // that syscall; conditional rules are kept in order.
     let mut kept: BTreeMap<usize, Vec<(String, Piece)>> = BTreeMap::new();
+    let mut reordered: Vec<(String, Vec<Single>)> = Vec::new();
     let mut dropped: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for (name, ps) in &pieces {
         if let Some(first_uncond) = ps.iter().position(|x| x.conds.is_none()) {
@@ -880,6 +886,30 @@ pub fn to_native(p: &Profile, source: &str, opts: &Options) -> Imported {
             continue;
         }
         let actions: BTreeSet<Action> = ps.iter().map(|x| x.action).collect();
+        let single = ps
+            .iter()
+            .all(|x| x.conds.iter().flatten().all(|c| c.len() == 1));
+        if actions.len() > 1 && single && may_overlap(ps) {
+            // One comparison per rule: libseccomp keeps the nodes of one level sorted
+            // (db.c `_db_chain_lt`: higher argument first, then EQ/NE/MASKED_EQ before LT/LE
+            // before GE/GT, then by value) and the first that matches decides.
+            let mut flat: Vec<Single> = ps
+                .iter()
+                .flat_map(|x| {
+                    x.conds
+                        .iter()
+                        .flatten()
+                        .map(move |c| (x.entry, x.action, c[0]))
+                })
+                .collect();
+            flat = libseccomp_sort(flat);
+            warnings.push(format!(
+                "{name}: rules of different actions ({}) overlap; they are ordered as libseccomp's decision tree tries them (exact for values below 2^32 in straitjacket's tests; for wider values libseccomp's tree can fail to fall back to a later rule, which no order reproduces)",
+                actions.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+            ));
+            reordered.push((name.clone(), flat));
+            continue;
+        }
         if actions.len() > 1 && may_overlap(ps) {
             warnings.push(format!(
                 "{name}: conditional rules with different actions ({}) may overlap; libseccomp merges them into one decision tree, straitjacket tries them in file order",
@@ -981,10 +1011,98 @@ pub fn to_native(p: &Profile, source: &str, opts: &Options) -> Imported {
             let _ = writeln!(out, "{} {mux}{}", x.action, cond_text(&x.conds));
         }
     }
+    for (name, rules) in &reordered {
+        let _ = writeln!(
+            out,
+            "\n# {name}: overlapping rules of different actions, in the order libseccomp's decision tree tries them"
+        );
+        for (entry, action, arg) in rules {
+            let _ = writeln!(out, "# {}", p.syscalls[*entry].path);
+            let _ = writeln!(out, "{action} {name} if {}", arg.to_text());
+        }
+    }
     Imported {
         text: out,
         warnings,
     }
+}
+
+/// The sort key of a comparison among its siblings in libseccomp's tree (greater = tried
+/// first): argument, operator class, then value (LT/LE: smaller first).
+fn libseccomp_order(a: &Arg) -> (u8, u8, u64) {
+    let class = match a.op {
+        Op::Eq | Op::Ne | Op::MaskedEq => 3,
+        Op::Lt | Op::Le => 2,
+        Op::Ge | Op::Gt => 1,
+    };
+    let datum = if a.op == Op::MaskedEq {
+        a.value_two
+    } else {
+        a.value
+    };
+    let datum = if matches!(a.op, Op::Lt | Op::Le) {
+        !datum
+    } else {
+        datum
+    };
+    (a.index, class, datum)
+}
+
+/// Orders single comparisons as libseccomp's tree tries them. Values are split in a high and
+/// a low word: the high-word nodes of one argument are sorted by operator class and value,
+/// equal ones in insertion order; EQ and NE share one high node (`hi == v>>32`), MASKED_EQ
+/// its own per mask; within a shared high node the low words sort by value.
+fn libseccomp_sort(mut flat: Vec<Single>) -> Vec<Single> {
+    flat.sort_by_key(|(_, _, a)| {
+        let (i, c, _) = libseccomp_order(a);
+        std::cmp::Reverse((i, c, hi_datum(a)))
+    });
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < flat.len() {
+        let key = |a: &Arg| {
+            let (x, c, _) = libseccomp_order(a);
+            (x, c, hi_datum(a))
+        };
+        let k = key(&flat[i].2);
+        let mut j = i;
+        while j < flat.len() && key(&flat[j].2) == k {
+            j += 1;
+        }
+        // Groups sharing a high node, by first appearance; inside, by low word.
+        let mut groups: Vec<((u8, u64), Vec<Single>)> = Vec::new();
+        for x in &flat[i..j] {
+            let g = match x.2.op {
+                Op::MaskedEq => (1, x.2.value >> 32),
+                Op::Eq | Op::Ne => (0, 0),
+                _ => (2 + x.2.op as u8, 0),
+            };
+            match groups.iter_mut().find(|(k, _)| *k == g) {
+                Some((_, v)) => v.push(*x),
+                None => groups.push((g, vec![*x])),
+            }
+        }
+        for (_, mut g) in groups {
+            g.sort_by_key(|(_, _, a)| std::cmp::Reverse(libseccomp_order(a).2 & 0xffff_ffff));
+            out.extend(g);
+        }
+        i = j;
+    }
+    out
+}
+
+fn hi_datum(a: &Arg) -> u64 {
+    let d = if a.op == Op::MaskedEq {
+        a.value_two
+    } else {
+        a.value
+    };
+    let d = if matches!(a.op, Op::Lt | Op::Le) {
+        !d
+    } else {
+        d
+    };
+    d >> 32
 }
 
 /// The name as a static string (the multiplexed table's entry).
