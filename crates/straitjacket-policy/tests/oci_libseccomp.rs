@@ -23,7 +23,7 @@ use straitjacket_policy::arch::{Arch, SyscallNr};
 use straitjacket_policy::bpf::{run, Program, SeccompData};
 use straitjacket_policy::compile::compile;
 use straitjacket_policy::export::oci as export_oci;
-use straitjacket_policy::import::oci;
+use straitjacket_policy::import::{k8s, oci};
 use straitjacket_policy::ir::{Cond, Policy};
 use straitjacket_policy::resolve::{lookup, resolve_text, Options};
 
@@ -44,18 +44,36 @@ fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
 }
 
-fn corpus() -> Vec<PathBuf> {
+/// (label, OCI JSON) of every profile: the JSON files, and each SeccompProfile of the
+/// Kubernetes YAML files (through the k8s reader).
+fn corpus() -> Vec<(String, String)> {
     let mut out = Vec::new();
     for dir in [corpus_dir(), corpus_dir().join("real")] {
         let Ok(rd) = std::fs::read_dir(&dir) else {
             continue;
         };
-        let mut files: Vec<PathBuf> = rd
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
+        let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
         files.sort();
-        out.extend(files);
+        for f in files {
+            let label = f.file_name().unwrap().to_string_lossy().to_string();
+            let ext = f.extension().and_then(|x| x.to_str()).unwrap_or("");
+            let Ok(text) = std::fs::read_to_string(&f) else {
+                continue;
+            };
+            if ext == "json" {
+                out.push((label, text));
+            } else if ext == "yaml" {
+                let docs = k8s::documents(&text).unwrap();
+                for d in docs {
+                    if d["kind"] != "SeccompProfile" {
+                        continue;
+                    }
+                    let name = d["metadata"]["name"].as_str().unwrap_or("").to_string();
+                    let json = k8s::to_oci_json(&text, Some(&name)).unwrap();
+                    out.push((format!("{label}#{name}"), json));
+                }
+            }
+        }
     }
     out
 }
@@ -333,9 +351,8 @@ fn corpus_profiles_decide_as_libseccomp() {
     let mut failures = Vec::new();
     let mut moby_arches = BTreeSet::new();
     let mut total = Tally::default();
-    for file in &files {
-        let text = std::fs::read_to_string(file).unwrap();
-        let label = file.file_name().unwrap().to_string_lossy().to_string();
+    for (label, text) in &files {
+        let label = label.clone();
         for arch in [Arch::X86_64, Arch::I386, Arch::X32, Arch::Aarch64] {
             let native = if arch == Arch::Aarch64 {
                 Arch::Aarch64
@@ -347,7 +364,7 @@ fn corpus_profiles_decide_as_libseccomp() {
                 caps: None,
                 kernel: Some(KERNEL),
             };
-            let profile = match oci::expand(&text, &opts) {
+            let profile = match oci::expand(text, &opts) {
                 Ok(p) => p,
                 Err(e) => {
                     if arch == Arch::X86_64 {

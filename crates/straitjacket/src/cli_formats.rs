@@ -51,6 +51,10 @@ pub struct ImportArgs<'a> {
     pub arch: Option<&'a str>,
     pub caps: Option<&'a str>,
     pub kernel: Option<&'a str>,
+    /// `--profile`: which SeccompProfile of a multi-document YAML.
+    pub profile: Option<&'a str>,
+    /// `--include-dir`: where minijail `@include`s with absolute paths are looked up too.
+    pub include_dir: Option<&'a Path>,
     pub output: Option<&'a PathBuf>,
 }
 
@@ -87,17 +91,24 @@ pub fn import_cmd(a: &ImportArgs) -> Result<(), Failure> {
     let imported: Imported = match a.from {
         From::Oci => oci::import(&text, &name, &opts).map_err(fail)?,
         From::K8s => {
-            let json = straitjacket_policy::import::k8s::to_oci_json(&text).map_err(fail)?;
+            let json =
+                straitjacket_policy::import::k8s::to_oci_json(&text, a.profile).map_err(fail)?;
             oci::import(&json, &name, &opts).map_err(fail)?
         }
         From::Minijail => {
             let base = a.file.parent().map(Path::to_path_buf).unwrap_or_default();
+            let dir = a.include_dir.map(Path::to_path_buf);
             let mut include = |p: &str| -> Result<(String, String), String> {
-                let path = if Path::new(p).is_absolute() {
+                let mut path = if Path::new(p).is_absolute() {
                     PathBuf::from(p)
                 } else {
                     base.join(p)
                 };
+                // ChromeOS policies include installed paths (/usr/share/policy/…): look for
+                // the file name in --include-dir when the path itself is absent.
+                if let (false, Some(d), Some(f)) = (path.exists(), &dir, Path::new(p).file_name()) {
+                    path = d.join(f);
+                }
                 let t = std::fs::read_to_string(&path).map_err(|e| io_reason(&e))?;
                 Ok((path.display().to_string(), t))
             };

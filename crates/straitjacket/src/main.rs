@@ -94,6 +94,12 @@ enum Command {
         /// Kernel version MAJOR.MINOR for Docker's minKernel (default: this machine's).
         #[arg(long)]
         kernel: Option<String>,
+        /// The SeccompProfile to import from a YAML with several (its metadata.name).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Where minijail `@include`s of absent absolute paths are looked up by file name.
+        #[arg(long)]
+        include_dir: Option<PathBuf>,
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -160,6 +166,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             arch,
             caps,
             kernel,
+            profile,
+            include_dir,
             output,
         } => cli_formats::import_cmd(&cli_formats::ImportArgs {
             file: &file,
@@ -167,6 +175,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             arch: arch.as_deref(),
             caps: caps.as_deref(),
             kernel: kernel.as_deref(),
+            profile: profile.as_deref(),
+            include_dir: include_dir.as_deref(),
             output: output.as_ref(),
         }),
         Command::Export {

@@ -16,16 +16,21 @@ struct Line {
     text: String,
 }
 
-/// Converts the first `SeccompProfile` of a YAML stream to OCI JSON text.
-pub fn to_oci_json(text: &str) -> Result<String, ImportError> {
+/// Converts the `SeccompProfile` of a YAML stream (the one named `name` when the stream holds
+/// several) to OCI JSON text.
+pub fn to_oci_json(text: &str, name: Option<&str>) -> Result<String, ImportError> {
     let docs = documents(text)?;
-    let mut profiles = docs
-        .iter()
-        .filter(|d| d.get("kind").and_then(Value::as_str) == Some("SeccompProfile"));
+    let mut profiles = docs.iter().filter(|d| {
+        d.get("kind").and_then(Value::as_str) == Some("SeccompProfile")
+            && name.is_none_or(|n| d.pointer("/metadata/name").and_then(Value::as_str) == Some(n))
+    });
     let Some(first) = profiles.next() else {
         return Err(ImportError::new(
             "",
-            "no `kind: SeccompProfile` document in the YAML",
+            match name {
+                Some(n) => format!("no SeccompProfile named `{n}` in the YAML"),
+                None => "no `kind: SeccompProfile` document in the YAML".to_string(),
+            },
         ));
     };
     if let Some(other) = profiles.next() {
@@ -38,7 +43,7 @@ pub fn to_oci_json(text: &str) -> Result<String, ImportError> {
         return Err(ImportError::new(
             "",
             format!(
-                "several SeccompProfile documents ({}, {}, …): put the one to import in a file of its own",
+                "several SeccompProfile documents ({}, {}, …): choose one with --profile NAME",
                 name(first),
                 name(other)
             ),
@@ -418,7 +423,7 @@ spec:
     args:
     - { index: 0, value: 8, op: SCMP_CMP_EQ }
 "#;
-        let j: Value = serde_json::from_str(&to_oci_json(y).unwrap()).unwrap();
+        let j: Value = serde_json::from_str(&to_oci_json(y, None).unwrap()).unwrap();
         assert_eq!(j["defaultAction"], "SCMP_ACT_ERRNO");
         assert_eq!(j["defaultErrnoRet"], 38);
         assert_eq!(j["architectures"][0], "SCMP_ARCH_X86_64");
@@ -430,7 +435,9 @@ spec:
     #[test]
     fn several_profiles_are_refused() {
         let y = "kind: SeccompProfile\nmetadata:\n  name: a\nspec:\n  defaultAction: SCMP_ACT_LOG\n---\nkind: SeccompProfile\nmetadata:\n  name: b\nspec:\n  defaultAction: SCMP_ACT_LOG\n";
-        let e = to_oci_json(y).unwrap_err();
+        let e = to_oci_json(y, None).unwrap_err();
         assert!(e.message.contains("a, b"), "{e}");
+        let j: Value = serde_json::from_str(&to_oci_json(y, Some("b")).unwrap()).unwrap();
+        assert_eq!(j["defaultAction"], "SCMP_ACT_LOG");
     }
 }
