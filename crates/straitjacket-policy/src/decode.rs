@@ -139,7 +139,10 @@ fn arg(arch: Arch, sc: &SyscallDef, i: usize, args: &[u64; 6], read: &mut ReadSt
         })
         .unwrap_or_else(int),
         ("ptrace", "request") => named(arch, v, |n| {
-            n.starts_with("PTRACE_") && !n.starts_with("PTRACE_O_") && !n.starts_with("PTRACE_EVENT")
+            n.starts_with("PTRACE_")
+                && !n.starts_with("PTRACE_O_")
+                && !n.starts_with("PTRACE_EVENT")
+                && !n.starts_with("PTRACE_SYSCALL_INFO")
         })
         .unwrap_or_else(int),
         ("personality", _) => format!("{v:#x}"),
