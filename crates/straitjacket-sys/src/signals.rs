@@ -78,29 +78,38 @@ pub fn read_signal(fd: BorrowedFd<'_>) -> io::Result<Option<SigInfo>> {
     }))
 }
 
-/// Reaps one child that has ended, without blocking: `None` when none has (or there are no
-/// children at all).
-pub fn reap_any() -> io::Result<Option<(i32, ChildOutcome)>> {
+/// What [`wait_any`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waited {
+    Reaped(i32, ChildOutcome),
+    /// Children exist but none has ended (only without blocking).
+    NoneEnded,
+    NoChildren,
+}
+
+/// Reaps one child that has ended, blocking for one if `block`.
+pub fn wait_any(block: bool) -> io::Result<Waited> {
     loop {
         let mut status: libc::c_int = 0;
+        let flags = if block { 0 } else { libc::WNOHANG };
         // SAFETY: `status` is a live, writable c_int.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        let pid = unsafe { libc::waitpid(-1, &mut status, flags) };
         if pid < 0 {
             let e = last_error();
             match e.raw_os_error() {
                 Some(libc::EINTR) => continue,
-                Some(libc::ECHILD) => return Ok(None),
+                Some(libc::ECHILD) => return Ok(Waited::NoChildren),
                 _ => return Err(e),
             }
         }
         if pid == 0 {
-            return Ok(None);
+            return Ok(Waited::NoneEnded);
         }
         if libc::WIFEXITED(status) {
-            return Ok(Some((pid, ChildOutcome::Exited(libc::WEXITSTATUS(status)))));
+            return Ok(Waited::Reaped(pid, ChildOutcome::Exited(libc::WEXITSTATUS(status))));
         }
         if libc::WIFSIGNALED(status) {
-            return Ok(Some((pid, ChildOutcome::Signaled(libc::WTERMSIG(status)))));
+            return Ok(Waited::Reaped(pid, ChildOutcome::Signaled(libc::WTERMSIG(status))));
         }
     }
 }
