@@ -116,19 +116,26 @@ fn arg(arch: Arch, sc: &SyscallDef, i: usize, args: &[u64; 6], read: &mut ReadSt
             "AT_FDCWD".to_string()
         }
         ("open" | "openat" | "creat", "flags") => open_flags(arch, v),
-        ("open" | "openat" | "creat" | "mkdir" | "mkdirat" | "chmod" | "fchmod" | "fchmodat", "mode") => {
+        (
+            "open" | "openat" | "creat" | "mkdir" | "mkdirat" | "chmod" | "fchmod" | "fchmodat",
+            "mode",
+        ) => {
             format!("0{v:o}")
         }
-        ("socket" | "socketpair", "family") => {
-            named(arch, v, |n| n.starts_with("AF_") && !AF_ALIASES.contains(&n)).unwrap_or_else(int)
-        }
+        ("socket" | "socketpair", "family") => named(arch, v, |n| {
+            n.starts_with("AF_") && !AF_ALIASES.contains(&n)
+        })
+        .unwrap_or_else(int),
         ("socket" | "socketpair", "type") => sock_type(arch, v),
         ("mmap" | "mprotect" | "pkey_mprotect" | "mmap2", "prot") => prot(arch, v),
         ("mmap" | "mmap2", "flags") => bits(arch, v, MAP_FLAGS),
         ("ioctl", "arg") => pointer(v),
         ("ioctl", "cmd") => named(arch, v, ioctl_name).unwrap_or_else(|| format!("{v:#x}")),
-        ("kill" | "tkill" | "tgkill" | "rt_sigaction" | "rt_sigqueueinfo" | "rt_tgsigqueueinfo"
-        | "pidfd_send_signal" | "sigaction" | "signal", "sig") => signal(arch, v),
+        (
+            "kill" | "tkill" | "tgkill" | "rt_sigaction" | "rt_sigqueueinfo" | "rt_tgsigqueueinfo"
+            | "pidfd_send_signal" | "sigaction" | "signal",
+            "sig",
+        ) => signal(arch, v),
         ("clone", "clone_flags" | "flags") => clone_flags(arch, v),
         ("unshare", "unshare_flags") | ("setns", "nstype") => bits(arch, v, &[]),
         ("fcntl" | "fcntl64", "cmd") => {
@@ -206,10 +213,37 @@ fn ioctl_name(n: &str) -> bool {
 }
 
 const SIGNALS: &[&str] = &[
-    "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL",
-    "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD",
-    "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ",
-    "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
 ];
 
 fn signal(arch: Arch, v: u64) -> String {
@@ -221,9 +255,23 @@ fn signal(arch: Arch, v: u64) -> String {
 }
 
 const OPEN_FLAGS: &[&str] = &[
-    "O_CREAT", "O_EXCL", "O_NOCTTY", "O_TRUNC", "O_APPEND", "O_NONBLOCK", "O_SYNC", "O_DSYNC",
-    "O_ASYNC", "O_DIRECT", "O_LARGEFILE", "O_TMPFILE", "O_DIRECTORY", "O_NOFOLLOW", "O_NOATIME",
-    "O_CLOEXEC", "O_PATH",
+    "O_CREAT",
+    "O_EXCL",
+    "O_NOCTTY",
+    "O_TRUNC",
+    "O_APPEND",
+    "O_NONBLOCK",
+    "O_SYNC",
+    "O_DSYNC",
+    "O_ASYNC",
+    "O_DIRECT",
+    "O_LARGEFILE",
+    "O_TMPFILE",
+    "O_DIRECTORY",
+    "O_NOFOLLOW",
+    "O_NOATIME",
+    "O_CLOEXEC",
+    "O_PATH",
 ];
 
 fn open_flags(arch: Arch, v: u64) -> String {
@@ -263,19 +311,61 @@ const MAP_FLAGS: &[&str] = &[
 ];
 
 const CLONE_FLAGS: &[&str] = &[
-    "CLONE_VM", "CLONE_FS", "CLONE_FILES", "CLONE_SIGHAND", "CLONE_PIDFD", "CLONE_PTRACE",
-    "CLONE_VFORK", "CLONE_PARENT", "CLONE_THREAD", "CLONE_NEWNS", "CLONE_SYSVSEM", "CLONE_SETTLS",
-    "CLONE_PARENT_SETTID", "CLONE_CHILD_CLEARTID", "CLONE_DETACHED", "CLONE_UNTRACED",
-    "CLONE_CHILD_SETTID", "CLONE_NEWCGROUP", "CLONE_NEWUTS", "CLONE_NEWIPC", "CLONE_NEWUSER",
-    "CLONE_NEWPID", "CLONE_NEWNET", "CLONE_IO", "CLONE_NEWTIME", "CLONE_CLEAR_SIGHAND",
+    "CLONE_VM",
+    "CLONE_FS",
+    "CLONE_FILES",
+    "CLONE_SIGHAND",
+    "CLONE_PIDFD",
+    "CLONE_PTRACE",
+    "CLONE_VFORK",
+    "CLONE_PARENT",
+    "CLONE_THREAD",
+    "CLONE_NEWNS",
+    "CLONE_SYSVSEM",
+    "CLONE_SETTLS",
+    "CLONE_PARENT_SETTID",
+    "CLONE_CHILD_CLEARTID",
+    "CLONE_DETACHED",
+    "CLONE_UNTRACED",
+    "CLONE_CHILD_SETTID",
+    "CLONE_NEWCGROUP",
+    "CLONE_NEWUTS",
+    "CLONE_NEWIPC",
+    "CLONE_NEWUSER",
+    "CLONE_NEWPID",
+    "CLONE_NEWNET",
+    "CLONE_IO",
+    "CLONE_NEWTIME",
+    "CLONE_CLEAR_SIGHAND",
     "CLONE_INTO_CGROUP",
 ];
 
 const FCNTL_CMDS: &[&str] = &[
-    "F_DUPFD", "F_GETFD", "F_SETFD", "F_GETFL", "F_SETFL", "F_GETLK", "F_SETLK", "F_SETLKW",
-    "F_SETOWN", "F_GETOWN", "F_SETSIG", "F_GETSIG", "F_SETOWN_EX", "F_GETOWN_EX", "F_OFD_GETLK",
-    "F_OFD_SETLK", "F_OFD_SETLKW", "F_SETLEASE", "F_GETLEASE", "F_NOTIFY", "F_DUPFD_CLOEXEC",
-    "F_SETPIPE_SZ", "F_GETPIPE_SZ", "F_ADD_SEALS", "F_GET_SEALS",
+    "F_DUPFD",
+    "F_GETFD",
+    "F_SETFD",
+    "F_GETFL",
+    "F_SETFL",
+    "F_GETLK",
+    "F_SETLK",
+    "F_SETLKW",
+    "F_SETOWN",
+    "F_GETOWN",
+    "F_SETSIG",
+    "F_GETSIG",
+    "F_SETOWN_EX",
+    "F_GETOWN_EX",
+    "F_OFD_GETLK",
+    "F_OFD_SETLK",
+    "F_OFD_SETLKW",
+    "F_SETLEASE",
+    "F_GETLEASE",
+    "F_NOTIFY",
+    "F_DUPFD_CLOEXEC",
+    "F_SETPIPE_SZ",
+    "F_GETPIPE_SZ",
+    "F_ADD_SEALS",
+    "F_GET_SEALS",
 ];
 
 /// `A|B|0x40`: the named bits of `v` in list order (an empty list means the CLONE_ flags),
@@ -306,13 +396,26 @@ fn prot(arch: Arch, v: u64) -> String {
     if v == 0 {
         return "PROT_NONE".to_string();
     }
-    bits(arch, v, &["PROT_READ", "PROT_WRITE", "PROT_EXEC", "PROT_SEM", "PROT_GROWSDOWN", "PROT_GROWSUP"])
+    bits(
+        arch,
+        v,
+        &[
+            "PROT_READ",
+            "PROT_WRITE",
+            "PROT_EXEC",
+            "PROT_SEM",
+            "PROT_GROWSDOWN",
+            "PROT_GROWSUP",
+        ],
+    )
 }
 
 fn sock_type(arch: Arch, v: u64) -> String {
     let base = v & 0xf;
-    let mut out = named(arch, base, |n| n.starts_with("SOCK_") && !matches!(n, "SOCK_CLOEXEC" | "SOCK_NONBLOCK"))
-        .unwrap_or_else(|| base.to_string());
+    let mut out = named(arch, base, |n| {
+        n.starts_with("SOCK_") && !matches!(n, "SOCK_CLOEXEC" | "SOCK_NONBLOCK")
+    })
+    .unwrap_or_else(|| base.to_string());
     let rest = bits(arch, v & !0xf, &["SOCK_NONBLOCK", "SOCK_CLOEXEC"]);
     if rest != "0" {
         out.push('|');
@@ -355,7 +458,17 @@ mod tests {
             r#"openat(dfd=AT_FDCWD, filename="/etc/shadow", flags=O_RDONLY)"#
         );
         assert_eq!(
-            dec("openat", [at_fdcwd & 0xffff_ffff, 0x1000, 0o2000000 | 0o101, 0o644, 0, 0]),
+            dec(
+                "openat",
+                [
+                    at_fdcwd & 0xffff_ffff,
+                    0x1000,
+                    0o2000000 | 0o101,
+                    0o644,
+                    0,
+                    0
+                ]
+            ),
             r#"openat(dfd=AT_FDCWD, filename="/etc/shadow", flags=O_WRONLY|O_CREAT|O_CLOEXEC, mode=0644)"#
         );
         assert_eq!(
@@ -364,7 +477,10 @@ mod tests {
         );
         assert_eq!(
             dec("openat", [3, 0x3000, 0, 0, 0, 0]),
-            format!("openat(dfd=3, filename=\"{}\"..., flags=O_RDONLY)", "x".repeat(256))
+            format!(
+                "openat(dfd=3, filename=\"{}\"..., flags=O_RDONLY)",
+                "x".repeat(256)
+            )
         );
         // Unreadable memory: the pointer.
         assert_eq!(
@@ -376,17 +492,44 @@ mod tests {
     #[test]
     fn constants_by_name() {
         assert_eq!(dec("getpid", [7; 6]), "getpid()");
-        assert_eq!(dec("ioctl", [0, 0x5412, 0x7ffd, 0, 0, 0]), "ioctl(fd=0, cmd=TIOCSTI, arg=0x7ffd)");
-        assert_eq!(dec("socket", [2, 0x80001, 0, 0, 0, 0]), "socket(family=AF_INET, type=SOCK_STREAM|SOCK_CLOEXEC, protocol=0)");
-        assert_eq!(dec("socket", [1, 2, 0, 0, 0, 0]), "socket(family=AF_UNIX, type=SOCK_DGRAM, protocol=0)");
-        assert_eq!(dec("mprotect", [0x7000, 4096, 5, 0, 0, 0]), "mprotect(start=28672, len=4096, prot=PROT_READ|PROT_EXEC)");
+        assert_eq!(
+            dec("ioctl", [0, 0x5412, 0x7ffd, 0, 0, 0]),
+            "ioctl(fd=0, cmd=TIOCSTI, arg=0x7ffd)"
+        );
+        assert_eq!(
+            dec("socket", [2, 0x80001, 0, 0, 0, 0]),
+            "socket(family=AF_INET, type=SOCK_STREAM|SOCK_CLOEXEC, protocol=0)"
+        );
+        assert_eq!(
+            dec("socket", [1, 2, 0, 0, 0, 0]),
+            "socket(family=AF_UNIX, type=SOCK_DGRAM, protocol=0)"
+        );
+        assert_eq!(
+            dec("mprotect", [0x7000, 4096, 5, 0, 0, 0]),
+            "mprotect(start=28672, len=4096, prot=PROT_READ|PROT_EXEC)"
+        );
         assert_eq!(dec("mmap", [0, 4096, 0, 0x22, u64::MAX, 0]), "mmap(addr=0, len=4096, prot=PROT_NONE, flags=MAP_PRIVATE|MAP_ANONYMOUS, fd=18446744073709551615, off=0)");
-        assert_eq!(dec("kill", [12, 9, 0, 0, 0, 0]), "kill(pid=12, sig=SIGKILL)");
-        assert_eq!(dec("kill", [(-1i64) as u64, 0, 0, 0, 0, 0]), "kill(pid=-1, sig=0)");
-        assert_eq!(dec("unshare", [0x1000_0000, 0, 0, 0, 0, 0]), "unshare(unshare_flags=CLONE_NEWUSER)");
+        assert_eq!(
+            dec("kill", [12, 9, 0, 0, 0, 0]),
+            "kill(pid=12, sig=SIGKILL)"
+        );
+        assert_eq!(
+            dec("kill", [(-1i64) as u64, 0, 0, 0, 0, 0]),
+            "kill(pid=-1, sig=0)"
+        );
+        assert_eq!(
+            dec("unshare", [0x1000_0000, 0, 0, 0, 0, 0]),
+            "unshare(unshare_flags=CLONE_NEWUSER)"
+        );
         assert_eq!(dec("clone", [0x0120_0011, 0, 0, 0, 0, 0]), "clone(clone_flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, newsp=0, parent_tidptr=NULL, child_tidptr=NULL, tls=0)");
-        assert_eq!(dec("ptrace", [0, 0, 0, 0, 0, 0]), "ptrace(request=PTRACE_TRACEME, pid=0, addr=0, data=0)");
-        assert_eq!(dec("write", [1, 0x1000, 3, 0, 0, 0]), "write(fd=1, buf=0x1000, count=3)");
+        assert_eq!(
+            dec("ptrace", [0, 0, 0, 0, 0, 0]),
+            "ptrace(request=PTRACE_TRACEME, pid=0, addr=0, data=0)"
+        );
+        assert_eq!(
+            dec("write", [1, 0x1000, 3, 0, 0, 0]),
+            "write(fd=1, buf=0x1000, count=3)"
+        );
     }
 
     #[test]

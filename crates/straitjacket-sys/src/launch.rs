@@ -101,7 +101,10 @@ pub enum LaunchError {
     /// A `--keep-fd` is not open in the caller.
     FdNotOpen(RawFd),
     /// A call of the parent failed.
-    Parent { what: &'static str, source: io::Error },
+    Parent {
+        what: &'static str,
+        source: io::Error,
+    },
     /// The child failed at `step` before running the program.
     Child { step: Step, source: io::Error },
     /// The child never installed its filter in time.
@@ -304,11 +307,7 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
     let (sync_r, sync_w) = pipe().map_err(parent("creating a pipe"))?;
     let (err_r, err_w) = pipe().map_err(parent("creating a pipe"))?;
     let gaps = plan.gaps();
-    let high = plan
-        .err_fd
-        .max(sync_w.as_raw_fd())
-        .max(err_w.as_raw_fd())
-        + 1;
+    let high = plan.err_fd.max(sync_w.as_raw_fd()).max(err_w.as_raw_fd()) + 1;
     let prog = libc::sock_fprog {
         len: u16::try_from(plan.filter.len())
             .map_err(|_| parent("filter")(io::Error::from_raw_os_error(libc::EINVAL)))?,
@@ -361,8 +360,12 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
             _ => LaunchError::Parent {
                 what: "the child",
                 source: io::Error::other(match crate::process::wait(pid) {
-                    Ok(ChildOutcome::Exited(c)) => format!("exited with status {c} before running the program"),
-                    Ok(ChildOutcome::Signaled(s)) => format!("died of signal {s} before running the program"),
+                    Ok(ChildOutcome::Exited(c)) => {
+                        format!("exited with status {c} before running the program")
+                    }
+                    Ok(ChildOutcome::Signaled(s)) => {
+                        format!("died of signal {s} before running the program")
+                    }
                     Err(e) => e.to_string(),
                 }),
             },
@@ -467,74 +470,115 @@ fn die(fd: RawFd, step: Step) -> ! {
     }
 }
 
-/// The child between fork and exec. Only raw system calls on prepared data; never returns.
+/// The child between fork and exec. Only raw system calls on data the parent prepared
+/// before fork (which stays alive: this is a copy of its address space until execve replaces
+/// it or _exit ends it); no allocation; never returns.
 fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
     let mut err = c.err_w;
-    // SAFETY (for each call below): only integers, or pointers into `plan`/`c`, which the
-    // parent built before fork and which stay alive (this is a copy of its address space)
-    // until execve replaces it or _exit ends it.
-    unsafe {
-        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
-            die(err, Step::DeathSignal);
-        }
-        if libc::getppid() != c.ppid {
-            // The parent died before the death signal was armed: nobody to run for.
-            libc::_exit(127);
-        }
-        if plan.new_session && libc::setsid() < 0 {
-            die(err, Step::Setsid);
-        }
-        if let Some(cwd) = &plan.cwd {
-            if libc::chdir(cwd.as_ptr()) != 0 {
-                die(err, Step::Chdir);
-            }
-        }
-        let a = libc::fcntl(c.sync_w, libc::F_DUPFD_CLOEXEC, c.high);
-        if a < 0 {
-            die(err, Step::MoveFds);
-        }
-        let b = libc::fcntl(c.err_w, libc::F_DUPFD_CLOEXEC, c.high);
-        if b < 0 {
-            die(err, Step::MoveFds);
-        }
-        err = b;
-        if libc::dup3(a, plan.sync_fd, libc::O_CLOEXEC) < 0 {
-            die(err, Step::MoveFds);
-        }
-        if libc::dup3(b, plan.err_fd, libc::O_CLOEXEC) < 0 {
-            die(err, Step::MoveFds);
-        }
-        err = plan.err_fd;
-        for &(lo, hi) in c.gaps {
-            if libc::syscall(libc::SYS_close_range, lo, hi, 0) != 0 {
-                die(err, Step::CloseFds);
-            }
-        }
-        for &fd in &plan.keep {
-            if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
-                die(err, Step::CloseFds);
-            }
-        }
-        if libc::signal(libc::SIGPIPE, libc::SIG_DFL) == libc::SIG_ERR {
-            die(err, Step::Signals);
-        }
-        if libc::sigprocmask(libc::SIG_SETMASK, c.empty, std::ptr::null_mut()) != 0 {
-            die(err, Step::Signals);
-        }
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) != 0 {
-            die(err, Step::NoNewPrivs);
-        }
-        let one = [1u8];
-        if libc::write(plan.sync_fd, one.as_ptr().cast(), 1) != 1 {
-            die(err, Step::Sync);
-        }
-        let flags = FilterFlags::NEW_LISTENER.bits() as libc::c_ulong;
-        if libc::syscall(libc::SYS_seccomp, 1 as libc::c_ulong, flags, c.prog as *const libc::sock_fprog) < 0 {
-            die(err, Step::Install);
-        }
-        libc::execve(plan.path.as_ptr(), plan.argv_ptrs.as_ptr(), plan.envp_ptrs.as_ptr());
-        die(err, Step::Exec)
+    // SAFETY: integer arguments only.
+    if unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    } != 0
+    {
+        die(err, Step::DeathSignal);
     }
+    // SAFETY: getppid has no arguments.
+    if unsafe { libc::getppid() } != c.ppid {
+        // The parent died before the death signal was armed: nobody to run for.
+        // SAFETY: _exit takes an integer and never returns.
+        unsafe { libc::_exit(127) };
+    }
+    // SAFETY: setsid has no arguments.
+    if plan.new_session && unsafe { libc::setsid() } < 0 {
+        die(err, Step::Setsid);
+    }
+    if let Some(cwd) = &plan.cwd {
+        // SAFETY: `cwd` is a NUL-terminated string owned by the plan.
+        if unsafe { libc::chdir(cwd.as_ptr()) } != 0 {
+            die(err, Step::Chdir);
+        }
+    }
+    // SAFETY: F_DUPFD_CLOEXEC takes integers; the copies land at or above `high`, above every
+    // fd involved, so the dup3 calls below cannot overwrite them.
+    let a = unsafe { libc::fcntl(c.sync_w, libc::F_DUPFD_CLOEXEC, c.high) };
+    if a < 0 {
+        die(err, Step::MoveFds);
+    }
+    // SAFETY: as above.
+    let b = unsafe { libc::fcntl(c.err_w, libc::F_DUPFD_CLOEXEC, c.high) };
+    if b < 0 {
+        die(err, Step::MoveFds);
+    }
+    err = b;
+    // SAFETY: integer arguments; the target numbers belong to the plan's layout (whatever
+    // was open there in this child is not kept).
+    if unsafe { libc::dup3(a, plan.sync_fd, libc::O_CLOEXEC) } < 0 {
+        die(err, Step::MoveFds);
+    }
+    // SAFETY: as above.
+    if unsafe { libc::dup3(b, plan.err_fd, libc::O_CLOEXEC) } < 0 {
+        die(err, Step::MoveFds);
+    }
+    err = plan.err_fd;
+    for &(lo, hi) in c.gaps {
+        // SAFETY: close_range takes integers; the gaps exclude 0..2, kept fds and the pipes.
+        if unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0) } != 0 {
+            die(err, Step::CloseFds);
+        }
+    }
+    for &fd in &plan.keep {
+        // SAFETY: F_SETFD with an integer: clears close-on-exec on a kept fd.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } != 0 {
+            die(err, Step::CloseFds);
+        }
+    }
+    // SAFETY: restores the default disposition; no handler is involved.
+    if unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) } == libc::SIG_ERR {
+        die(err, Step::Signals);
+    }
+    // SAFETY: `c.empty` is an initialised sigset_t prepared before fork.
+    if unsafe { libc::sigprocmask(libc::SIG_SETMASK, c.empty, std::ptr::null_mut()) } != 0 {
+        die(err, Step::Signals);
+    }
+    // SAFETY: integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) } != 0 {
+        die(err, Step::NoNewPrivs);
+    }
+    let one = [1u8];
+    // SAFETY: `one` is a live 1-byte buffer.
+    if unsafe { libc::write(plan.sync_fd, one.as_ptr().cast(), 1) } != 1 {
+        die(err, Step::Sync);
+    }
+    let flags = FilterFlags::NEW_LISTENER.bits() as libc::c_ulong;
+    // SAFETY: `c.prog` points to a sock_fprog whose records live in the plan; the kernel
+    // copies them during the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            1 as libc::c_ulong,
+            flags,
+            c.prog as *const libc::sock_fprog,
+        )
+    };
+    if r < 0 {
+        die(err, Step::Install);
+    }
+    // SAFETY: path, argv and envp are NUL-terminated strings and NULL-terminated pointer
+    // arrays owned by the plan. execve returns only on failure.
+    unsafe {
+        libc::execve(
+            plan.path.as_ptr(),
+            plan.argv_ptrs.as_ptr(),
+            plan.envp_ptrs.as_ptr(),
+        )
+    };
+    die(err, Step::Exec)
 }
 
 #[cfg(test)]

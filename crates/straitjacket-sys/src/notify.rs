@@ -73,7 +73,13 @@ pub fn recv(listener: BorrowedFd<'_>) -> io::Result<Notif> {
     let mut n = Notif::default();
     // SAFETY: `n` is a live, writable, zeroed struct seccomp_notif of exactly the size encoded
     // in the request; the kernel writes at most that many bytes.
-    let r = unsafe { libc::ioctl(listener.as_raw_fd(), IOCTL_NOTIF_RECV as _, &mut n as *mut Notif) };
+    let r = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            IOCTL_NOTIF_RECV as _,
+            &mut n as *mut Notif,
+        )
+    };
     if r < 0 {
         Err(last_error())
     } else {
@@ -95,7 +101,13 @@ pub fn send(listener: BorrowedFd<'_>, id: u64, reply: Reply) -> io::Result<()> {
     }
     // SAFETY: `resp` is a live struct seccomp_notif_resp of the size encoded in the request;
     // the kernel reads it (and may write it back: the request is _IOWR).
-    let r = unsafe { libc::ioctl(listener.as_raw_fd(), IOCTL_NOTIF_SEND as _, &mut resp as *mut Resp) };
+    let r = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            IOCTL_NOTIF_SEND as _,
+            &mut resp as *mut Resp,
+        )
+    };
     if r < 0 {
         Err(last_error())
     } else {
@@ -108,7 +120,13 @@ pub fn send(listener: BorrowedFd<'_>, id: u64, reply: Reply) -> io::Result<()> {
 pub fn id_valid_raw(fd: BorrowedFd<'_>, id: u64) -> io::Result<()> {
     let mut id = id;
     // SAFETY: the request reads one u64 from `id`, which is live for the call.
-    let r = unsafe { libc::ioctl(fd.as_raw_fd(), IOCTL_NOTIF_ID_VALID as _, &mut id as *mut u64) };
+    let r = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            IOCTL_NOTIF_ID_VALID as _,
+            &mut id as *mut u64,
+        )
+    };
     if r < 0 {
         Err(last_error())
     } else {

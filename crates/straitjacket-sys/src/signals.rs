@@ -60,7 +60,13 @@ pub fn read_signal(fd: BorrowedFd<'_>) -> io::Result<Option<SigInfo>> {
     let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
     let size = size_of::<libc::signalfd_siginfo>();
     // SAFETY: `info` is live and writable for `size` bytes.
-    let r = unsafe { libc::read(fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+    let r = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            (&mut info as *mut libc::signalfd_siginfo).cast(),
+            size,
+        )
+    };
     if r < 0 {
         let e = last_error();
         return match e.raw_os_error() {
@@ -106,10 +112,16 @@ pub fn wait_any(block: bool) -> io::Result<Waited> {
             return Ok(Waited::NoneEnded);
         }
         if libc::WIFEXITED(status) {
-            return Ok(Waited::Reaped(pid, ChildOutcome::Exited(libc::WEXITSTATUS(status))));
+            return Ok(Waited::Reaped(
+                pid,
+                ChildOutcome::Exited(libc::WEXITSTATUS(status)),
+            ));
         }
         if libc::WIFSIGNALED(status) {
-            return Ok(Waited::Reaped(pid, ChildOutcome::Signaled(libc::WTERMSIG(status))));
+            return Ok(Waited::Reaped(
+                pid,
+                ChildOutcome::Signaled(libc::WTERMSIG(status)),
+            ));
         }
     }
 }

@@ -13,7 +13,9 @@ use std::io::{Read, Write};
 use straitjacket::Policy;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "/etc/hostname".to_string());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "/etc/hostname".to_string());
     // 1. Open everything the job needs.
     let mut input = File::open(&path)?;
     let mut stdout = std::io::stdout().lock();
@@ -36,7 +38,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     input.read_to_end(&mut data)?;
     match File::open("/etc/passwd") {
         Ok(_) => writeln!(stdout, "worker: opened /etc/passwd after apply?!")?,
-        Err(e) => writeln!(stdout, "worker: after apply, opening /etc/passwd fails: {e}")?,
+        Err(e) => writeln!(
+            stdout,
+            "worker: after apply, opening /etc/passwd fails: {e}"
+        )?,
     }
     stdout.write_all(&data)?;
     Ok(())

@@ -35,7 +35,10 @@ pub enum Error {
     /// The policy does not fit in one filter.
     Compile(CompileError),
     /// The kernel refused: the step and its error.
-    Kernel { step: &'static str, source: io::Error },
+    Kernel {
+        step: &'static str,
+        source: io::Error,
+    },
 }
 
 impl fmt::Display for Error {
@@ -104,8 +107,9 @@ impl Policy {
             path: path.display().to_string(),
             source,
         })?;
-        let file = policy_file::load_bytes(&path.display().to_string(), &bytes, &Options::default())
-            .map_err(|f| Error::Invalid(f.message))?;
+        let file =
+            policy_file::load_bytes(&path.display().to_string(), &bytes, &Options::default())
+                .map_err(|f| Error::Invalid(f.message))?;
         Ok(Policy { file })
     }
 
@@ -117,7 +121,8 @@ impl Policy {
                 message: presets::unknown(name).message,
             });
         }
-        let file = presets::load(name, &Options::default()).map_err(|f| Error::Invalid(f.message))?;
+        let file =
+            presets::load(name, &Options::default()).map_err(|f| Error::Invalid(f.message))?;
         Ok(Policy { file })
     }
 

@@ -3,7 +3,6 @@
 //! Presets are written in the policy language (crates/straitjacket/presets/*.sj) and may
 //! include each other by file name; they are compiled by the tests like any policy.
 
-
 use straitjacket_policy::diag::SourceFile;
 use straitjacket_policy::resolve::{Loaded, Loader, Options};
 

@@ -158,7 +158,9 @@ pub fn find_command(cmd: &Path, path: Option<&std::ffi::OsStr>) -> Result<PathBu
 /// Runs the command; the exit status to leave with.
 pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
     let Some(cmd) = opts.cmd.first() else {
-        return Err(Failure::input("no command given: straitjacket run [OPTIONS] -- CMD [ARGS]"));
+        return Err(Failure::input(
+            "no command given: straitjacket run [OPTIONS] -- CMD [ARGS]",
+        ));
     };
     let pf = load_policy(opts)?;
     let routed = route::route(&pf.resolved.policy, opts.report);

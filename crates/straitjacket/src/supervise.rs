@@ -176,7 +176,9 @@ impl Supervisor<'_> {
     }
 
     fn notification(&mut self) {
-        let Some(listener) = self.listener.take() else { return };
+        let Some(listener) = self.listener.take() else {
+            return;
+        };
         let keep = self.handle(&listener);
         if keep {
             self.listener = Some(listener);
@@ -248,7 +250,10 @@ impl Supervisor<'_> {
         }
         let root = &sources.get(FileId(0)).name;
         let which = match eval::abi_of(data) {
-            Some(a) if a.syscall_by_nr(straitjacket_policy::SyscallNr(data.nr as u32)).is_none() => {
+            Some(a)
+                if a.syscall_by_nr(straitjacket_policy::SyscallNr(data.nr as u32))
+                    .is_none() =>
+            {
                 "unknown-syscall action"
             }
             _ => "default",
@@ -285,7 +290,9 @@ impl Supervisor<'_> {
 
     /// Prints the blocked-call line, then kills the calling process with SIGKILL.
     fn kill(&mut self, listener: &OwnedFd, n: &Notif, rule: Option<&Rule>, action: Action) {
-        let Some(call) = Self::describe(listener, n) else { return };
+        let Some(call) = Self::describe(listener, n) else {
+            return;
+        };
         let why = self.why(rule, action, &seccomp_data(n));
         eprintln!("straitjacket: blocked {call} — {why}");
         let tid = n.pid as i32;

@@ -111,7 +111,10 @@ fn errors_are_typed_and_readable() {
     assert!(e.to_string().contains("did you mean `strict`"), "{e}");
     let e = Policy::from_file("/nonexistent/p.sj").unwrap_err();
     assert_eq!(e.to_string(), "/nonexistent/p.sj: no such file");
-    let e = Policy::builder().allow("read\nallow ptrace").build().unwrap_err();
+    let e = Policy::builder()
+        .allow("read\nallow ptrace")
+        .build()
+        .unwrap_err();
     assert!(matches!(e, Error::BadInput(_)));
     assert!(Policy::preset("default").is_ok());
     let b = Policy::builder()

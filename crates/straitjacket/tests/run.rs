@@ -88,7 +88,9 @@ fn cc(dir: &TempDir, name: &str, src: &str, flags: &[&str]) -> PathBuf {
 
 /// A static program without libc, entered at `_start` with `body`.
 fn raw_program(dir: &TempDir, name: &str, body: &str) -> PathBuf {
-    let src = format!("{RAW}\nvoid _start(void) {{\n{body}\n    sys(60, 0, 0, 0);\n    for (;;) {{}}\n}}\n");
+    let src = format!(
+        "{RAW}\nvoid _start(void) {{\n{body}\n    sys(60, 0, 0, 0);\n    for (;;) {{}}\n}}\n"
+    );
     cc(dir, name, &src, &["-static", "-nostdlib", "-O1"])
 }
 
@@ -120,7 +122,10 @@ fn cc_compiles_and_the_result_runs_under_the_default() {
         "hello.c",
         "#include <stdio.h>\nint main(void) { puts(\"compiled\"); return 3; }\n",
     );
-    let o = sj_in(d.path(), &["run", "--", "cc", "-O1", "-o", "hello", "hello.c"]);
+    let o = sj_in(
+        d.path(),
+        &["run", "--", "cc", "-O1", "-o", "hello", "hello.c"],
+    );
     assert_eq!(code(&o), 0, "{}", err(&o));
     let o = sj_in(d.path(), &["run", "--", "./hello"]);
     assert_eq!(out(&o), "compiled\n");
@@ -164,7 +169,10 @@ fn the_blocked_call_line_is_exact() {
     // The default's line.
     d.write("p2.sj", "default kill-process\nallow write, exit\n");
     let exe = raw_program(&d, "pid", "    sys(39, 0, 0, 0);");
-    let o = sj_in(d.path(), &["run", "--policy", "p2.sj", "--", exe.to_str().unwrap()]);
+    let o = sj_in(
+        d.path(),
+        &["run", "--policy", "p2.sj", "--", exe.to_str().unwrap()],
+    );
     assert_eq!(
         err(&o),
         "straitjacket: blocked getpid() — p2.sj: default kill-process\n"
@@ -261,7 +269,15 @@ fn dangerous_calls_are_blocked_under_the_default() {
     }
     // The TIOCSTI probe does detect the call: with everything allowed it runs.
     let allow = d.write("allow.sj", "default allow\n");
-    let o = sj(&["run", "--policy", allow.to_str().unwrap(), "--", "python3", py, "tiocsti"]);
+    let o = sj(&[
+        "run",
+        "--policy",
+        allow.to_str().unwrap(),
+        "--",
+        "python3",
+        py,
+        "tiocsti",
+    ]);
     assert_eq!(out(&o), "tiocsti 0 ran\n", "{}", err(&o));
 }
 
@@ -292,14 +308,24 @@ int main(void) {
 fn report_lists_errno_denials_once_then_counts() {
     let d = TempDir::new("report");
     let py = d.write("calls.py", CALLS_PY);
-    let o = sj(&["run", "--report", "--", "python3", py.to_str().unwrap(), "ptrace"]);
+    let o = sj(&[
+        "run",
+        "--report",
+        "--",
+        "python3",
+        py.to_str().unwrap(),
+        "ptrace",
+    ]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     let e = err(&o);
     assert!(
         e.contains("straitjacket: denied ptrace(request=PTRACE_TRACEME, pid=0, addr=0, data=0) — default.sj:"),
         "{e}"
     );
-    assert!(e.ends_with("straitjacket: 1 call denied (1 shown)\n"), "{e}");
+    assert!(
+        e.ends_with("straitjacket: 1 call denied (1 shown)\n"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -358,14 +384,26 @@ fn bad_input_runs_nothing() {
 
     let o = sj(&[&["run", "--preset", "strcit", "--"][..], &touch].concat());
     assert_eq!(code(&o), 2);
-    assert!(err(&o).contains("unknown preset `strcit` (did you mean `strict`?)"), "{}", err(&o));
+    assert!(
+        err(&o).contains("unknown preset `strcit` (did you mean `strict`?)"),
+        "{}",
+        err(&o)
+    );
 
     let o = sj(&[&["run", "--policy", "/nonexistent/p.sj", "--"][..], &touch].concat());
     assert_eq!(code(&o), 2);
-    assert!(err(&o).contains("/nonexistent/p.sj: no such file"), "{}", err(&o));
+    assert!(
+        err(&o).contains("/nonexistent/p.sj: no such file"),
+        "{}",
+        err(&o)
+    );
 
     let bad = d.write("bad.sj", "default kill-process\nallow reed\n");
-    let o = sj(&[&["run", "--policy", bad.to_str().unwrap(), "--"][..], &touch].concat());
+    let o = sj(&[
+        &["run", "--policy", bad.to_str().unwrap(), "--"][..],
+        &touch,
+    ]
+    .concat());
     assert_eq!(code(&o), 2);
     assert!(err(&o).contains("bad.sj:2:7: error"), "{}", err(&o));
     assert!(err(&o).contains("policy rejected"), "{}", err(&o));
