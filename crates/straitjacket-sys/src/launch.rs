@@ -16,7 +16,8 @@
 //! 6. resets SIGPIPE to its default (Rust ignores it) and unblocks every signal;
 //! 7. `PR_SET_NO_NEW_PRIVS`;
 //! 8. writes one byte to the sync pipe: "about to install";
-//! 9. installs the filter with `SECCOMP_FILTER_FLAG_NEW_LISTENER`, LAST;
+//! 9. installs the filter with `SECCOMP_FILTER_FLAG_NEW_LISTENER` (and `WAIT_KILLABLE_RECV`
+//!    where the kernel has it), LAST;
 //! 10. `execve`. A failure at any step is written as (step, errno) to the error pipe.
 //!
 //! # Getting the listener without the child's help
@@ -555,19 +556,28 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
     if unsafe { libc::write(plan.sync_fd, one.as_ptr().cast(), 1) } != 1 {
         die(err, Step::Sync);
     }
-    let flags = FilterFlags::NEW_LISTENER.bits() as libc::c_ulong;
-    // SAFETY: `c.prog` points to a sock_fprog whose records live in the plan; the kernel
-    // copies them during the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            1 as libc::c_ulong,
-            flags,
-            c.prog as *const libc::sock_fprog,
-        )
-    };
-    if r < 0 {
-        die(err, Step::Install);
+    // WAIT_KILLABLE_RECV (Linux 5.19): once the supervisor has received a notification, only
+    // a fatal signal interrupts the caller's wait, so a thread the supervisor decided to kill
+    // cannot run a signal handler meanwhile. Older kernels refuse the flag (EINVAL) before
+    // installing anything; then install without it.
+    let listener = FilterFlags::NEW_LISTENER;
+    for flags in [listener | FilterFlags::WAIT_KILLABLE_RECV, listener] {
+        // SAFETY: `c.prog` points to a sock_fprog whose records live in the plan; the kernel
+        // copies them during the call.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                1 as libc::c_ulong,
+                flags.bits() as libc::c_ulong,
+                c.prog as *const libc::sock_fprog,
+            )
+        };
+        if r >= 0 {
+            break;
+        }
+        if errno() != libc::EINVAL || flags == listener {
+            die(err, Step::Install);
+        }
     }
     // SAFETY: path, argv and envp are NUL-terminated strings and NULL-terminated pointer
     // arrays owned by the plan. execve returns only on failure.

@@ -422,3 +422,114 @@ fn bad_input_runs_nothing() {
     assert_eq!(code(&o), 126);
     assert!(err(&o).contains("permission denied"), "{}", err(&o));
 }
+
+#[test]
+fn a_kill_in_another_thread_kills_the_whole_program() {
+    let d = TempDir::new("thread");
+    let p = d.write("p.sj", "default allow\nkill getppid\n");
+    let o = sj(&[
+        "run",
+        "--policy",
+        p.to_str().unwrap(),
+        "--",
+        "python3",
+        "-c",
+        "import os, threading, time\nt = threading.Thread(target=os.getppid)\nt.start()\ntime.sleep(5)\nprint('survived')",
+    ]);
+    assert_eq!(out(&o), "");
+    assert!(
+        err(&o).ends_with(&format!(
+            "straitjacket: blocked getppid() — {}:2: kill getppid\n",
+            p.display()
+        )),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(code(&o), 159);
+}
+
+#[test]
+fn a_notify_rule_answers_eperm_for_now() {
+    let d = TempDir::new("notify");
+    let exe = raw_program(
+        &d,
+        "ppid",
+        r#"    if (sys(110, 0, 0, 0) == -1) sys(1, 1, (long)"eperm\n", 6);"#,
+    );
+    d.write("p.sj", "default allow\nnotify getppid\n");
+    let o = sj_in(
+        d.path(),
+        &["run", "--policy", "p.sj", "--", exe.to_str().unwrap()],
+    );
+    assert_eq!(out(&o), "eperm\n");
+    assert_eq!(
+        err(&o),
+        "straitjacket: notify is not supervised yet, answered EPERM to getppid() — p.sj:2: notify getppid\n"
+    );
+    assert_eq!(code(&o), 0);
+}
+
+#[test]
+fn a_new_session_unless_tty() {
+    // Field 6 of /proc/PID/stat is the session id.
+    let script = "set -- $(cat /proc/$$/stat); echo $$ $6";
+    let o = sj(&["run", "--", "sh", "-c", script]);
+    let v: Vec<String> = out(&o).split_whitespace().map(String::from).collect();
+    assert_eq!(v.len(), 2, "{}", out(&o));
+    // sh is the program itself (exec'd), so it leads its own session.
+    assert_eq!(v[0], v[1], "not a session leader: {}", out(&o));
+    let o = sj(&["run", "--tty", "--", "sh", "-c", script]);
+    let v: Vec<String> = out(&o).split_whitespace().map(String::from).collect();
+    assert_ne!(v[0], v[1], "--tty should keep the caller's session");
+}
+
+#[test]
+fn the_program_dies_with_straitjacket() {
+    let mut child = Command::new(SJ)
+        .args(["run", "--", "sh", "-c", "echo $$; exec sleep 100"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pid: i32 = line.trim().parse().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stat = format!("/proc/{pid}/stat");
+    let start = Instant::now();
+    loop {
+        match std::fs::read_to_string(&stat) {
+            Err(_) => break,
+            // A zombie waiting for init to reap it is dead too.
+            Ok(s)
+                if s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z') =>
+            {
+                break
+            }
+            Ok(_) => {}
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the program outlived straitjacket"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_program_is_126() {
+    let d = TempDir::new("noexec");
+    let f = d.write("garbage", "\x01\x02\x03 not a program\n");
+    let o = Command::new("chmod").arg("755").arg(&f).status().unwrap();
+    assert!(o.success());
+    let o = sj(&["run", "--", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 126, "{}", err(&o));
+    assert!(err(&o).contains("not an executable format"), "{}", err(&o));
+}
