@@ -57,7 +57,8 @@ impl fmt::Display for Error {
             Error::Compile(e) => write!(f, "{e}"),
             Error::Kernel { step, source } => {
                 write!(f, "{step}: {source}")?;
-                if source.raw_os_error() == Some(libc_einval()) && *step == "seccomp" {
+                // EINVAL from seccomp() for a filter the compiler validated: no filter mode.
+                if source.raw_os_error() == Some(EINVAL) && *step == "seccomp" {
                     f.write_str(" (hint: the kernel may lack CONFIG_SECCOMP_FILTER)")?;
                 }
                 Ok(())
@@ -66,9 +67,7 @@ impl fmt::Display for Error {
     }
 }
 
-fn libc_einval() -> i32 {
-    22
-}
+const EINVAL: i32 = 22;
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {

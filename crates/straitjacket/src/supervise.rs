@@ -315,7 +315,8 @@ impl Supervisor<'_> {
 
     /// Kills whatever descendants are left once the main program has ended.
     fn kill_leftovers(&mut self) {
-        self.listener = None;
+        // The listener stays open until they are gone: a descendant blocked in a notified
+        // call stays blocked rather than going on with ENOSYS.
         for _ in 0..100_000 {
             let kids = children();
             if kids.is_empty() {
@@ -329,6 +330,7 @@ impl Supervisor<'_> {
             }
         }
         while let Ok(Waited::Reaped(..)) = signals::wait_any(false) {}
+        self.listener = None;
     }
 
     fn finish(&mut self, path: &Path) -> Result<i32, Failure> {
