@@ -527,6 +527,14 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
         die(err, Step::MoveFds);
     }
     err = plan.err_fd;
+    // 0..2 that the caller had closed may have been taken by the pipes in the parent: close
+    // them again so the layout is the one `listener_fd` computed.
+    for (fd, &open) in plan.std_open.iter().enumerate() {
+        // SAFETY: close takes an integer; the fd is one the program must not get.
+        if !open && unsafe { libc::close(fd as RawFd) } != 0 && errno() != libc::EBADF {
+            die(err, Step::CloseFds);
+        }
+    }
     for &(lo, hi) in c.gaps {
         // SAFETY: close_range takes integers; the gaps exclude 0..2, kept fds and the pipes.
         if unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0) } != 0 {

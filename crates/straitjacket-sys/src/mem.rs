@@ -55,3 +55,20 @@ pub fn read(pid: i32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
         Ok(r as usize)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_strings_from_a_process() {
+        let s = std::ffi::CString::new("/etc/shadow").unwrap();
+        let me = std::process::id() as i32;
+        let (bytes, complete) = read_cstr(me, s.as_ptr() as u64, 256).unwrap();
+        assert_eq!((bytes.as_slice(), complete), (&b"/etc/shadow"[..], true));
+        let long = std::ffi::CString::new(vec![b'x'; 300]).unwrap();
+        let (bytes, complete) = read_cstr(me, long.as_ptr() as u64, 256).unwrap();
+        assert_eq!((bytes.len(), complete), (256, false));
+        assert!(read_cstr(me, 8, 256).is_err());
+    }
+}

@@ -149,3 +149,18 @@ pub fn is_listener(fd: BorrowedFd<'_>) -> bool {
         Err(e) => e.raw_os_error() == Some(libc::ENOENT),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn another_fd_is_not_a_listener() {
+        let f = std::fs::File::open("/dev/null").unwrap();
+        assert!(!is_listener(f.as_fd()));
+        assert_eq!(IOCTL_NOTIF_RECV, 0xc050_2100);
+        assert_eq!(IOCTL_NOTIF_SEND, 0xc018_2101);
+        assert_eq!(IOCTL_NOTIF_ID_VALID, 0x4008_2102);
+    }
+}
