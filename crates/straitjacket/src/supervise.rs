@@ -264,10 +264,12 @@ impl Supervisor<'_> {
     /// The call as text, strings read from the caller; `None` if the notification went
     /// away meanwhile (the memory may then not have been the caller's).
     fn describe(listener: &OwnedFd, n: &Notif) -> Option<String> {
-        let arch = eval::abi_of(&seccomp_data(n))?;
         let pid = n.pid as i32;
         let mut read = |addr: u64| mem::read_cstr(pid, addr, decode::MAX_STRING).ok();
-        let text = decode::call(arch, n.data.nr as u32, &n.data.args, &mut read);
+        let text = match eval::abi_of(&seccomp_data(n)) {
+            Some(arch) => decode::call(arch, n.data.nr as u32, &n.data.args, &mut read),
+            None => format!("syscall({}) of audit arch {:#x}", n.data.nr, n.data.arch),
+        };
         notify::id_valid(listener.as_fd(), n.id).then_some(text)
     }
 
@@ -302,14 +304,23 @@ impl Supervisor<'_> {
         } else {
             pidfd::open(tid, pidfd::PIDFD_THREAD).or_else(|_| pidfd::open(tgid, 0))
         };
-        let Ok(fd) = fd else { return };
-        // Still pending: the thread is still blocked in this call, so the pidfd we just
-        // opened refers to it and not to a process that reused its id.
-        if !notify::id_valid(listener.as_fd(), n.id) {
-            return;
-        }
-        if pidfd::send_signal(fd.as_fd(), SIGKILL).is_ok() && tgid == self.main_pid {
-            self.killed_main = true;
+        // Still pending after the open: the thread is still blocked in this call, so the
+        // pidfd refers to it and not to a process that reused its id.
+        let target = fd.ok().filter(|_| notify::id_valid(listener.as_fd(), n.id));
+        match target {
+            Some(fd) => {
+                if pidfd::send_signal(fd.as_fd(), SIGKILL).is_ok() && tgid == self.main_pid {
+                    self.killed_main = true;
+                }
+            }
+            None if notify::id_valid(listener.as_fd(), n.id) => {
+                // The caller is still blocked but cannot be named (not visible in our pid
+                // namespace): end the whole program rather than let the call go on or hang.
+                if pidfd::send_signal(self.pidfd.as_fd(), SIGKILL).is_ok() {
+                    self.killed_main = true;
+                }
+            }
+            None => {}
         }
     }
 
