@@ -105,12 +105,14 @@ impl Supervisor<'_> {
     fn main_loop(&mut self, sigfd: &OwnedFd) -> Result<(), Failure> {
         while self.main_status.is_none() {
             let mut fds = vec![sigfd.as_fd(), self.pidfd.as_fd()];
-            if let Some(l) = &self.listener {
+            let listener_at = self.listener.as_ref().map(|l| {
                 fds.push(l.as_fd());
-            }
-            if let Some(e) = &self.errors {
+                fds.len() - 1
+            });
+            let errors_at = self.errors.as_ref().map(|e| {
                 fds.push(e.as_fd());
-            }
+                fds.len() - 1
+            });
             let ready = signals::poll_readable(&fds, -1).map_err(sys("poll"))?;
             drop(fds);
             if ready[0] {
@@ -119,14 +121,10 @@ impl Supervisor<'_> {
             if ready[1] {
                 self.reap();
             }
-            let mut i = 2;
-            if self.listener.is_some() {
-                if ready[i] {
-                    self.notification();
-                }
-                i += 1;
+            if listener_at.is_some_and(|i| ready[i]) {
+                self.notification();
             }
-            if self.errors.is_some() && ready[i] {
+            if errors_at.is_some_and(|i| ready[i]) {
                 self.check_errors();
             }
         }
