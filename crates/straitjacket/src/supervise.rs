@@ -305,20 +305,13 @@ impl Supervisor<'_> {
         // Still pending after the open: the thread is still blocked in this call, so the
         // pidfd refers to it and not to a process that reused its id.
         let target = fd.ok().filter(|_| notify::id_valid(listener.as_fd(), n.id));
-        match target {
-            Some(fd) => {
-                if pidfd::send_signal(fd.as_fd(), SIGKILL).is_ok() && tgid == self.main_pid {
-                    self.killed_main = true;
-                }
-            }
-            None if notify::id_valid(listener.as_fd(), n.id) => {
-                // The caller is still blocked but cannot be named (not visible in our pid
-                // namespace): end the whole program rather than let the call go on or hang.
-                if pidfd::send_signal(self.pidfd.as_fd(), SIGKILL).is_ok() {
-                    self.killed_main = true;
-                }
-            }
-            None => {}
+        if let Some(fd) = target {
+            let sent = pidfd::send_signal(fd.as_fd(), SIGKILL).is_ok();
+            self.killed_main |= sent && tgid == self.main_pid;
+        } else if notify::id_valid(listener.as_fd(), n.id) {
+            // The caller is still blocked but cannot be named (not visible in our pid
+            // namespace): end the whole program rather than let the call go on or hang.
+            self.killed_main |= pidfd::send_signal(self.pidfd.as_fd(), SIGKILL).is_ok();
         }
     }
 
