@@ -11,6 +11,7 @@
 
 use std::fmt::Write as _;
 
+use crate::action::Action;
 use crate::arch::{classify, Arch, SyscallDef, SyscallNr, Width};
 use crate::ir::eval::sext;
 
@@ -71,6 +72,31 @@ pub fn call(arch: Arch, nr: u32, args: &[u64; 6], read: &mut ReadStr<'_>) -> Str
     }
     out.push(')');
     out
+}
+
+/// The name of errno `e` on `arch` (`EPERM`), if it has one.
+pub fn errno_name(arch: Arch, e: u16) -> Option<&'static str> {
+    arch.constants()
+        .iter()
+        .find(|(n, v)| {
+            *v == i64::from(e)
+                && n.starts_with('E')
+                && !n.starts_with("EPOLL")
+                && n.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        })
+        .map(|(n, _)| *n)
+}
+
+/// An action as a policy would write it, errno by name: `errno(EPERM)`, `kill-process`.
+pub fn action(arch: Arch, a: Action) -> String {
+    match a {
+        Action::Errno(e) => match errno_name(arch, e) {
+            Some(n) => format!("errno({n})"),
+            None => a.to_string(),
+        },
+        _ => a.to_string(),
+    }
 }
 
 /// `mode` of open/openat means nothing without O_CREAT or O_TMPFILE.
@@ -530,6 +556,15 @@ mod tests {
             dec("write", [1, 0x1000, 3, 0, 0, 0]),
             "write(fd=1, buf=0x1000, count=3)"
         );
+    }
+
+    #[test]
+    fn actions_name_their_errno() {
+        let a = Arch::X86_64;
+        assert_eq!(action(a, Action::Errno(1)), "errno(EPERM)");
+        assert_eq!(action(a, Action::Errno(38)), "errno(ENOSYS)");
+        assert_eq!(action(a, Action::Errno(4000)), "errno(4000)");
+        assert_eq!(action(a, Action::KillProcess), "kill-process");
     }
 
     #[test]

@@ -247,16 +247,12 @@ impl Supervisor<'_> {
             }
         }
         let root = &sources.get(FileId(0)).name;
-        let which = match eval::abi_of(data) {
-            Some(a)
-                if a.syscall_by_nr(straitjacket_policy::SyscallNr(data.nr as u32))
-                    .is_none() =>
-            {
-                "unknown-syscall action"
-            }
-            _ => "default",
+        let arch = eval::abi_of(data).unwrap_or(straitjacket_policy::Arch::native());
+        let which = match arch.syscall_by_nr(straitjacket_policy::SyscallNr(data.nr as u32)) {
+            None => "unknown-syscall action",
+            Some(_) => "default",
         };
-        format!("{root}: {which} {action}")
+        format!("{root}: {which} {}", decode::action(arch, action))
     }
 
     /// The call as text, strings read from the caller; `None` if the notification went
