@@ -326,6 +326,21 @@ fn report_lists_errno_denials_once_then_counts() {
         e.ends_with("straitjacket: 1 call denied (1 shown)\n"),
         "{e}"
     );
+
+    // The default's errno, by name; the same call and rule reported once, counted twice.
+    let o = sj(&[
+        "run",
+        "--report",
+        "--",
+        "python3",
+        "-c",
+        "import ctypes; l = ctypes.CDLL(None); l.syscall(212); l.syscall(212)",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(
+        err(&o),
+        "straitjacket: denied lookup_dcookie() — default.sj: default errno(EPERM)\nstraitjacket: 2 calls denied (1 shown)\n"
+    );
 }
 
 #[test]
