@@ -117,7 +117,17 @@ impl fmt::Display for LaunchError {
         match self {
             LaunchError::Nul(e) => write!(f, "an argument contains a NUL byte ({e})"),
             LaunchError::FdNotOpen(fd) => write!(f, "file descriptor {fd} is not open"),
-            LaunchError::Parent { what, source } => write!(f, "{what}: {source}"),
+            LaunchError::Parent { what, source } => {
+                write!(f, "{what}: {source}")?;
+                if *what == "pidfd_getfd" && source.raw_os_error() == Some(libc::EPERM) {
+                    f.write_str(
+                        " (hint: taking the child's seccomp listener needs ptrace access to it: \
+                         check /proc/sys/kernel/yama/ptrace_scope, or whether straitjacket itself \
+                         runs under a filter that denies pidfd_getfd)",
+                    )?;
+                }
+                Ok(())
+            }
             LaunchError::Child { step, source } => write!(f, "{}: {source}", step.describe()),
             LaunchError::Timeout => f.write_str("the child did not install its filter in time"),
         }
