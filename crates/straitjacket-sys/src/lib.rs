@@ -5,10 +5,15 @@
 //! `struct sock_filter` records (`[u8; 8]`, host byte order), so the pure crate stays free
 //! of libc and this one free of policy logic.
 
+pub mod launch;
+pub mod mem;
+pub mod notify;
+pub mod pidfd;
 pub mod prctl;
 pub mod process;
 pub mod ptrace;
 pub mod seccomp;
+pub mod signals;
 pub mod testing;
 
 /// The last OS error as an `io::Error` (errno read right after a failed call).
