@@ -98,3 +98,22 @@ fn minijail_and_ftrace_import() {
         "{o:?}"
     );
 }
+
+#[test]
+fn run_takes_an_oci_profile() {
+    let p = tmp(
+        "run.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chdir"],"action":"SCMP_ACT_ERRNO","errnoRet":18}]}"#,
+    );
+    let o = sj(&[
+        "run",
+        "--policy",
+        s(&p),
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo hi; cd / && echo moved",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("hi") && !out.contains("moved"), "{o:?}");
+}
