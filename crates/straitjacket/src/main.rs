@@ -7,6 +7,7 @@ mod cli_policy;
 mod failure;
 mod policy_file;
 mod presets;
+mod strict;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,6 +78,9 @@ enum Command {
     /// Inspect raw seccomp BPF filters: disassemble, emulate, dump a process's filters.
     #[command(subcommand)]
     Bpf(cli_bpf::BpfCommand),
+    /// Run a static binary in seccomp strict mode (read, write, exit only), optionally
+    /// serving its requests for files, outputs, time and randomness on fd 3.
+    Strict(strict::StrictArgs),
     /// List the system calls of an architecture with their arguments.
     Syscalls {
         #[arg(long)]
@@ -117,6 +121,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Groups { arch } => cli_policy::groups_cmd(arch.as_deref()),
         Command::Syscalls { arch } => cli_policy::syscalls_cmd(arch.as_deref()),
         Command::Bpf(cmd) => cli_bpf::run(cmd),
+        Command::Strict(args) => strict::run(args),
         Command::Presets { show: None } => {
             for p in presets::PRESETS {
                 println!("{:<12} {}", p.name, p.about);

@@ -1,0 +1,629 @@
+//! Loading a strict-mode guest: fork, map its segments and stack, set its fds and limits,
+//! enter seccomp mode 1 and jump to its entry point — plus the few calls the parent (the
+//! runner and monitor) needs: a pidfd, a socketpair, `poll`, `wait4`, `openat2`.
+//!
+//! Everything the child does is described by a [`Plan`] the caller prepared before the
+//! fork (file bytes read, regions computed, stack image built, files opened): the child
+//! only reads the plan and makes system calls; it allocates nothing and never returns into
+//! the caller's frames. A failure before strict mode is reported to the parent as a
+//! fixed-size record on a pipe ([`LoadError`]); the pipe's write end is closed just before
+//! the jump, so the parent sees EOF exactly when the guest is about to run.
+//!
+//! Strict mode (`SECCOMP_MODE_STRICT`, kernel/seccomp.c `mode1_syscalls`) allows only
+//! read, write, exit and rt_sigreturn; any other call ends the process with SIGKILL. The
+//! `prctl` that enters it and the jump are one block of assembly, so no code of
+//! straitjacket's own runs (or needs a system call) in between.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use crate::last_error;
+use crate::process::ChildOutcome;
+
+/// A page-aligned range to map and the protection (`PROT_*`) it ends with.
+#[derive(Clone, Copy, Debug)]
+pub struct MapRegion {
+    pub start: u64,
+    pub len: u64,
+    pub prot: i32,
+}
+
+/// Bytes to copy to an address inside a mapped region.
+#[derive(Clone, Copy, Debug)]
+pub struct CopyIn<'a> {
+    pub addr: u64,
+    pub bytes: &'a [u8],
+}
+
+/// Make the guest's fd `to` a duplicate of the caller's fd `from`.
+#[derive(Clone, Copy, Debug)]
+pub struct FdMove {
+    pub from: RawFd,
+    pub to: RawFd,
+}
+
+/// Highest fd a guest may be given; the child parks fds at and above it while moving them.
+pub const MAX_GUEST_FD: RawFd = 255;
+const PARK_FLOOR: RawFd = 1000;
+
+/// Everything the child does, prepared before the fork.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    /// Mapped read-write first, filled by `copies`, then protected as given.
+    pub regions: &'a [MapRegion],
+    pub copies: &'a [CopyIn<'a>],
+    /// The stack mapping (read-write) and its initial contents, copied to `sp`.
+    pub stack: MapRegion,
+    pub stack_bytes: &'a [u8],
+    pub sp: u64,
+    pub entry: u64,
+    /// The guest's fds; every other fd is closed. Targets are `0..=MAX_GUEST_FD`.
+    pub fds: &'a [FdMove],
+    /// `RLIMIT_CPU` in seconds: SIGXCPU at the limit, SIGKILL one second later.
+    pub cpu_secs: Option<u64>,
+    /// `RLIMIT_AS` in bytes, set before mapping.
+    pub address_space: Option<u64>,
+}
+
+/// The step of loading that failed in the child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Setup,
+    Limits,
+    MapSegment,
+    Protect,
+    MapStack,
+    Fds,
+    Unknown(u32),
+}
+
+impl Stage {
+    fn code(self) -> u32 {
+        match self {
+            Stage::Setup => 1,
+            Stage::Limits => 2,
+            Stage::MapSegment => 3,
+            Stage::Protect => 4,
+            Stage::MapStack => 5,
+            Stage::Fds => 6,
+            Stage::Unknown(c) => c,
+        }
+    }
+    fn from_code(c: u32) -> Stage {
+        match c {
+            1 => Stage::Setup,
+            2 => Stage::Limits,
+            3 => Stage::MapSegment,
+            4 => Stage::Protect,
+            5 => Stage::MapStack,
+            6 => Stage::Fds,
+            c => Stage::Unknown(c),
+        }
+    }
+}
+
+/// Why the child could not start the guest: the stage, its errno, and the address
+/// (of the region) or fd concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadError {
+    pub stage: Stage,
+    pub errno: i32,
+    pub at: u64,
+}
+
+impl LoadError {
+    pub fn io_error(&self) -> io::Error {
+        io::Error::from_raw_os_error(self.errno)
+    }
+}
+
+/// Exit code of the child when `prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT)` itself fails
+/// (the caller checks the mode beforehand, so this is a last resort).
+pub const STRICT_FAILED_EXIT: i32 = 125;
+
+/// A guest being started: its pid and the read end of the report pipe.
+#[derive(Debug)]
+pub struct Spawned {
+    pub pid: i32,
+    report: OwnedFd,
+}
+
+impl Spawned {
+    /// Waits until the child either jumps to the guest (Ok) or reports a failure.
+    pub fn started(&self) -> io::Result<Result<(), LoadError>> {
+        let mut rec = [0u8; 16];
+        let mut got = 0;
+        while got < rec.len() {
+            // SAFETY: the destination is the unfilled tail of `rec`, valid for writes of
+            // `rec.len() - got` bytes; the fd is our own pipe.
+            let n = unsafe {
+                libc::read(
+                    self.report.as_raw_fd(),
+                    rec[got..].as_mut_ptr().cast(),
+                    rec.len() - got,
+                )
+            };
+            if n < 0 {
+                let e = last_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if n == 0 {
+                break;
+            }
+            got += n as usize;
+        }
+        if got < rec.len() {
+            return Ok(Ok(()));
+        }
+        Ok(Err(LoadError {
+            stage: Stage::from_code(u32::from_le_bytes(rec[0..4].try_into().expect("4"))),
+            errno: i32::from_le_bytes(rec[4..8].try_into().expect("4")),
+            at: u64::from_le_bytes(rec[8..16].try_into().expect("8")),
+        }))
+    }
+}
+
+/// Forks a child that loads and enters the guest as `plan` says.
+pub fn spawn(plan: &Plan<'_>) -> io::Result<Spawned> {
+    if plan.fds.len() > 64 || plan.fds.iter().any(|m| m.to < 0 || m.to > MAX_GUEST_FD) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "at most 64 guest fds, numbered 0..=255",
+        ));
+    }
+    let mut pipe = [0 as libc::c_int; 2];
+    // SAFETY: `pipe` is a writable array of two c_ints, as pipe2 requires.
+    if unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(last_error());
+    }
+    // SAFETY: pipe2 succeeded: both fds are new and owned by nobody else.
+    let (read_end, write_end) = unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
+    // SAFETY: getpid takes nothing and cannot fail.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: fork has no memory-safety preconditions; the child runs `child_main`, which
+    // only reads `plan` (fully built before the fork), makes system calls, allocates
+    // nothing, and ends in `_exit` or the guest — it never returns into our frames.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(last_error());
+    }
+    if pid == 0 {
+        child_main(plan, write_end.as_raw_fd(), parent);
+    }
+    drop(write_end);
+    Ok(Spawned {
+        pid,
+        report: read_end,
+    })
+}
+
+fn errno() -> i32 {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// Writes the failure record and ends the child.
+fn fail(report: RawFd, stage: Stage, err: i32, at: u64) -> ! {
+    let mut rec = [0u8; 16];
+    rec[0..4].copy_from_slice(&stage.code().to_le_bytes());
+    rec[4..8].copy_from_slice(&err.to_le_bytes());
+    rec[8..16].copy_from_slice(&at.to_le_bytes());
+    // SAFETY: `rec` is a live 16-byte array; a short or failed write only loses the report
+    // (the parent then sees the exit status).
+    unsafe { libc::write(report, rec.as_ptr().cast(), rec.len()) };
+    // SAFETY: _exit takes an integer and never returns.
+    unsafe { libc::_exit(STRICT_FAILED_EXIT) }
+}
+
+fn child_main(plan: &Plan<'_>, report: RawFd, parent: libc::pid_t) -> ! {
+    // SAFETY: prctl/getppid/setsid take integers only.
+    unsafe {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) < 0 {
+            fail(report, Stage::Setup, errno(), 0);
+        }
+        if libc::getppid() != parent {
+            libc::_exit(STRICT_FAILED_EXIT);
+        }
+        // A new session: the guest has no controlling terminal (no TIOCSTI anyway).
+        libc::setsid();
+    }
+    // Default signal dispositions and an empty mask (Rust's runtime ignores SIGPIPE).
+    // SAFETY: `set` is a local sigset_t initialised by sigemptyset before use; signal()
+    // with SIG_DFL installs no handler code.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        for sig in 1..32 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+    }
+    let setlimit = |res, soft: u64, hard: u64| {
+        let lim = libc::rlimit {
+            rlim_cur: soft,
+            rlim_max: hard,
+        };
+        // SAFETY: `lim` is a live rlimit read by the kernel during the call.
+        if unsafe { libc::setrlimit(res, &lim) } < 0 {
+            fail(report, Stage::Limits, errno(), res as u64);
+        }
+    };
+    setlimit(libc::RLIMIT_CORE, 0, 0);
+    if let Some(s) = plan.cpu_secs {
+        setlimit(libc::RLIMIT_CPU, s, s + 1);
+    }
+    if let Some(bytes) = plan.address_space {
+        setlimit(libc::RLIMIT_AS, bytes, bytes);
+    }
+    // Park the report pipe above every guest fd so moving fds cannot clobber it.
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) takes an fd and an integer.
+    let report = match unsafe { libc::fcntl(report, libc::F_DUPFD_CLOEXEC, PARK_FLOOR) } {
+        r if r < 0 => fail(report, Stage::Setup, errno(), 0),
+        r => r,
+    };
+
+    let map = |r: &MapRegion, stage: Stage| {
+        // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping: if anything of
+        // ours (or anything at all) is in the range, the kernel refuses with EEXIST, so
+        // no memory this process uses can be unmapped or aliased here.
+        let p = unsafe {
+            libc::mmap(
+                r.start as *mut libc::c_void,
+                r.len as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            fail(report, stage, errno(), r.start);
+        }
+        if p as u64 != r.start {
+            // A kernel without MAP_FIXED_NOREPLACE took it as a hint and put it elsewhere.
+            fail(report, stage, libc::EEXIST, r.start);
+        }
+    };
+    for r in plan.regions {
+        map(r, Stage::MapSegment);
+    }
+    for c in plan.copies {
+        // SAFETY: the caller's plan puts every copy inside a region mapped read-write just
+        // above (the pure planner checks this); the source is a live slice of the plan.
+        unsafe {
+            std::ptr::copy_nonoverlapping(c.bytes.as_ptr(), c.addr as *mut u8, c.bytes.len())
+        };
+    }
+    for r in plan.regions {
+        // SAFETY: the range is one we mapped above; changing its protection affects only
+        // the guest's memory, which no code of ours uses.
+        if unsafe { libc::mprotect(r.start as *mut libc::c_void, r.len as usize, r.prot) } < 0 {
+            fail(report, Stage::Protect, errno(), r.start);
+        }
+    }
+    map(&plan.stack, Stage::MapStack);
+    if plan.sp < plan.stack.start
+        || plan.sp + plan.stack_bytes.len() as u64 > plan.stack.start + plan.stack.len
+    {
+        fail(report, Stage::MapStack, libc::EINVAL, plan.sp);
+    }
+    // SAFETY: sp..sp+len lies in the stack mapping just made read-write (checked above).
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            plan.stack_bytes.as_ptr(),
+            plan.sp as *mut u8,
+            plan.stack_bytes.len(),
+        )
+    };
+
+    // fds: park every source above the targets, then dup2 into place, then close the rest.
+    let mut parked = [-1 as RawFd; 64];
+    for (i, m) in plan.fds.iter().enumerate() {
+        // SAFETY: fcntl(F_DUPFD) takes an fd and an integer.
+        let p = unsafe { libc::fcntl(m.from, libc::F_DUPFD, PARK_FLOOR) };
+        if p < 0 {
+            fail(report, Stage::Fds, errno(), m.from as u64);
+        }
+        parked[i] = p;
+    }
+    let mut max_target = -1;
+    for (i, m) in plan.fds.iter().enumerate() {
+        // SAFETY: dup2 takes two fds; `m.to` is below PARK_FLOOR so it is neither a parked
+        // fd nor the report pipe.
+        if unsafe { libc::dup2(parked[i], m.to) } < 0 {
+            fail(report, Stage::Fds, errno(), m.to as u64);
+        }
+        max_target = max_target.max(m.to);
+    }
+    for fd in 0..=max_target {
+        if !plan.fds.iter().any(|m| m.to == fd) {
+            // SAFETY: closing an fd the guest must not have; no Rust object of the child
+            // is used after this point.
+            unsafe { libc::close(fd) };
+        }
+    }
+    let first = (max_target + 1) as libc::c_uint;
+    // SAFETY: close_range takes integers; it closes everything above the guest's fds
+    // (the parked copies and the parent's fds) except the report pipe, closed last.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, first, (report - 1) as libc::c_uint, 0);
+        libc::syscall(libc::SYS_close_range, (report + 1) as libc::c_uint, !0u32, 0);
+    }
+    // SAFETY: the report pipe is closed last: the parent reads EOF, the guest is starting.
+    unsafe { libc::close(report) };
+    enter_strict(plan.sp, plan.entry)
+}
+
+/// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT)` and the jump, in one block of assembly.
+fn enter_strict(sp: u64, entry: u64) -> ! {
+    // SAFETY: this ends the Rust world for this process. `sp` points at the stack image
+    // (argc, argv, envp, auxv) mapped read-write by the plan and `entry` into a segment
+    // mapped executable; the guest owns the process from here. After a successful prctl
+    // the only instructions of ours are register moves and the jump (no system call). If
+    // prctl fails the child exits with STRICT_FAILED_EXIT (SYS_exit, 60). Registers follow
+    // the x86_64 ABI at process entry: rsp = stack, rdx = 0 (no atexit function), the
+    // others zeroed so nothing of straitjacket's leaks into the guest's registers.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "mov rsp, r12",
+            "xor eax, eax",
+            "xor ebx, ebx",
+            "xor ecx, ecx",
+            "xor edx, edx",
+            "xor esi, esi",
+            "xor edi, edi",
+            "xor ebp, ebp",
+            "xor r8d, r8d",
+            "xor r9d, r9d",
+            "xor r10d, r10d",
+            "xor r11d, r11d",
+            "xor r12d, r12d",
+            "xor r14d, r14d",
+            "xor r15d, r15d",
+            "cld",
+            "jmp r13",
+            "2:",
+            "mov edi, {code}",
+            "mov eax, 60",
+            "syscall",
+            "ud2",
+            code = const STRICT_FAILED_EXIT,
+            in("rax") libc::SYS_prctl,
+            in("rdi") libc::PR_SET_SECCOMP as u64,
+            in("rsi") libc::SECCOMP_MODE_STRICT as u64,
+            in("r12") sp,
+            in("r13") entry,
+            options(noreturn)
+        )
+    }
+}
+
+/// How the guest ended and the CPU time it used (user + system), from `wait4`.
+pub fn wait_with_cpu(pid: i32) -> io::Result<(ChildOutcome, std::time::Duration)> {
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: an all-zero rusage is a valid value of the plain C struct.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `status` and `ru` are live and writable for the call.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if r < 0 {
+            let e = last_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        let tv = |t: libc::timeval| {
+            std::time::Duration::from_secs(t.tv_sec as u64)
+                + std::time::Duration::from_micros(t.tv_usec as u64)
+        };
+        let cpu = tv(ru.ru_utime) + tv(ru.ru_stime);
+        if libc::WIFEXITED(status) {
+            return Ok((ChildOutcome::Exited(libc::WEXITSTATUS(status)), cpu));
+        }
+        if libc::WIFSIGNALED(status) {
+            return Ok((ChildOutcome::Signaled(libc::WTERMSIG(status)), cpu));
+        }
+    }
+}
+
+/// Sends `sig` to our child `pid` (not yet reaped, so the id is still ours).
+pub fn kill(pid: i32, sig: i32) {
+    // SAFETY: kill takes integers.
+    unsafe { libc::kill(pid, sig) };
+}
+
+/// A pidfd for our child `pid`: readable (POLLIN) once it has ended.
+pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes integers and returns a new fd or -1.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if r < 0 {
+        return Err(last_error());
+    }
+    // SAFETY: the kernel just returned this new fd; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) })
+}
+
+/// A connected `AF_UNIX` stream socket pair, both ends close-on-exec.
+pub fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` is a writable array of two c_ints, as socketpair requires.
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if r < 0 {
+        return Err(last_error());
+    }
+    // SAFETY: both fds are new and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Sets or clears `O_NONBLOCK`.
+pub fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
+    // SAFETY: fcntl F_GETFL/F_SETFL take integers.
+    unsafe {
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        if fl < 0 {
+            return Err(last_error());
+        }
+        let fl = if on {
+            fl | libc::O_NONBLOCK
+        } else {
+            fl & !libc::O_NONBLOCK
+        };
+        if libc::fcntl(fd, libc::F_SETFL, fl) < 0 {
+            return Err(last_error());
+        }
+    }
+    Ok(())
+}
+
+/// `poll` on `(fd, events)`; returns the `revents` of each, or all zero on timeout.
+pub fn poll(fds: &[(RawFd, i16)], timeout_ms: i32) -> io::Result<Vec<i16>> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&(fd, events)| libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        })
+        .collect();
+    loop {
+        // SAFETY: `pfds` is a live, writable array of `pfds.len()` pollfd structs.
+        let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+        if r < 0 {
+            let e = last_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok(pfds.iter().map(|p| p.revents).collect());
+    }
+}
+
+/// Resolution flags of `openat2` (`include/uapi/linux/openat2.h`).
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_BENEATH: u64 = 0x08;
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// `openat2(dirfd, path, {flags, mode, resolve})`.
+pub fn openat2(dirfd: RawFd, path: &CStr, flags: i32, mode: u32, resolve: u64) -> io::Result<OwnedFd> {
+    let how = OpenHow {
+        flags: flags as u32 as u64,
+        mode: u64::from(mode),
+        resolve,
+    };
+    // SAFETY: `path` is NUL-terminated and `how` a live open_how of the size passed.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dirfd,
+            path.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if r < 0 {
+        return Err(last_error());
+    }
+    // SAFETY: the kernel just returned this new fd; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) })
+}
+
+/// Fills `buf` from the kernel's random pool (`getrandom(2)`).
+pub fn getrandom(buf: &mut [u8]) -> io::Result<()> {
+    let mut got = 0;
+    while got < buf.len() {
+        // SAFETY: the destination is the unfilled tail of `buf`, valid for its length.
+        let r = unsafe { libc::getrandom(buf[got..].as_mut_ptr().cast(), buf.len() - got, 0) };
+        if r < 0 {
+            let e = last_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        got += r as usize;
+    }
+    Ok(())
+}
+
+/// Real and effective user and group ids: `(uid, euid, gid, egid)`.
+pub fn ids() -> (u32, u32, u32, u32) {
+    // SAFETY: these calls take nothing and cannot fail.
+    unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) }
+}
+
+/// The CPU capability bits the kernel gave this process (`AT_HWCAP`).
+pub fn hwcap() -> u64 {
+    // SAFETY: getauxval reads this process's auxiliary vector; it takes an integer.
+    unsafe { libc::getauxval(libc::AT_HWCAP) }
+}
+
+/// How [`open_beneath`] opens a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    Read,
+    /// Write, creating it (mode 0644) or truncating it.
+    Create,
+}
+
+/// Opens `rel` (a relative path, no `..` expected) beneath the directory `root`, with
+/// `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS)`: the kernel
+/// refuses any symlink (EXDEV/ELOOP), any `..` or absolute step out of `root`, and any
+/// magic link, whatever happens to the tree meanwhile. Non-blocking and never a
+/// controlling terminal, so a FIFO or a device cannot stall the caller.
+pub fn open_beneath(root: &std::path::Path, rel: &str, mode: OpenMode) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(root)?;
+    let flags = libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let flags = match mode {
+        OpenMode::Read => flags | libc::O_RDONLY,
+        OpenMode::Create => flags | libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
+    };
+    let rel = std::ffi::CString::new(rel)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+    let fd = openat2(
+        dir.as_raw_fd(),
+        &rel,
+        flags,
+        0o644,
+        RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+    )?;
+    Ok(std::fs::File::from(fd))
+}
+
+/// This process's mapped size in bytes (`/proc/self/statm`, first field, in pages).
+pub fn address_space_size() -> io::Result<u64> {
+    let s = std::fs::read_to_string("/proc/self/statm")?;
+    let pages: u64 = s
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad /proc/self/statm"))?;
+    Ok(pages * 4096)
+}
