@@ -106,7 +106,11 @@ impl Sha256 {
         let bits = self.total.wrapping_mul(8);
         let mut pad = [0u8; 72];
         pad[0] = 0x80;
-        let padlen = if self.fill < 56 { 56 - self.fill } else { 120 - self.fill };
+        let padlen = if self.fill < 56 {
+            56 - self.fill
+        } else {
+            120 - self.fill
+        };
         self.update(&pad[..padlen]);
         self.update(&bits.to_be_bytes());
         let mut out = [0u8; 32];

@@ -34,13 +34,23 @@ pub unsafe fn syscall6(nr: usize, a: [usize; 6]) -> isize {
 /// `read(fd, buf)`: bytes read, 0 at end of file, or `-errno`.
 pub fn read(fd: i32, buf: &mut [u8]) -> isize {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
-    unsafe { syscall6(SYS_READ, [fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0]) }
+    unsafe {
+        syscall6(
+            SYS_READ,
+            [fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0],
+        )
+    }
 }
 
 /// `write(fd, buf)`: bytes written or `-errno`.
 pub fn write(fd: i32, buf: &[u8]) -> isize {
     // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
-    unsafe { syscall6(SYS_WRITE, [fd as usize, buf.as_ptr() as usize, buf.len(), 0, 0, 0]) }
+    unsafe {
+        syscall6(
+            SYS_WRITE,
+            [fd as usize, buf.as_ptr() as usize, buf.len(), 0, 0, 0],
+        )
+    }
 }
 
 /// `exit(code)`: ends the (only) thread, and so the process.

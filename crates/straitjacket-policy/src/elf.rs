@@ -56,7 +56,11 @@ const DF_1_PIE: u64 = 0x0800_0000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ElfError {
     /// The file ends before a structure it declares: `what` needs bytes up to `need`.
-    Truncated { what: String, need: u64, have: u64 },
+    Truncated {
+        what: String,
+        need: u64,
+        have: u64,
+    },
     NotElf,
     WrongClass(u8),
     WrongEndianness(u8),
@@ -70,13 +74,30 @@ pub enum ElfError {
     BadPhentsize(u16),
     TooManySegments(usize),
     NoLoadSegments,
-    FileszOverMemsz { index: usize, filesz: u64, memsz: u64 },
-    TooLarge { index: usize, memsz: u64, limit: u64 },
+    FileszOverMemsz {
+        index: usize,
+        filesz: u64,
+        memsz: u64,
+    },
+    TooLarge {
+        index: usize,
+        memsz: u64,
+        limit: u64,
+    },
     /// A segment outside `GUEST_LOW..GUEST_HIGH`: it would overlap the loader's own mappings
     /// (or the null page).
-    Reserved { index: usize, start: u64, end: u64 },
-    Overlap { first: usize, second: usize },
-    EntryNotExecutable { entry: u64 },
+    Reserved {
+        index: usize,
+        start: u64,
+        end: u64,
+    },
+    Overlap {
+        first: usize,
+        second: usize,
+    },
+    EntryNotExecutable {
+        entry: u64,
+    },
 }
 
 impl fmt::Display for ElfError {
@@ -745,10 +766,7 @@ mod tests {
     fn refuses_wrong_class_endianness_machine_type() {
         let mut b = Builder::new().bytes();
         b[4] = 1;
-        assert_eq!(
-            parse(&b, &Limits::default()),
-            Err(ElfError::WrongClass(1))
-        );
+        assert_eq!(parse(&b, &Limits::default()), Err(ElfError::WrongClass(1)));
         let mut b = Builder::new().bytes();
         b[5] = 2;
         assert_eq!(

@@ -181,7 +181,8 @@ pub fn spawn(plan: &Plan<'_>) -> io::Result<Spawned> {
         return Err(last_error());
     }
     // SAFETY: pipe2 succeeded: both fds are new and owned by nobody else.
-    let (read_end, write_end) = unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
     // SAFETY: getpid takes nothing and cannot fail.
     let parent = unsafe { libc::getpid() };
     // SAFETY: fork has no memory-safety preconditions; the child runs `child_main`, which
@@ -221,7 +222,14 @@ fn fail(report: RawFd, stage: Stage, err: i32, at: u64) -> ! {
 fn child_main(plan: &Plan<'_>, report: RawFd, parent: libc::pid_t) -> ! {
     // SAFETY: prctl/getppid/setsid take integers only.
     unsafe {
-        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) < 0 {
+        if libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        ) < 0
+        {
             fail(report, Stage::Setup, errno(), 0);
         }
         if libc::getppid() != parent {
@@ -351,8 +359,18 @@ fn child_main(plan: &Plan<'_>, report: RawFd, parent: libc::pid_t) -> ! {
     // SAFETY: close_range takes integers; it closes everything above the guest's fds
     // (the parked copies and the parent's fds) except the report pipe, closed last.
     unsafe {
-        libc::syscall(libc::SYS_close_range, first, (report - 1) as libc::c_uint, 0);
-        libc::syscall(libc::SYS_close_range, (report + 1) as libc::c_uint, !0u32, 0);
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            (report - 1) as libc::c_uint,
+            0,
+        );
+        libc::syscall(
+            libc::SYS_close_range,
+            (report + 1) as libc::c_uint,
+            !0u32,
+            0,
+        );
     }
     // SAFETY: the report pipe is closed last: the parent reads EOF, the guest is starting.
     unsafe { libc::close(report) };
@@ -528,7 +546,13 @@ struct OpenHow {
 }
 
 /// `openat2(dirfd, path, {flags, mode, resolve})`.
-pub fn openat2(dirfd: RawFd, path: &CStr, flags: i32, mode: u32, resolve: u64) -> io::Result<OwnedFd> {
+pub fn openat2(
+    dirfd: RawFd,
+    path: &CStr,
+    flags: i32,
+    mode: u32,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
     let how = OpenHow {
         flags: flags as u32 as u64,
         mode: u64::from(mode),
@@ -572,7 +596,14 @@ pub fn getrandom(buf: &mut [u8]) -> io::Result<()> {
 /// Real and effective user and group ids: `(uid, euid, gid, egid)`.
 pub fn ids() -> (u32, u32, u32, u32) {
     // SAFETY: these calls take nothing and cannot fail.
-    unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) }
+    unsafe {
+        (
+            libc::getuid(),
+            libc::geteuid(),
+            libc::getgid(),
+            libc::getegid(),
+        )
+    }
 }
 
 /// The CPU capability bits the kernel gave this process (`AT_HWCAP`).
@@ -594,7 +625,11 @@ pub enum OpenMode {
 /// refuses any symlink (EXDEV/ELOOP), any `..` or absolute step out of `root`, and any
 /// magic link, whatever happens to the tree meanwhile. Non-blocking and never a
 /// controlling terminal, so a FIFO or a device cannot stall the caller.
-pub fn open_beneath(root: &std::path::Path, rel: &str, mode: OpenMode) -> io::Result<std::fs::File> {
+pub fn open_beneath(
+    root: &std::path::Path,
+    rel: &str,
+    mode: OpenMode,
+) -> io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = std::fs::OpenOptions::new()
         .read(true)
@@ -611,7 +646,8 @@ pub fn open_beneath(root: &std::path::Path, rel: &str, mode: OpenMode) -> io::Re
         dir.as_raw_fd(),
         &rel,
         flags,
-        0o644,
+        // openat2 refuses a mode without O_CREAT (EINVAL).
+        if mode == OpenMode::Create { 0o644 } else { 0 },
         RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
     )?;
     Ok(std::fs::File::from(fd))

@@ -116,7 +116,11 @@ fn parse_limits(specs: &[String]) -> Result<Limits, Failure> {
             })?;
             match k {
                 "cpu" => {
-                    let s = v.trim_end_matches('s').parse::<u64>().ok().filter(|&s| s > 0);
+                    let s = v
+                        .trim_end_matches('s')
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|&s| s > 0);
                     l.cpu = Some(s.ok_or_else(|| {
                         Failure::input(format!("--limit cpu={v}: expected whole seconds > 0"))
                     })?);
@@ -198,7 +202,10 @@ fn load_error(e: LoadError, mem: Option<u64>) -> Failure {
         ),
         Stage::MapSegment => format!("cannot map the guest's segment at {:#x}: {reason}", e.at),
         Stage::MapStack => format!("cannot map the guest's stack at {:#x}: {reason}", e.at),
-        Stage::Protect => format!("cannot protect the guest's segment at {:#x}: {reason}", e.at),
+        Stage::Protect => format!(
+            "cannot protect the guest's segment at {:#x}: {reason}",
+            e.at
+        ),
         Stage::Limits => format!("cannot set resource limit {}: {reason}", e.at),
         Stage::Fds => format!("cannot set up the guest's fd {}: {reason}", e.at),
         Stage::Setup | Stage::Unknown(_) => format!("cannot start the guest: {reason}"),
@@ -216,10 +223,11 @@ pub fn run(a: StrictArgs) -> Result<(), Failure> {
                 .parse()
                 .ok()
                 .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s < 1e9)
-                .ok_or_else(|| {
-                    Failure::input(format!("--timeout {t}: expected seconds > 0"))
-                })?;
-            Some((Duration::from_secs_f64(secs), t.trim_end_matches('s').to_string()))
+                .ok_or_else(|| Failure::input(format!("--timeout {t}: expected seconds > 0")))?;
+            Some((
+                Duration::from_secs_f64(secs),
+                t.trim_end_matches('s').to_string(),
+            ))
         }
     };
     let monitor = match &a.serve {
@@ -229,8 +237,8 @@ pub fn run(a: StrictArgs) -> Result<(), Failure> {
 
     // The guest, read whole and validated before anything else happens.
     let gname = a.guest.display().to_string();
-    let mut file = File::open(&a.guest)
-        .map_err(|e| Failure::input(format!("{gname}: {}", io_reason(&e))))?;
+    let mut file =
+        File::open(&a.guest).map_err(|e| Failure::input(format!("{gname}: {}", io_reason(&e))))?;
     let mut bytes = Vec::new();
     (&mut file)
         .take(MAX_GUEST_FILE + 1)
@@ -301,7 +309,12 @@ pub fn run(a: StrictArgs) -> Result<(), Failure> {
     for (n, p) in [(1, &a.stdout), (2, &a.stderr)] {
         if let Some(p) = p {
             let f = File::create(p).map_err(|e| {
-                Failure::input(format!("--std{} {}: {}", if n == 1 { "out" } else { "err" }, p.display(), io_reason(&e)))
+                Failure::input(format!(
+                    "--std{} {}: {}",
+                    if n == 1 { "out" } else { "err" },
+                    p.display(),
+                    io_reason(&e)
+                ))
             })?;
             files.push((n, f));
         }
@@ -418,7 +431,10 @@ pub fn run(a: StrictArgs) -> Result<(), Failure> {
         Err(e) => {
             guest::kill(pid, 9);
             let _ = guest::wait_with_cpu(pid);
-            return Err(Failure::with_code(EXIT_SETUP, format!("cannot start the guest: {e}")));
+            return Err(Failure::with_code(
+                EXIT_SETUP,
+                format!("cannot start the guest: {e}"),
+            ));
         }
     }
     let pidfd = pidfd.map_err(|e| {
@@ -681,7 +697,11 @@ fn parse_header(h: &[u8; proto::HEADER_LEN]) -> Result<(u8, usize), String> {
 /// slash), no NUL, at most `MAX_PATH` bytes.
 fn check_path(bytes: &[u8]) -> Result<String, String> {
     if bytes.len() > proto::MAX_PATH {
-        return Err(format!("path of {} bytes (at most {})", bytes.len(), proto::MAX_PATH));
+        return Err(format!(
+            "path of {} bytes (at most {})",
+            bytes.len(),
+            proto::MAX_PATH
+        ));
     }
     let s = std::str::from_utf8(bytes).map_err(|_| "path is not UTF-8".to_string())?;
     if s.contains('\0') {
@@ -690,7 +710,11 @@ fn check_path(bytes: &[u8]) -> Result<String, String> {
     if !s.starts_with('/') {
         return Err(format!("path {s:?} is not absolute"));
     }
-    if s != "/" && s[1..].split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+    if s != "/"
+        && s[1..]
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+    {
         return Err(format!(
             "path {s:?} is not normalized (empty, \".\" or \"..\" component)"
         ));
@@ -753,9 +777,7 @@ fn normalize_rule(path: &str) -> Option<String> {
 fn beneath(roots: &[String], path: &str) -> Option<(PathBuf, String)> {
     let root = roots
         .iter()
-        .filter(|r| {
-            r.as_str() == "/" || path == r.as_str() || path.starts_with(&format!("{r}/"))
-        })
+        .filter(|r| r.as_str() == "/" || path == r.as_str() || path.starts_with(&format!("{r}/")))
         .max_by_key(|r| r.len())?;
     if path == root {
         // The rule names the file itself: open it beneath its directory.
@@ -938,8 +960,12 @@ mod tests {
     #[test]
     fn headers_are_checked_before_any_payload_is_read() {
         assert_eq!(parse_header(&header(1, 10)), Ok((1, 10)));
-        assert!(parse_header(&header(1, 5000)).unwrap_err().contains("at most 4096"));
-        assert!(parse_header(&header(9, 0)).unwrap_err().contains("unknown operation"));
+        assert!(parse_header(&header(1, 5000))
+            .unwrap_err()
+            .contains("at most 4096"));
+        assert!(parse_header(&header(9, 0))
+            .unwrap_err()
+            .contains("unknown operation"));
         assert!(parse_header(&header(3, 1)).is_err());
         let mut h = header(1, 1);
         h[0] = b'X';
@@ -981,7 +1007,10 @@ mod tests {
         );
         assert!(parse_payload(2, &[9, 0, b'/']).is_err());
         assert!(parse_payload(2, &[3, 0, b'/', b'o', b'/']).is_err());
-        assert_eq!(parse_payload(4, &16u32.to_le_bytes()), Ok(Request::Random(16)));
+        assert_eq!(
+            parse_payload(4, &16u32.to_le_bytes()),
+            Ok(Request::Random(16))
+        );
         assert!(parse_payload(4, &5000u32.to_le_bytes()).is_err());
         assert!(parse_payload(4, &[1, 2]).is_err());
     }
