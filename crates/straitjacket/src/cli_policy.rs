@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use straitjacket_policy::action::Action;
 use straitjacket_policy::arch::{Arch, SyscallNr};
-use straitjacket_policy::bpf::{cache, disasm, vm, Program, SeccompData};
+use straitjacket_policy::bpf::{disasm, vm, Program, SeccompData};
 use straitjacket_policy::compile;
+use straitjacket_policy::compile::report;
 use straitjacket_policy::ir::{self, eval, Filter};
 use straitjacket_policy::resolve::{self, Options};
 use straitjacket_policy::{export, groups};
@@ -82,50 +83,32 @@ pub fn check(file: &Path, deny_warnings: bool) -> Result<(), Failure> {
 /// One line per ABI: what is allowed, conditioned, notified; instructions executed; how much
 /// of it the kernel's action cache can prove constant.
 fn summary(f: &Filter, prog: &Program) -> String {
-    let (mut allowed, mut conditioned, mut notified, mut const_allowed, mut provable) =
-        (0, 0, 0, 0, 0);
-    let mut executed = Vec::new();
-    for sc in f.arch.syscalls() {
-        let nr = SyscallNr(sc.nr);
-        let rules = f.syscalls.get(&nr);
-        let conditional = rules.is_some_and(|rs| rs.iter().any(|r| r.cond != ir::Cond::True));
-        let first = rules.and_then(|rs| rs.first());
-        let unconditional_action = match (conditional, first) {
-            (false, Some(r)) => Some(r.action),
-            (false, None) => Some(f.default),
-            (true, _) => None,
+    let r = report::report(f, prog);
+    let conditioned = r.syscalls.iter().filter(|s| s.conditional).count();
+    let notified = f
+        .syscalls
+        .values()
+        .filter(|rs| rs.iter().any(|r| r.action == Action::Notify))
+        .count()
+        + if f.default == Action::Notify {
+            r.syscalls.iter().filter(|s| !s.named).count()
+        } else {
+            0
         };
-        if conditional {
-            conditioned += 1;
-        }
-        if rules.is_some_and(|rs| rs.iter().any(|r| r.action == Action::Notify))
-            || unconditional_action == Some(Action::Notify)
-        {
-            notified += 1;
-        }
-        if unconditional_action == Some(Action::Allow) {
-            allowed += 1;
-            const_allowed += 1;
-            if cache::is_const_allow(prog, f.arch.audit_arch(), sc.nr) {
-                provable += 1;
-            }
-        } else if conditional && rules.is_some_and(|rs| rs.iter().any(|r| r.action.runs_call())) {
-            allowed += 1;
-        }
-        let d = SeccompData {
-            nr: sc.nr as i32,
-            arch: f.arch.audit_arch(),
-            instruction_pointer: 0,
-            args: [0; 6],
-        };
-        executed.push(vm::run(prog, &d).executed);
-    }
-    let max = executed.iter().copied().max().unwrap_or(0);
-    let mean = executed.iter().sum::<usize>() as f64 / executed.len().max(1) as f64;
+    let fixed_allows = r.fixed_allows().count();
+    let cached = r.fixed_allows().filter(|s| s.cached).count();
     format!(
         "{}: {} syscalls allowed ({} conditioned), {} notified, default {}; \
-         executed per call: mean {:.1}, max {}; action cache: {}/{} allowed without conditions proven constant\n",
-        f.arch, allowed, conditioned, notified, f.default, mean, max, provable, const_allowed
+         instructions per call: mean {:.1} (named), max {}; action cache: {}/{} allowed without conditions proven constant\n",
+        f.arch,
+        r.allowed(),
+        conditioned,
+        notified,
+        f.default,
+        r.mean_named(),
+        r.max(),
+        cached,
+        fixed_allows
     )
 }
 

@@ -106,4 +106,40 @@ mod tests {
             straitjacket_policy::compile::compile(&pf.resolved.policy).unwrap();
         }
     }
+
+    /// The deterministic performance figures (issue 9): every argument-free allow is proven
+    /// constant by the kernel's action cache, and no argument-free call runs more than 12
+    /// instructions. Timings live in the benchmarks, never here.
+    #[test]
+    fn presets_keep_their_performance_figures() {
+        use straitjacket_policy::arch::Arch;
+        use straitjacket_policy::compile::{compile, report::report};
+        // The ABIs straitjacket runs natively on (presets are not written for a 32-bit host).
+        for arch in [Arch::X86_64, Arch::Aarch64] {
+            for p in PRESETS {
+                let pf = load(p.name, &Options { native: arch })
+                    .unwrap_or_else(|f| panic!("{}: {}", p.name, f.message));
+                let prog = compile(&pf.resolved.policy).unwrap();
+                for f in &pf.resolved.policy.filters {
+                    let r = report(f, &prog);
+                    let uncached: Vec<u32> = r
+                        .fixed_allows()
+                        .filter(|s| !s.cached)
+                        .map(|s| s.nr)
+                        .collect();
+                    assert!(
+                        uncached.is_empty(),
+                        "{} on {arch}: allows not provably constant: {uncached:?}",
+                        p.name
+                    );
+                    assert!(
+                        r.max_fixed() <= 12,
+                        "{} on {arch}: {} instructions for an argument-free call",
+                        p.name,
+                        r.max_fixed()
+                    );
+                }
+            }
+        }
+    }
 }

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 
+use super::dispatch::{self, Segment};
 use crate::action::Action;
 use crate::arch::{Arch, SyscallNr, Width, X32_SYSCALL_BIT};
 use crate::bpf::{JmpOp, SeccompData};
@@ -104,7 +105,7 @@ impl Graph {
         self.add(Node::Ret(action.to_ret()))
     }
 
-    fn jump(&mut self, op: JmpOp, k: u32, t: NodeId, f: NodeId) -> NodeId {
+    pub(crate) fn jump(&mut self, op: JmpOp, k: u32, t: NodeId, f: NodeId) -> NodeId {
         self.add(Node::Jump { op, k, t, f })
     }
 
@@ -138,14 +139,31 @@ pub fn lower(policy: &Policy) -> (Graph, NodeId) {
     (g, root)
 }
 
+/// Weights of the dispatch tree: a syscall the policy names matters most; one it does not
+/// name (decided by the default) a little; numbers beyond the table or of a foreign ABI
+/// hardly (they are rare and never cacheable).
+const WEIGHT_NAMED: f64 = 1.0;
+/// A call with argument tests pays for them after dispatch: dispatch it sooner.
+const WEIGHT_CONDITIONAL: f64 = 10.0;
+const WEIGHT_UNNAMED: f64 = 0.05;
+const WEIGHT_OUTSIDE: f64 = 0.001;
+
+/// Tests on the syscall number at most, so an argument-free call costs at most 12
+/// instructions: ld arch, jeq, ld nr, 8 tests, ret.
+pub const MAX_DISPATCH_DEPTH: u32 = 8;
+
 /// The part of the program for one AUDIT_ARCH value: dispatch on the number.
 fn lower_section(g: &mut Graph, filters: &[&Filter], kill: NodeId) -> NodeId {
     // Ranges of the whole 32-bit number space, each with the node deciding it.
-    let mut ranges: Vec<(u32, NodeId)> = Vec::new();
-    let push = |ranges: &mut Vec<(u32, NodeId)>, lo: u32, node: NodeId| {
-        if ranges.last().is_none_or(|&(_, n)| n != node) {
-            ranges.push((lo, node));
-        }
+    let mut segs: Vec<Segment> = Vec::new();
+    let push = |segs: &mut Vec<Segment>, lo: u32, node: NodeId, weight: f64| match segs.last_mut() {
+        Some(last) if last.node == node => last.weight += weight,
+        _ => segs.push(Segment {
+            lo,
+            node,
+            width: 0,
+            weight,
+        }),
     };
     let x86_64 = filters.iter().find(|f| f.arch != Arch::X32);
     let x32 = filters.iter().find(|f| f.arch == Arch::X32);
@@ -155,7 +173,7 @@ fn lower_section(g: &mut Graph, filters: &[&Filter], kill: NodeId) -> NodeId {
     };
     for (start, filter) in halves {
         let Some(f) = filter else {
-            push(&mut ranges, start, kill);
+            push(&mut segs, start, kill, WEIGHT_OUTSIDE);
             continue;
         };
         let default = g.ret(f.default);
@@ -163,41 +181,73 @@ fn lower_section(g: &mut Graph, filters: &[&Filter], kill: NodeId) -> NodeId {
         let min = f.arch.min_nr().0;
         let max = f.arch.max_nr().0;
         if start < min {
-            push(&mut ranges, start, unknown);
+            push(&mut segs, start, unknown, WEIGHT_OUTSIDE);
         }
-        // Walk the syscalls with rules in order; everything between is the default.
-        let mut next = min;
-        for (nr, rules) in f.syscalls.range(SyscallNr(min)..=SyscallNr(max)) {
-            if nr.0 > next {
-                push(&mut ranges, next, default);
-            }
-            let node = lower_rules(g, rules, default);
-            push(&mut ranges, nr.0, node);
-            next = nr.0 + 1;
-        }
-        if next <= max {
-            push(&mut ranges, next, default);
+        for nr in min..=max {
+            let (node, weight) = match f.syscalls.get(&SyscallNr(nr)) {
+                Some(rules) if rules.iter().any(|r| r.cond != Cond::True) => {
+                    (lower_rules(g, rules, default), WEIGHT_CONDITIONAL)
+                }
+                Some(rules) => (lower_rules(g, rules, default), WEIGHT_NAMED),
+                None if f.arch.syscall_by_nr(SyscallNr(nr)).is_some() => (default, WEIGHT_UNNAMED),
+                None => (default, WEIGHT_OUTSIDE),
+            };
+            push(&mut segs, nr, node, weight);
         }
         if max < u32::MAX {
-            push(&mut ranges, max + 1, unknown);
+            push(&mut segs, max + 1, unknown, WEIGHT_OUTSIDE);
         }
     }
-    let tree = search_tree(g, &ranges);
+    for i in 0..segs.len() {
+        let end = segs.get(i + 1).map_or(1u64 << 32, |s| u64::from(s.lo));
+        segs[i].width = end - u64::from(segs[i].lo);
+    }
+    let tree = dispatch::build(g, &segs, MAX_DISPATCH_DEPTH);
     g.load(Word::Nr, tree)
 }
 
-/// A balanced tree of `jge` over sorted ranges covering the number space.
-fn search_tree(g: &mut Graph, ranges: &[(u32, NodeId)]) -> NodeId {
-    match ranges {
-        [] => unreachable!("the number space is never empty"),
-        [(_, node)] => *node,
-        _ => {
-            let mid = ranges.len() / 2;
-            let hi = search_tree(g, &ranges[mid..]);
-            let lo = search_tree(g, &ranges[..mid]);
-            g.jump(JmpOp::Jge, ranges[mid].0, hi, lo)
-        }
+/// `a == v1 || a == v2 || …` on one 64-bit argument whose values share their high word:
+/// test the high word once, then the low words — `(a.hi == h) && (a.lo == l1 || …)`.
+fn factor_high_words(xs: &[Cond]) -> Option<Cond> {
+    const HI: u64 = 0xffff_ffff_0000_0000;
+    const LO: u64 = 0x0000_0000_ffff_ffff;
+    let first = match xs.first() {
+        Some(Cond::Cmp(c)) => *c,
+        _ => return None,
+    };
+    if xs.len() < 2 || first.width != Width::W64 || first.op != CmpOp::Eq || first.mask & HI == 0 {
+        return None;
     }
+    let same = |c: &Cond| match c {
+        Cond::Cmp(x) => {
+            x.width == Width::W64
+                && x.op == CmpOp::Eq
+                && x.arg == first.arg
+                && x.mask == first.mask
+                && x.value & HI == first.value & HI
+        }
+        _ => false,
+    };
+    if !xs.iter().all(same) {
+        return None;
+    }
+    let hi = Cmp {
+        mask: first.mask & HI,
+        value: first.value & HI,
+        ..first
+    };
+    let los = xs
+        .iter()
+        .filter_map(|c| match c {
+            Cond::Cmp(x) => Some(Cond::Cmp(Cmp {
+                mask: x.mask & LO,
+                value: x.value & LO,
+                ..*x
+            })),
+            _ => None,
+        })
+        .collect();
+    Some(Cond::And(vec![Cond::Cmp(hi), Cond::Or(los)]))
 }
 
 /// One syscall's rules, first match wins, else `default`.
@@ -207,10 +257,19 @@ fn lower_rules(g: &mut Graph, rules: &[Rule], default: NodeId) -> NodeId {
         .iter()
         .position(|r| r.cond == Cond::True)
         .map_or(rules, |i| &rules[..=i]);
+    // Consecutive rules with one action are one rule with their conditions or-ed.
+    let mut merged: Vec<(Action, Cond)> = Vec::new();
+    for r in live {
+        match merged.last_mut() {
+            Some((a, Cond::Or(cs))) if *a == r.action => cs.push(r.cond.clone()),
+            Some((a, c)) if *a == r.action => *c = Cond::Or(vec![c.clone(), r.cond.clone()]),
+            _ => merged.push((r.action, r.cond.clone())),
+        }
+    }
     let mut acc = default;
-    for r in live.iter().rev() {
-        let act = g.ret(r.action);
-        acc = lower_cond(g, &r.cond, act, acc);
+    for (action, cond) in merged.iter().rev() {
+        let act = g.ret(*action);
+        acc = lower_cond(g, cond, act, acc);
     }
     acc
 }
@@ -221,7 +280,10 @@ fn lower_cond(g: &mut Graph, c: &Cond, t: NodeId, f: NodeId) -> NodeId {
         Cond::True => t,
         Cond::Not(x) => lower_cond(g, x, f, t),
         Cond::And(xs) => xs.iter().rev().fold(t, |acc, x| lower_cond(g, x, acc, f)),
-        Cond::Or(xs) => xs.iter().rev().fold(f, |acc, x| lower_cond(g, x, t, acc)),
+        Cond::Or(xs) => match factor_high_words(xs) {
+            Some(factored) => lower_cond(g, &factored, t, f),
+            None => xs.iter().rev().fold(f, |acc, x| lower_cond(g, x, t, acc)),
+        },
         Cond::Cmp(cmp) => lower_cmp(g, cmp, t, f),
     }
 }
@@ -255,14 +317,55 @@ fn lower_cmp(g: &mut Graph, c: &Cmp, t: NodeId, f: NodeId) -> NodeId {
             let (vhi, vlo) = ((value >> 32) as u32, value as u32);
             match op {
                 Rel::Eq => {
-                    let lo = word_test(g, Word::ArgLo(i), mlo, Rel::Eq, vlo, false, t, f);
-                    word_test(g, Word::ArgHi(i), mhi, Rel::Eq, vhi, false, lo, f)
+                    // Low word first: it differs more often, so a mismatch is found with one
+                    // load, and a run of `arg == v1 || arg == v2 …` shares it.
+                    let hi = word_test(g, Word::ArgHi(i), mhi, Rel::Eq, vhi, false, t, f);
+                    word_test(g, Word::ArgLo(i), mlo, Rel::Eq, vlo, false, hi, f)
                 }
                 Rel::Gt | Rel::Ge => {
                     // hi > vhi: true; hi == vhi: decided by lo (unsigned); else false.
                     let lo = word_test(g, Word::ArgLo(i), mlo, op, vlo, false, t, f);
-                    let eq = equal_after(g, mhi, vhi, lo, f);
-                    word_test(g, Word::ArgHi(i), mhi, Rel::Gt, vhi, c.signed, t, eq)
+                    if mhi == 0 {
+                        // The high word is 0: compare 0 with vhi now.
+                        let hi0 = if c.signed {
+                            i64::from(vhi as i32)
+                        } else {
+                            i64::from(vhi)
+                        };
+                        return match 0.cmp(&hi0) {
+                            std::cmp::Ordering::Greater => t,
+                            std::cmp::Ordering::Equal => lo,
+                            std::cmp::Ordering::Less => f,
+                        };
+                    }
+                    if !c.signed && vhi > mhi {
+                        // The masked high word never reaches vhi.
+                        return f;
+                    }
+                    let unsigned_gt = match vhi {
+                        // Unsigned, nothing is below 0 or above the mask: one test decides.
+                        0 if !c.signed => g.jump(JmpOp::Jeq, 0, lo, t),
+                        v if v == mhi && !c.signed => g.jump(JmpOp::Jeq, v, lo, f),
+                        _ => {
+                            let eq = g.jump(JmpOp::Jeq, vhi, lo, f);
+                            g.jump(JmpOp::Jgt, vhi, t, eq)
+                        }
+                    };
+                    let test = if !c.signed {
+                        unsigned_gt
+                    } else if (vhi as i32) >= 0 {
+                        // A negative high word is below vhi, and not equal to it.
+                        g.jump(JmpOp::Jset, 0x8000_0000, f, unsigned_gt)
+                    } else {
+                        // A non-negative high word is above a negative vhi.
+                        g.jump(JmpOp::Jset, 0x8000_0000, unsigned_gt, t)
+                    };
+                    let masked = if mhi == u32::MAX {
+                        test
+                    } else {
+                        g.add(Node::And { k: mhi, next: test })
+                    };
+                    g.load(Word::ArgHi(i), masked)
                 }
             }
         }
@@ -274,14 +377,6 @@ enum Rel {
     Eq,
     Gt,
     Ge,
-}
-
-/// A second test on the (masked) word already in A: `A == k`.
-fn equal_after(g: &mut Graph, mask: u32, k: u32, t: NodeId, f: NodeId) -> NodeId {
-    if mask == 0 {
-        return if k == 0 { t } else { f };
-    }
-    g.jump(JmpOp::Jeq, k, t, f)
 }
 
 /// Loads `word`, masks it, and tests `(word & mask) op k`, signed or unsigned 32-bit.
@@ -323,6 +418,10 @@ fn word_test(
             return g.load(word, j);
         }
         Rel::Eq => g.jump(JmpOp::Jeq, k, t, f),
+        // Unsigned: every value is >= 0, and none exceeds the mask.
+        Rel::Ge if !signed && k == 0 => return t,
+        Rel::Gt if !signed && k >= mask => return f,
+        Rel::Ge if !signed && k > mask => return f,
         Rel::Gt | Rel::Ge => {
             let jop = if op == Rel::Gt {
                 JmpOp::Jgt
@@ -350,7 +449,12 @@ fn word_test(
 /// Signed 32-bit `A > k` / `A >= k` with unsigned jumps: split on the sign bit first.
 /// Among numbers of the same sign, unsigned order is signed order.
 fn signed_test(g: &mut Graph, jop: JmpOp, k: u32, t: NodeId, f: NodeId) -> NodeId {
-    let same_sign = g.jump(jop, k, t, f);
+    // A non-negative A is always >= 0.
+    let same_sign = if jop == JmpOp::Jge && k == 0 {
+        t
+    } else {
+        g.jump(jop, k, t, f)
+    };
     if (k as i32) >= 0 {
         // A negative: A < 0 <= k, so false.
         g.jump(JmpOp::Jset, 0x8000_0000, f, same_sign)

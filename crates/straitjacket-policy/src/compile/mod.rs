@@ -5,7 +5,9 @@
 //! 4096 instructions (BPF_MAXINSNS, include/uapi/linux/bpf_common.h).
 
 pub mod assemble;
+pub mod dispatch;
 pub mod lower;
+pub mod report;
 
 use std::fmt;
 

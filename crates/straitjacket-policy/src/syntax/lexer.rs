@@ -20,13 +20,86 @@ pub(crate) enum Mode {
     Word,
 }
 
-/// A lexer error, with the place it is about (which may be narrower than the token).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What is wrong with the text of an error token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LexErrorKind {
+    UnexpectedChar,
+    /// `=` alone.
+    SingleEq,
+    /// `@` not followed by a name.
+    NoGroupName,
+    UnterminatedString,
+    /// A `\` not followed by `"` or `\`.
+    BadEscape,
+    NumberTooBig,
+    /// A character that is not a digit of the number's base.
+    InvalidDigit {
+        radix: u32,
+        leading_zero: bool,
+    },
+    /// `0x`, `0o`, `0b` with no digits.
+    NoDigits,
+}
+
+/// A lexer error: its kind and the place it is about (which may be narrower than the token).
+/// No allocation: the message is made only when the error is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct LexError {
-    pub message: String,
-    pub help: Option<String>,
+    pub kind: LexErrorKind,
     pub start: usize,
     pub end: usize,
+}
+
+impl LexError {
+    /// The message and help of the error found in token `tok` of `src`.
+    pub fn message(&self, src: &str, tok: &Token) -> (String, Option<String>) {
+        let at = src.get(self.start..self.end).unwrap_or("");
+        let token = super::parser::clip(tok.text(src));
+        match self.kind {
+            LexErrorKind::UnexpectedChar => {
+                let c = at.chars().next().unwrap_or('\u{fffd}');
+                let shown = if c.is_control() || c.is_whitespace() {
+                    format!("{c:?}")
+                } else {
+                    format!("`{c}`")
+                };
+                (format!("unexpected character {shown}"), None)
+            }
+            LexErrorKind::SingleEq => ("unexpected `=`".into(), Some("use `==` to compare".into())),
+            LexErrorKind::NoGroupName => ("expected a group name after `@`".into(), None),
+            LexErrorKind::UnterminatedString => (
+                "unterminated string".into(),
+                Some("add a closing `\"` on the same line".into()),
+            ),
+            LexErrorKind::BadEscape => (
+                format!("unknown escape `{at}` in string"),
+                Some("the only escapes are `\\\"` and `\\\\`".into()),
+            ),
+            LexErrorKind::NumberTooBig => ("number does not fit in 64 bits".into(), None),
+            LexErrorKind::InvalidDigit {
+                radix,
+                leading_zero,
+            } => {
+                let base = match radix {
+                    16 => "hexadecimal",
+                    8 => "octal",
+                    2 => "binary",
+                    _ => "decimal",
+                };
+                let help = (leading_zero && at.bytes().all(|b| b.is_ascii_digit())).then(|| {
+                    "a number with a leading `0` is octal; remove the `0` for decimal".into()
+                });
+                (
+                    format!("invalid digit `{at}` in {base} number `{token}`"),
+                    help,
+                )
+            }
+            LexErrorKind::NoDigits => {
+                let prefix = tok.text(src).get(..2).unwrap_or("");
+                (format!("expected digits after `{prefix}`"), None)
+            }
+        }
+    }
 }
 
 /// A token's kind and value; its text is `src[start..end]`.
@@ -62,7 +135,7 @@ pub(crate) enum Tok {
     Le,
     Gt,
     Ge,
-    Error(Box<LexError>),
+    Error(LexError),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,13 +184,8 @@ fn char_at(src: &str, i: usize) -> char {
         .unwrap_or('\u{fffd}')
 }
 
-fn error(start: usize, end: usize, message: String, help: Option<String>) -> Tok {
-    Tok::Error(Box::new(LexError {
-        message,
-        help,
-        start,
-        end,
-    }))
+fn error(kind: LexErrorKind, start: usize, end: usize) -> Tok {
+    Tok::Error(LexError { kind, start, end })
 }
 
 /// Reads the token at or after byte `pos` of `src`, looking no further than `end`.
@@ -177,29 +245,13 @@ pub(crate) fn lex(src: &str, pos: usize, end: usize, mode: Mode) -> Token {
         (b'!', b'=') => tok(Tok::Ne, 2),
         (b'!', _) => tok(Tok::Bang, 1),
         (b'=', b'=') => tok(Tok::EqEq, 2),
-        (b'=', _) => tok(
-            error(
-                start,
-                start + 1,
-                "unexpected `=`".into(),
-                Some("use `==` to compare".into()),
-            ),
-            1,
-        ),
+        (b'=', _) => tok(error(LexErrorKind::SingleEq, start, start + 1), 1),
         (b'<', b'=') => tok(Tok::Le, 2),
         (b'<', _) => tok(Tok::Lt, 1),
         (b'>', b'=') => tok(Tok::Ge, 2),
         (b'>', _) => tok(Tok::Gt, 1),
         (b'@', n) if is_ident_start(n) => tok(Tok::Group, ident_end(b, i + 1, end) - i),
-        (b'@', _) => tok(
-            error(
-                start,
-                start + 1,
-                "expected a group name after `@`".into(),
-                None,
-            ),
-            1,
-        ),
+        (b'@', _) => tok(error(LexErrorKind::NoGroupName, start, start + 1), 1),
         (c, _) if c.is_ascii_digit() => {
             let mut j = i;
             while j < end && is_ident_continue(b[j]) {
@@ -213,22 +265,8 @@ pub(crate) fn lex(src: &str, pos: usize, end: usize, mode: Mode) -> Token {
         }
         (c, _) if is_ident_start(c) => tok(Tok::Ident, ident_end(b, i, end) - i),
         _ => {
-            let c = char_at(src, i);
-            let len = c.len_utf8().min(end - i);
-            let shown = if c.is_control() || c.is_whitespace() {
-                format!("{:?}", c)
-            } else {
-                format!("`{c}`")
-            };
-            tok(
-                error(
-                    start,
-                    start + len,
-                    format!("unexpected character {shown}"),
-                    None,
-                ),
-                len,
-            )
+            let len = char_at(src, i).len_utf8().min(end - i);
+            tok(error(LexErrorKind::UnexpectedChar, start, start + len), len)
         }
     }
 }
@@ -248,13 +286,8 @@ fn string(src: &str, start: usize, end: usize) -> Token {
                 let kind = match bad_escape {
                     None => Tok::Str(value),
                     Some(e) => {
-                        let c = char_at(src, e + 1);
-                        error(
-                            e,
-                            e + 1 + c.len_utf8(),
-                            format!("unknown escape `\\{c}` in string"),
-                            Some("the only escapes are `\\\"` and `\\\\`".into()),
-                        )
+                        let len = 1 + char_at(src, e + 1).len_utf8();
+                        error(LexErrorKind::BadEscape, e, e + len)
                     }
                 };
                 return Token {
@@ -278,12 +311,7 @@ fn string(src: &str, start: usize, end: usize) -> Token {
         }
     }
     Token {
-        kind: error(
-            start,
-            start + 1,
-            "unterminated string".into(),
-            Some("add a closing `\"` on the same line".into()),
-        ),
+        kind: error(LexErrorKind::UnterminatedString, start, start + 1),
         start,
         end: i,
     }
@@ -292,14 +320,13 @@ fn string(src: &str, start: usize, end: usize) -> Token {
 /// A number's value, or the error it is. `text` is the whole run of letters, digits and `_`.
 fn number(text: &str, start: usize, end: usize) -> Tok {
     let lower = |i: usize| text.as_bytes().get(i).map(u8::to_ascii_lowercase);
-    let (radix, prefix, base_name) = match (lower(0), lower(1)) {
-        (Some(b'0'), Some(b'x')) => (16, 2, "hexadecimal"),
-        (Some(b'0'), Some(b'o')) => (8, 2, "octal"),
-        (Some(b'0'), Some(b'b')) => (2, 2, "binary"),
-        (Some(b'0'), Some(_)) => (8, 1, "octal"),
-        _ => (10, 0, "decimal"),
+    let (radix, prefix) = match (lower(0), lower(1)) {
+        (Some(b'0'), Some(b'x')) => (16, 2),
+        (Some(b'0'), Some(b'o')) => (8, 2),
+        (Some(b'0'), Some(b'b')) => (2, 2),
+        (Some(b'0'), Some(_)) => (8, 1),
+        _ => (10, 0),
     };
-    let shown = super::parser::clip(text);
     let mut value: u64 = 0;
     let mut digits = 0usize;
     for (k, c) in text.char_indices().skip(prefix) {
@@ -307,14 +334,11 @@ fn number(text: &str, start: usize, end: usize) -> Tok {
             continue;
         }
         let Some(d) = c.to_digit(radix) else {
-            return error(
-                start + k,
-                start + k + 1,
-                format!("invalid digit `{c}` in {base_name} number `{shown}`"),
-                (radix == 8 && prefix == 1 && c.is_ascii_digit()).then(|| {
-                    "a number with a leading `0` is octal; remove the `0` for decimal".into()
-                }),
-            );
+            let kind = LexErrorKind::InvalidDigit {
+                radix,
+                leading_zero: prefix == 1,
+            };
+            return error(kind, start + k, start + k + c.len_utf8());
         };
         digits += 1;
         value = match value
@@ -322,19 +346,11 @@ fn number(text: &str, start: usize, end: usize) -> Tok {
             .and_then(|v| v.checked_add(u64::from(d)))
         {
             Some(v) => v,
-            None => return error(start, end, "number does not fit in 64 bits".into(), None),
+            None => return error(LexErrorKind::NumberTooBig, start, end),
         };
     }
     if digits == 0 {
-        return error(
-            start,
-            end,
-            format!(
-                "expected digits after `{}`",
-                &text[..prefix.min(text.len())]
-            ),
-            None,
-        );
+        return error(LexErrorKind::NoDigits, start, end);
     }
     Tok::Number(value)
 }
@@ -418,7 +434,7 @@ mod tests {
         let Tok::Error(e) = &n("99999999999999999999")[0] else {
             panic!()
         };
-        assert!(e.message.starts_with("number does not fit in 64 bits"));
+        assert_eq!(e.kind, LexErrorKind::NumberTooBig);
     }
 
     #[test]
@@ -428,10 +444,10 @@ mod tests {
             [Tok::Str(r#"a"b\c"#.into())]
         );
         let k = kinds("\"abc\nx", Mode::Normal);
-        assert!(matches!(&k[0], Tok::Error(e) if e.message == "unterminated string"));
+        assert!(matches!(&k[0], Tok::Error(e) if e.kind == LexErrorKind::UnterminatedString));
         assert_eq!(k[1..], [Tok::Newline, Tok::Ident]);
         let k = kinds(r#""a\nb""#, Mode::Normal);
-        assert!(matches!(&k[..], [Tok::Error(e)] if e.message.contains("unknown escape")));
+        assert!(matches!(&k[..], [Tok::Error(e)] if e.kind == LexErrorKind::BadEscape));
     }
 
     #[test]
@@ -452,7 +468,7 @@ mod tests {
     #[test]
     fn stray_characters() {
         let k = kinds("$ é", Mode::Normal);
-        assert!(matches!(&k[0], Tok::Error(e) if e.message == "unexpected character `$`"));
+        assert!(matches!(&k[0], Tok::Error(e) if e.kind == LexErrorKind::UnexpectedChar));
         assert!(matches!(&k[1], Tok::Error(e) if e.end - e.start == 2));
     }
 }

@@ -38,9 +38,12 @@
 //!
 //! # Decisions
 //! - **Statements end at a newline** (or `;`). A newline does not end a statement when it
-//!   follows `,`, `||`, `&&`, `|`, `&` or `if`, or inside `( )` and `{ }`. That is the whole
-//!   continuation rule; comments and blank lines may sit in between. The ftrace form's trailing
-//!   `,` is the exception: it ends the entry.
+//!   follows `,`, `||`, `&&`, `|`, `&` or `if`, or inside `( )` and `{ }` — unless the next
+//!   line starts with `{`, a keyword (`default`, `unknown`, `arch`, `include`, `fs`) or an
+//!   action other than `kill` (which is also a system call): then the statement ends there and
+//!   the missing operand is the error (`allow read if fd == 1 ||` followed by `allow write`).
+//!   That is the whole continuation rule; comments and blank lines may sit in between. The
+//!   ftrace form's trailing `,` ends the entry.
 //! - **Identifiers** are `[A-Za-z_][A-Za-z0-9_]*`, and may contain a `-` that is followed by a
 //!   letter: `kill-process`, `@basic-io`. So `fd == -1` and `x-1` keep their minus sign.
 //! - **`ARG & MASK OP VALUE` means `(ARG & MASK) OP VALUE`**, not C's `ARG & (MASK OP VALUE)`:
@@ -631,6 +634,37 @@ include \"common.sj\"
             sx("allow a\r\nallow b\r\n"),
             "(rule allow (a))\n(rule allow (b))\n"
         );
+        // `kill` and `timeout` continue a statement; other statement words start one.
+        assert_eq!(sx("allow read,\n  kill"), "(rule allow (read kill))\n");
+        assert_eq!(sx("unshare pid,\n  net"), "(unshare \"pid\" \"net\")\n");
+        assert_eq!(
+            sx("allow poll if timeout == 0 ||\n  timeout > 9"),
+            "(rule allow (poll) (or (== timeout 0) (> timeout 9)))\n"
+        );
+        assert_eq!(
+            err1("allow a if x == 1 ||\nallow b"),
+            (
+                "expected a condition after `||`, found end of line".into(),
+                "\n".into()
+            )
+        );
+        assert_eq!(
+            err1("allow a,\n# c\n\nerrno(1) b"),
+            (
+                "expected a system call name or `@group` after `,`, found end of line".into(),
+                "\n".into()
+            )
+        );
+        assert_eq!(
+            err1("fs read /a,\ninclude \"x\""),
+            (
+                "expected a path after `,`, found end of line".into(),
+                "\n".into()
+            )
+        );
+        // The statement after the broken one is parsed.
+        let e = errs("allow a if x == 1 ||\nallow b\nalow c");
+        assert_eq!(e.matches("error:").count(), 2, "{e}");
     }
 
     #[test]
@@ -771,6 +805,11 @@ include \"common.sj\"
                 "fs read",
                 "expected a path after `fs read`, found end of file",
                 "",
+            ),
+            (
+                "fs /usr",
+                "expected `read`, `write` or `exec` after `fs`, found `/usr`",
+                "/usr",
             ),
             (
                 "default",

@@ -109,21 +109,60 @@ impl<'s> Parser<'s> {
     }
 
     fn peek_mode(&mut self, mode: Mode) -> Token {
-        if let Some((m, t)) = &self.peeked {
-            if *m == mode {
-                return t.clone();
-            }
+        self.peek_mode_ref(mode).clone()
+    }
+
+    fn peek_mode_ref(&mut self, mode: Mode) -> &Token {
+        if !matches!(&self.peeked, Some((m, _)) if *m == mode) {
+            let mut p = self.pos;
+            let t = loop {
+                let t = lex(self.src, p, self.end, mode);
+                if t.kind == Tok::Newline
+                    && (self.parens > 0 || self.prev_continues)
+                    && !self.starts_statement(t.end)
+                {
+                    p = t.end;
+                    continue;
+                }
+                break t;
+            };
+            self.peeked = Some((mode, t));
         }
-        let mut p = self.pos;
-        loop {
-            let t = lex(self.src, p, self.end, mode);
-            if t.kind == Tok::Newline && (self.parens > 0 || self.prev_continues) {
-                p = t.end;
-                continue;
+        let end = self.end;
+        let (_, t) = self.peeked.get_or_insert_with(|| {
+            let eof = Token {
+                kind: Tok::Eof,
+                start: end,
+                end,
+            };
+            (mode, eof)
+        });
+        t
+    }
+
+    /// Whether the line from `p` clearly starts a statement: `{`, a keyword (`default`,
+    /// `unknown`, `arch`, `include`, `fs`) or an action other than `kill` (also a system call).
+    /// Settings do not count: their words collide with names (`timeout`, `unshare pid, net`).
+    /// A newline before such a line ends the statement even after a continuing token.
+    fn starts_statement(&self, p: usize) -> bool {
+        let t = lex(self.src, p, self.end, Mode::Normal);
+        match t.kind {
+            Tok::LBrace => true,
+            Tok::Ident => {
+                let w = self.text(&t);
+                w != "kill" && (ACTIONS.contains(&w) || KEYWORDS.contains(&w))
             }
-            self.peeked = Some((mode, t.clone()));
-            return t;
+            _ => false,
         }
+    }
+
+    fn peek_ref(&mut self) -> &Token {
+        self.peek_mode_ref(Mode::Normal)
+    }
+
+    /// Whether the next token is of fieldless kind `kind`.
+    fn at(&mut self, kind: &Tok) -> bool {
+        self.peek_ref().kind == *kind
     }
 
     fn peek(&mut self) -> Token {
@@ -193,10 +232,11 @@ impl<'s> Parser<'s> {
         Reported
     }
 
-    fn lex_error(&mut self, e: &LexError) -> Reported {
-        let mut d = Diagnostic::error(self.span(e.start, e.end), e.message.clone());
-        if let Some(h) = &e.help {
-            d = d.with_help(h.clone());
+    fn lex_error(&mut self, e: &LexError, t: &Token) -> Reported {
+        let (message, help) = e.message(self.src, t);
+        let mut d = Diagnostic::error(self.span(e.start, e.end), message);
+        if let Some(h) = help {
+            d = d.with_help(h);
         }
         self.report(d)
     }
@@ -208,7 +248,7 @@ impl<'s> Parser<'s> {
 
     fn fail_with(&mut self, t: &Token, expected: &str, help: Option<String>) -> Reported {
         if let Tok::Error(e) = &t.kind {
-            return self.lex_error(e);
+            return self.lex_error(e, t);
         }
         if t.kind == Tok::RParen && self.parens == 0 {
             return self.report(Diagnostic::error(self.tspan(t), "unmatched `)`"));
@@ -223,17 +263,23 @@ impl<'s> Parser<'s> {
         self.report(d)
     }
 
-    /// One level deeper, at token `t`; an error past [`MAX_DEPTH`].
-    fn enter(&mut self, t: &Token) -> PResult<()> {
+    /// One level deeper, at the next token (returns its start); an error past [`MAX_DEPTH`].
+    fn enter(&mut self) -> PResult<usize> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            let d = Diagnostic::error(
-                self.tspan(t),
-                format!("nesting deeper than {MAX_DEPTH} levels"),
-            );
-            return Err(self.report(d));
+            return Err(self.too_deep());
         }
-        Ok(())
+        Ok(self.peek_ref().start)
+    }
+
+    #[inline(never)]
+    fn too_deep(&mut self) -> Reported {
+        let t = self.peek();
+        let d = Diagnostic::error(
+            self.tspan(&t),
+            format!("nesting deeper than {MAX_DEPTH} levels"),
+        );
+        self.report(d)
     }
 
     fn leave(&mut self) {
@@ -293,7 +339,7 @@ impl<'s> Parser<'s> {
                     self.pos = t.end;
                     break;
                 }
-                Tok::Newline if !cont => {
+                Tok::Newline if !cont || self.starts_statement(t.end) => {
                     self.pos = t.end;
                     break;
                 }
@@ -350,6 +396,10 @@ impl<'s> Parser<'s> {
         match t.kind {
             Tok::Ident => {}
             Tok::LBrace => return self.ftrace(),
+            Tok::Group => {
+                let help = format!("a rule starts with an action: `allow {}`", self.text(&t));
+                return Err(self.fail_with(&t, "a statement", Some(help)));
+            }
             _ => return Err(self.fail(&t, "a statement")),
         }
         let word = self.text(&t);
@@ -376,7 +426,10 @@ impl<'s> Parser<'s> {
                     format!("unknown statement or action `{}`", clip(w)),
                 );
                 let all = KEYWORDS.iter().chain(SETTINGS).chain(ACTIONS).copied();
-                match suggest(w, all).filter(|_| w.len() <= 64) {
+                match Some(w)
+                    .filter(|w| w.len() <= 64)
+                    .and_then(|w| suggest(w, all))
+                {
                     Some(s) => d = d.with_help(format!("did you mean `{s}`?")),
                     None => {
                         d = d.with_help(
@@ -473,33 +526,18 @@ impl<'s> Parser<'s> {
     /// The condition after `if` (already consumed as `kw`).
     fn condition(&mut self, kw: &Token) -> PResult<Expr> {
         let t = self.peek();
-        let newline = self
-            .src
-            .get(kw.end..t.start)
-            .is_some_and(|s| s.contains('\n'));
-        // `if` continues the statement over a newline; a next line that starts a statement
-        // means the condition is missing.
-        let next_statement = newline
-            && (t.kind == Tok::LBrace
-                || (t.kind == Tok::Ident && {
-                    let w = self.text(&t);
-                    ACTIONS.contains(&w) || KEYWORDS.contains(&w)
-                }));
-        if next_statement || matches!(t.kind, Tok::Eof | Tok::Semi) {
-            let found = if next_statement {
-                "end of line".to_string()
-            } else {
-                self.describe(&t)
-            };
-            self.prev_continues = false;
-            self.peeked = None;
+        if matches!(t.kind, Tok::Eof | Tok::Semi | Tok::Newline) {
             let d = Diagnostic::error(
                 self.tspan(kw),
-                format!("expected a condition after `if`, found {found}"),
+                format!(
+                    "expected a condition after `if`, found {}",
+                    self.describe(&t)
+                ),
             );
+            self.prev_continues = false;
             return Err(self.report(d));
         }
-        self.expr()
+        self.expr().map(|e| *e)
     }
 
     /// `arch NAME, NAME…`
@@ -551,7 +589,10 @@ impl<'s> Parser<'s> {
         let kw = self.bump();
         let t = self.peek();
         if t.kind != Tok::Ident {
-            return Err(self.fail(&t, "`read`, `write` or `exec` after `fs`"));
+            // Found as a word: `fs /usr` names `/usr`, not `/`.
+            let w = self.peek_mode(Mode::Word);
+            let help = "an `fs` rule names its access first: `fs read /usr`".to_string();
+            return Err(self.fail_with(&w, "`read`, `write` or `exec` after `fs`", Some(help)));
         }
         self.bump();
         let access = self.ident(&t);
@@ -560,8 +601,11 @@ impl<'s> Parser<'s> {
                 access.span,
                 format!("unknown filesystem access `{}`", clip(&access.name)),
             );
-            d = match suggest(&access.name, FS_ACCESS.iter().copied()) {
-                Some(s) if access.name.len() <= 64 => d.with_help(format!("did you mean `{s}`?")),
+            let near = Some(access.name.as_str())
+                .filter(|w| w.len() <= 64)
+                .and_then(|w| suggest(w, FS_ACCESS.iter().copied()));
+            d = match near {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 _ => d.with_help("the accesses are `read`, `write` and `exec`"),
             };
             return Err(self.report(d));
@@ -677,113 +721,145 @@ impl<'s> Parser<'s> {
         }
         let e = self.expr()?;
         self.end_of_statement("`&&`, `||` or end of string")?;
-        Ok(e)
+        Ok(*e)
     }
 
+    // The functions on the recursive cycles (`expr`, `and`, `unary`, `primary`, `group`;
+    // `constexpr`, `term`) keep their frames small, so that MAX_DEPTH levels fit easily in a
+    // small stack even in debug builds: everything else is in `#[inline(never)]` functions.
+
     /// `AND ( || AND )*`
-    fn expr(&mut self) -> PResult<Expr> {
-        let start = self.peek().start;
+    fn expr(&mut self) -> PResult<Box<Expr>> {
+        let start = self.peek_ref().start;
         let first = self.and()?;
-        if self.peek().kind != Tok::OrOr {
-            return Ok(first);
+        if self.at(&Tok::OrOr) {
+            self.chain(start, first, true)
+        } else {
+            Ok(first)
         }
-        let mut v = vec![first];
-        while self.peek().kind == Tok::OrOr {
-            self.bump();
-            v.push(self.and()?);
-        }
-        // From the first token to the last, parentheses included.
-        Ok(Expr::Or(v, self.span(start, self.prev_end())))
     }
 
     /// `UNARY ( && UNARY )*`
-    fn and(&mut self) -> PResult<Expr> {
-        let start = self.peek().start;
+    fn and(&mut self) -> PResult<Box<Expr>> {
+        let start = self.peek_ref().start;
         let first = self.unary()?;
-        if self.peek().kind != Tok::AndAnd {
-            return Ok(first);
+        if self.at(&Tok::AndAnd) {
+            self.chain(start, first, false)
+        } else {
+            Ok(first)
         }
-        let mut v = vec![first];
-        while self.peek().kind == Tok::AndAnd {
+    }
+
+    /// The rest of an `||` (`or`) or `&&` chain after its first operand.
+    #[inline(never)]
+    #[allow(clippy::boxed_local)] // boxed so the recursive callers' frames stay small
+    fn chain(&mut self, start: usize, first: Box<Expr>, or: bool) -> PResult<Box<Expr>> {
+        let op = if or { Tok::OrOr } else { Tok::AndAnd };
+        let mut v = vec![*first];
+        while self.at(&op) {
             self.bump();
-            v.push(self.unary()?);
+            v.push(*if or { self.and()? } else { self.unary()? });
         }
         // From the first token to the last, parentheses included.
-        Ok(Expr::And(v, self.span(start, self.prev_end())))
+        let span = self.span(start, self.prev_end());
+        Ok(Box::new(if or {
+            Expr::Or(v, span)
+        } else {
+            Expr::And(v, span)
+        }))
     }
 
     /// `! UNARY | PRIMARY`
-    fn unary(&mut self) -> PResult<Expr> {
-        let t = self.peek();
-        if t.kind != Tok::Bang {
+    fn unary(&mut self) -> PResult<Box<Expr>> {
+        if !self.at(&Tok::Bang) {
             return self.primary();
         }
-        self.enter(&t)?;
+        let start = self.enter()?;
         self.bump();
         let e = self.unary()?;
         self.leave();
-        let span = self.span(t.start, self.prev_end());
-        Ok(Expr::Not(Box::new(e), span))
+        let span = self.span(start, self.prev_end());
+        Ok(Box::new(Expr::Not(e, span)))
     }
 
     /// `( EXPR ) [OP VALUE] | true | false | 0 | 1 | COMPARISON`
-    fn primary(&mut self) -> PResult<Expr> {
+    fn primary(&mut self) -> PResult<Box<Expr>> {
+        if self.at(&Tok::LParen) {
+            self.group()
+        } else {
+            self.atom()
+        }
+    }
+
+    /// `( EXPR )`, or `( ARG & MASK ) OP VALUE`.
+    fn group(&mut self) -> PResult<Box<Expr>> {
+        self.enter()?;
+        let open = self.bump();
+        let inner = self.expr()?;
+        self.group_end(open, inner)
+    }
+
+    #[inline(never)]
+    fn group_end(&mut self, open: Token, inner: Box<Expr>) -> PResult<Box<Expr>> {
+        self.close(&open, Tok::RParen, "`&&`, `||` or `)`")?;
+        self.leave();
+        let op_tok = self.peek();
+        let Some(op) = cmp_op(&op_tok, self.src) else {
+            return Ok(inner);
+        };
+        // `(flags & MASK) == VALUE`: the parentheses only group `ARG & MASK`.
+        match *inner {
+            Expr::Cmp {
+                arg,
+                mask: Some(mask),
+                op: None,
+                value: None,
+                ..
+            } => {
+                self.bump();
+                let value = self.constexpr()?;
+                let span = self.span(open.start, self.prev_end());
+                Ok(Box::new(Expr::Cmp {
+                    arg,
+                    mask: Some(mask),
+                    op: Some((op, self.tspan(&op_tok))),
+                    value: Some(value),
+                    span,
+                }))
+            }
+            _ => {
+                let d = Diagnostic::error(
+                    self.tspan(&op_tok),
+                    format!("`{}` cannot compare a condition", self.text(&op_tok)),
+                )
+                .with_help(
+                    "compare an argument, optionally masked: `fd == 1`, \
+                     `(flags & O_ACCMODE) == O_RDONLY`",
+                );
+                Err(self.report(d))
+            }
+        }
+    }
+
+    /// A condition that is not parenthesised: a literal or a comparison.
+    #[inline(never)]
+    fn atom(&mut self) -> PResult<Box<Expr>> {
         let t = self.peek();
         match t.kind {
-            Tok::LParen => {
-                self.enter(&t)?;
-                let open = self.bump();
-                let inner = self.expr()?;
-                self.close(&open, Tok::RParen, "`&&`, `||` or `)`")?;
-                self.leave();
-                let op_tok = self.peek();
-                let Some(op) = cmp_op(&op_tok, self.src) else {
-                    return Ok(inner);
-                };
-                // `(flags & MASK) == VALUE`: the parentheses only group `ARG & MASK`.
-                match inner {
-                    Expr::Cmp {
-                        arg,
-                        mask: Some(mask),
-                        op: None,
-                        value: None,
-                        ..
-                    } => {
-                        self.bump();
-                        let value = self.constexpr()?;
-                        let span = self.span(open.start, self.prev_end());
-                        Ok(Expr::Cmp {
-                            arg,
-                            mask: Some(mask),
-                            op: Some((op, self.tspan(&op_tok))),
-                            value: Some(value),
-                            span,
-                        })
-                    }
-                    _ => {
-                        let d = Diagnostic::error(
-                            self.tspan(&op_tok),
-                            format!("`{}` cannot compare a condition", self.text(&op_tok)),
-                        )
-                        .with_help(
-                            "compare an argument, optionally masked: `fd == 1`, \
-                             `(flags & O_ACCMODE) == O_RDONLY`",
-                        );
-                        Err(self.report(d))
-                    }
-                }
-            }
             Tok::Ident if matches!(self.text(&t), "true" | "false") => {
                 self.bump();
-                Ok(Expr::Bool(self.text(&t) == "true", self.tspan(&t)))
+                Ok(Box::new(Expr::Bool(
+                    self.text(&t) == "true",
+                    self.tspan(&t),
+                )))
             }
             Tok::Number(n @ (0 | 1))
                 if cmp_op(&lex(self.src, t.end, self.end, Mode::Normal), self.src).is_none() =>
             {
                 self.bump();
-                Ok(Expr::Bool(n == 1, self.tspan(&t)))
+                Ok(Box::new(Expr::Bool(n == 1, self.tspan(&t))))
             }
-            Tok::Ident => self.comparison(),
+            Tok::Ident => self.comparison().map(Box::new),
             Tok::Number(_) => {
                 let expected = format!("a condition{}", self.after_prev());
                 let help = "a comparison starts with an argument name: `fd == 1`".to_string();
@@ -843,7 +919,7 @@ impl<'s> Parser<'s> {
             None
         };
         if let Tok::Error(e) = &t.kind {
-            return Err(self.lex_error(e));
+            return Err(self.lex_error(e, &t));
         }
         // Not `fail`: a stray `)` here is better told as the missing operator.
         let mut d = Diagnostic::error(
@@ -861,13 +937,19 @@ impl<'s> Parser<'s> {
 
     /// `TERM ( | TERM )*`
     fn constexpr(&mut self) -> PResult<ConstExpr> {
-        let start = self.peek().start;
+        let start = self.peek_ref().start;
         let first = self.term()?;
-        if self.peek().kind != Tok::Pipe {
-            return Ok(first);
+        if self.at(&Tok::Pipe) {
+            self.bitor(start, first)
+        } else {
+            Ok(first)
         }
+    }
+
+    #[inline(never)]
+    fn bitor(&mut self, start: usize, first: ConstExpr) -> PResult<ConstExpr> {
         let mut v = vec![first];
-        while self.peek().kind == Tok::Pipe {
+        while self.at(&Tok::Pipe) {
             self.bump();
             v.push(self.term()?);
         }
@@ -876,28 +958,40 @@ impl<'s> Parser<'s> {
 
     /// `~TERM | -TERM | ( CONSTEXPR ) | NUMBER | NULL | NAME`
     fn term(&mut self) -> PResult<ConstExpr> {
+        let tilde = self.at(&Tok::Tilde);
+        if tilde || self.at(&Tok::Minus) {
+            let start = self.enter()?;
+            self.bump();
+            let x = Box::new(self.term()?);
+            self.leave();
+            let span = self.span(start, self.prev_end());
+            return Ok(if tilde {
+                ConstExpr::BitNot(x, span)
+            } else {
+                ConstExpr::Neg(x, span)
+            });
+        }
+        if self.at(&Tok::LParen) {
+            self.enter()?;
+            let open = self.bump();
+            let c = self.constexpr()?;
+            return self.const_group_end(open, c);
+        }
+        self.const_atom()
+    }
+
+    #[inline(never)]
+    fn const_group_end(&mut self, open: Token, c: ConstExpr) -> PResult<ConstExpr> {
+        self.close(&open, Tok::RParen, "`|` or `)`")?;
+        self.leave();
+        Ok(c)
+    }
+
+    /// A number, `NULL` or a name.
+    #[inline(never)]
+    fn const_atom(&mut self) -> PResult<ConstExpr> {
         let t = self.peek();
         match t.kind {
-            Tok::Tilde | Tok::Minus => {
-                self.enter(&t)?;
-                self.bump();
-                let x = self.term()?;
-                self.leave();
-                let span = self.span(t.start, self.prev_end());
-                Ok(if t.kind == Tok::Tilde {
-                    ConstExpr::BitNot(Box::new(x), span)
-                } else {
-                    ConstExpr::Neg(Box::new(x), span)
-                })
-            }
-            Tok::LParen => {
-                self.enter(&t)?;
-                let open = self.bump();
-                let c = self.constexpr()?;
-                self.close(&open, Tok::RParen, "`|` or `)`")?;
-                self.leave();
-                Ok(c)
-            }
             Tok::Number(n) => {
                 self.bump();
                 Ok(ConstExpr::Num(n, self.tspan(&t)))

@@ -1,0 +1,2 @@
+default allow
+errno(EPERM) open

@@ -1,0 +1,3 @@
+default kill
+allow clone if !(clone_flags & CLONE_NEWUSER)
+allow clone3

@@ -1,0 +1,2 @@
+default kill
+allow write if fd == -1

@@ -1,0 +1,2 @@
+default allow
+allow io_uring_setup

@@ -1,0 +1,2 @@
+default kill
+allow openat if filename == 0x1000

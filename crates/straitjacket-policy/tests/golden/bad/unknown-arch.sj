@@ -1,0 +1,2 @@
+default kill
+arch x86_64, sparc

@@ -1,0 +1,2 @@
+default kill
+allow socket if family == AF_UNXI

@@ -1,0 +1,2 @@
+default kill
+errno(EPREM) read

@@ -1,0 +1,2 @@
+default kill
+alow read

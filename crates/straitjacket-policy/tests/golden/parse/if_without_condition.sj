@@ -1,0 +1,3 @@
+allow read if
+allow write if fd == 1
+allow close if

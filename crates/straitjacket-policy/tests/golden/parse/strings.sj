@@ -1,0 +1,4 @@
+include "common.sj
+include common.sj
+include "a\tb.sj"
+hostname "sand box
