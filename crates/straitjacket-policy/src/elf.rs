@@ -29,6 +29,9 @@ pub const GUEST_HIGH: u64 = 0x1000_0000_0000;
 pub const PIE_BASE: u64 = 0x0000_5a00_0000;
 /// Top of the guest's stack (exclusive), in the loader's part of the address space.
 pub const STACK_TOP: u64 = 0x1000_0000_0000 + 0x10_0000_0000;
+/// Two pages for the loader's trampoline (it unmaps straitjacket, enters strict mode and
+/// jumps), just above the stack.
+pub const TRAMPOLINE: u64 = STACK_TOP;
 /// Page size on x86_64.
 pub const PAGE: u64 = 4096;
 /// Default limit of one segment's `p_memsz`.

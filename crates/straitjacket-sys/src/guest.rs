@@ -11,8 +11,9 @@
 //!
 //! Strict mode (`SECCOMP_MODE_STRICT`, kernel/seccomp.c `mode1_syscalls`) allows only
 //! read, write, exit and rt_sigreturn; any other call ends the process with SIGKILL. The
-//! `prctl` that enters it and the jump are one block of assembly, so no code of
-//! straitjacket's own runs (or needs a system call) in between.
+//! last steps are a trampoline copied to a page of its own: it unmaps all of
+//! straitjacket's memory (the guest can read none of it), enters strict mode and jumps,
+//! so no code of straitjacket's own runs (or needs a system call) in between.
 
 use std::ffi::CStr;
 use std::io;
@@ -64,6 +65,35 @@ pub struct Plan<'a> {
     pub cpu_secs: Option<u64>,
     /// `RLIMIT_AS` in bytes, set before mapping.
     pub address_space: Option<u64>,
+    /// Two free pages (in the loader's part of the address space) for the trampoline that
+    /// unmaps everything of straitjacket's, enters strict mode and jumps.
+    pub trampoline: u64,
+}
+
+/// End of the x86_64 user address space with 4-level paging (`TASK_SIZE`); a mapping above
+/// it exists only if a program asks for one with a hint, which straitjacket never does.
+pub const USER_TOP: u64 = 0x7fff_ffff_f000;
+const PAGE: u64 = 4096;
+/// Ranges the trampoline's data page can hold (16 bytes each).
+const MAX_UNMAP: usize = (PAGE as usize) / 16;
+
+/// The complement of `keep` (page-aligned `(start, len)` ranges) in `0..USER_TOP`: what
+/// the trampoline unmaps. Unmapping a range with nothing in it is harmless.
+fn unmap_ranges(keep: &[(u64, u64)]) -> Vec<[u64; 2]> {
+    let mut keep = keep.to_vec();
+    keep.sort_unstable();
+    let mut out = Vec::new();
+    let mut at = 0u64;
+    for (start, len) in keep {
+        if start > at {
+            out.push([at, start - at]);
+        }
+        at = at.max(start + len);
+    }
+    if at < USER_TOP {
+        out.push([at, USER_TOP - at]);
+    }
+    out
 }
 
 /// The step of loading that failed in the child.
@@ -169,6 +199,26 @@ impl Spawned {
 
 /// Forks a child that loads and enters the guest as `plan` says.
 pub fn spawn(plan: &Plan<'_>) -> io::Result<Spawned> {
+    let mut keep: Vec<(u64, u64)> = plan.regions.iter().map(|r| (r.start, r.len)).collect();
+    keep.push((plan.stack.start, plan.stack.len));
+    keep.push((plan.trampoline, 2 * PAGE));
+    if keep
+        .iter()
+        .any(|&(s, l)| s % PAGE != 0 || l % PAGE != 0 || s + l > USER_TOP)
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "guest mappings must be page-aligned and below USER_TOP",
+        ));
+    }
+    let unmap = unmap_ranges(&keep);
+    let rseq = rseq_area();
+    if unmap.len() > MAX_UNMAP {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "too many separate guest regions",
+        ));
+    }
     if plan.fds.len() > 64 || plan.fds.iter().any(|m| m.to < 0 || m.to > MAX_GUEST_FD) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -193,7 +243,7 @@ pub fn spawn(plan: &Plan<'_>) -> io::Result<Spawned> {
         return Err(last_error());
     }
     if pid == 0 {
-        child_main(plan, write_end.as_raw_fd(), parent);
+        child_main(plan, &unmap, rseq, write_end.as_raw_fd(), parent);
     }
     drop(write_end);
     Ok(Spawned {
@@ -219,7 +269,13 @@ fn fail(report: RawFd, stage: Stage, err: i32, at: u64) -> ! {
     unsafe { libc::_exit(STRICT_FAILED_EXIT) }
 }
 
-fn child_main(plan: &Plan<'_>, report: RawFd, parent: libc::pid_t) -> ! {
+fn child_main(
+    plan: &Plan<'_>,
+    unmap: &[[u64; 2]],
+    rseq: Option<(u64, u32)>,
+    report: RawFd,
+    parent: libc::pid_t,
+) -> ! {
     // SAFETY: prctl/getppid/setsid take integers only.
     unsafe {
         if libc::prctl(
@@ -329,6 +385,42 @@ fn child_main(plan: &Plan<'_>, report: RawFd, parent: libc::pid_t) -> ! {
         )
     };
 
+    // The trampoline: its code on the first page (read-execute), the ranges to unmap on the
+    // second (read-only).
+    let tramp = MapRegion {
+        start: plan.trampoline,
+        len: 2 * PAGE,
+        prot: 0,
+    };
+    map(&tramp, Stage::MapStack);
+    let code = trampoline_code();
+    // SAFETY: both pages were just mapped read-write; the code is at most a page (checked
+    // in `trampoline_code`) and the ranges fit the second page (checked in `spawn`).
+    unsafe {
+        std::ptr::copy_nonoverlapping(code.as_ptr(), plan.trampoline as *mut u8, code.len());
+        std::ptr::copy_nonoverlapping(
+            unmap.as_ptr().cast::<u8>(),
+            (plan.trampoline + PAGE) as *mut u8,
+            unmap.len() * 16,
+        );
+    }
+    // SAFETY: the pages are ours (mapped above); no code of ours runs from them yet.
+    unsafe {
+        if libc::mprotect(
+            plan.trampoline as *mut libc::c_void,
+            PAGE as usize,
+            libc::PROT_READ | libc::PROT_EXEC,
+        ) < 0
+            || libc::mprotect(
+                (plan.trampoline + PAGE) as *mut libc::c_void,
+                PAGE as usize,
+                libc::PROT_READ,
+            ) < 0
+        {
+            fail(report, Stage::Protect, errno(), plan.trampoline);
+        }
+    }
+
     // fds: park every source above the targets, then dup2 into place, then close the rest.
     let mut parked = [-1 as RawFd; 64];
     for (i, m) in plan.fds.iter().enumerate() {
@@ -372,53 +464,146 @@ fn child_main(plan: &Plan<'_>, report: RawFd, parent: libc::pid_t) -> ! {
             0,
         );
     }
+    // The kernel writes to a registered rseq area (glibc's, in straitjacket's TLS) whenever
+    // the thread is preempted, and kills it with SIGSEGV if the area is gone: unregister it
+    // before the trampoline unmaps straitjacket's memory.
+    if let Some((area, size)) = rseq {
+        let mut done = false;
+        for len in [size, 32] {
+            // SAFETY: rseq(RSEQ_FLAG_UNREGISTER) only compares its arguments with the
+            // registration and forgets it; nothing is written to `area`.
+            let r = unsafe { libc::syscall(libc::SYS_rseq, area, len, 1, RSEQ_SIG) };
+            if r == 0 {
+                done = true;
+                break;
+            }
+        }
+        if !done {
+            fail(report, Stage::Setup, errno(), area);
+        }
+    }
     // SAFETY: the report pipe is closed last: the parent reads EOF, the guest is starting.
     unsafe { libc::close(report) };
-    enter_strict(plan.sp, plan.entry)
+    jump_to_trampoline(plan, unmap.len())
 }
 
-/// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT)` and the jump, in one block of assembly.
-fn enter_strict(sp: u64, entry: u64) -> ! {
-    // SAFETY: this ends the Rust world for this process. `sp` points at the stack image
-    // (argc, argv, envp, auxv) mapped read-write by the plan and `entry` into a segment
-    // mapped executable; the guest owns the process from here. After a successful prctl
-    // the only instructions of ours are register moves and the jump (no system call). If
-    // prctl fails the child exits with STRICT_FAILED_EXIT (SYS_exit, 60). Registers follow
-    // the x86_64 ABI at process entry: rsp = stack, rdx = 0 (no atexit function), the
-    // others zeroed so nothing of straitjacket's leaks into the guest's registers.
+// The trampoline, copied to its own page in the child. In: rdi = the ranges to unmap
+// ((start, len) pairs of u64), rsi = their count, rdx = the guest's stack pointer, rcx =
+// its entry. It unmaps every range (all of straitjacket's memory: its code, heap, stack,
+// libraries, vdso — so none of it is readable by the guest), then
+// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT)` (157, 22, 1), then sets the registers as the
+// x86_64 ABI wants them at process entry (rsp = stack, rdx = 0, the others zero) and
+// jumps. It is position-independent, uses no stack (straitjacket's is being unmapped) and
+// makes no call; if prctl fails it exits with STRICT_FAILED_EXIT (SYS_exit, 60).
+std::arch::global_asm!(
+    ".pushsection .text.straitjacket_trampoline,\"ax\",@progbits",
+    ".globl straitjacket_trampoline_start",
+    ".globl straitjacket_trampoline_end",
+    "straitjacket_trampoline_start:",
+    "mov r12, rdx",
+    "mov r13, rcx",
+    "mov r14, rdi",
+    "mov r15, rsi",
+    "3:",
+    "test r15, r15",
+    "jz 4f",
+    "mov rdi, qword ptr [r14]",
+    "mov rsi, qword ptr [r14 + 8]",
+    "mov eax, 11",
+    "syscall",
+    "add r14, 16",
+    "dec r15",
+    "jmp 3b",
+    "4:",
+    "mov eax, 157",
+    "mov edi, 22",
+    "mov esi, 1",
+    "xor edx, edx",
+    "xor r10d, r10d",
+    "xor r8d, r8d",
+    "syscall",
+    "test rax, rax",
+    "jnz 5f",
+    "mov rsp, r12",
+    "xor eax, eax",
+    "xor ebx, ebx",
+    "xor ecx, ecx",
+    "xor edx, edx",
+    "xor esi, esi",
+    "xor edi, edi",
+    "xor ebp, ebp",
+    "xor r8d, r8d",
+    "xor r9d, r9d",
+    "xor r10d, r10d",
+    "xor r11d, r11d",
+    "xor r12d, r12d",
+    "xor r14d, r14d",
+    "xor r15d, r15d",
+    "cld",
+    "jmp r13",
+    "5:",
+    "mov edi, 125",
+    "mov eax, 60",
+    "syscall",
+    "ud2",
+    "straitjacket_trampoline_end:",
+    ".popsection",
+);
+
+extern "C" {
+    static straitjacket_trampoline_start: u8;
+    static straitjacket_trampoline_end: u8;
+}
+
+/// glibc's rseq signature on x86 (`RSEQ_SIG`, sysdeps/unix/sysv/linux/x86/bits/rseq.h).
+const RSEQ_SIG: u32 = 0x5305_3053;
+
+extern "C" {
+    /// Offset of the thread's rseq area from the thread pointer, and its size (0 when
+    /// glibc did not register one); glibc ≥ 2.35, `sys/rseq.h`.
+    static __rseq_offset: isize;
+    static __rseq_size: u32;
+}
+
+/// The calling thread's registered rseq area and size, if glibc registered one.
+fn rseq_area() -> Option<(u64, u32)> {
+    // SAFETY: plain reads of two constants glibc sets at start-up and never changes.
+    let (offset, size) = unsafe { (__rseq_offset, __rseq_size) };
+    if size == 0 {
+        return None;
+    }
+    let tp: u64;
+    // SAFETY: reads the thread pointer (the TCB's self pointer at fs:0, x86_64 TLS ABI).
+    unsafe {
+        std::arch::asm!("mov {}, qword ptr fs:[0]", out(reg) tp, options(nostack, readonly, preserves_flags))
+    };
+    Some((tp.wrapping_add(offset as u64), size))
+}
+
+/// The trampoline's machine code.
+fn trampoline_code() -> &'static [u8] {
+    let start = std::ptr::addr_of!(straitjacket_trampoline_start);
+    let end = std::ptr::addr_of!(straitjacket_trampoline_end);
+    let len = end as usize - start as usize;
+    assert!(len <= PAGE as usize, "the trampoline fits a page");
+    // SAFETY: both symbols are labels of the global_asm block above, in one section, start
+    // before end: the bytes between them are its (immutable) code.
+    unsafe { std::slice::from_raw_parts(start, len) }
+}
+
+/// Jumps to the trampoline copied to `plan.trampoline`.
+fn jump_to_trampoline(plan: &Plan<'_>, count: usize) -> ! {
+    // SAFETY: the trampoline page holds the code above (read-execute) and the next page
+    // the `count` ranges; it never returns. The ranges exclude the guest's regions, stack
+    // and the trampoline itself (see `unmap_ranges`), so what it runs on stays mapped.
     unsafe {
         std::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "mov rsp, r12",
-            "xor eax, eax",
-            "xor ebx, ebx",
-            "xor ecx, ecx",
-            "xor edx, edx",
-            "xor esi, esi",
-            "xor edi, edi",
-            "xor ebp, ebp",
-            "xor r8d, r8d",
-            "xor r9d, r9d",
-            "xor r10d, r10d",
-            "xor r11d, r11d",
-            "xor r12d, r12d",
-            "xor r14d, r14d",
-            "xor r15d, r15d",
-            "cld",
-            "jmp r13",
-            "2:",
-            "mov edi, {code}",
-            "mov eax, 60",
-            "syscall",
-            "ud2",
-            code = const STRICT_FAILED_EXIT,
-            in("rax") libc::SYS_prctl,
-            in("rdi") libc::PR_SET_SECCOMP as u64,
-            in("rsi") libc::SECCOMP_MODE_STRICT as u64,
-            in("r12") sp,
-            in("r13") entry,
+            "jmp rax",
+            in("rax") plan.trampoline,
+            in("rdi") plan.trampoline + PAGE,
+            in("rsi") count,
+            in("rdx") plan.sp,
+            in("rcx") plan.entry,
             options(noreturn)
         )
     }
@@ -662,4 +847,27 @@ pub fn address_space_size() -> io::Result<u64> {
         .and_then(|p| p.parse().ok())
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad /proc/self/statm"))?;
     Ok(pages * 4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unmap_is_the_complement_of_what_is_kept() {
+        let keep = [
+            (0x40_1000, 0x2000),
+            (0x40_0000, 0x1000),
+            (0x50_0000, 0x1000),
+        ];
+        assert_eq!(
+            unmap_ranges(&keep),
+            vec![
+                [0, 0x40_0000],
+                [0x40_3000, 0x50_0000 - 0x40_3000],
+                [0x50_1000, USER_TOP - 0x50_1000]
+            ]
+        );
+        assert!(trampoline_code().len() > 16);
+    }
 }

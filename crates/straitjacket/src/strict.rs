@@ -410,6 +410,7 @@ pub fn run(a: StrictArgs) -> Result<(), Failure> {
         fds: &moves,
         cpu_secs: limits.cpu,
         address_space,
+        trampoline: elf::TRAMPOLINE,
     };
 
     let spawned = guest::spawn(&plan)

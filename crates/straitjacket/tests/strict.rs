@@ -244,6 +244,30 @@ fn a_looping_guest_is_stopped_by_cpu_limit_and_by_timeout() {
     assert!(start.elapsed().as_secs_f64() < 5.0);
 }
 
+/// The guest cannot read straitjacket's memory: everything but its own mappings is gone.
+/// With address randomization off (`setarch -R`), straitjacket's executable starts at
+/// 0x555555554000 and its stack ends at 0x7ffffffff000; both must be unmapped.
+#[test]
+fn straitjacket_memory_is_not_readable_by_the_guest() {
+    let probe = guest("probe");
+    for addr in ["0x555555554000", "0x7fffffffe000"] {
+        let out = Command::new("setarch")
+            .args(["x86_64", "-R", SJ, "strict", p(&probe), "peek", addr])
+            .output();
+        let Ok(out) = out else {
+            eprintln!("setarch not found: skipped");
+            return;
+        };
+        assert_eq!(out.status.code(), Some(3), "{addr}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stderr), "EFAULT\n");
+        assert!(out.stdout.is_empty());
+    }
+    // The guest's own memory is readable: its ELF header at 0x200000 (lld's default base).
+    let out = strict(&[p(&probe), "peek", "0x200000"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, b"\x7fELF");
+}
+
 #[test]
 fn mem_limit_too_small_for_the_guest() {
     let out = strict(&["--limit", "mem=1M", p(&guest("wc"))], b"");
