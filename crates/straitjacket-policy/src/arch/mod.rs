@@ -167,7 +167,19 @@ impl Arch {
 
     /// Looks a system call up by name (without any `sys_` prefix).
     pub fn syscall(self, name: &str) -> Option<&'static SyscallDef> {
-        self.syscalls().iter().find(|s| s.name == name)
+        let index = self.by_name();
+        index.binary_search_by(|s| s.name.cmp(name)).ok().map(|i| index[i])
+    }
+
+    /// The table sorted by name, built once per ABI.
+    fn by_name(self) -> &'static [&'static SyscallDef] {
+        static INDEX: [std::sync::OnceLock<Vec<&'static SyscallDef>>; 4] =
+            [const { std::sync::OnceLock::new() }; 4];
+        INDEX[self as usize].get_or_init(|| {
+            let mut v: Vec<&'static SyscallDef> = self.syscalls().iter().collect();
+            v.sort_by_key(|s| s.name);
+            v
+        })
     }
 
     /// Looks a system call up by its `seccomp_data.nr` value.

@@ -526,6 +526,7 @@ impl<'s> Resolver<'s> {
         let mut explicit_clone3_allow: Option<Span> = None;
         for r in rules {
             let mut seen_here = BTreeSet::new();
+            let origin = self.origin(r.span);
             for t in &r.targets {
                 let Some(sc) = lookup(arch, &t.name) else {
                     continue;
@@ -558,7 +559,7 @@ impl<'s> Resolver<'s> {
                 syscalls.entry(SyscallNr(sc.nr)).or_default().push(Rule {
                     action: r.action,
                     cond,
-                    origin: Some(self.origin(r.span)),
+                    origin: Some(origin.clone()),
                     span: Some(r.span),
                 });
             }
