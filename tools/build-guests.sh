@@ -14,4 +14,9 @@ for g in crates/straitjacket-guest/guests/*.rs; do
         --extern straitjacket_guest="$OUT/libstraitjacket_guest.rlib" \
         "$g" -o "$OUT/$(basename "$g" .rs)"
 done
+# The probe again as a static PIE (relocated by the SDK's _start).
+rustc "${FLAGS[@]}" --crate-type bin -C target-feature=+crt-static \
+    -C link-arg=-nostartfiles -C link-arg=-nostdlib \
+    --extern straitjacket_guest="$OUT/libstraitjacket_guest.rlib" \
+    crates/straitjacket-guest/guests/probe.rs -o "$OUT/probe-pie"
 ls -l "$OUT"

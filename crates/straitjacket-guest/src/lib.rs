@@ -93,7 +93,58 @@ pub fn panic_report(info: &core::panic::PanicInfo<'_>) -> ! {
     sys::exit(PANIC_EXIT)
 }
 
-/// Defines the process entry: `_start` (which passes the initial stack pointer on), a call
+/// Applies a static PIE's own `R_X86_64_RELATIVE` relocations: `base` is the load bias
+/// (the runtime address of the ELF header, linked at 0), `dynamic` the runtime address of
+/// `_DYNAMIC`, or null in a non-PIE executable (nothing to do). Called by `_start` (see
+/// [`entry!`]) before anything else: straitjacket, like the kernel for a static PIE,
+/// loads the image at a base of its choosing and leaves relocation to the guest.
+///
+/// # Safety
+/// Only from `_start`, once, with the values above; the relocated words must be writable
+/// (they are: relocations target RW segments, and straitjacket applies no RELRO).
+#[no_mangle]
+pub unsafe extern "C" fn __straitjacket_guest_relocate(base: usize, dynamic: *const usize) {
+    const DT_NULL: usize = 0;
+    const DT_RELA: usize = 7;
+    const DT_RELASZ: usize = 8;
+    const DT_RELAENT: usize = 9;
+    const R_X86_64_RELATIVE: usize = 8;
+    if dynamic.is_null() {
+        return;
+    }
+    let (mut rela, mut relasz, mut relaent) = (0usize, 0usize, 24usize);
+    let mut d = dynamic;
+    // SAFETY: `_DYNAMIC` is an array of (tag, value) pairs ended by DT_NULL, and the RELA
+    // table it names lies in the loaded image; each relocation's target is in the image.
+    unsafe {
+        loop {
+            let (tag, val) = (*d, *d.add(1));
+            match tag {
+                DT_NULL => break,
+                DT_RELA => rela = val,
+                DT_RELASZ => relasz = val,
+                DT_RELAENT => relaent = val,
+                _ => {}
+            }
+            d = d.add(2);
+        }
+        if rela == 0 || relaent < 24 {
+            return;
+        }
+        let mut off = 0;
+        while off + 24 <= relasz {
+            let r = (base + rela + off) as *const usize;
+            let (offset, info, addend) = (*r, *r.add(1), *r.add(2));
+            if info & 0xffff_ffff == R_X86_64_RELATIVE {
+                *((base + offset) as *mut usize) = base.wrapping_add(addend);
+            }
+            off += relaent;
+        }
+    }
+}
+
+/// Defines the process entry: `_start` (which relocates a static PIE, see
+/// [`__straitjacket_guest_relocate`], and passes the initial stack pointer on), a call
 /// of `$main(args) -> i32` ending in `exit` (never `exit_group`, which strict mode kills),
 /// and the panic handler.
 #[macro_export]
@@ -102,10 +153,15 @@ macro_rules! entry {
         ::core::arch::global_asm!(
             ".globl _start",
             ".type _start,@function",
+            ".weak _DYNAMIC",
             "_start:",
             "xor ebp, ebp",
-            "mov rdi, rsp",
+            "mov r12, rsp",
             "and rsp, -16",
+            "lea rdi, [rip + __ehdr_start]",
+            "lea rsi, [rip + _DYNAMIC]",
+            "call __straitjacket_guest_relocate",
+            "mov rdi, r12",
             "call __straitjacket_guest_start",
             "ud2",
         );

@@ -24,11 +24,18 @@ fn time<T>(iters: u32, mut f: impl FnMut() -> T) -> f64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let opts = Options { native: Arch::X86_64 };
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let opts = Options {
+        native: Arch::X86_64,
+    };
     for path in &args {
         let text = std::fs::read_to_string(path).expect("read policy");
-        let (_, r) = resolve_text(path, &text, &opts).map_err(|_| "policy rejected").unwrap();
+        let (_, r) = resolve_text(path, &text, &opts)
+            .map_err(|_| "policy rejected")
+            .unwrap();
         let resolve = time(200, || resolve_text(path, &text, &opts).is_ok());
         let comp = time(200, || compile(&r.policy).unwrap().len());
         let arches: Vec<&str> = r.policy.filters.iter().map(|f| f.arch.name()).collect();

@@ -73,6 +73,23 @@ fn guests() -> &'static Path {
                 &format!("{d}/{g}"),
             ]);
         }
+        // The same probe as a static PIE: placed at straitjacket's base, relocated by the
+        // SDK's `_start`.
+        rustc(&[
+            "--crate-type",
+            "bin",
+            "-C",
+            "target-feature=+crt-static",
+            "-C",
+            "link-arg=-nostartfiles",
+            "-C",
+            "link-arg=-nostdlib",
+            "--extern",
+            &rlib,
+            sdk.join("guests/probe.rs").to_str().unwrap(),
+            "-o",
+            &format!("{d}/probe-pie"),
+        ]);
         dir
     })
 }
@@ -490,6 +507,27 @@ fn bad_guests_are_refused_before_running() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// A Rust static PIE: its `_start` applies its own relocations (panic locations and
+/// format strings are behind relocated pointers).
+#[test]
+fn rust_static_pie_relocates_itself() {
+    let pie = guest("probe-pie");
+    let bytes = std::fs::read(&pie).unwrap();
+    assert_eq!(u16::from_le_bytes([bytes[16], bytes[17]]), 3, "ET_DYN");
+    let out = strict(&[p(&pie), "panic"], b"");
+    assert_eq!(out.status.code(), Some(101));
+    assert!(
+        text(&out.stderr).starts_with("guest panicked: on purpose (")
+            && text(&out.stderr).contains("guests/probe.rs:"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = strict(&[p(&pie), "args", "x"], b"");
+    assert_eq!(text(&out.stdout), format!("{}\nargs\nx\n", pie.display()));
+    let out = strict(&[p(&pie), "getpid"], b"");
+    assert_eq!(out.status.code(), Some(159));
 }
 
 /// C guests through the header: a static PIE (placed at straitjacket's base) and ET_EXEC.

@@ -168,7 +168,10 @@ impl Arch {
     /// Looks a system call up by name (without any `sys_` prefix).
     pub fn syscall(self, name: &str) -> Option<&'static SyscallDef> {
         let index = self.by_name();
-        index.binary_search_by(|s| s.name.cmp(name)).ok().map(|i| index[i])
+        index
+            .binary_search_by(|s| s.name.cmp(name))
+            .ok()
+            .map(|i| index[i])
     }
 
     /// The table sorted by name, built once per ABI.

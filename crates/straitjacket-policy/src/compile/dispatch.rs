@@ -57,8 +57,13 @@ impl Builder<'_> {
         }
         if j - i <= 2 * MAX_CHAIN + 1 {
             if let Some((major, ex)) = chain_parts(&self.segs[i..j]) {
-                if ex.len() as u32 <= depth && self.chain_cost(i, j, &ex) <= self.split_cost(i, j, depth) {
-                    return ex.iter().rev().fold(major, |acc, s| g.jump(JmpOp::Jeq, s.lo, s.node, acc));
+                if ex.len() as u32 <= depth
+                    && self.chain_cost(i, j, &ex) <= self.split_cost(i, j, depth)
+                {
+                    return ex
+                        .iter()
+                        .rev()
+                        .fold(major, |acc, s| g.jump(JmpOp::Jeq, s.lo, s.node, acc));
                 }
             }
         }
@@ -96,7 +101,11 @@ impl Builder<'_> {
 
     fn chain_cost(&self, i: usize, j: usize, ex: &[Segment]) -> f64 {
         let ex_weight: f64 = ex.iter().map(|s| s.weight).sum();
-        let steps: f64 = ex.iter().enumerate().map(|(q, s)| (q + 1) as f64 * s.weight).sum();
+        let steps: f64 = ex
+            .iter()
+            .enumerate()
+            .map(|(q, s)| (q + 1) as f64 * s.weight)
+            .sum();
         steps + ex.len() as f64 * (self.weight(i, j) - ex_weight)
     }
 }
@@ -106,7 +115,11 @@ impl Builder<'_> {
 fn chain_parts(segs: &[Segment]) -> Option<(NodeId, Vec<Segment>)> {
     let mut best: Option<(NodeId, f64)> = None;
     for s in segs {
-        let w: f64 = segs.iter().filter(|t| t.node == s.node).map(|t| t.weight).sum();
+        let w: f64 = segs
+            .iter()
+            .filter(|t| t.node == s.node)
+            .map(|t| t.weight)
+            .sum();
         if best.is_none_or(|(_, bw)| w > bw) {
             best = Some((s.node, w));
         }
