@@ -37,6 +37,21 @@ fn main(args: Args) -> i32 {
             }
         }
         "exit" => return num(arg) as i32,
+        "cat" => {
+            // Copies fd ARG to stdout.
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = sys::read(num(arg) as i32, &mut buf);
+                if n < 0 {
+                    let _ = writeln!(io::stderr(), "probe: read fd {arg}: error {}", -n);
+                    return 1;
+                }
+                if n == 0 {
+                    return 0;
+                }
+                let _ = io::write_all(1, &buf[..n as usize]);
+            }
+        }
         "peek" => {
             // Copies 4 bytes at the hex address ARG to stdout: the kernel answers EFAULT
             // (without killing the guest) if nothing is mapped there.

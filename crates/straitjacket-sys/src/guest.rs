@@ -870,4 +870,51 @@ mod tests {
         );
         assert!(trampoline_code().len() > 16);
     }
+
+    /// A guest region where this process already has a mapping is refused (EEXIST from
+    /// MAP_FIXED_NOREPLACE), reported on the pipe before anything runs.
+    #[test]
+    fn a_region_in_use_is_reported_not_replaced() {
+        let addr = 0x7a00_0000_0000u64;
+        // SAFETY: a fresh anonymous mapping at a hint address nobody else uses.
+        let p = unsafe {
+            libc::mmap(
+                addr as *mut libc::c_void,
+                4096,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            )
+        };
+        assert_eq!(p as u64, addr);
+        let regions = [MapRegion {
+            start: addr,
+            len: 4096,
+            prot: libc::PROT_READ,
+        }];
+        let plan = Plan {
+            regions: &regions,
+            copies: &[],
+            stack: MapRegion {
+                start: 0x7b00_0000_0000,
+                len: 4096,
+                prot: 3,
+            },
+            stack_bytes: &[],
+            sp: 0x7b00_0000_0000,
+            entry: addr,
+            fds: &[],
+            cpu_secs: None,
+            address_space: None,
+            trampoline: 0x7c00_0000_0000,
+        };
+        let s = spawn(&plan).unwrap();
+        let err = s.started().unwrap().unwrap_err();
+        assert_eq!(err.stage, Stage::MapSegment);
+        assert_eq!(err.errno, libc::EEXIST);
+        assert_eq!(err.at, addr);
+        let (outcome, _) = wait_with_cpu(s.pid).unwrap();
+        assert_eq!(outcome, ChildOutcome::Exited(STRICT_FAILED_EXIT));
+    }
 }

@@ -220,6 +220,33 @@ fn stdin_stdout_files_and_arguments() {
 }
 
 #[test]
+fn extra_fds_and_nothing_else() {
+    let d = tmpdir("strict-fds");
+    std::fs::write(d.join("five"), b"on fd five\n").unwrap();
+    let probe = guest("probe");
+    let five = format!("5={}", d.join("five").display());
+    let out = strict(&["--fd", &five, p(&probe), "cat", "5"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "on fd five\n");
+    // fd 4 was not given: EBADF (9).
+    let out = strict(&["--fd", &five, p(&probe), "cat", "4"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("error 9"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Read-only unless :rw.
+    let rw = format!("6={}:rw", d.join("six").display());
+    let out = strict(&["--fd", &rw, p(&probe), "cat", "6"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(d.join("six").exists());
+    let out = strict(&["--fd", "x=y", p(&probe), "exit", "0"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("expected N=FILE"));
+}
+
+#[test]
 fn exit_codes_and_panics_pass_through() {
     let out = strict(&[p(&guest("probe")), "exit", "42"], b"");
     assert_eq!(out.status.code(), Some(42));
