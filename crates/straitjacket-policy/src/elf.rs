@@ -991,4 +991,47 @@ mod tests {
         let r = (auxv[&AT_RANDOM] - st.sp) as usize;
         assert_eq!(&st.bytes[r..r + 16], &[7; 16]);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Bad input never panics, and whatever is accepted keeps the module's invariants.
+        #[test]
+        fn mutated_images_never_panic(
+            edits in proptest::collection::vec((0usize..0x1100, proptest::prelude::any::<u8>()), 1..12),
+            cut in 0usize..0x1100,
+            pie in proptest::prelude::any::<bool>(),
+        ) {
+            let mut b = Builder::new();
+            if pie {
+                b.typ = ET_DYN;
+                for p in &mut b.phdrs {
+                    p[3] -= 0x400000;
+                }
+                b.entry = 0x1000;
+            }
+            let mut bytes = b.bytes();
+            for (at, v) in edits {
+                if at < bytes.len() {
+                    bytes[at] = v;
+                }
+            }
+            bytes.truncate(cut.max(1));
+            if let Ok(img) = parse(&bytes, &Limits::default()) {
+                for s in &img.segments {
+                    proptest::prop_assert!(s.vaddr >= GUEST_LOW && s.vaddr + s.memsz <= GUEST_HIGH);
+                    proptest::prop_assert!(s.filesz <= s.memsz);
+                    proptest::prop_assert!(s.offset + s.filesz <= bytes.len() as u64);
+                }
+                for r in img.regions() {
+                    proptest::prop_assert!(r.start % PAGE == 0 && r.end % PAGE == 0 && r.start < r.end);
+                    proptest::prop_assert!(r.end <= GUEST_HIGH);
+                }
+                proptest::prop_assert!(img.segments.iter().any(|s| s.prot.exec
+                    && s.vaddr <= img.entry && img.entry < s.vaddr + s.memsz));
+                let st = build_stack(&img, &[b"g"], &[], &AuxInfo::default(), STACK_TOP);
+                proptest::prop_assert_eq!(st.sp % 16, 0);
+            }
+        }
+    }
 }
