@@ -1,0 +1,221 @@
+//! The filter benchmark (issue 9): the cost of a filter on every system call, measured as
+//! ratios to no filter in one run, straitjacket against libseccomp on the same profile.
+//!
+//! `cargo bench -p straitjacket --bench filters` (needs /usr/bin/python3 with python3-seccomp
+//! to build libseccomp's filters through tools/bench/lsc_export.py).
+//!
+//! For each profile (a small hand policy and Docker's default) and each filter (none; the
+//! smallest non-cacheable filter `ld args[0]; ret ALLOW`; straitjacket's; libseccomp's
+//! default layout and binary tree), a forked child installs the filter and times a million
+//! calls of: getppid (allowed, argument-free: the kernel's action cache skips the filter),
+//! personality(0xffffffff) (allowed on an argument: the filter runs), and syslog(0) (denied by
+//! Docker's profile: the filter runs to an errno). Also: BPF instructions executed per
+//! syscall from the emulator, and the cost of loading each filter (fork + seccomp() + exit).
+
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use straitjacket_policy::arch::Arch;
+use straitjacket_policy::bpf::{vm, Insn, Program, RetSrc, SeccompData};
+use straitjacket_policy::Action;
+use straitjacket_sys::process::{in_child, ChildOutcome};
+use straitjacket_sys::{prctl, seccomp};
+
+const CALLS: u32 = 1_000_000;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("straitjacket-bench-{}-{name}", std::process::id()))
+}
+
+fn straitjacket_filter(profile: &Path) -> Program {
+    let out = tmp("sj.bpf");
+    let st = Command::new(env!("CARGO_BIN_EXE_straitjacket"))
+        .args([
+            "compile",
+            &profile.display().to_string(),
+            "--arch",
+            "x86_64",
+            "--format",
+            "raw",
+            "-o",
+        ])
+        .arg(&out)
+        .status()
+        .expect("run straitjacket");
+    assert!(
+        st.success(),
+        "straitjacket compile failed on {}",
+        profile.display()
+    );
+    Program::from_bytes(&std::fs::read(&out).unwrap()).unwrap()
+}
+
+fn libseccomp_filter(profile: &Path, tree: bool) -> Program {
+    let out = tmp(if tree { "lsc-tree.bpf" } else { "lsc.bpf" });
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.arg(repo().join("tools/bench/lsc_export.py"))
+        .arg(profile)
+        .arg(&out);
+    if tree {
+        cmd.arg("--tree");
+    }
+    assert!(
+        cmd.status().expect("python3").success(),
+        "lsc_export.py failed"
+    );
+    Program::from_bytes(&std::fs::read(&out).unwrap()).unwrap()
+}
+
+/// ns per call of `nr(args)` in a child under `filter` (None: no filter).
+fn ns_per_call(filter: Option<&Program>, nr: i64, args: [u64; 3]) -> f64 {
+    let (mut ours, theirs) = UnixStream::pair().unwrap();
+    let records = filter.map(|p| p.to_raw_records());
+    let outcome = in_child(move || {
+        if let Some(r) = &records {
+            if prctl::set_no_new_privs().is_err()
+                || seccomp::install(r, seccomp::FilterFlags::NONE).is_err()
+            {
+                return 99;
+            }
+        }
+        let t = Instant::now();
+        for _ in 0..CALLS {
+            // SAFETY: getppid, personality(0xffffffff) (a query) and syslog(0) (close the log:
+            // a no-op) take no memory arguments and change nothing.
+            unsafe { libc::syscall(nr, args[0], args[1], args[2]) };
+        }
+        let ns = t.elapsed().as_nanos() as f64 / f64::from(CALLS);
+        let bytes = ns.to_le_bytes();
+        // SAFETY: writes our own buffer to our own descriptor.
+        unsafe { libc::write(theirs.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
+        0
+    })
+    .unwrap();
+    assert_eq!(outcome, ChildOutcome::Exited(0));
+    let mut b = [0u8; 8];
+    ours.read_exact(&mut b).unwrap();
+    f64::from_le_bytes(b)
+}
+
+/// µs per fork + (install) + exit, best of a few batches.
+fn load_us(filter: Option<&Program>) -> f64 {
+    let records = filter.map(|p| p.to_raw_records());
+    (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..300 {
+                let r = records.clone();
+                in_child(move || {
+                    if let Some(r) = &r {
+                        let _ = prctl::set_no_new_privs();
+                        let _ = seccomp::install(r, seccomp::FilterFlags::NONE);
+                    }
+                    0
+                })
+                .unwrap();
+            }
+            t.elapsed().as_secs_f64() * 1e6 / 300.0
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Mean and max instructions the emulator executes per x86_64 syscall number.
+fn instructions(p: &Program) -> (f64, usize) {
+    let max_nr = Arch::X86_64.max_nr().0;
+    let counts: Vec<usize> = (0..=max_nr)
+        .map(|nr| {
+            let d = SeccompData {
+                nr: nr as i32,
+                arch: Arch::X86_64.audit_arch(),
+                instruction_pointer: 0,
+                args: [0; 6],
+            };
+            vm::run(p, &d).executed
+        })
+        .collect();
+    (
+        counts.iter().sum::<usize>() as f64 / counts.len() as f64,
+        counts.into_iter().max().unwrap_or(0),
+    )
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let minimal = Program::new(vec![
+        Insn::LdAbs(SeccompData::arg_lo(0)),
+        Insn::Ret(RetSrc::K(Action::Allow.to_ret())),
+    ])
+    .unwrap();
+    let profiles = [
+        ("small", repo().join("tools/bench/small.json")),
+        (
+            "docker-default",
+            PathBuf::from(
+                std::env::var("STRAITJACKET_CORPUS")
+                    .unwrap_or_else(|_| repo().join("../shared/corpus").display().to_string()),
+            )
+            .join("moby-default.json"),
+        ),
+    ];
+    println!(
+        "machine: {} cores, kernel {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+    );
+    let base = [
+        ns_per_call(None, libc::SYS_getppid, [0; 3]),
+        ns_per_call(None, libc::SYS_personality, [0xffff_ffff, 0, 0]),
+        ns_per_call(None, libc::SYS_syslog, [0, 0, 0]),
+    ];
+    let base_load = load_us(None);
+    println!(
+        "no filter: getppid {:.1} ns, personality {:.1} ns, syslog {:.1} ns; fork+exit {:.1} µs",
+        base[0], base[1], base[2], base_load
+    );
+    let min = ns_per_call(Some(&minimal), libc::SYS_personality, [0xffff_ffff, 0, 0]);
+    println!(
+        "smallest non-cacheable filter (ld args[0]; ret ALLOW): personality {:.1} ns ({:.3}x)\n",
+        min,
+        min / base[1]
+    );
+    for (name, path) in &profiles {
+        if !path.exists() {
+            println!("{name}: {} not found, skipped", path.display());
+            continue;
+        }
+        println!("## {name}\n");
+        println!("| filter | insns | executed mean | executed max | getppid | personality(-1) | syslog(0) | load |");
+        println!("|---|---|---|---|---|---|---|---|");
+        let filters = [
+            ("straitjacket", straitjacket_filter(path)),
+            ("libseccomp default", libseccomp_filter(path, false)),
+            ("libseccomp tree", libseccomp_filter(path, true)),
+        ];
+        for (fname, p) in &filters {
+            let (mean, max) = instructions(p);
+            let t = [
+                ns_per_call(Some(p), libc::SYS_getppid, [0; 3]),
+                ns_per_call(Some(p), libc::SYS_personality, [0xffff_ffff, 0, 0]),
+                ns_per_call(Some(p), libc::SYS_syslog, [0, 0, 0]),
+            ];
+            let l = load_us(Some(p));
+            println!(
+                "| {fname} | {} | {mean:.1} | {max} | {:.1} ns ({:.2}x) | {:.1} ns ({:.2}x) | {:.1} ns ({:.2}x) | {:.1} µs ({:.2}x) |",
+                p.len(), t[0], t[0] / base[0], t[1], t[1] / base[1], t[2], t[2] / base[2], l, l / base_load
+            );
+        }
+        println!();
+    }
+}
