@@ -37,8 +37,9 @@ pub const EXIT_SETUP: i32 = 125;
 pub const EXIT_CPU: i32 = 128 + 24;
 pub const EXIT_KILLED: i32 = 159;
 
-/// The guest's stack size.
+/// The guest's default stack size, and the least it may have.
 const STACK_SIZE: u64 = 8 << 20;
+const MIN_STACK: u64 = 64 << 10;
 /// Largest guest file read.
 const MAX_GUEST_FILE: u64 = 1 << 30;
 /// Largest file the monitor serves, and the most the guest may write in all.
@@ -60,8 +61,8 @@ pub struct StrictArgs {
     #[arg(long = "fd", value_name = "N=FILE[:rw]")]
     fds: Vec<String>,
     /// Limits: `cpu=SECONDS` (RLIMIT_CPU), `mem=BYTES` (K, M, G suffixes; the guest's
-    /// segments and stack must fit).
-    #[arg(long, value_name = "cpu=S,mem=BYTES")]
+    /// segments and stack must fit), `stack=BYTES` (default 8M).
+    #[arg(long, value_name = "cpu=S,mem=BYTES,stack=BYTES")]
     limit: Vec<String>,
     /// Kill the guest after this many seconds of wall-clock time.
     #[arg(long, value_name = "SECONDS")]
@@ -105,6 +106,7 @@ fn parse_bytes(s: &str) -> Option<u64> {
 struct Limits {
     cpu: Option<u64>,
     mem: Option<u64>,
+    stack: Option<u64>,
 }
 
 fn parse_limits(specs: &[String]) -> Result<Limits, Failure> {
@@ -132,9 +134,17 @@ fn parse_limits(specs: &[String]) -> Result<Limits, Failure> {
                         ))
                     })?);
                 }
+                "stack" => {
+                    let b = parse_bytes(v)
+                        .filter(|&b| b >= MIN_STACK && b <= 1 << 30)
+                        .map(|b| b.div_ceil(elf::PAGE) * elf::PAGE);
+                    l.stack = Some(b.ok_or_else(|| {
+                        Failure::input(format!("--limit stack={v}: expected bytes from 64K to 1G"))
+                    })?);
+                }
                 _ => {
                     return Err(Failure::input(format!(
-                        "--limit {k}: unknown limit (known: cpu, mem)"
+                        "--limit {k}: unknown limit (known: cpu, mem, stack)"
                     )))
                 }
             }
@@ -277,16 +287,18 @@ pub fn run(a: StrictArgs) -> Result<(), Failure> {
     }
 
     // Memory: the segments and the stack are all the guest will ever have.
-    let need = image.mapped_bytes() + STACK_SIZE;
+    let stack_size = limits.stack.unwrap_or(STACK_SIZE);
+    // (plus the loader's two trampoline pages, which stay mapped).
+    let need = image.mapped_bytes() + stack_size + 2 * elf::PAGE;
     let address_space = match limits.mem {
         Some(mem) if need > mem => {
             return Err(Failure::with_code(
                 EXIT_SETUP,
                 format!(
-                    "guest needs {} (segments {} + stack {}), over the mem limit {}",
+                    "guest needs {} (segments {} + stack {} + 8 KiB), over the mem limit {}",
                     human(need),
                     human(image.mapped_bytes()),
-                    human(STACK_SIZE),
+                    human(stack_size),
                     human(mem)
                 ),
             ))
@@ -389,19 +401,19 @@ pub fn run(a: StrictArgs) -> Result<(), Failure> {
         hwcap: guest::hwcap(),
     };
     let stack = elf::build_stack(&image, &argv, &[], &aux, elf::STACK_TOP);
-    if stack.bytes.len() as u64 > STACK_SIZE / 2 {
+    if stack.bytes.len() as u64 > stack_size / 2 {
         return Err(Failure::input(format!(
             "arguments too long: {} of the guest's {} stack",
             human(stack.bytes.len() as u64),
-            human(STACK_SIZE)
+            human(stack_size)
         )));
     }
     let plan = guest::Plan {
         regions: &regions,
         copies: &copies,
         stack: MapRegion {
-            start: elf::STACK_TOP - STACK_SIZE,
-            len: STACK_SIZE,
+            start: elf::STACK_TOP - stack_size,
+            len: stack_size,
             prot: 3,
         },
         stack_bytes: &stack.bytes,
@@ -1041,8 +1053,12 @@ mod tests {
 
     #[test]
     fn limits_parse() {
-        let l = parse_limits(&["cpu=2,mem=64M".to_string()]).unwrap();
-        assert_eq!((l.cpu, l.mem), (Some(2), Some(64 << 20)));
+        let l = parse_limits(&["cpu=2,mem=64M".to_string(), "stack=100K".to_string()]).unwrap();
+        assert_eq!(
+            (l.cpu, l.mem, l.stack),
+            (Some(2), Some(64 << 20), Some(100 << 10))
+        );
+        assert!(parse_limits(&["stack=1K".to_string()]).is_err());
         assert!(parse_limits(&["cpu=x".to_string()]).is_err());
         assert!(parse_limits(&["disk=1".to_string()]).is_err());
     }

@@ -323,6 +323,17 @@ fn mem_limit_too_small_for_the_guest() {
     );
     let out = strict(&["--limit", "mem=64M", p(&guest("wc"))], b"a b\n");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // A smaller stack: the whole guest in 1 MiB (wc keeps a 64 KiB buffer on its stack).
+    let out = strict(&["--limit", "mem=1M,stack=256K", p(&guest("wc"))], b"a b\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "      1       2       4\n");
+    // Too small a stack for that buffer: the guest faults, and it is said.
+    let out = strict(&["--limit", "stack=64K", p(&guest("wc"))], b"a b\n");
+    assert_eq!(out.status.code(), Some(139));
+    assert_eq!(
+        text(&out.stderr),
+        "straitjacket: guest killed by signal 11 (SIGSEGV)\n"
+    );
 }
 
 fn monitor_fixture() -> (PathBuf, PathBuf) {
