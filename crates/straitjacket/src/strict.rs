@@ -136,7 +136,7 @@ fn parse_limits(specs: &[String]) -> Result<Limits, Failure> {
                 }
                 "stack" => {
                     let b = parse_bytes(v)
-                        .filter(|&b| b >= MIN_STACK && b <= 1 << 30)
+                        .filter(|b| (MIN_STACK..=1 << 30).contains(b))
                         .map(|b| b.div_ceil(elf::PAGE) * elf::PAGE);
                     l.stack = Some(b.ok_or_else(|| {
                         Failure::input(format!("--limit stack={v}: expected bytes from 64K to 1G"))
