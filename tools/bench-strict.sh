@@ -45,19 +45,21 @@ row "strict guest" "$strict" "$strict_cpu"
 row "coreutils sha256sum" "$coreutils" "$coreutils_cpu"
 printf '  strict / native: wall %.3f, cpu %.3f\n' "$(echo "$strict / $native" | bc -l)" "$(echo "$strict_cpu / $native_cpu" | bc -l)"
 
-loop() { # mean wall time per start of "$@", in microseconds
-    local t0 t1
-    t0=$(now)
-    for _ in $(seq "$STARTS"); do "$@" > /dev/null; done
-    t1=$(now)
-    echo "($t1 - $t0) * 1000000 / $STARTS" | bc -l | xargs printf '%.0f'
+loop() { # "WALL CPU": mean wall and user+sys CPU time per start of "$@", in microseconds
+    local args
+    args=$(printf '%q ' "$@")
+    /usr/bin/time -o "$OUT/time" -f "%e %U %S" \
+        bash -c "for _ in \$(seq $STARTS); do $args > /dev/null; done"
+    read -r e u s < "$OUT/time"
+    awk -v e="$e" -v u="$u" -v s="$s" -v n="$STARTS" \
+        'BEGIN{printf "wall %6.0f us   cpu %6.0f us\n", e * 1e6 / n, (u + s) * 1e6 / n}'
 }
 echo "start-up, mean of $STARTS starts of a static binary that exits at once:"
-printf '  plain exec                 %6s us\n' "$(loop "$OUT/probe" exit 0)"
-printf '  straitjacket strict        %6s us\n' "$(loop "$SJ" strict "$OUT/probe" exit 0)"
+printf '  %-34s %s\n' "plain exec" "$(loop "$OUT/probe" exit 0)"
+printf '  %-34s %s\n' "straitjacket strict" "$(loop "$SJ" strict "$OUT/probe" exit 0)"
 if "$SJ" run --help > /dev/null 2>&1; then
-    printf '  straitjacket run --preset strict %s us\n' "$(loop "$SJ" run --preset strict -- "$OUT/probe" exit 0)"
+    printf '  %-34s %s\n' "straitjacket run --preset strict" "$(loop "$SJ" run --preset strict -- "$OUT/probe" exit 0)"
 else
     echo "  straitjacket run --preset strict: (no \`run\` subcommand in this build yet)"
 fi
-printf '  straitjacket --version     %6s us (the binary'"'"'s own start)\n' "$(loop "$SJ" --version)"
+printf '  %-34s %s\n' "straitjacket --version (own start)" "$(loop "$SJ" --version)"
