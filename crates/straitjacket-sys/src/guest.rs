@@ -104,6 +104,7 @@ pub enum Stage {
     MapSegment,
     Protect,
     MapStack,
+    MapTrampoline,
     Fds,
     Unknown(u32),
 }
@@ -117,6 +118,7 @@ impl Stage {
             Stage::Protect => 4,
             Stage::MapStack => 5,
             Stage::Fds => 6,
+            Stage::MapTrampoline => 7,
             Stage::Unknown(c) => c,
         }
     }
@@ -128,6 +130,7 @@ impl Stage {
             4 => Stage::Protect,
             5 => Stage::MapStack,
             6 => Stage::Fds,
+            7 => Stage::MapTrampoline,
             c => Stage::Unknown(c),
         }
     }
@@ -402,7 +405,7 @@ fn child_main(
         len: 2 * PAGE,
         prot: 0,
     };
-    map(&tramp, Stage::MapStack);
+    map(&tramp, Stage::MapTrampoline);
     let code = trampoline_code();
     // SAFETY: both pages were just mapped read-write; the code is at most a page (checked
     // in `trampoline_code`) and the ranges fit the second page (checked in `spawn`).

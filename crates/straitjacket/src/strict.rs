@@ -202,7 +202,7 @@ fn load_error(e: LoadError, mem: Option<u64>) -> Failure {
              straitjacket's own mappings",
             e.at
         ),
-        Stage::MapSegment | Stage::MapStack if e.errno == 12 => format!(
+        Stage::MapSegment | Stage::MapStack | Stage::MapTrampoline if e.errno == 12 => format!(
             "cannot map the guest's memory at {:#x}: out of memory{}",
             e.at,
             match mem {
@@ -212,6 +212,12 @@ fn load_error(e: LoadError, mem: Option<u64>) -> Failure {
         ),
         Stage::MapSegment => format!("cannot map the guest's segment at {:#x}: {reason}", e.at),
         Stage::MapStack => format!("cannot map the guest's stack at {:#x}: {reason}", e.at),
+        Stage::MapTrampoline => {
+            format!(
+                "cannot map the loader's trampoline at {:#x}: {reason}",
+                e.at
+            )
+        }
         Stage::Protect => format!(
             "cannot protect the guest's segment at {:#x}: {reason}",
             e.at
