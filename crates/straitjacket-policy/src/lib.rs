@@ -20,6 +20,7 @@ pub mod syntax;
 pub use action::Action;
 pub use arch::{Arch, SyscallNr};
 pub mod compile;
+pub mod decode;
 pub mod export;
 pub mod groups;
 pub mod resolve;

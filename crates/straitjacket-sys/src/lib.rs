@@ -6,10 +6,15 @@
 //! of libc and this one free of policy logic.
 
 pub mod guest;
+pub mod launch;
+pub mod mem;
+pub mod notify;
+pub mod pidfd;
 pub mod prctl;
 pub mod process;
 pub mod ptrace;
 pub mod seccomp;
+pub mod signals;
 pub mod testing;
 
 /// The last OS error as an `io::Error` (errno read right after a failed call).

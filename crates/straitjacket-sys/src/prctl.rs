@@ -39,3 +39,15 @@ pub fn seccomp_mode() -> io::Result<i32> {
         Ok(r)
     }
 }
+
+/// Makes the calling process a child subreaper (`PR_SET_CHILD_SUBREAPER`): orphaned
+/// descendants are reparented to it instead of to init, so it can reap and kill them.
+pub fn set_child_subreaper() -> io::Result<()> {
+    // SAFETY: integer arguments only.
+    let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(last_error())
+    }
+}

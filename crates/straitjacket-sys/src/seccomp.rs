@@ -87,8 +87,15 @@ pub fn install(filter: &[[u8; 8]], flags: FilterFlags) -> io::Result<()> {
         ));
     }
     let prog = fprog(filter)?;
-    if seccomp_set_filter(&prog, flags) == 0 {
+    let r = seccomp_set_filter(&prog, flags);
+    if r == 0 {
         return Ok(());
+    }
+    if r > 0 {
+        // TSYNC without TSYNC_ESRCH: the id of a thread that could not be synchronized.
+        return Err(io::Error::other(format!(
+            "thread {r} could not be synchronized to the filter (it has another filter or no NO_NEW_PRIVS)"
+        )));
     }
     let err = last_error();
     if err.raw_os_error() != Some(libc::ENOSYS) || flags != FilterFlags::NONE {

@@ -4,15 +4,14 @@
 mod call;
 mod cli_bpf;
 mod cli_policy;
-mod failure;
-mod policy_file;
-mod presets;
 mod strict;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use straitjacket::{failure, policy_file, presets};
 
 use failure::Failure;
 
@@ -75,6 +74,43 @@ enum Command {
         #[command(subcommand)]
         show: Option<PresetsCommand>,
     },
+    /// Run a program under a policy (the `default` preset unless told otherwise).
+    ///
+    /// The program gets only fds 0, 1, 2 and each --keep-fd, a new session (unless --tty),
+    /// NO_NEW_PRIVS, and the filter, installed right before exec. A blocked call is explained
+    /// on stderr. straitjacket forwards SIGINT, SIGTERM and SIGHUP, and is a child subreaper:
+    /// descendants left running when the program ends are killed. Exit status: the
+    /// program's; 128+N if it dies of signal N; 159 if the policy kills it; 127 command not
+    /// found; 126 not executable; 2 bad input; 125 the launch failed.
+    Run {
+        /// A policy file.
+        #[arg(long, conflicts_with = "preset")]
+        policy: Option<PathBuf>,
+        /// An embedded policy (`straitjacket presets` lists them).
+        #[arg(long)]
+        preset: Option<String>,
+        /// Pass this open file descriptor on (repeatable).
+        #[arg(long = "keep-fd", value_name = "N")]
+        keep_fd: Vec<i32>,
+        /// Start from an empty environment.
+        #[arg(long)]
+        env_clear: bool,
+        /// Set a variable (repeatable).
+        #[arg(long, value_name = "K=V")]
+        env: Vec<std::ffi::OsString>,
+        /// Working directory of the program.
+        #[arg(long)]
+        cwd: Option<PathBuf>,
+        /// Keep the caller's terminal session (no setsid): for interactive programs.
+        #[arg(long)]
+        tty: bool,
+        /// Also report calls answered with an errno (one line per call and rule, then a count).
+        #[arg(long)]
+        report: bool,
+        /// The program and its arguments.
+        #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+        cmd: Vec<std::ffi::OsString>,
+    },
     /// Inspect raw seccomp BPF filters: disassemble, emulate, dump a process's filters.
     #[command(subcommand)]
     Bpf(cli_bpf::BpfCommand),
@@ -96,6 +132,31 @@ enum PresetsCommand {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
+        Command::Run {
+            policy,
+            preset,
+            keep_fd,
+            env_clear,
+            env,
+            cwd,
+            tty,
+            report,
+            cmd,
+        } => {
+            let opts = straitjacket::run::RunOptions {
+                policy,
+                preset,
+                keep_fds: keep_fd,
+                env_clear,
+                env,
+                cwd,
+                tty,
+                report,
+                cmd,
+            };
+            let code = straitjacket::run::run(&opts)?;
+            std::process::exit(code);
+        }
         Command::Check {
             file,
             deny_warnings,

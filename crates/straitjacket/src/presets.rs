@@ -2,7 +2,6 @@
 //!
 //! Presets are written in the policy language (crates/straitjacket/presets/*.sj) and may
 //! include each other by file name; they are compiled by the tests like any policy.
-#![allow(dead_code)] // `load` serves `run`, which lands next.
 
 use straitjacket_policy::diag::SourceFile;
 use straitjacket_policy::resolve::{Loaded, Loader, Options};

@@ -3,6 +3,7 @@
 //! defined by [`eval`], the reference the compiled program is tested against.
 
 pub mod eval;
+pub mod route;
 
 use std::collections::BTreeMap;
 use std::fmt;

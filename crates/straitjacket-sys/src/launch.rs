@@ -1,0 +1,648 @@
+//! Starting a program under a seccomp filter: the only fork/exec of straitjacket.
+//!
+//! Everything the child needs is prepared before fork in a [`Plan`] (C strings and pointer
+//! arrays for path, argv and envp, the filter records, the fd layout, the ranges to close), so
+//! that between fork and exec the child allocates nothing and only makes raw system calls. The
+//! child, in order:
+//! 1. `PR_SET_PDEATHSIG(SIGKILL)`, then checks `getppid()` against the parent's pid taken
+//!    before fork (the parent may have died before the prctl took effect);
+//! 2. `setsid()` unless the plan keeps the caller's terminal session;
+//! 3. `chdir`;
+//! 4. moves its ends of the sync and error pipes to two known fd numbers just above the
+//!    highest kept fd (through a temporary copy above every fd involved, so no move clobbers
+//!    another), close-on-exec;
+//! 5. closes every other fd but 0, 1, 2 and the kept ones (`close_range` over the gaps), and
+//!    clears close-on-exec on the kept ones;
+//! 6. resets SIGPIPE to its default (Rust ignores it) and unblocks every signal;
+//! 7. `PR_SET_NO_NEW_PRIVS`;
+//! 8. writes one byte to the sync pipe: "about to install";
+//! 9. installs the filter with `SECCOMP_FILTER_FLAG_NEW_LISTENER` (and `WAIT_KILLABLE_RECV`
+//!    where the kernel has it), LAST;
+//! 10. `execve`. A failure at any step is written as (step, errno) to the error pipe.
+//!
+//! # Getting the listener without the child's help
+//! After step 9 the child may make no call the policy denies, so it cannot send the listener
+//! over a socket. Instead the parent takes it with `pidfd_getfd(child, N)`. N is known in
+//! advance: the kernel gives a new fd the lowest free number (`get_unused_fd_flags`), and
+//! after step 5 the child's open fds are exactly 0..2 (those the parent had open), the kept
+//! fds and the two pipe ends, none of which step 6–8 change. So N is the lowest number not in
+//! that set, computed by [`Plan::listener_fd`]. The parent waits for the sync byte, then retries
+//! `pidfd_getfd` (EBADF until the install is done) and checks that what it got is a listener
+//! (`notify::is_listener`). N cannot be reused by something else before the parent gets it:
+//! the routed filter always notifies `execve`, so the child's next call after installing
+//! blocks until the parent, holding the listener, answers it. The listener is close-on-exec in
+//! the child (the kernel creates it O_CLOEXEC), so the new program never holds it.
+
+use std::ffi::{CString, NulError};
+use std::fmt;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use crate::last_error;
+use crate::notify;
+use crate::pidfd;
+use crate::process::ChildOutcome;
+use crate::seccomp::FilterFlags;
+
+/// A step of the child, as reported on the error pipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Step {
+    DeathSignal = 1,
+    Setsid = 2,
+    Chdir = 3,
+    MoveFds = 4,
+    CloseFds = 5,
+    Signals = 6,
+    NoNewPrivs = 7,
+    Sync = 8,
+    Install = 9,
+    Exec = 10,
+}
+
+impl Step {
+    fn from_u32(v: u32) -> Option<Step> {
+        Some(match v {
+            1 => Step::DeathSignal,
+            2 => Step::Setsid,
+            3 => Step::Chdir,
+            4 => Step::MoveFds,
+            5 => Step::CloseFds,
+            6 => Step::Signals,
+            7 => Step::NoNewPrivs,
+            8 => Step::Sync,
+            9 => Step::Install,
+            10 => Step::Exec,
+            _ => return None,
+        })
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Step::DeathSignal => "setting the parent-death signal",
+            Step::Setsid => "starting a new session",
+            Step::Chdir => "changing directory",
+            Step::MoveFds => "arranging file descriptors",
+            Step::CloseFds => "closing file descriptors",
+            Step::Signals => "resetting signals",
+            Step::NoNewPrivs => "setting NO_NEW_PRIVS",
+            Step::Sync => "signalling the parent",
+            Step::Install => "installing the seccomp filter",
+            Step::Exec => "executing the program",
+        }
+    }
+}
+
+/// Why a launch failed.
+#[derive(Debug)]
+pub enum LaunchError {
+    /// An argument, variable or path contains a NUL byte.
+    Nul(NulError),
+    /// A `--keep-fd` is not open in the caller.
+    FdNotOpen(RawFd),
+    /// A call of the parent failed.
+    Parent {
+        what: &'static str,
+        source: io::Error,
+    },
+    /// The child failed at `step` before running the program.
+    Child { step: Step, source: io::Error },
+    /// The child never installed its filter in time.
+    Timeout,
+}
+
+impl fmt::Display for LaunchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LaunchError::Nul(e) => write!(f, "an argument contains a NUL byte ({e})"),
+            LaunchError::FdNotOpen(fd) => write!(f, "file descriptor {fd} is not open"),
+            LaunchError::Parent { what, source } => {
+                write!(f, "{what}: {source}")?;
+                if *what == "pidfd_getfd" && source.raw_os_error() == Some(libc::EPERM) {
+                    f.write_str(
+                        " (hint: taking the child's seccomp listener needs ptrace access to it: \
+                         check /proc/sys/kernel/yama/ptrace_scope, or whether straitjacket itself \
+                         runs under a filter that denies pidfd_getfd)",
+                    )?;
+                }
+                Ok(())
+            }
+            LaunchError::Child { step, source } => write!(f, "{}: {source}", step.describe()),
+            LaunchError::Timeout => f.write_str("the child did not install its filter in time"),
+        }
+    }
+}
+
+impl std::error::Error for LaunchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LaunchError::Nul(e) => Some(e),
+            LaunchError::Parent { source, .. } | LaunchError::Child { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<NulError> for LaunchError {
+    fn from(e: NulError) -> LaunchError {
+        LaunchError::Nul(e)
+    }
+}
+
+/// Everything the child needs, prepared before fork.
+#[derive(Debug)]
+pub struct Plan {
+    path: CString,
+    _argv: Vec<CString>,
+    argv_ptrs: Vec<*const libc::c_char>,
+    _envp: Vec<CString>,
+    envp_ptrs: Vec<*const libc::c_char>,
+    cwd: Option<CString>,
+    filter: Vec<[u8; 8]>,
+    /// Kept fds above 2, sorted, each open in the caller.
+    keep: Vec<RawFd>,
+    /// Which of 0, 1, 2 are open in the caller.
+    std_open: [bool; 3],
+    new_session: bool,
+    /// Where the child's sync and error pipe ends go.
+    sync_fd: RawFd,
+    err_fd: RawFd,
+}
+
+/// What the caller asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    /// The executable, already resolved (no PATH search here).
+    pub path: Vec<u8>,
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+    pub cwd: Option<Vec<u8>>,
+    /// Raw `struct sock_filter` records.
+    pub filter: Vec<[u8; 8]>,
+    /// Fds beyond 0, 1, 2 the program keeps.
+    pub keep_fds: Vec<RawFd>,
+    /// `setsid()` in the child (no controlling terminal).
+    pub new_session: bool,
+}
+
+fn fd_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD takes no pointer; it only reports the fd's flags (or EBADF).
+    unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+}
+
+fn cstrings(items: &[Vec<u8>]) -> Result<(Vec<CString>, Vec<*const libc::c_char>), NulError> {
+    let strings = items
+        .iter()
+        .map(|s| CString::new(s.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut ptrs: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    Ok((strings, ptrs))
+}
+
+impl Plan {
+    /// Checks the request and prepares it. Kept fds must be open now.
+    pub fn new(spec: &Spec) -> Result<Plan, LaunchError> {
+        let path = CString::new(spec.path.clone())?;
+        let (argv, argv_ptrs) = cstrings(&spec.argv)?;
+        let (envp, envp_ptrs) = cstrings(&spec.envp)?;
+        let cwd = spec.cwd.clone().map(CString::new).transpose()?;
+        let mut keep: Vec<RawFd> = Vec::new();
+        for &fd in &spec.keep_fds {
+            if fd < 0 || !fd_open(fd) {
+                return Err(LaunchError::FdNotOpen(fd));
+            }
+            if fd > 2 && !keep.contains(&fd) {
+                keep.push(fd);
+            }
+        }
+        keep.sort_unstable();
+        let std_open = [fd_open(0), fd_open(1), fd_open(2)];
+        let sync_fd = keep.last().copied().unwrap_or(2).max(2) + 1;
+        Ok(Plan {
+            path,
+            _argv: argv,
+            argv_ptrs,
+            _envp: envp,
+            envp_ptrs,
+            cwd,
+            filter: spec.filter.clone(),
+            keep,
+            std_open,
+            new_session: spec.new_session,
+            sync_fd,
+            err_fd: sync_fd + 1,
+        })
+    }
+
+    /// The fd number the listener gets in the child: the lowest one not open after the fd
+    /// layout is arranged (see the module docs).
+    pub fn listener_fd(&self) -> RawFd {
+        let open = |n: RawFd| {
+            (0..3).contains(&n) && self.std_open[n as usize]
+                || self.keep.contains(&n)
+                || n == self.sync_fd
+                || n == self.err_fd
+        };
+        (0..).find(|&n| !open(n)).unwrap_or(0)
+    }
+
+    /// The fd ranges the child closes: everything but 0..2, the kept fds and the pipe ends.
+    fn gaps(&self) -> Vec<(u32, u32)> {
+        let mut kept: Vec<u32> = vec![0, 1, 2];
+        kept.extend(self.keep.iter().map(|&f| f as u32));
+        kept.push(self.sync_fd as u32);
+        kept.push(self.err_fd as u32);
+        kept.sort_unstable();
+        kept.dedup();
+        let mut gaps = Vec::new();
+        for w in kept.windows(2) {
+            if w[1] > w[0] + 1 {
+                gaps.push((w[0] + 1, w[1] - 1));
+            }
+        }
+        if let Some(&last) = kept.last() {
+            gaps.push((last + 1, u32::MAX));
+        }
+        gaps
+    }
+}
+
+/// A started program: blocked in its first `execve` (a notification on `listener`).
+#[derive(Debug)]
+pub struct Launched {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+    pub listener: OwnedFd,
+    /// The error pipe's read end (non-blocking): 8 bytes (step, errno) if exec fails, EOF once
+    /// the program runs (the kernel closes close-on-exec fds before the new program starts).
+    pub errors: OwnedFd,
+}
+
+/// Reads an error record from the error pipe: `Ok(None)` on EOF, `Err(WouldBlock)` if
+/// nothing is there yet.
+pub fn read_error_record(errors: &OwnedFd) -> io::Result<Option<(Option<Step>, io::Error)>> {
+    let mut buf = [0u8; 8];
+    let mut f = std::fs::File::from(errors.try_clone()?);
+    let n = f.read(&mut buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    // A record is written with one write(2) of 8 bytes to a pipe: atomic.
+    let step = Step::from_u32(u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]));
+    let errno = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
+    Ok(Some((step, io::Error::from_raw_os_error(errno))))
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` is a live array of two ints for the kernel to fill.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(last_error());
+    }
+    // SAFETY: pipe2 returned two new fds that nothing else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn parent(what: &'static str) -> impl FnOnce(io::Error) -> LaunchError {
+    move |source| LaunchError::Parent { what, source }
+}
+
+/// How long the parent waits for the child to install its filter.
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Forks and starts `plan`'s program. On success the child is blocked in its `execve`,
+/// which the caller must answer through `listener` (CONTINUE).
+pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
+    let (sync_r, sync_w) = pipe().map_err(parent("creating a pipe"))?;
+    let (err_r, err_w) = pipe().map_err(parent("creating a pipe"))?;
+    let gaps = plan.gaps();
+    let high = plan.err_fd.max(sync_w.as_raw_fd()).max(err_w.as_raw_fd()) + 1;
+    let prog = libc::sock_fprog {
+        len: u16::try_from(plan.filter.len())
+            .map_err(|_| parent("filter")(io::Error::from_raw_os_error(libc::EINVAL)))?,
+        filter: plan.filter.as_ptr().cast::<libc::sock_filter>().cast_mut(),
+    };
+    // SAFETY: sigset_t is plain data; sigemptyset initialises it.
+    let mut empty: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `empty` is a live sigset_t.
+    unsafe { libc::sigemptyset(&mut empty) };
+    let child_fds = ChildFds {
+        sync_w: sync_w.as_raw_fd(),
+        err_w: err_w.as_raw_fd(),
+        high,
+        gaps: &gaps,
+        prog: &prog,
+        empty: &empty,
+        // SAFETY: getpid has no preconditions.
+        ppid: unsafe { libc::getpid() },
+    };
+
+    // SAFETY: fork has no memory-safety preconditions of its own. The child runs only
+    // `child_main`, which makes raw system calls on data prepared above (no allocation, no
+    // locks) and ends in execve or _exit, never returning into the caller.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(parent("fork")(last_error()));
+    }
+    if pid == 0 {
+        child_main(plan, &child_fds);
+    }
+    drop(sync_w);
+    drop(err_w);
+
+    let pidfd = match pidfd::open(pid, 0) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = crate::signals::kill_unreaped_child(pid, libc::SIGKILL);
+            let _ = crate::process::wait(pid);
+            return Err(parent("pidfd_open")(e));
+        }
+    };
+    let fail = |e: LaunchError| {
+        let _ = pidfd::send_signal(pidfd.as_fd(), libc::SIGKILL);
+        let _ = crate::process::wait(pid);
+        e
+    };
+    let child_failed = || -> LaunchError {
+        match read_error_record(&err_r) {
+            Ok(Some((Some(step), source))) => LaunchError::Child { step, source },
+            _ => LaunchError::Parent {
+                what: "the child",
+                source: io::Error::other(match crate::process::wait(pid) {
+                    Ok(ChildOutcome::Exited(c)) => {
+                        format!("exited with status {c} before running the program")
+                    }
+                    Ok(ChildOutcome::Signaled(s)) => {
+                        format!("died of signal {s} before running the program")
+                    }
+                    Err(e) => e.to_string(),
+                }),
+            },
+        }
+    };
+
+    // Wait for "about to install" (or EOF if the child failed or died first).
+    let mut byte = [0u8; 1];
+    let mut sync = std::fs::File::from(sync_r);
+    let got = loop {
+        match sync.read(&mut byte) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(fail(parent("reading the sync pipe")(e))),
+        }
+    };
+    if got == 0 {
+        let e = child_failed();
+        return Err(fail(e));
+    }
+    set_nonblocking(&err_r).map_err(|e| fail(parent("fcntl")(e)))?;
+
+    let n = plan.listener_fd();
+    let start = Instant::now();
+    let listener = loop {
+        match pidfd::getfd(pidfd.as_fd(), n) {
+            Ok(fd) if notify::is_listener(fd.as_fd()) => break fd,
+            Ok(_) => {
+                return Err(fail(parent("pidfd_getfd")(io::Error::other(format!(
+                    "fd {n} of the child is not a seccomp listener"
+                )))))
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EBADF) => {}
+            Err(e) => return Err(fail(parent("pidfd_getfd")(e))),
+        }
+        // Not installed yet: wait a little on the error pipe, which speaks if it failed.
+        let ready = crate::signals::poll_readable(&[err_r.as_fd()], 1)
+            .map_err(|e| fail(parent("poll")(e)))?;
+        if ready[0] {
+            let e = child_failed();
+            return Err(fail(e));
+        }
+        if start.elapsed() > INSTALL_TIMEOUT {
+            return Err(fail(LaunchError::Timeout));
+        }
+    };
+    Ok(Launched {
+        pid,
+        pidfd,
+        listener,
+        errors: err_r,
+    })
+}
+
+fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+    // SAFETY: F_GETFL/F_SETFL take integers only.
+    let r = unsafe {
+        let fl = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK)
+    };
+    if r < 0 {
+        Err(last_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// What the child uses besides the plan, computed before fork.
+struct ChildFds<'a> {
+    sync_w: RawFd,
+    err_w: RawFd,
+    /// Above every fd involved: temporary copies go here.
+    high: RawFd,
+    gaps: &'a [(u32, u32)],
+    prog: &'a libc::sock_fprog,
+    empty: &'a libc::sigset_t,
+    ppid: libc::pid_t,
+}
+
+fn errno() -> i32 {
+    // SAFETY: __errno_location returns this thread's errno slot, always valid to read.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Writes (step, errno) to `fd` and exits 127. Runs in the child: no allocation.
+fn die(fd: RawFd, step: Step) -> ! {
+    let e = errno();
+    let mut rec = [0u8; 8];
+    let s = (step as u32).to_ne_bytes();
+    let v = e.to_ne_bytes();
+    let mut i = 0;
+    while i < 4 {
+        rec[i] = s[i];
+        rec[i + 4] = v[i];
+        i += 1;
+    }
+    // SAFETY: `rec` is a live 8-byte buffer; a failed write changes nothing we rely on, and
+    // _exit never returns.
+    unsafe {
+        libc::write(fd, rec.as_ptr().cast(), rec.len());
+        libc::_exit(127)
+    }
+}
+
+/// The child between fork and exec. Only raw system calls on data the parent prepared
+/// before fork (which stays alive: this is a copy of its address space until execve replaces
+/// it or _exit ends it); no allocation; never returns.
+fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
+    let mut err = c.err_w;
+    // SAFETY: integer arguments only.
+    if unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    } != 0
+    {
+        die(err, Step::DeathSignal);
+    }
+    // SAFETY: getppid has no arguments.
+    if unsafe { libc::getppid() } != c.ppid {
+        // The parent died before the death signal was armed: nobody to run for.
+        // SAFETY: _exit takes an integer and never returns.
+        unsafe { libc::_exit(127) };
+    }
+    // SAFETY: setsid has no arguments.
+    if plan.new_session && unsafe { libc::setsid() } < 0 {
+        die(err, Step::Setsid);
+    }
+    if let Some(cwd) = &plan.cwd {
+        // SAFETY: `cwd` is a NUL-terminated string owned by the plan.
+        if unsafe { libc::chdir(cwd.as_ptr()) } != 0 {
+            die(err, Step::Chdir);
+        }
+    }
+    // SAFETY: F_DUPFD_CLOEXEC takes integers; the copies land at or above `high`, above every
+    // fd involved, so the dup3 calls below cannot overwrite them.
+    let a = unsafe { libc::fcntl(c.sync_w, libc::F_DUPFD_CLOEXEC, c.high) };
+    if a < 0 {
+        die(err, Step::MoveFds);
+    }
+    // SAFETY: as above.
+    let b = unsafe { libc::fcntl(c.err_w, libc::F_DUPFD_CLOEXEC, c.high) };
+    if b < 0 {
+        die(err, Step::MoveFds);
+    }
+    err = b;
+    // SAFETY: integer arguments; the target numbers belong to the plan's layout (whatever
+    // was open there in this child is not kept).
+    if unsafe { libc::dup3(a, plan.sync_fd, libc::O_CLOEXEC) } < 0 {
+        die(err, Step::MoveFds);
+    }
+    // SAFETY: as above.
+    if unsafe { libc::dup3(b, plan.err_fd, libc::O_CLOEXEC) } < 0 {
+        die(err, Step::MoveFds);
+    }
+    err = plan.err_fd;
+    // 0..2 that the caller had closed may have been taken by the pipes in the parent: close
+    // them again so the layout is the one `listener_fd` computed.
+    for (fd, &open) in plan.std_open.iter().enumerate() {
+        // SAFETY: close takes an integer; the fd is one the program must not get.
+        if !open && unsafe { libc::close(fd as RawFd) } != 0 && errno() != libc::EBADF {
+            die(err, Step::CloseFds);
+        }
+    }
+    for &(lo, hi) in c.gaps {
+        // SAFETY: close_range takes integers; the gaps exclude 0..2, kept fds and the pipes.
+        if unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0) } != 0 {
+            die(err, Step::CloseFds);
+        }
+    }
+    for &fd in &plan.keep {
+        // SAFETY: F_SETFD with an integer: clears close-on-exec on a kept fd.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } != 0 {
+            die(err, Step::CloseFds);
+        }
+    }
+    // SAFETY: restores the default disposition; no handler is involved.
+    if unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) } == libc::SIG_ERR {
+        die(err, Step::Signals);
+    }
+    // SAFETY: `c.empty` is an initialised sigset_t prepared before fork.
+    if unsafe { libc::sigprocmask(libc::SIG_SETMASK, c.empty, std::ptr::null_mut()) } != 0 {
+        die(err, Step::Signals);
+    }
+    // SAFETY: integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) } != 0 {
+        die(err, Step::NoNewPrivs);
+    }
+    let one = [1u8];
+    // SAFETY: `one` is a live 1-byte buffer.
+    if unsafe { libc::write(plan.sync_fd, one.as_ptr().cast(), 1) } != 1 {
+        die(err, Step::Sync);
+    }
+    // WAIT_KILLABLE_RECV (Linux 5.19): once the supervisor has received a notification, only
+    // a fatal signal interrupts the caller's wait, so a thread the supervisor decided to kill
+    // cannot run a signal handler meanwhile. Older kernels refuse the flag (EINVAL) before
+    // installing anything; then install without it.
+    let listener = FilterFlags::NEW_LISTENER;
+    for flags in [listener | FilterFlags::WAIT_KILLABLE_RECV, listener] {
+        // SAFETY: `c.prog` points to a sock_fprog whose records live in the plan; the kernel
+        // copies them during the call.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                1 as libc::c_ulong,
+                flags.bits() as libc::c_ulong,
+                c.prog as *const libc::sock_fprog,
+            )
+        };
+        if r >= 0 {
+            break;
+        }
+        if errno() != libc::EINVAL || flags == listener {
+            die(err, Step::Install);
+        }
+    }
+    // SAFETY: path, argv and envp are NUL-terminated strings and NULL-terminated pointer
+    // arrays owned by the plan. execve returns only on failure.
+    unsafe {
+        libc::execve(
+            plan.path.as_ptr(),
+            plan.argv_ptrs.as_ptr(),
+            plan.envp_ptrs.as_ptr(),
+        )
+    };
+    die(err, Step::Exec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(keep: Vec<RawFd>) -> Plan {
+        Plan::new(&Spec {
+            path: b"/bin/true".to_vec(),
+            argv: vec![b"true".to_vec()],
+            keep_fds: keep,
+            ..Spec::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn fd_layout_is_computed() {
+        let p = plan(vec![]);
+        assert_eq!((p.sync_fd, p.err_fd), (3, 4));
+        assert_eq!(p.gaps(), vec![(5, u32::MAX)]);
+        let std_open = p.std_open.iter().filter(|o| **o).count();
+        if std_open == 3 {
+            assert_eq!(p.listener_fd(), 5);
+        }
+        let (r, _w) = pipe().unwrap();
+        let fd = r.as_raw_fd();
+        let p = plan(vec![fd]);
+        assert_eq!(p.sync_fd, fd + 1);
+        assert!(p.gaps().contains(&(fd as u32 + 3, u32::MAX)));
+        assert!(matches!(
+            Plan::new(&Spec {
+                keep_fds: vec![9999],
+                ..Spec::default()
+            }),
+            Err(LaunchError::FdNotOpen(9999))
+        ));
+    }
+}

@@ -1,0 +1,162 @@
+//! Signals for a supervisor: block them and read them from a `signalfd`, reap children
+//! without blocking, signal a child that has not been reaped.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use crate::last_error;
+use crate::process::ChildOutcome;
+
+fn sigset(sigs: &[i32]) -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigemptyset initialises it fully before use.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a live sigset_t; both calls only write into it.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        for &s in sigs {
+            libc::sigaddset(&mut set, s);
+        }
+    }
+    set
+}
+
+/// Blocks `sigs` in the calling thread (so they queue for a signalfd instead of running
+/// their default action). Children inherit the mask; the launcher clears it before exec.
+pub fn block(sigs: &[i32]) -> io::Result<()> {
+    let set = sigset(sigs);
+    // SAFETY: `set` is a live, initialised sigset_t; the old mask is not requested.
+    let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(r))
+    }
+}
+
+/// A non-blocking, close-on-exec signalfd for `sigs` (which must be blocked).
+pub fn signalfd(sigs: &[i32]) -> io::Result<OwnedFd> {
+    let set = sigset(sigs);
+    // SAFETY: `set` is a live sigset_t the kernel copies; -1 asks for a new fd.
+    let fd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(last_error());
+    }
+    // SAFETY: signalfd returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// One signal read from a signalfd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigInfo {
+    pub signo: i32,
+    /// `si_code`: SI_USER (0) from kill(2), SI_KERNEL (0x80) from the kernel (a terminal).
+    pub code: i32,
+    pub pid: u32,
+}
+
+/// Reads the next pending signal, `None` when there is none.
+pub fn read_signal(fd: BorrowedFd<'_>) -> io::Result<Option<SigInfo>> {
+    // SAFETY: signalfd_siginfo is plain data; all-zero is a valid value.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = size_of::<libc::signalfd_siginfo>();
+    // SAFETY: `info` is live and writable for `size` bytes.
+    let r = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            (&mut info as *mut libc::signalfd_siginfo).cast(),
+            size,
+        )
+    };
+    if r < 0 {
+        let e = last_error();
+        return match e.raw_os_error() {
+            Some(libc::EAGAIN) => Ok(None),
+            _ => Err(e),
+        };
+    }
+    if r as usize != size {
+        return Ok(None);
+    }
+    Ok(Some(SigInfo {
+        signo: info.ssi_signo as i32,
+        code: info.ssi_code,
+        pid: info.ssi_pid,
+    }))
+}
+
+/// What [`wait_any`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waited {
+    Reaped(i32, ChildOutcome),
+    /// Children exist but none has ended (only without blocking).
+    NoneEnded,
+    NoChildren,
+}
+
+/// Reaps one child that has ended, blocking for one if `block`.
+pub fn wait_any(block: bool) -> io::Result<Waited> {
+    loop {
+        let mut status: libc::c_int = 0;
+        let flags = if block { 0 } else { libc::WNOHANG };
+        // SAFETY: `status` is a live, writable c_int.
+        let pid = unsafe { libc::waitpid(-1, &mut status, flags) };
+        if pid < 0 {
+            let e = last_error();
+            match e.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::ECHILD) => return Ok(Waited::NoChildren),
+                _ => return Err(e),
+            }
+        }
+        if pid == 0 {
+            return Ok(Waited::NoneEnded);
+        }
+        if libc::WIFEXITED(status) {
+            return Ok(Waited::Reaped(
+                pid,
+                ChildOutcome::Exited(libc::WEXITSTATUS(status)),
+            ));
+        }
+        if libc::WIFSIGNALED(status) {
+            return Ok(Waited::Reaped(
+                pid,
+                ChildOutcome::Signaled(libc::WTERMSIG(status)),
+            ));
+        }
+    }
+}
+
+/// Sends `sig` to `pid`. Only for a child of ours that has not been reaped: until we reap it
+/// its id cannot be reused, so the signal reaches the process we mean.
+pub fn kill_unreaped_child(pid: i32, sig: i32) -> io::Result<()> {
+    // SAFETY: integer arguments; the caller guarantees `pid` is an unreaped child.
+    if unsafe { libc::kill(pid, sig) } == 0 {
+        Ok(())
+    } else {
+        Err(last_error())
+    }
+}
+
+/// `poll(2)` on a few fds for readability; returns which are ready (readable, hung up or in
+/// error), in order. `timeout_ms` < 0 waits forever. EINTR gives all-false.
+pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<bool>> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|f| libc::pollfd {
+            fd: f.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `pfds` is a live array of `pfds.len()` pollfd records the kernel reads and
+    // writes (revents) during the call.
+    let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+    if r < 0 {
+        let e = last_error();
+        if e.raw_os_error() == Some(libc::EINTR) {
+            return Ok(vec![false; fds.len()]);
+        }
+        return Err(e);
+    }
+    Ok(pfds.iter().map(|p| p.revents != 0).collect())
+}

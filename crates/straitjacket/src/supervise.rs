@@ -1,0 +1,391 @@
+//! The parent of `straitjacket run`: launch, then answer notified calls until the program
+//! ends.
+//!
+//! One loop polls the seccomp listener, the launcher's error pipe (during the launch phase), a
+//! signalfd (SIGCHLD, SIGINT, SIGTERM, SIGHUP) and the program's pidfd.
+//!
+//! - Launch phase: until the error pipe reads EOF (exec succeeded: the kernel closes
+//!   close-on-exec fds before the new program runs), every notification comes from the
+//!   launcher's own code (its execve, or its error report) and is answered CONTINUE.
+//! - Then each notification is decided by the ORIGINAL policy (`eval::decide` on its
+//!   `seccomp_data`): allow → CONTINUE (the decision depended on registers only); errno →
+//!   that errno (and a line with `--report`); kill → a line, then SIGKILL through a pidfd of
+//!   the calling thread, opened and checked against `SECCOMP_IOCTL_NOTIF_ID_VALID` so it is
+//!   the right thread. The thread stays blocked in the kernel until it dies: it never runs on.
+//! - If this process dies, the listener closes: pending and later notified calls fail with
+//!   ENOSYS, and the program dies of its parent-death signal. Nothing falls through to allow.
+//! - The parent is a child subreaper: orphaned descendants come to it, are reaped as they
+//!   end, and are killed (SIGKILL) once the main program has ended.
+
+use std::collections::HashSet;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use straitjacket_policy::action::Action;
+use straitjacket_policy::bpf::SeccompData;
+use straitjacket_policy::decode;
+use straitjacket_policy::diag::FileId;
+use straitjacket_policy::ir::eval;
+use straitjacket_policy::ir::Rule;
+use straitjacket_sys::launch::{self, Plan};
+use straitjacket_sys::notify::{self, Notif, Reply};
+use straitjacket_sys::process::ChildOutcome;
+use straitjacket_sys::signals::{self, Waited};
+use straitjacket_sys::{mem, pidfd, prctl};
+
+use crate::failure::Failure;
+use crate::policy_file::PolicyFile;
+use crate::run::{self, RunOptions, EXIT_KILLED_BY_POLICY, EXIT_LAUNCH};
+
+const SIGSYS: i32 = 31;
+const SIGKILL: i32 = 9;
+const FORWARDED: [i32; 3] = [2, 15, 1]; // SIGINT, SIGTERM, SIGHUP
+const SIGCHLD: i32 = 17;
+const SI_KERNEL: i32 = 0x80;
+const EPERM: i32 = 1;
+const ENOENT: i32 = 2;
+const EINTR: i32 = 4;
+
+fn sys(what: &'static str) -> impl Fn(io::Error) -> Failure {
+    move |e| Failure::with_code(EXIT_LAUNCH, format!("{what}: {e}"))
+}
+
+struct Supervisor<'a> {
+    pf: &'a PolicyFile,
+    report: bool,
+    tty: bool,
+    main_pid: i32,
+    pidfd: OwnedFd,
+    listener: Option<OwnedFd>,
+    errors: Option<OwnedFd>,
+    launch_phase: bool,
+    exec_error: Option<io::Error>,
+    main_status: Option<ChildOutcome>,
+    killed_main: bool,
+    /// (arch, nr, rule) already reported.
+    reported: HashSet<(u32, i32, String)>,
+    denied: u64,
+}
+
+pub(crate) fn launch_and_supervise(
+    plan: &Plan,
+    pf: &PolicyFile,
+    opts: &RunOptions,
+    path: &Path,
+) -> Result<i32, Failure> {
+    let mut sigs = FORWARDED.to_vec();
+    sigs.push(SIGCHLD);
+    signals::block(&sigs).map_err(sys("blocking signals"))?;
+    let sigfd = signals::signalfd(&sigs).map_err(sys("signalfd"))?;
+    prctl::set_child_subreaper().map_err(sys("prctl(PR_SET_CHILD_SUBREAPER)"))?;
+
+    let launched = launch::spawn(plan).map_err(|e| run::launch_failure(&e, path))?;
+    let mut s = Supervisor {
+        pf,
+        report: opts.report,
+        tty: opts.tty,
+        main_pid: launched.pid,
+        pidfd: launched.pidfd,
+        listener: Some(launched.listener),
+        errors: Some(launched.errors),
+        launch_phase: true,
+        exec_error: None,
+        main_status: None,
+        killed_main: false,
+        reported: HashSet::new(),
+        denied: 0,
+    };
+    s.main_loop(&sigfd)?;
+    s.kill_leftovers();
+    s.finish(path)
+}
+
+impl Supervisor<'_> {
+    fn main_loop(&mut self, sigfd: &OwnedFd) -> Result<(), Failure> {
+        while self.main_status.is_none() {
+            let mut fds = vec![sigfd.as_fd(), self.pidfd.as_fd()];
+            let listener_at = self.listener.as_ref().map(|l| {
+                fds.push(l.as_fd());
+                fds.len() - 1
+            });
+            let errors_at = self.errors.as_ref().map(|e| {
+                fds.push(e.as_fd());
+                fds.len() - 1
+            });
+            let ready = signals::poll_readable(&fds, -1).map_err(sys("poll"))?;
+            drop(fds);
+            if ready[0] {
+                self.signals(sigfd);
+            }
+            if ready[1] {
+                self.reap();
+            }
+            if listener_at.is_some_and(|i| ready[i]) {
+                self.notification();
+            }
+            if errors_at.is_some_and(|i| ready[i]) {
+                self.check_errors();
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the error pipe: a record means exec failed; EOF means the program runs.
+    fn check_errors(&mut self) {
+        let Some(errors) = &self.errors else { return };
+        match launch::read_error_record(errors) {
+            Ok(Some((_, e))) => self.exec_error = Some(e),
+            Ok(None) => {
+                self.launch_phase = false;
+                self.errors = None;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => {
+                self.launch_phase = false;
+                self.errors = None;
+            }
+        }
+    }
+
+    fn signals(&mut self, sigfd: &OwnedFd) {
+        while let Ok(Some(info)) = signals::read_signal(sigfd.as_fd()) {
+            if info.signo == SIGCHLD {
+                self.reap();
+                continue;
+            }
+            // With --tty the program shares our terminal's process group: a signal from
+            // the terminal (SI_KERNEL) reached it already.
+            if self.tty && info.code == SI_KERNEL {
+                continue;
+            }
+            if self.main_status.is_none() {
+                let _ = pidfd::send_signal(self.pidfd.as_fd(), info.signo);
+            }
+        }
+    }
+
+    fn reap(&mut self) {
+        while let Ok(Waited::Reaped(pid, outcome)) = signals::wait_any(false) {
+            if pid == self.main_pid {
+                self.main_status = Some(outcome);
+            }
+        }
+    }
+
+    fn notification(&mut self) {
+        let Some(listener) = self.listener.take() else {
+            return;
+        };
+        let keep = self.handle(&listener);
+        if keep {
+            self.listener = Some(listener);
+        }
+    }
+
+    /// Receives and answers one notification; false if the listener is unusable (dropping
+    /// it makes every later notified call fail with ENOSYS: nothing is left blocked).
+    fn handle(&mut self, listener: &OwnedFd) -> bool {
+        let n = match notify::recv(listener.as_fd()) {
+            Ok(n) => n,
+            Err(e) if matches!(e.raw_os_error(), Some(ENOENT | EINTR)) => return true,
+            Err(_) => return false,
+        };
+        if self.launch_phase {
+            self.check_errors();
+            if self.launch_phase {
+                let _ = notify::send(listener.as_fd(), n.id, Reply::Continue);
+                return true;
+            }
+        }
+        let data = seccomp_data(&n);
+        let pf = self.pf;
+        let (action, rule) = eval::decide(&pf.resolved.policy, &data);
+        match action {
+            Action::Allow | Action::Log => {
+                let _ = notify::send(listener.as_fd(), n.id, Reply::Continue);
+            }
+            Action::Errno(e) => {
+                if self.report {
+                    self.denied += 1;
+                    self.report_once(listener, &n, rule, action, "denied");
+                }
+                let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(i32::from(e)));
+            }
+            Action::Notify => {
+                self.report_once(
+                    listener,
+                    &n,
+                    rule,
+                    action,
+                    "notify is not supervised yet, answered EPERM to",
+                );
+                let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(EPERM));
+            }
+            Action::KillProcess | Action::KillThread | Action::Trap(_) | Action::Trace(_) => {
+                // Trap/trace/kill-thread reach here only for execve (always routed): the
+                // supervisor cannot reproduce them, so it does the strictest thing.
+                self.kill(listener, &n, rule, action);
+            }
+        }
+        true
+    }
+
+    /// The text after the dash: the rule that decided, or the default.
+    fn why(&self, rule: Option<&Rule>, action: Action, data: &SeccompData) -> String {
+        let sources = &self.pf.sources;
+        if let Some(r) = rule {
+            if let Some(span) = r.span {
+                let f = sources.get(span.file);
+                let (line, _) = f.line_col(span.start);
+                let text = f.line_text(line);
+                let text = text.split('#').next().unwrap_or("").trim();
+                return format!("{}: {text}", sources.location(span));
+            }
+            if let Some(o) = &r.origin {
+                return o.0.clone();
+            }
+        }
+        let root = &sources.get(FileId(0)).name;
+        let arch = eval::abi_of(data).unwrap_or(straitjacket_policy::Arch::native());
+        let which = match arch.syscall_by_nr(straitjacket_policy::SyscallNr(data.nr as u32)) {
+            None => "unknown-syscall action",
+            Some(_) => "default",
+        };
+        format!("{root}: {which} {}", decode::action(arch, action))
+    }
+
+    /// The call as text, strings read from the caller; `None` if the notification went
+    /// away meanwhile (the memory may then not have been the caller's).
+    fn describe(listener: &OwnedFd, n: &Notif) -> Option<String> {
+        let pid = n.pid as i32;
+        let mut read = |addr: u64| mem::read_cstr(pid, addr, decode::MAX_STRING).ok();
+        let text = match eval::abi_of(&seccomp_data(n)) {
+            Some(arch) => decode::call(arch, n.data.nr as u32, &n.data.args, &mut read),
+            None => format!("syscall({}) of audit arch {:#x}", n.data.nr, n.data.arch),
+        };
+        notify::id_valid(listener.as_fd(), n.id).then_some(text)
+    }
+
+    fn report_once(
+        &mut self,
+        listener: &OwnedFd,
+        n: &Notif,
+        rule: Option<&Rule>,
+        action: Action,
+        verb: &str,
+    ) {
+        let why = self.why(rule, action, &seccomp_data(n));
+        if !self.reported.insert((n.data.arch, n.data.nr, why.clone())) {
+            return;
+        }
+        if let Some(call) = Self::describe(listener, n) {
+            eprintln!("straitjacket: {verb} {call} — {why}");
+        }
+    }
+
+    /// Prints the blocked-call line, then kills the calling process with SIGKILL.
+    fn kill(&mut self, listener: &OwnedFd, n: &Notif, rule: Option<&Rule>, action: Action) {
+        let Some(call) = Self::describe(listener, n) else {
+            return;
+        };
+        let why = self.why(rule, action, &seccomp_data(n));
+        eprintln!("straitjacket: blocked {call} — {why}");
+        let tid = n.pid as i32;
+        let tgid = tgid_of(tid).unwrap_or(tid);
+        let fd = if tgid == tid {
+            pidfd::open(tid, 0)
+        } else {
+            pidfd::open(tid, pidfd::PIDFD_THREAD).or_else(|_| pidfd::open(tgid, 0))
+        };
+        // Still pending after the open: the thread is still blocked in this call, so the
+        // pidfd refers to it and not to a process that reused its id.
+        let target = fd.ok().filter(|_| notify::id_valid(listener.as_fd(), n.id));
+        if let Some(fd) = target {
+            let sent = pidfd::send_signal(fd.as_fd(), SIGKILL).is_ok();
+            self.killed_main |= sent && tgid == self.main_pid;
+        } else if notify::id_valid(listener.as_fd(), n.id) {
+            // The caller is still blocked but cannot be named (not visible in our pid
+            // namespace): end the whole program rather than let the call go on or hang.
+            self.killed_main |= pidfd::send_signal(self.pidfd.as_fd(), SIGKILL).is_ok();
+        }
+    }
+
+    /// Kills whatever descendants are left once the main program has ended.
+    fn kill_leftovers(&mut self) {
+        // The listener stays open until they are gone: a descendant blocked in a notified
+        // call stays blocked rather than going on with ENOSYS.
+        for _ in 0..100_000 {
+            let kids = children();
+            if kids.is_empty() {
+                break;
+            }
+            for &k in &kids {
+                let _ = signals::kill_unreaped_child(k, SIGKILL);
+            }
+            if !matches!(signals::wait_any(true), Ok(Waited::Reaped(..))) {
+                break;
+            }
+        }
+        while let Ok(Waited::Reaped(..)) = signals::wait_any(false) {}
+        self.listener = None;
+    }
+
+    fn finish(&mut self, path: &Path) -> Result<i32, Failure> {
+        if let Some(e) = &self.exec_error {
+            return Err(run::exec_failure(e, path));
+        }
+        if self.report {
+            let kinds = self.reported.len();
+            eprintln!(
+                "straitjacket: {} call{} denied ({kinds} shown)",
+                self.denied,
+                if self.denied == 1 { "" } else { "s" }
+            );
+        }
+        Ok(match self.main_status {
+            Some(ChildOutcome::Exited(c)) => c,
+            Some(ChildOutcome::Signaled(SIGKILL)) if self.killed_main => EXIT_KILLED_BY_POLICY,
+            Some(ChildOutcome::Signaled(SIGSYS)) => {
+                eprintln!(
+                    "straitjacket: {} was killed by SIGSYS: the filter kills calls of ABIs the policy does not cover (such as i386 `int 0x80`) in the kernel",
+                    path.display()
+                );
+                EXIT_KILLED_BY_POLICY
+            }
+            Some(ChildOutcome::Signaled(s)) => 128 + s,
+            None => EXIT_LAUNCH,
+        })
+    }
+}
+
+fn seccomp_data(n: &Notif) -> SeccompData {
+    SeccompData {
+        nr: n.data.nr,
+        arch: n.data.arch,
+        instruction_pointer: n.data.instruction_pointer,
+        args: n.data.args,
+    }
+}
+
+/// The thread group of thread `tid` (`Tgid:` in /proc/TID/status).
+fn tgid_of(tid: i32) -> Option<i32> {
+    let s = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Our children that have not been reaped (/proc/self/task/*/children).
+fn children() -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
+            out.extend(s.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+        }
+    }
+    out
+}

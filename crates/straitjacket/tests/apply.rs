@@ -1,0 +1,129 @@
+//! The library API: `Policy::apply` on the calling process, each case in a forked child so
+//! the test process itself is never confined.
+
+use std::sync::mpsc;
+
+use straitjacket::{Error, Policy};
+use straitjacket_sys::process::{in_child, ChildOutcome};
+use straitjacket_sys::testing::{probe, Probe};
+
+const EACCES: i32 = 13;
+const EPERM: i32 = 1;
+
+#[test]
+fn a_denied_call_fails_in_every_thread_even_threads_started_before() {
+    let outcome = in_child(|| {
+        // The thread exists before apply; TSYNC must cover it.
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let (res_tx, res_rx) = mpsc::channel();
+        let t = std::thread::spawn(move || {
+            go_rx.recv().unwrap();
+            res_tx.send(probe(Probe::Getppid, [0; 6])).unwrap();
+        });
+        let policy = Policy::builder()
+            .default("allow")
+            .deny("getppid", "EACCES")
+            .build()
+            .unwrap();
+        if policy.apply().is_err() {
+            return 10;
+        }
+        if probe(Probe::Getppid, [0; 6]) != Err(EACCES) {
+            return 11;
+        }
+        go_tx.send(()).unwrap();
+        if res_rx.recv().unwrap() != Err(EACCES) {
+            return 12;
+        }
+        t.join().unwrap();
+        // Allowed calls still run.
+        if probe(Probe::Getpid, [0; 6]).is_err() {
+            return 13;
+        }
+        0
+    })
+    .unwrap();
+    assert_eq!(outcome, ChildOutcome::Exited(0));
+}
+
+#[test]
+fn a_second_apply_cannot_widen_the_first() {
+    let outcome = in_child(|| {
+        let first = Policy::parse("default allow\nerrno(EACCES) getppid\n").unwrap();
+        if first.apply().is_err() {
+            return 10;
+        }
+        // Allows everything, and answers getppid differently: the stricter (first) filter
+        // still wins for getppid, and the second narrows getuid.
+        let second = Policy::parse("default allow\nallow getppid\nerrno(EPERM) getuid\n").unwrap();
+        if second.apply().is_err() {
+            return 11;
+        }
+        if probe(Probe::Getppid, [0; 6]) != Err(EACCES) {
+            return 12;
+        }
+        if probe(Probe::Getuid, [0; 6]) != Err(EPERM) {
+            return 13;
+        }
+        0
+    })
+    .unwrap();
+    assert_eq!(outcome, ChildOutcome::Exited(0));
+}
+
+#[test]
+fn a_kill_rule_kills_the_process() {
+    let outcome = in_child(|| {
+        let p = Policy::parse("default allow\nkill getppid\n").unwrap();
+        if p.apply().is_err() {
+            return 10;
+        }
+        let _ = probe(Probe::Getppid, [0; 6]);
+        0
+    })
+    .unwrap();
+    assert_eq!(outcome, ChildOutcome::Signaled(31));
+}
+
+#[test]
+fn policies_apply_cannot_honour_are_refused_and_nothing_is_installed() {
+    let outcome = in_child(|| {
+        let p = Policy::parse("default allow\nnotify getppid\n").unwrap();
+        match p.apply() {
+            Err(Error::NeedsSupervisor(_)) => {}
+            _ => return 10,
+        }
+        if straitjacket_sys::prctl::seccomp_mode().unwrap() != 0 {
+            return 11;
+        }
+        0
+    })
+    .unwrap();
+    assert_eq!(outcome, ChildOutcome::Exited(0));
+}
+
+#[test]
+fn errors_are_typed_and_readable() {
+    let e = Policy::parse("default kill-process\nallow reed\n").unwrap_err();
+    assert!(matches!(e, Error::Invalid(_)));
+    assert!(e.to_string().contains("policy.sj:2:7: error"), "{e}");
+    let e = Policy::preset("strcit").unwrap_err();
+    assert!(e.to_string().contains("did you mean `strict`"), "{e}");
+    let e = Policy::from_file("/nonexistent/p.sj").unwrap_err();
+    assert_eq!(e.to_string(), "/nonexistent/p.sj: no such file");
+    let e = Policy::builder()
+        .allow("read\nallow ptrace")
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, Error::BadInput(_)));
+    assert!(Policy::preset("default").is_ok());
+    let b = Policy::builder()
+        .default("kill-process")
+        .allow("read")
+        .allow_if("write", "fd == 1 || fd == 2");
+    assert_eq!(
+        b.text(),
+        "default kill-process\nallow read\nallow write if fd == 1 || fd == 2\n"
+    );
+    assert!(b.build().is_ok());
+}

@@ -1,0 +1,550 @@
+//! `straitjacket run` end to end, through the built binary: each test starts fresh processes.
+//! Victim programs are small C files compiled at test time with the system's `cc` (static,
+//! without libc where the policy allows almost nothing) and a Python script.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const SJ: &str = env!("CARGO_BIN_EXE_straitjacket");
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("sj-run-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn sj_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(SJ)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn sj(args: &[&str]) -> Output {
+    sj_in(Path::new("/"), args)
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// A raw-syscall helper for programs built without libc.
+const RAW: &str = r#"
+static long sys(long n, long a, long b, long c) {
+    long r;
+    __asm__ volatile ("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+    return r;
+}
+"#;
+
+/// Compiles `src` into `dir/name` with `cc` and `flags`.
+fn cc(dir: &TempDir, name: &str, src: &str, flags: &[&str]) -> PathBuf {
+    let c = dir.write(&format!("{name}.c"), src);
+    let exe = dir.path().join(name);
+    let o = Command::new("cc")
+        .args(flags)
+        .arg("-o")
+        .arg(&exe)
+        .arg(&c)
+        .output()
+        .expect("cc must be installed for these tests");
+    assert!(o.status.success(), "cc failed: {}", err(&o));
+    exe
+}
+
+/// A static program without libc, entered at `_start` with `body`.
+fn raw_program(dir: &TempDir, name: &str, body: &str) -> PathBuf {
+    let src = format!(
+        "{RAW}\nvoid _start(void) {{\n{body}\n    sys(60, 0, 0, 0);\n    for (;;) {{}}\n}}\n"
+    );
+    cc(dir, name, &src, &["-static", "-nostdlib", "-O1"])
+}
+
+#[test]
+fn a_shell_pipeline_runs_under_the_default() {
+    let o = sj(&["run", "--", "sh", "-c", "ls / | wc -l"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let n: usize = out(&o).trim().parse().unwrap();
+    assert!(n > 3, "{}", out(&o));
+}
+
+#[test]
+fn python_runs_under_the_default() {
+    let o = sj(&[
+        "run",
+        "--",
+        "python3",
+        "-c",
+        "import json, os, subprocess; print(json.dumps(6*7)); print(subprocess.run(['true']).returncode)",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(out(&o), "42\n0\n");
+}
+
+#[test]
+fn cc_compiles_and_the_result_runs_under_the_default() {
+    let d = TempDir::new("cc");
+    d.write(
+        "hello.c",
+        "#include <stdio.h>\nint main(void) { puts(\"compiled\"); return 3; }\n",
+    );
+    let o = sj_in(
+        d.path(),
+        &["run", "--", "cc", "-O1", "-o", "hello", "hello.c"],
+    );
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let o = sj_in(d.path(), &["run", "--", "./hello"]);
+    assert_eq!(out(&o), "compiled\n");
+    assert_eq!(code(&o), 3, "{}", err(&o));
+}
+
+#[test]
+fn exit_codes_pass_through() {
+    assert_eq!(code(&sj(&["run", "--", "true"])), 0);
+    assert_eq!(code(&sj(&["run", "--", "sh", "-c", "exit 3"])), 3);
+    // Death by signal N: 128 + N.
+    assert_eq!(code(&sj(&["run", "--", "sh", "-c", "kill -TERM $$"])), 143);
+    assert_eq!(code(&sj(&["run", "--", "sh", "-c", "kill -KILL $$"])), 137);
+}
+
+#[test]
+fn the_blocked_call_line_is_exact() {
+    let d = TempDir::new("line");
+    let exe = raw_program(
+        &d,
+        "opener",
+        r#"    sys(1, 1, (long)"start\n", 6);
+    sys(257, -100, (long)"/etc/shadow", 0);
+    sys(1, 1, (long)"survived\n", 9);"#,
+    );
+    d.write(
+        "policy.sj",
+        "default allow\nkill open, openat, openat2, creat   # no files\n",
+    );
+    let o = sj_in(
+        d.path(),
+        &["run", "--policy", "policy.sj", "--", exe.to_str().unwrap()],
+    );
+    assert_eq!(out(&o), "start\n", "the program ran on after the kill");
+    assert_eq!(
+        err(&o),
+        "straitjacket: blocked openat(dfd=AT_FDCWD, filename=\"/etc/shadow\", flags=O_RDONLY) — policy.sj:2: kill open, openat, openat2, creat\n"
+    );
+    assert_eq!(code(&o), 159);
+
+    // The default's line.
+    d.write("p2.sj", "default kill-process\nallow write, exit\n");
+    let exe = raw_program(&d, "pid", "    sys(39, 0, 0, 0);");
+    let o = sj_in(
+        d.path(),
+        &["run", "--policy", "p2.sj", "--", exe.to_str().unwrap()],
+    );
+    assert_eq!(
+        err(&o),
+        "straitjacket: blocked getpid() — p2.sj: default kill-process\n"
+    );
+    assert_eq!(code(&o), 159);
+}
+
+#[test]
+fn strict_starts_a_static_program_and_kills_it_at_getpid() {
+    let d = TempDir::new("strict");
+    let exe = raw_program(
+        &d,
+        "strict",
+        r#"    sys(1, 1, (long)"hi\n", 3);
+    sys(39, 0, 0, 0);
+    sys(1, 1, (long)"survived\n", 9);"#,
+    );
+    let o = sj(&["run", "--preset", "strict", "--", exe.to_str().unwrap()]);
+    assert_eq!(out(&o), "hi\n");
+    assert_eq!(
+        err(&o),
+        "straitjacket: blocked getpid() — strict.sj: default kill-process\n"
+    );
+    assert_eq!(code(&o), 159);
+}
+
+#[test]
+fn an_fd_the_caller_had_open_is_not_readable_inside() {
+    let d = TempDir::new("fd");
+    d.write("secret", "the secret\n");
+    // The calling shell holds fd 7 open (without close-on-exec) on the file.
+    let script = format!("exec 7< secret; {SJ} run -- sh -c 'cat <&7'");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert_ne!(code(&o), 0);
+    assert!(!out(&o).contains("secret"), "{}", out(&o));
+    assert!(err(&o).contains("Bad file descriptor"), "{}", err(&o));
+    // Unless the caller passes it on.
+    let script = format!("exec 7< secret; {SJ} run --keep-fd 7 -- sh -c 'cat <&7'");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(out(&o), "the secret\n");
+    // A --keep-fd that is not open is bad input.
+    let o = sj(&["run", "--keep-fd", "77", "--", "true"]);
+    assert_eq!(code(&o), 2);
+    assert!(err(&o).contains("77"), "{}", err(&o));
+}
+
+const CALLS_PY: &str = r#"
+import ctypes, os, sys, pty, termios
+libc = ctypes.CDLL(None, use_errno=True)
+what = sys.argv[1]
+if what == "tiocsti":
+    m, s = pty.openpty()
+    c = ctypes.c_char(b"x")
+    r = libc.ioctl(s, termios.TIOCSTI, ctypes.byref(c))
+elif what == "ptrace":
+    r = libc.ptrace(0, 0, 0, 0)
+elif what == "mount":
+    r = libc.mount(b"none", b"/nonexistent-sj", b"tmpfs", 0, None)
+elif what == "unshare":
+    r = libc.unshare(0x10000000)
+elif what == "io_uring_setup":
+    p = ctypes.create_string_buffer(120)
+    r = libc.syscall(425, 1, p)
+e = ctypes.get_errno()
+print(what, r, os.strerror(e) if r == -1 else "ran")
+"#;
+
+#[test]
+fn dangerous_calls_are_blocked_under_the_default() {
+    let d = TempDir::new("calls");
+    let py = d.write("calls.py", CALLS_PY);
+    let py = py.to_str().unwrap();
+    for (what, want) in [
+        ("tiocsti", "Operation not permitted"),
+        ("ptrace", "Operation not permitted"),
+        ("mount", "Operation not permitted"),
+        ("unshare", "Operation not permitted"),
+        ("io_uring_setup", "Function not implemented"),
+    ] {
+        let o = sj(&["run", "--", "python3", py, what]);
+        assert_eq!(code(&o), 0, "{what}: {}", err(&o));
+        assert_eq!(out(&o), format!("{what} -1 {want}\n"));
+    }
+    // The TIOCSTI probe does detect the call: with everything allowed it runs.
+    let allow = d.write("allow.sj", "default allow\n");
+    let o = sj(&[
+        "run",
+        "--policy",
+        allow.to_str().unwrap(),
+        "--",
+        "python3",
+        py,
+        "tiocsti",
+    ]);
+    assert_eq!(out(&o), "tiocsti 0 ran\n", "{}", err(&o));
+}
+
+#[test]
+fn an_i386_call_is_killed_under_the_default() {
+    let d = TempDir::new("i386");
+    let exe = cc(
+        &d,
+        "i386",
+        r#"#include <stdio.h>
+int main(void) {
+    long r;
+    puts("before");
+    fflush(stdout);
+    __asm__ volatile ("int $0x80" : "=a"(r) : "a"(20) : "memory");
+    printf("after %ld\n", r);
+    return 0;
+}
+"#,
+        &["-O1"],
+    );
+    let o = sj(&["run", "--", exe.to_str().unwrap()]);
+    assert_eq!(out(&o), "before\n");
+    assert_eq!(code(&o), 159, "{}", err(&o));
+}
+
+#[test]
+fn report_lists_errno_denials_once_then_counts() {
+    let d = TempDir::new("report");
+    let py = d.write("calls.py", CALLS_PY);
+    let o = sj(&[
+        "run",
+        "--report",
+        "--",
+        "python3",
+        py.to_str().unwrap(),
+        "ptrace",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let e = err(&o);
+    assert!(
+        e.contains("straitjacket: denied ptrace(request=PTRACE_TRACEME, pid=0, addr=0, data=0) — default.sj:"),
+        "{e}"
+    );
+    assert!(
+        e.ends_with("straitjacket: 1 call denied (1 shown)\n"),
+        "{e}"
+    );
+
+    // The default's errno, by name; the same call and rule reported once, counted twice.
+    let o = sj(&[
+        "run",
+        "--report",
+        "--",
+        "python3",
+        "-c",
+        "import ctypes; l = ctypes.CDLL(None); l.syscall(212); l.syscall(212)",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(
+        err(&o),
+        "straitjacket: denied lookup_dcookie() — default.sj: default errno(EPERM)\nstraitjacket: 2 calls denied (1 shown)\n"
+    );
+}
+
+#[test]
+fn environment_and_directory() {
+    let o = sj(&[
+        "run",
+        "--env-clear",
+        "--env",
+        "FOO=bar",
+        "--cwd",
+        "/tmp",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo $FOO; pwd",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(out(&o), "bar\n/tmp\n");
+    let o = sj(&["run", "--env", "NOEQUALS", "--", "true"]);
+    assert_eq!(code(&o), 2);
+    let o = sj(&["run", "--cwd", "/nonexistent-sj", "--", "true"]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn leftover_descendants_are_killed() {
+    let start = Instant::now();
+    // The background sleep holds stdout open: output() only returns once it is gone.
+    let o = sj(&["run", "--", "sh", "-c", "sleep 100 & echo started"]);
+    assert_eq!(out(&o), "started\n");
+    assert_eq!(code(&o), 0);
+    assert!(start.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn sigterm_is_forwarded() {
+    let mut child = Command::new(SJ)
+        .args(["run", "--", "sleep", "30"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let k = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(k.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+}
+
+#[test]
+fn bad_input_runs_nothing() {
+    let d = TempDir::new("bad");
+    let marker = d.path().join("marker");
+    let touch = ["touch", marker.to_str().unwrap()];
+
+    let o = sj(&[&["run", "--preset", "strcit", "--"][..], &touch].concat());
+    assert_eq!(code(&o), 2);
+    assert!(
+        err(&o).contains("unknown preset `strcit` (did you mean `strict`?)"),
+        "{}",
+        err(&o)
+    );
+
+    let o = sj(&[&["run", "--policy", "/nonexistent/p.sj", "--"][..], &touch].concat());
+    assert_eq!(code(&o), 2);
+    assert!(
+        err(&o).contains("/nonexistent/p.sj: no such file"),
+        "{}",
+        err(&o)
+    );
+
+    let bad = d.write("bad.sj", "default kill-process\nallow reed\n");
+    let o = sj(&[
+        &["run", "--policy", bad.to_str().unwrap(), "--"][..],
+        &touch,
+    ]
+    .concat());
+    assert_eq!(code(&o), 2);
+    assert!(err(&o).contains("bad.sj:2:7: error"), "{}", err(&o));
+    assert!(err(&o).contains("policy rejected"), "{}", err(&o));
+
+    assert!(!marker.exists(), "a command ran despite bad input");
+
+    let o = sj(&["run", "--", "no-such-command-sj"]);
+    assert_eq!(code(&o), 127);
+    assert_eq!(
+        err(&o),
+        "straitjacket: no-such-command-sj: command not found (nothing was run)\n"
+    );
+
+    let text = d.write("text", "not a program\n");
+    let o = sj(&["run", "--", text.to_str().unwrap()]);
+    assert_eq!(code(&o), 126);
+    assert!(err(&o).contains("permission denied"), "{}", err(&o));
+}
+
+#[test]
+fn a_kill_in_another_thread_kills_the_whole_program() {
+    let d = TempDir::new("thread");
+    let p = d.write("p.sj", "default allow\nkill getppid\n");
+    let o = sj(&[
+        "run",
+        "--policy",
+        p.to_str().unwrap(),
+        "--",
+        "python3",
+        "-c",
+        "import os, threading, time\nt = threading.Thread(target=os.getppid)\nt.start()\ntime.sleep(5)\nprint('survived')",
+    ]);
+    assert_eq!(out(&o), "");
+    assert!(
+        err(&o).ends_with(&format!(
+            "straitjacket: blocked getppid() — {}:2: kill getppid\n",
+            p.display()
+        )),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(code(&o), 159);
+}
+
+#[test]
+fn a_notify_rule_answers_eperm_for_now() {
+    let d = TempDir::new("notify");
+    let exe = raw_program(
+        &d,
+        "ppid",
+        r#"    if (sys(110, 0, 0, 0) == -1) sys(1, 1, (long)"eperm\n", 6);"#,
+    );
+    d.write("p.sj", "default allow\nnotify getppid\n");
+    let o = sj_in(
+        d.path(),
+        &["run", "--policy", "p.sj", "--", exe.to_str().unwrap()],
+    );
+    assert_eq!(out(&o), "eperm\n");
+    assert_eq!(
+        err(&o),
+        "straitjacket: notify is not supervised yet, answered EPERM to getppid() — p.sj:2: notify getppid\n"
+    );
+    assert_eq!(code(&o), 0);
+}
+
+#[test]
+fn a_new_session_unless_tty() {
+    // Field 6 of /proc/PID/stat is the session id.
+    let script = "set -- $(cat /proc/$$/stat); echo $$ $6";
+    let o = sj(&["run", "--", "sh", "-c", script]);
+    let v: Vec<String> = out(&o).split_whitespace().map(String::from).collect();
+    assert_eq!(v.len(), 2, "{}", out(&o));
+    // sh is the program itself (exec'd), so it leads its own session.
+    assert_eq!(v[0], v[1], "not a session leader: {}", out(&o));
+    let o = sj(&["run", "--tty", "--", "sh", "-c", script]);
+    let v: Vec<String> = out(&o).split_whitespace().map(String::from).collect();
+    assert_ne!(v[0], v[1], "--tty should keep the caller's session");
+}
+
+#[test]
+fn the_program_dies_with_straitjacket() {
+    let mut child = Command::new(SJ)
+        .args(["run", "--", "sh", "-c", "echo $$; exec sleep 100"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pid: i32 = line.trim().parse().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stat = format!("/proc/{pid}/stat");
+    let start = Instant::now();
+    loop {
+        match std::fs::read_to_string(&stat) {
+            Err(_) => break,
+            // A zombie waiting for init to reap it is dead too.
+            Ok(s)
+                if s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z') =>
+            {
+                break
+            }
+            Ok(_) => {}
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the program outlived straitjacket"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_program_is_126() {
+    let d = TempDir::new("noexec");
+    let f = d.write("garbage", "\x01\x02\x03 not a program\n");
+    let o = Command::new("chmod").arg("755").arg(&f).status().unwrap();
+    assert!(o.success());
+    let o = sj(&["run", "--", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 126, "{}", err(&o));
+    assert!(err(&o).contains("not an executable format"), "{}", err(&o));
+}
