@@ -13,6 +13,7 @@ pub mod action;
 pub mod arch;
 pub mod bpf;
 pub mod diag;
+pub mod elf;
 pub mod ir;
 pub mod syntax;
 

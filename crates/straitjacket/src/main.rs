@@ -5,6 +5,7 @@ mod call;
 mod cli_bpf;
 mod cli_formats;
 mod cli_policy;
+mod strict;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -156,6 +157,9 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Run a static binary in seccomp strict mode (read, write, exit only), optionally
+    /// serving its requests for files, outputs, time and randomness on fd 3.
+    Strict(strict::StrictArgs),
     /// List the system calls of an architecture with their arguments.
     Syscalls {
         #[arg(long)]
@@ -255,6 +259,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             name,
             output.as_ref(),
         ),
+        Command::Strict(args) => strict::run(args),
         Command::Presets { show: None } => {
             for p in presets::PRESETS {
                 println!("{:<12} {}", p.name, p.about);
