@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use straitjacket::Policy;
+use straitjacket_sys::process::{in_child, ChildOutcome};
+use straitjacket_sys::testing::{probe, Probe};
+
 const SJ: &str = env!("CARGO_BIN_EXE_straitjacket");
 const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/escapes");
 
@@ -658,4 +662,135 @@ fn a_sibling_outside_the_sandbox_cannot_be_written_through_proc_mem() {
         "escape case `procmem_sibling` under straitjacket: {:?}",
         outcome(&o)
     );
+}
+
+// ---- The library API (`Policy::apply`), each case in a forked child --------------------
+
+/// Runs `attempt` in a forked child, passing it a function that applies `policy` (or does
+/// nothing, for the unconfined half), and returns how the child ended.
+fn lib_case(policy: Option<&str>, attempt: fn(&dyn Fn()) -> i32) -> ChildOutcome {
+    in_child(|| {
+        let apply = || {
+            if let Some(text) = policy {
+                if Policy::parse(text).and_then(|p| p.apply()).is_err() {
+                    std::process::exit(10);
+                }
+            }
+        };
+        attempt(&apply)
+    })
+    .unwrap()
+}
+
+/// 0 if getppid ran, 1 if it answered EACCES, 2 otherwise.
+fn getppid_verdict() -> i32 {
+    match probe(Probe::Getppid, [0; 6]) {
+        Ok(_) => 0,
+        Err(EACCES) => 1,
+        Err(_) => 2,
+    }
+}
+
+const DENY_GETPPID: &str = "default allow\nerrno(EACCES) getppid\n";
+
+/// Both halves of a library case: unconfined the call runs (exit 0), under `apply` it is
+/// contained (exit 1).
+fn lib_both(case: &str, policy: &str, attempt: fn(&dyn Fn()) -> i32) {
+    assert_eq!(
+        lib_case(None, attempt),
+        ChildOutcome::Exited(0),
+        "escape case `{case}`: unconfined, the call did not run"
+    );
+    assert_eq!(
+        lib_case(Some(policy), attempt),
+        ChildOutcome::Exited(1),
+        "escape case `{case}` under Policy::apply"
+    );
+}
+
+#[test]
+fn a_thread_blocked_in_a_call_during_apply_is_filtered_when_it_wakes() {
+    // The thread is inside read() when apply runs (TSYNC puts the filter on it anyway), then
+    // makes the denied call.
+    lib_both("tsync_blocked_thread", DENY_GETPPID, |apply| {
+        let (mut r, mut w) = std::os::unix::net::UnixStream::pair().unwrap();
+        let t = std::thread::spawn(move || {
+            let mut b = [0u8; 1];
+            std::io::Read::read_exact(&mut r, &mut b).unwrap();
+            getppid_verdict()
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        apply();
+        std::io::Write::write_all(&mut w, b"x").unwrap();
+        t.join().unwrap()
+    });
+}
+
+#[test]
+fn threads_racing_the_install_are_all_filtered_after_it() {
+    // Threads spin on getppid while apply runs; once apply has returned, no call of any
+    // thread may run. Exit 0 if any call after apply ran (or none was denied), 1 if every
+    // call after apply was denied.
+    lib_both("tsync_spinning_threads", DENY_GETPPID, |apply| {
+        use std::sync::atomic::{AtomicBool, AtomicI32};
+        use std::sync::Arc;
+        let applied = Arc::new(AtomicBool::new(false));
+        let verdict = Arc::new(AtomicI32::new(1));
+        let ts: Vec<_> = (0..4)
+            .map(|_| {
+                let (applied, verdict) = (applied.clone(), verdict.clone());
+                std::thread::spawn(move || loop {
+                    let after = applied.load(Ordering::SeqCst);
+                    let v = getppid_verdict();
+                    if after {
+                        if v != 1 {
+                            verdict.store(v, Ordering::SeqCst);
+                        }
+                        return;
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        apply();
+        applied.store(true, Ordering::SeqCst);
+        for t in ts {
+            t.join().unwrap();
+        }
+        verdict.load(Ordering::SeqCst)
+    });
+}
+
+static SIGNAL_VERDICT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_usr1(_: libc::c_int) {
+    SIGNAL_VERDICT.store(getppid_verdict(), Ordering::SeqCst);
+}
+
+#[test]
+fn a_signal_handler_installed_before_apply_runs_under_the_filter() {
+    lib_both("signal_handler", DENY_GETPPID, |apply| {
+        // SAFETY: `on_usr1` is an extern "C" fn(c_int) as signal() expects; it makes one raw
+        // system call and stores to an atomic, both async-signal-safe.
+        unsafe { libc::signal(libc::SIGUSR1, on_usr1 as *const () as libc::sighandler_t) };
+        apply();
+        // SAFETY: raise takes a signal number only; the handler above is installed.
+        unsafe { libc::raise(libc::SIGUSR1) };
+        SIGNAL_VERDICT.load(Ordering::SeqCst)
+    });
+}
+
+#[test]
+fn a_vforked_child_inherits_the_filter() {
+    // std's Command spawns with posix_spawn (clone with CLONE_VM | CLONE_VFORK) on glibc;
+    // `uname` exits non-zero when the uname call fails.
+    lib_both("vfork", "default allow\nerrno(EACCES) uname\n", |apply| {
+        apply();
+        let ok = Command::new("uname")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        i32::from(!ok)
+    });
 }
