@@ -69,6 +69,7 @@ fn libseccomp_filter(profile: &Path, tree: bool, arches: &str) -> Program {
     if tree {
         cmd.arg("--tree");
     }
+    cmd.args(["--arches", arches]);
     assert!(
         cmd.status().expect("python3").success(),
         "lsc_export.py failed"
@@ -167,6 +168,7 @@ fn main() {
                     .unwrap_or_else(|_| repo().join("../shared/corpus").display().to_string()),
             )
             .join("moby-default.json"),
+            "x86_64,x86,x32",
         ),
     ];
     println!(
