@@ -803,3 +803,22 @@ fn a_vforked_child_inherits_the_filter() {
         i32::from(!ok)
     });
 }
+
+#[test]
+fn a_kill_rule_answered_by_the_programs_own_filter_still_does_not_run() {
+    let d = TempDir::new("inner");
+    let p = d.build("inner_answer");
+    // Unconfined, the program's own filter denies the call too: there is nothing to escape
+    // from, so this case only pins what `run` does (SECURITY.md: the program survives a kill
+    // rule enforced by the supervisor, but the call never runs).
+    for (how, errno) in [("errno", 11), ("notif", ENOSYS)] {
+        let o = bare(d.path(), &p, &[how]);
+        eprintln!("escape case `inner_answer {how}`: the unconfined half is skipped: the program's own filter denies the call even unconfined ({:?})", outcome(&o));
+        d.write("kill.sj", "default allow\nkill unshare\n");
+        must_be(
+            "inner_answer",
+            &sj(d.path(), &["--policy", "kill.sj", "--", &p, how]),
+            Outcome::Contained(errno),
+        );
+    }
+}
