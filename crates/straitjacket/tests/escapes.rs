@@ -822,3 +822,19 @@ fn a_kill_rule_answered_by_the_programs_own_filter_still_does_not_run() {
         );
     }
 }
+
+#[test]
+fn a_pid_with_junk_in_the_upper_half_is_still_that_pid() {
+    let d = TempDir::new("killtrunc");
+    let p = d.build("kill_trunc");
+    must_escape("kill_trunc", &bare(d.path(), &p, &[]), |o| {
+        (*o == Outcome::Contained(EPERM))
+            .then(|| "not root: pid 1 may not be signalled even unconfined".to_owned())
+    });
+    d.write("deny.sj", "default allow\nerrno(EACCES) kill if pid == 1\n");
+    must_be(
+        "kill_trunc",
+        &sj(d.path(), &["--policy", "deny.sj", "--", &p]),
+        Outcome::Contained(EACCES),
+    );
+}
