@@ -59,6 +59,8 @@ pub enum Step {
     Sync = 8,
     Install = 9,
     Exec = 10,
+    Landlock = 11,
+    Rlimit = 12,
 }
 
 impl Step {
@@ -74,6 +76,8 @@ impl Step {
             8 => Step::Sync,
             9 => Step::Install,
             10 => Step::Exec,
+            11 => Step::Landlock,
+            12 => Step::Rlimit,
             _ => return None,
         })
     }
@@ -90,6 +94,8 @@ impl Step {
             Step::Sync => "signalling the parent",
             Step::Install => "installing the seccomp filter",
             Step::Exec => "executing the program",
+            Step::Landlock => "enforcing the Landlock ruleset",
+            Step::Rlimit => "setting a resource limit",
         }
     }
 }
@@ -168,6 +174,9 @@ pub struct Plan {
     /// Where the child's sync and error pipe ends go.
     sync_fd: RawFd,
     err_fd: RawFd,
+    /// Where the Landlock ruleset goes in the child (`err_fd + 1`), if there is one.
+    landlock: Option<(RawFd, RawFd)>,
+    rlimits: Vec<(u32, libc::rlimit)>,
 }
 
 /// What the caller asks for.
@@ -184,6 +193,11 @@ pub struct Spec {
     pub keep_fds: Vec<RawFd>,
     /// `setsid()` in the child (no controlling terminal).
     pub new_session: bool,
+    /// A Landlock ruleset fd (owned by the caller, open until `spawn` returns) that the
+    /// child enforces right before the filter.
+    pub landlock: Option<RawFd>,
+    /// `(RLIMIT_*, soft, hard)` set in the child right before the filter.
+    pub rlimits: Vec<(u32, u64, u64)>,
 }
 
 fn fd_open(fd: RawFd) -> bool {
@@ -220,6 +234,19 @@ impl Plan {
         keep.sort_unstable();
         let std_open = [fd_open(0), fd_open(1), fd_open(2)];
         let sync_fd = keep.last().copied().unwrap_or(2).max(2) + 1;
+        let rlimits = spec
+            .rlimits
+            .iter()
+            .map(|&(r, soft, hard)| {
+                (
+                    r,
+                    libc::rlimit {
+                        rlim_cur: soft,
+                        rlim_max: hard,
+                    },
+                )
+            })
+            .collect();
         Ok(Plan {
             path,
             _argv: argv,
@@ -233,6 +260,8 @@ impl Plan {
             new_session: spec.new_session,
             sync_fd,
             err_fd: sync_fd + 1,
+            landlock: spec.landlock.map(|fd| (fd, sync_fd + 2)),
+            rlimits,
         })
     }
 
@@ -254,6 +283,9 @@ impl Plan {
         kept.extend(self.keep.iter().map(|&f| f as u32));
         kept.push(self.sync_fd as u32);
         kept.push(self.err_fd as u32);
+        if let Some((_, to)) = self.landlock {
+            kept.push(to as u32);
+        }
         kept.sort_unstable();
         kept.dedup();
         let mut gaps = Vec::new();
@@ -318,7 +350,12 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
     let (sync_r, sync_w) = pipe().map_err(parent("creating a pipe"))?;
     let (err_r, err_w) = pipe().map_err(parent("creating a pipe"))?;
     let gaps = plan.gaps();
-    let high = plan.err_fd.max(sync_w.as_raw_fd()).max(err_w.as_raw_fd()) + 1;
+    let high = plan
+        .err_fd
+        .max(sync_w.as_raw_fd())
+        .max(err_w.as_raw_fd())
+        .max(plan.landlock.map_or(0, |(from, to)| from.max(to)))
+        + 1;
     let prog = libc::sock_fprog {
         len: u16::try_from(plan.filter.len())
             .map_err(|_| parent("filter")(io::Error::from_raw_os_error(libc::EINVAL)))?,
@@ -527,6 +564,17 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
         die(err, Step::MoveFds);
     }
     err = b;
+    let ll = match plan.landlock {
+        Some((from, _)) => {
+            // SAFETY: as above.
+            let l = unsafe { libc::fcntl(from, libc::F_DUPFD_CLOEXEC, c.high) };
+            if l < 0 {
+                die(err, Step::MoveFds);
+            }
+            l
+        }
+        None => -1,
+    };
     // SAFETY: integer arguments; the target numbers belong to the plan's layout (whatever
     // was open there in this child is not kept).
     if unsafe { libc::dup3(a, plan.sync_fd, libc::O_CLOEXEC) } < 0 {
@@ -537,6 +585,12 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
         die(err, Step::MoveFds);
     }
     err = plan.err_fd;
+    if let Some((_, to)) = plan.landlock {
+        // SAFETY: as above; `to` is err_fd + 1, part of the plan's layout.
+        if unsafe { libc::dup3(ll, to, libc::O_CLOEXEC) } < 0 {
+            die(err, Step::MoveFds);
+        }
+    }
     // 0..2 that the caller had closed may have been taken by the pipes in the parent: close
     // them again so the layout is the one `listener_fd` computed.
     for (fd, &open) in plan.std_open.iter().enumerate() {
@@ -568,6 +622,22 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
     // SAFETY: integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) } != 0 {
         die(err, Step::NoNewPrivs);
+    }
+    if let Some((_, to)) = plan.landlock {
+        // SAFETY: integer arguments: the ruleset fd and no flags. NO_NEW_PRIVS is set, as
+        // landlock_restrict_self requires of an unprivileged caller.
+        if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, to, 0 as libc::c_uint) } != 0 {
+            die(err, Step::Landlock);
+        }
+        // Closed again, so the fd layout is the one `listener_fd` computed.
+        // SAFETY: close takes an integer; the fd is ours.
+        unsafe { libc::close(to) };
+    }
+    for (res, lim) in &plan.rlimits {
+        // SAFETY: `lim` is a live rlimit prepared before fork; the kernel copies it.
+        if unsafe { libc::setrlimit(*res as _, lim) } != 0 {
+            die(err, Step::Rlimit);
+        }
     }
     let one = [1u8];
     // SAFETY: `one` is a live 1-byte buffer.
