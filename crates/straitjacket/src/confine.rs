@@ -21,11 +21,14 @@ use std::collections::BTreeSet;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use straitjacket_policy::ir::{FsAccess, Policy};
 use straitjacket_policy::resolve::settings::{
     self, check_hostname, show_ms, Confinement, LimitKind, Limits, Namespace,
 };
-use straitjacket_sys::landlock;
+
+use straitjacket_sys::{landlock, launch};
 
 use crate::failure::Failure;
 use crate::presets;
@@ -53,12 +56,141 @@ pub struct Confined {
     pub private_tmp: bool,
     /// (source, destination, read-only)
     pub binds: Vec<(PathBuf, PathBuf, bool)>,
+    /// For root with `procs`: a pids cgroup capping the tree.
+    pub pids_cgroup: Option<PidsCgroup>,
+}
+
+/// A pids cgroup of our own (v2 under our cgroup, or the v1 pids hierarchy), removed on drop.
+///
+/// Root needs it for `procs`: RLIMIT_NPROC is never enforced for the kernel's root user
+/// (copy_process skips the check for INIT_USER), even inside a user namespace that maps it.
+#[derive(Debug)]
+pub struct PidsCgroup {
+    pub dir: PathBuf,
+}
+
+impl PidsCgroup {
+    fn create(max: u64) -> std::io::Result<PidsCgroup> {
+        let own = std::fs::read_to_string("/proc/self/cgroup")?;
+        let mut candidates = Vec::new();
+        for line in own.lines() {
+            let mut f = line.splitn(3, ':');
+            let (_, ctrl, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or("/"));
+            let path = path.trim_start_matches('/');
+            if ctrl.is_empty() {
+                for root in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
+                    let base = Path::new(root).join(path);
+                    let ctrls = std::fs::read_to_string(base.join("cgroup.controllers"))
+                        .unwrap_or_default();
+                    if ctrls.split_whitespace().any(|c| c == "pids") {
+                        candidates.push(base);
+                    }
+                }
+            } else if ctrl.split(',').any(|c| c == "pids") {
+                candidates.push(Path::new("/sys/fs/cgroup/pids").join(path));
+            }
+        }
+        let name = format!("straitjacket-{}", std::process::id());
+        let mut last = std::io::Error::other("no pids cgroup controller is mounted");
+        for base in candidates {
+            let dir = base.join(&name);
+            match std::fs::create_dir(&dir) {
+                Ok(()) => {}
+                Err(e) => {
+                    last = e;
+                    continue;
+                }
+            }
+            let cg = PidsCgroup { dir };
+            match std::fs::write(cg.dir.join("pids.max"), max.to_string()) {
+                Ok(()) => return Ok(cg),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+impl PidsCgroup {
+    /// Whether a fork was refused at pids.max (`max` in pids.events).
+    pub fn hit_max(&self) -> bool {
+        std::fs::read_to_string(self.dir.join("pids.events")).is_ok_and(|t| {
+            t.lines()
+                .any(|l| l.strip_prefix("max ").is_some_and(|n| n.trim() != "0"))
+        })
+    }
+}
+
+impl Drop for PidsCgroup {
+    fn drop(&mut self) {
+        // Empty once the tree is gone; a few tries while the last tasks are released.
+        for _ in 0..100 {
+            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
 }
 
 impl Confined {
     pub fn limits(&self) -> Limits {
         self.conf.limits
     }
+
+    /// What the launcher creates: `None` without namespaces. An ordinary user gets a user
+    /// namespace whenever any namespace is asked for (the kernel requires it), mapping their
+    /// own uid and gid (only those: every other id is unmapped inside).
+    pub fn launcher_namespaces(&self) -> Option<launch::Namespaces> {
+        if self.namespaces.is_empty() {
+            return None;
+        }
+        let (uid, gid) = caller_ids();
+        let set = &self.namespaces;
+        let flags = set.iter().fold(0, |f, n| f | clone_flag(*n));
+        Some(launch::Namespaces {
+            clone_flags: flags,
+            map_ids: set.contains(&Namespace::User).then_some((uid, gid)),
+            map_all: uid == 0,
+            hostname: self.conf.hostname.clone().map(String::into_bytes),
+            loopback_up: set.contains(&Namespace::Net),
+            private_tmp: self.private_tmp,
+            binds: self
+                .binds
+                .iter()
+                .map(|(s, d, ro)| {
+                    (
+                        s.as_os_str().as_bytes().to_vec(),
+                        d.as_os_str().as_bytes().to_vec(),
+                        *ro,
+                    )
+                })
+                .collect(),
+            mount_proc: set.contains(&Namespace::Pid),
+            cgroup_procs: self
+                .pids_cgroup
+                .as_ref()
+                .map(|c| c.dir.join("cgroup.procs")),
+        })
+    }
+}
+
+/// `CLONE_NEW*` (include/uapi/linux/sched.h).
+fn clone_flag(n: Namespace) -> i32 {
+    match n {
+        Namespace::Mount => 0x0002_0000,
+        Namespace::Cgroup => 0x0200_0000,
+        Namespace::Uts => 0x0400_0000,
+        Namespace::Ipc => 0x0800_0000,
+        Namespace::User => 0x1000_0000,
+        Namespace::Pid => 0x2000_0000,
+        Namespace::Net => 0x4000_0000,
+    }
+}
+
+/// Our effective uid and gid: the owner of /proc/self.
+fn caller_ids() -> (u32, u32) {
+    std::fs::metadata("/proc/self").map_or((0, 0), |m| (m.uid(), m.gid()))
 }
 
 fn warn(msg: &str) {
@@ -237,6 +369,20 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
     if opts.private_tmp || !opts.bind.is_empty() || !opts.ro_bind.is_empty() {
         namespaces.insert(Namespace::Mount);
     }
+    // RLIMIT_NPROC is counted per user namespace (Linux 5.14, kernel/ucount.c) and enforced
+    // for root too inside one (copy_process checks capabilities in the initial namespace):
+    // so `procs` brings a user namespace, where the count is the sandbox's alone.
+    // With a pid namespace too, the whole tree dies with its first process (the kernel kills
+    // the rest of a pid namespace when its init ends): a fork bomb cannot outrun the kill.
+    if conf.limits.procs.is_some() {
+        namespaces.insert(Namespace::User);
+        namespaces.insert(Namespace::Pid);
+        namespaces.insert(Namespace::Mount);
+    }
+    // An ordinary user may create the others only inside a user namespace.
+    if !namespaces.is_empty() && caller_ids().0 != 0 {
+        namespaces.insert(Namespace::User);
+    }
     let mut binds = Vec::new();
     for (pairs, ro) in [(&opts.ro_bind, true), (&opts.bind, false)] {
         for pair in pairs.chunks(2) {
@@ -253,6 +399,14 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
                         p.display()
                     )));
                 }
+            }
+            if opts.private_tmp && dst.starts_with("/tmp") {
+                return Err(Failure::input(format!(
+                    "--{}bind {} {}: --private-tmp mounts a fresh /tmp over the destination",
+                    if ro { "ro-" } else { "" },
+                    src.display(),
+                    dst.display()
+                )));
             }
             binds.push((src.clone(), dst.clone(), ro));
         }
@@ -374,8 +528,8 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
         rlimits.push((libc_res::DATA, cap, cap));
     }
     if let Some(p) = l.procs {
-        // Counted per user (per user namespace since Linux 5.14); not enforced for root in
-        // the initial user namespace, where the watchdog's count stands alone.
+        // Counted in the sandbox's own user namespace (see above): the kernel's hard stop; the
+        // watchdog kills the tree when the count reaches it.
         rlimits.push((libc_res::NPROC, p, p));
     }
     if let Some(f) = l.files {
@@ -384,7 +538,16 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
     if let Some(f) = l.fsize {
         rlimits.push((libc_res::FSIZE, f, f));
     }
+    let pids_cgroup = match l.procs {
+        Some(n) if caller_ids().0 == 0 => Some(PidsCgroup::create(n).map_err(|e| {
+            Failure::input(format!(
+                "--limit procs: root needs a pids cgroup to cap processes (RLIMIT_NPROC is not enforced for root), and none could be created: {e}"
+            ))
+        })?),
+        _ => None,
+    };
     Ok(Confined {
+        pids_cgroup,
         conf,
         namespaces,
         fs,

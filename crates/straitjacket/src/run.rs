@@ -225,6 +225,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
         new_session: !opts.tty,
         landlock: confined.landlock.as_ref().map(|fd| fd.as_raw_fd()),
         rlimits: confined.rlimits.clone(),
+        namespaces: confined.launcher_namespaces(),
     };
     let plan = Plan::new(&spec).map_err(|e| match e {
         LaunchError::FdNotOpen(fd) => {

@@ -241,6 +241,15 @@ pub(crate) fn launch_and_supervise(
         },
     };
     s.main_loop(&sigfd)?;
+    if let (None, Some(cg), Some(n)) = (
+        &s.watch.hit,
+        &confined.pids_cgroup,
+        confined.conf.limits.procs,
+    ) {
+        if cg.hit_max() {
+            s.watch.hit = Some((LimitHit::Resource, format!("procs limit {n} reached")));
+        }
+    }
     s.kill_leftovers();
     s.finish(path)
 }
@@ -466,6 +475,11 @@ impl Supervisor<'_> {
     /// Kills the whole tree (a limit was reached): SIGKILL to every descendant found in
     /// /proc, again until none is left, reaping as they end.
     fn kill_tree(&mut self) {
+        // First the main program: with a pid namespace (as `procs` has) it is the init of the
+        // tree, and the kernel kills every other process of the namespace when it ends.
+        if self.main_status.is_none() {
+            let _ = pidfd::send_signal(self.pidfd.as_fd(), SIGKILL);
+        }
         for _ in 0..10_000 {
             let tree = descendants();
             if tree.is_empty() {
