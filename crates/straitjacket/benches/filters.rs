@@ -58,7 +58,9 @@ fn straitjacket_filter(profile: &Path) -> Program {
     Program::from_bytes(&std::fs::read(&out).unwrap()).unwrap()
 }
 
-fn libseccomp_filter(profile: &Path, tree: bool) -> Program {
+/// libseccomp's filter for the same ABIs straitjacket's covers (Docker's archMap on x86_64:
+/// x86_64, x86, x32 — as runc loads it).
+fn libseccomp_filter(profile: &Path, tree: bool, arches: &str) -> Program {
     let out = tmp(if tree { "lsc-tree.bpf" } else { "lsc.bpf" });
     let mut cmd = Command::new("/usr/bin/python3");
     cmd.arg(repo().join("tools/bench/lsc_export.py"))
@@ -67,6 +69,7 @@ fn libseccomp_filter(profile: &Path, tree: bool) -> Program {
     if tree {
         cmd.arg("--tree");
     }
+    cmd.args(["--arches", arches]);
     assert!(
         cmd.status().expect("python3").success(),
         "lsc_export.py failed"
@@ -157,7 +160,7 @@ fn main() {
     ])
     .unwrap();
     let profiles = [
-        ("small", repo().join("tools/bench/small.json")),
+        ("small", repo().join("tools/bench/small.json"), "x86_64"),
         (
             "docker-default",
             PathBuf::from(
@@ -165,6 +168,7 @@ fn main() {
                     .unwrap_or_else(|_| repo().join("../shared/corpus").display().to_string()),
             )
             .join("moby-default.json"),
+            "x86_64,x86,x32",
         ),
     ];
     println!(
@@ -190,18 +194,18 @@ fn main() {
         min,
         min / base[1]
     );
-    for (name, path) in &profiles {
+    for (name, path, arches) in &profiles {
         if !path.exists() {
             println!("{name}: {} not found, skipped", path.display());
             continue;
         }
-        println!("## {name}\n");
+        println!("## {name} ({arches})\n");
         println!("| filter | insns | executed mean | executed max | getppid | personality(-1) | syslog(0) | load |");
         println!("|---|---|---|---|---|---|---|---|");
         let filters = [
             ("straitjacket", straitjacket_filter(path)),
-            ("libseccomp default", libseccomp_filter(path, false)),
-            ("libseccomp tree", libseccomp_filter(path, true)),
+            ("libseccomp default", libseccomp_filter(path, false, arches)),
+            ("libseccomp tree", libseccomp_filter(path, true, arches)),
         ];
         for (fname, p) in &filters {
             let (mean, max) = instructions(p);
