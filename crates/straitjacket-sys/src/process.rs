@@ -124,29 +124,6 @@ pub fn wait(pid: libc::pid_t) -> io::Result<ChildOutcome> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reports_exit_codes_signals_and_panics() {
-        assert_eq!(in_child(|| 7).unwrap(), ChildOutcome::Exited(7));
-        assert_eq!(
-            in_child(|| {
-                // SAFETY: raising a signal on ourselves; the default action ends the child.
-                unsafe { libc::raise(libc::SIGUSR1) };
-                0
-            })
-            .unwrap(),
-            ChildOutcome::Signaled(libc::SIGUSR1)
-        );
-        assert_eq!(
-            in_child(|| panic!("in the child")).unwrap(),
-            ChildOutcome::Exited(PANIC_EXIT)
-        );
-    }
-}
-
 /// CPU time (user + system, milliseconds) of the children this process has waited for,
 /// and of their waited-for descendants (`getrusage(RUSAGE_CHILDREN)`).
 pub fn children_cpu_ms() -> u64 {
@@ -190,4 +167,27 @@ pub fn kill(pid: libc::pid_t, sig: i32) -> io::Result<()> {
         return Err(crate::last_error());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_exit_codes_signals_and_panics() {
+        assert_eq!(in_child(|| 7).unwrap(), ChildOutcome::Exited(7));
+        assert_eq!(
+            in_child(|| {
+                // SAFETY: raising a signal on ourselves; the default action ends the child.
+                unsafe { libc::raise(libc::SIGUSR1) };
+                0
+            })
+            .unwrap(),
+            ChildOutcome::Signaled(libc::SIGUSR1)
+        );
+        assert_eq!(
+            in_child(|| panic!("in the child")).unwrap(),
+            ChildOutcome::Exited(PANIC_EXIT)
+        );
+    }
 }

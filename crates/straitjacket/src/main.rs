@@ -82,7 +82,9 @@ enum Command {
     /// on stderr. straitjacket forwards SIGINT, SIGTERM and SIGHUP, and is a child subreaper:
     /// descendants left running when the program ends are killed. Exit status: the
     /// program's; 128+N if it dies of signal N; 159 if the policy kills it; 127 command not
-    /// found; 126 not executable; 2 bad input; 125 the launch failed.
+    /// found; 126 not executable; 2 bad input; 125 the launch failed; 124 the --timeout (or
+    /// `timeout`) ran out; 137 a cpu, mem or procs limit was reached (the whole tree is killed,
+    /// and a line `straitjacket: killed: … limit … reached` says which).
     Run {
         /// A policy file.
         #[arg(long, conflicts_with = "preset")]

@@ -206,7 +206,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 /// A size as `64M` when it is a whole number of K/M/G.
 pub fn show_size(v: u64) -> String {
     for (shift, unit) in [(30, "G"), (20, "M"), (10, "K")] {
-        if v >= 1 << shift && v % (1 << shift) == 0 {
+        if v >= 1 << shift && v.is_multiple_of(1 << shift) {
             return format!("{}{unit}", v >> shift);
         }
     }
@@ -239,7 +239,7 @@ pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
 
 /// A duration as a report shows it (`5s`, `1500ms`).
 pub fn show_ms(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -316,7 +316,7 @@ impl Confinement {
                 }
             }
             "limit" => {
-                if words.len() % 2 != 0 {
+                if !words.len().is_multiple_of(2) {
                     return Err("expected pairs: `limit mem 512M, procs 64`".into());
                 }
                 for pair in words.chunks(2) {
