@@ -23,7 +23,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use straitjacket_policy::resolve::settings::{show_ms, LimitKind, Limits};
+use straitjacket_policy::resolve::settings::{show_ms, LimitKind, Limits, Namespace};
 use straitjacket_sys::process;
 
 use straitjacket_policy::action::Action;
@@ -68,6 +68,10 @@ struct Supervisor<'a> {
     exec_error: Option<io::Error>,
     main_status: Option<ChildOutcome>,
     killed_main: bool,
+    /// The program is the init of a new pid namespace (signals it does not catch do nothing).
+    pid_ns_init: bool,
+    /// A forwarded signal the init did not catch, delivered as SIGKILL: the status to report.
+    forwarded_as_kill: Option<i32>,
     /// (arch, nr, rule) already reported.
     reported: HashSet<(u32, i32, String)>,
     denied: u64,
@@ -229,6 +233,8 @@ pub(crate) fn launch_and_supervise(
         exec_error: None,
         main_status: None,
         killed_main: false,
+        pid_ns_init: confined.namespaces.contains(&Namespace::Pid),
+        forwarded_as_kill: None,
         reported: HashSet::new(),
         denied: 0,
         watch: Watch {
@@ -321,7 +327,14 @@ impl Supervisor<'_> {
                 continue;
             }
             if self.main_status.is_none() {
-                let _ = pidfd::send_signal(self.pidfd.as_fd(), info.signo);
+                // The init of a pid namespace ignores a signal it has no handler for
+                // (pid_namespaces(7)); its default action here would have ended it.
+                if self.pid_ns_init && !catches(self.main_pid, info.signo) {
+                    self.forwarded_as_kill = Some(info.signo);
+                    let _ = pidfd::send_signal(self.pidfd.as_fd(), SIGKILL);
+                } else {
+                    let _ = pidfd::send_signal(self.pidfd.as_fd(), info.signo);
+                }
             }
         }
     }
@@ -552,6 +565,11 @@ impl Supervisor<'_> {
             }
             _ => {}
         }
+        if let (Some(ChildOutcome::Signaled(SIGKILL)), Some(sig)) =
+            (self.main_status, self.forwarded_as_kill)
+        {
+            return Ok(128 + sig);
+        }
         Ok(match self.main_status {
             Some(ChildOutcome::Exited(c)) => c,
             Some(ChildOutcome::Signaled(SIGKILL)) if self.killed_main => EXIT_KILLED_BY_POLICY,
@@ -575,6 +593,17 @@ fn seccomp_data(n: &Notif) -> SeccompData {
         instruction_pointer: n.data.instruction_pointer,
         args: n.data.args,
     }
+}
+
+/// Whether process `pid` has a handler for `sig` (`SigCgt:` in /proc/PID/status).
+fn catches(pid: i32, sig: i32) -> bool {
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    s.lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (sig - 1)) != 0)
 }
 
 /// The thread group of thread `tid` (`Tgid:` in /proc/TID/status).
