@@ -51,3 +51,18 @@ pub fn set_child_subreaper() -> io::Result<()> {
         Err(last_error())
     }
 }
+
+/// Makes the calling process not dumpable (`PR_SET_DUMPABLE`, 0): processes of the same uid
+/// without `CAP_SYS_PTRACE` can then no longer ptrace it, open its `/proc/PID/mem`, or use
+/// `process_vm_readv`/`process_vm_writev` on it (`ptrace_may_access`, kernel/ptrace.c, checks
+/// `get_dumpable`). Children forked afterwards inherit the flag until they exec, when the
+/// kernel makes an ordinary program dumpable again (`begin_new_exec`, fs/exec.c).
+pub fn set_not_dumpable() -> io::Result<()> {
+    // SAFETY: PR_SET_DUMPABLE takes only integer arguments; no memory is passed.
+    let r = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(last_error())
+    }
+}

@@ -14,6 +14,9 @@
 //!   the right thread. The thread stays blocked in the kernel until it dies: it never runs on.
 //! - If this process dies, the listener closes: pending and later notified calls fail with
 //!   ENOSYS, and the program dies of its parent-death signal. Nothing falls through to allow.
+//! - The parent is not dumpable (`PR_SET_DUMPABLE` 0) from before the program runs: a program
+//!   of the same uid cannot ptrace it or write its memory (`/proc/PID/mem`,
+//!   `process_vm_writev`), whatever the policy allows.
 //! - The parent is a child subreaper: orphaned descendants come to it, are reaped as they
 //!   end, and are killed (SIGKILL) once the main program has ended.
 
@@ -221,6 +224,11 @@ pub(crate) fn launch_and_supervise(
     prctl::set_child_subreaper().map_err(sys("prctl(PR_SET_CHILD_SUBREAPER)"))?;
 
     let launched = launch::spawn(plan).map_err(|e| run::launch_failure(&e, path))?;
+    // Before the program runs (it is held at its execve until the loop answers), and after
+    // the launch (the child must stay dumpable until the listener is taken from it): the
+    // program, of the same uid, must not reach into this process through ptrace,
+    // /proc/PID/mem or process_vm_writev and rewrite the decisions made here.
+    prctl::set_not_dumpable().map_err(sys("prctl(PR_SET_DUMPABLE)"))?;
     let mut s = Supervisor {
         pf,
         report: opts.report,

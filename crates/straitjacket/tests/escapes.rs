@@ -1,0 +1,840 @@
+//! The escape suite: the classic ways out of a seccomp sandbox, each a small C program
+//! (`tests/escapes/*.c`, compiled here with `gcc -static`) that tries ONE of them and says how
+//! it went (see `escapes/escape.h`).
+//!
+//! Every case runs its program twice:
+//! - unconfined (or under the weakest setting): it must ESCAPE, which shows the case is real.
+//!   Where this machine cannot make it escape at all (a kernel without the x32 ABI, a pty
+//!   that is no virtual console), the case prints why and checks only the confined half;
+//! - under `straitjacket run` with a realistic policy: it must be CONTAINED with the exact
+//!   outcome (an errno, or killed).
+//!
+//! SECURITY.md has the table of cases and their status.
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use straitjacket::Policy;
+use straitjacket_sys::process::{in_child, ChildOutcome};
+use straitjacket_sys::testing::{probe, Probe};
+
+const SJ: &str = env!("CARGO_BIN_EXE_straitjacket");
+const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/escapes");
+
+const EPERM: i32 = 1;
+const EBADF: i32 = 9;
+const EACCES: i32 = 13;
+const EBUSY: i32 = 16;
+const ENOSYS: i32 = 38;
+/// `straitjacket run`'s status for a program the policy killed (128 + SIGSYS).
+const KILLED_BY_POLICY: i32 = 159;
+/// The unprivileged user cases run as, where being root would bypass the check under test.
+const NOBODY: &str = "65534";
+
+/// A fresh directory under the system temp dir, open to every user, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("sj-esc-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        TempDir(p)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        p
+    }
+    /// Compiles `escapes/NAME.c` into this directory.
+    fn build(&self, name: &str) -> String {
+        let exe = self.0.join(name);
+        let o = Command::new("gcc")
+            .args(["-static", "-O1", "-pthread", "-I", SRC, "-o"])
+            .arg(&exe)
+            .arg(format!("{SRC}/{name}.c"))
+            .output()
+            .expect("gcc must be installed for the escape suite");
+        assert!(
+            o.status.success(),
+            "gcc {name}.c failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        exe.to_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// The program got out.
+    Escaped,
+    /// The attempt failed with this errno.
+    Contained(i32),
+    /// The policy killed the program during its attempt (`run` exits 159).
+    Killed,
+    /// Anything else: a test failure, with what was seen.
+    Other(String),
+}
+
+fn outcome(o: &Output) -> Outcome {
+    let out = String::from_utf8_lossy(&o.stdout);
+    let code = o.status.code();
+    for line in out.lines() {
+        if line.starts_with("ESCAPED: ") && code == Some(0) {
+            return Outcome::Escaped;
+        }
+        if line.starts_with("CONTAINED: ") && code == Some(1) {
+            if let Some(n) = line.rsplit("errno=").next().and_then(|n| n.parse().ok()) {
+                return Outcome::Contained(n);
+            }
+        }
+    }
+    // Killed mid-attempt: it announced the attempt and printed nothing after it.
+    if code == Some(KILLED_BY_POLICY)
+        && out
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("TRYING: "))
+    {
+        return Outcome::Killed;
+    }
+    Outcome::Other(format!(
+        "status {:?}\n--- stdout\n{out}--- stderr\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    ))
+}
+
+fn run(mut cmd: impl std::borrow::BorrowMut<Command>) -> Output {
+    let cmd = cmd.borrow_mut();
+    cmd.stdin(Stdio::null()).output().unwrap()
+}
+
+/// `straitjacket run ARGS…` in `dir`.
+fn sj(dir: &Path, args: &[&str]) -> Output {
+    run(Command::new(SJ).arg("run").args(args).current_dir(dir))
+}
+
+/// `PROG ARGS…` unconfined, in `dir`.
+fn bare(dir: &Path, prog: &str, args: &[&str]) -> Output {
+    run(Command::new(prog).args(args).current_dir(dir))
+}
+
+/// `args` as the unprivileged user (`setpriv` when the tests run as root).
+/// Not root already, `args` run as the current user: the cases only need the program to
+/// be unprivileged and of the same user as its supervisor.
+fn as_nobody(dir: &Path, args: &[&str]) -> Command {
+    let mut c = if is_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid", NOBODY, "--regid", NOBODY, "--clear-groups", "--"])
+            .args(args);
+        c
+    } else {
+        let mut c = Command::new(args[0]);
+        c.args(&args[1..]);
+        c
+    };
+    c.current_dir(dir);
+    c
+}
+
+/// Asserts the unconfined run escaped, or says why this machine cannot make it escape and
+/// returns false.
+fn must_escape(case: &str, o: &Output, cannot: impl Fn(&Outcome) -> Option<String>) -> bool {
+    let got = outcome(o);
+    if got == Outcome::Escaped {
+        return true;
+    }
+    if let Some(why) = cannot(&got) {
+        eprintln!("escape case `{case}`: the unconfined half is skipped: {why}");
+        return false;
+    }
+    panic!("escape case `{case}`: the unconfined program did not escape, so the case proves nothing: {got:?}");
+}
+
+fn must_be(case: &str, o: &Output, want: Outcome) {
+    let got = outcome(o);
+    assert_eq!(got, want, "escape case `{case}` under straitjacket");
+}
+
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
+
+#[test]
+fn i386_calls_through_int80_are_killed() {
+    let d = TempDir::new("int80");
+    let p = d.build("int80");
+    must_escape("int80", &bare(d.path(), &p, &[]), |_| None);
+    // A deny-list that denies the x86_64 getuid: the i386 one must not slip past it.
+    d.write("deny.sj", "default allow\nerrno(EPERM) getuid\n");
+    must_be(
+        "int80",
+        &sj(d.path(), &["--policy", "deny.sj", "--", &p]),
+        Outcome::Killed,
+    );
+    must_be("int80", &sj(d.path(), &["--", &p]), Outcome::Killed);
+}
+
+#[test]
+fn x32_numbers_are_killed() {
+    let d = TempDir::new("x32");
+    let p = d.build("x32");
+    must_escape("x32", &bare(d.path(), &p, &[]), |o| {
+        (*o == Outcome::Contained(ENOSYS))
+            .then(|| "this kernel has no x32 ABI (CONFIG_X86_X32_ABI): x32 numbers answer ENOSYS even unconfined".to_owned())
+    });
+    d.write("deny.sj", "default allow\nerrno(EPERM) getuid\n");
+    must_be(
+        "x32",
+        &sj(d.path(), &["--policy", "deny.sj", "--", &p]),
+        Outcome::Killed,
+    );
+    must_be("x32", &sj(d.path(), &["--", &p]), Outcome::Killed);
+}
+
+#[test]
+fn tiocsti_with_junk_in_the_upper_half_is_still_tiocsti() {
+    let d = TempDir::new("trunc");
+    let p = d.build("tiocsti_trunc");
+    must_escape("tiocsti_trunc", &bare(d.path(), &p, &[]), |_| None);
+    // The default preset: `allow ioctl if cmd != TIOCSTI && cmd != TIOCLINUX`.
+    must_be(
+        "tiocsti_trunc",
+        &sj(d.path(), &["--", &p]),
+        Outcome::Contained(EPERM),
+    );
+    d.write(
+        "deny.sj",
+        "default allow\nerrno(EPERM) ioctl if cmd == TIOCSTI\n",
+    );
+    must_be(
+        "tiocsti_trunc",
+        &sj(d.path(), &["--policy", "deny.sj", "--", &p]),
+        Outcome::Contained(EPERM),
+    );
+}
+
+#[test]
+fn io_uring_cannot_open_what_the_filter_denies() {
+    let d = TempDir::new("uring");
+    let p = d.build("io_uring");
+    d.write("secret", "SECRET\n");
+    must_escape("io_uring", &bare(d.path(), &p, &["secret"]), |_| None);
+    d.write(
+        "deny.sj",
+        "default allow\nerrno(EPERM) open, openat, openat2, creat\n",
+    );
+    must_be(
+        "io_uring",
+        &sj(d.path(), &["--policy", "deny.sj", "--", &p, "secret"]),
+        Outcome::Contained(ENOSYS),
+    );
+    must_be(
+        "io_uring",
+        &sj(d.path(), &["--", &p, "secret"]),
+        Outcome::Contained(ENOSYS),
+    );
+}
+
+#[test]
+fn clone3_with_a_new_user_namespace_answers_enosys() {
+    let d = TempDir::new("clone3");
+    let p = d.build("clone3");
+    must_escape("clone3", &bare(d.path(), &p, &[]), |_| None);
+    // The default preset restricts clone's namespace flags.
+    must_be(
+        "clone3",
+        &sj(d.path(), &["--", &p]),
+        Outcome::Contained(ENOSYS),
+    );
+}
+
+#[test]
+fn open_aliases_are_linted_and_a_family_deny_contains_all_four() {
+    let d = TempDir::new("alias");
+    let p = d.build("aliases");
+    d.write("secret", "SECRET\n");
+    must_escape("aliases", &bare(d.path(), &p, &["secret", "new"]), |_| None);
+
+    // Denying one of the family: `check` warns, and the program does get through the others.
+    d.write("one.sj", "default allow\nerrno(EPERM) openat\n");
+    let o = run(Command::new(SJ)
+        .args(["check", "one.sj"])
+        .current_dir(d.path()));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("warning: `openat` is denied but `open`, `openat2`, `creat` are not"),
+        "{e}"
+    );
+    let o = sj(d.path(), &["--policy", "one.sj", "--", &p, "secret", "new"]);
+    assert_eq!(outcome(&o), Outcome::Escaped, "the lint's warning is real");
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("open=OK openat=1 openat2=OK creat=OK"));
+
+    // Denying the family: all four are contained.
+    d.write(
+        "all.sj",
+        "default allow\nerrno(EPERM) open, openat, openat2, creat\n",
+    );
+    let o = sj(
+        d.path(),
+        &["--policy", "all.sj", "--", &p, "secret", "new2"],
+    );
+    must_be("aliases", &o, Outcome::Contained(EPERM));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("open=1 openat=1 openat2=1 creat=1"));
+    assert!(!d.path().join("new2").exists());
+}
+
+/// Opens a pty pair: (master, slave).
+fn openpty() -> (OwnedFd, OwnedFd) {
+    let (mut m, mut s) = (-1, -1);
+    // SAFETY: openpty writes two fds into the given ints; the name, termios and winsize
+    // pointers may be null.
+    let r = unsafe {
+        libc::openpty(
+            &mut m,
+            &mut s,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: openpty succeeded, so both are fresh fds owned by nobody else.
+    unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) }
+}
+
+/// `ARGS…` as the unprivileged user, in a new session whose controlling terminal is a fresh
+/// pty (on fd 0): that pty plays the caller's terminal.
+fn on_a_terminal(dir: &Path, args: &[&str]) -> Output {
+    let (_master, slave) = openpty();
+    let mut full = vec!["setsid", "--ctty"];
+    full.extend_from_slice(args);
+    as_nobody(dir, &full)
+        .stdin(Stdio::from(slave))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn tiocsti_into_the_callers_terminal_is_contained() {
+    let d = TempDir::new("sti");
+    let p = d.build("tty_inject");
+    let escaped = must_escape("tiocsti", &on_a_terminal(d.path(), &[&p, "sti"]), |o| {
+        (*o == Outcome::Contained(5))
+            .then(|| "dev.tty.legacy_tiocsti is 0: the kernel refuses TIOCSTI to everyone without CAP_SYS_ADMIN".to_owned())
+    });
+    d.write("allow.sj", "default allow\n");
+    // No ioctl rule at all: the new session alone contains it (the pty is no longer the
+    // program's controlling terminal).
+    must_be(
+        "tiocsti",
+        &on_a_terminal(
+            d.path(),
+            &[SJ, "run", "--policy", "allow.sj", "--", &p, "sti"],
+        ),
+        Outcome::Contained(EPERM),
+    );
+    // `--tty` keeps the caller's session on purpose: under a policy that allows every ioctl,
+    // TIOCSTI works (the weakest setting) ...
+    if escaped {
+        must_escape(
+            "tiocsti",
+            &on_a_terminal(
+                d.path(),
+                &[SJ, "run", "--tty", "--policy", "allow.sj", "--", &p, "sti"],
+            ),
+            |_| None,
+        );
+    }
+    // ... and the default preset denies it even then.
+    must_be(
+        "tiocsti",
+        &on_a_terminal(d.path(), &[SJ, "run", "--tty", "--", &p, "sti"]),
+        Outcome::Contained(EPERM),
+    );
+    must_be(
+        "tiocsti",
+        &on_a_terminal(d.path(), &[SJ, "run", "--", &p, "sti"]),
+        Outcome::Contained(EPERM),
+    );
+}
+
+#[test]
+fn tioclinux_into_the_callers_terminal_is_denied() {
+    let d = TempDir::new("linux");
+    let p = d.build("tty_inject");
+    must_escape("tioclinux", &on_a_terminal(d.path(), &[&p, "linux"]), |o| {
+        matches!(o, Outcome::Contained(e) if *e != EPERM).then(|| {
+            "TIOCLINUX works only on a virtual console, and the test's terminal is a pty".to_owned()
+        })
+    });
+    // The filter answers before the tty driver is reached: EPERM, not ENOTTY/EINVAL.
+    must_be(
+        "tioclinux",
+        &on_a_terminal(d.path(), &[SJ, "run", "--tty", "--", &p, "linux"]),
+        Outcome::Contained(EPERM),
+    );
+}
+
+#[test]
+fn ptrace_of_the_parent_is_denied() {
+    let d = TempDir::new("ptrace");
+    let p = d.build("ptrace_parent");
+    // Unconfined, the parent is a shell that waits for the program.
+    let sh = format!("{p}; true");
+    must_escape(
+        "ptrace_parent",
+        &run(as_nobody(d.path(), &["sh", "-c", &sh])),
+        |_| None,
+    );
+    must_be(
+        "ptrace_parent",
+        &run(as_nobody(d.path(), &[SJ, "run", "--", &p])),
+        Outcome::Contained(EPERM),
+    );
+    // Even a policy that allows ptrace cannot attach to the supervisor: it is not dumpable.
+    d.write("allow.sj", "default allow\n");
+    must_be(
+        "ptrace_parent",
+        &run(as_nobody(
+            d.path(),
+            &[SJ, "run", "--policy", "allow.sj", "--", &p],
+        )),
+        Outcome::Contained(EPERM),
+    );
+}
+
+#[test]
+fn the_supervisors_memory_cannot_be_written_through_proc_mem() {
+    let d = TempDir::new("procmem");
+    let p = d.build("parent_mem");
+    let sh = format!("{p} procmem; true");
+    must_escape(
+        "procmem",
+        &run(as_nobody(d.path(), &["sh", "-c", &sh])),
+        |_| None,
+    );
+    // The default preset allows openat: the kernel's ptrace access check must refuse.
+    must_be(
+        "procmem",
+        &run(as_nobody(d.path(), &[SJ, "run", "--", &p, "procmem"])),
+        Outcome::Contained(EACCES),
+    );
+}
+
+#[test]
+fn process_vm_writev_into_the_supervisor_is_denied() {
+    let d = TempDir::new("pvm");
+    let p = d.build("parent_mem");
+    let sh = format!("{p} pvm; true");
+    must_escape("pvm", &run(as_nobody(d.path(), &["sh", "-c", &sh])), |_| {
+        None
+    });
+    must_be(
+        "pvm",
+        &run(as_nobody(d.path(), &[SJ, "run", "--", &p, "pvm"])),
+        Outcome::Contained(EPERM),
+    );
+    // A policy that allows process_vm_*: the kernel refuses (the supervisor is not dumpable).
+    d.write("allow.sj", "default allow\n");
+    must_be(
+        "pvm",
+        &run(as_nobody(
+            d.path(),
+            &[SJ, "run", "--policy", "allow.sj", "--", &p, "pvm"],
+        )),
+        Outcome::Contained(EPERM),
+    );
+}
+
+#[test]
+fn an_fd_inherited_from_the_caller_does_not_reach_the_program() {
+    let d = TempDir::new("fd");
+    let p = d.build("inherited_fd");
+    d.write("secret", "SECRET\n");
+    // The shell opens the secret as fd 7, without close-on-exec, and execs.
+    let sh = |cmd: &str| {
+        run(Command::new("sh")
+            .args(["-c", &format!("exec {cmd} 7<secret")])
+            .current_dir(d.path()))
+    };
+    must_escape("inherited_fd", &sh(&format!("{p} 7")), |_| None);
+    must_be(
+        "inherited_fd",
+        &sh(&format!("{SJ} run -- {p} 7")),
+        Outcome::Contained(EBADF),
+    );
+    // Named with --keep-fd, it does reach the program.
+    assert_eq!(
+        outcome(&sh(&format!("{SJ} run --keep-fd 7 -- {p} 7"))),
+        Outcome::Escaped
+    );
+}
+
+#[test]
+fn a_setuid_binary_does_not_raise_privileges() {
+    if !is_root() {
+        eprintln!("escape case `setuid`: skipped: making a setuid-root copy of `id` needs root");
+        return;
+    }
+    let d = TempDir::new("setuid");
+    let id = d.path().join("id");
+    std::fs::copy("/usr/bin/id", &id).unwrap();
+    std::os::unix::fs::chown(&id, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&id, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let id = id.to_str().unwrap();
+    let euid = |o: Output| String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    let bare = euid(run(as_nobody(d.path(), &[id, "-u"])));
+    if bare != "0" {
+        eprintln!("escape case `setuid`: the unconfined half is skipped: the setuid bit took no effect here (a nosuid mount?): euid {bare}");
+    }
+    assert_eq!(
+        euid(run(as_nobody(d.path(), &[SJ, "run", "--", id, "-u"]))),
+        NOBODY
+    );
+    d.write("allow.sj", "default allow\n");
+    assert_eq!(
+        euid(run(as_nobody(
+            d.path(),
+            &[SJ, "run", "--policy", "allow.sj", "--", id, "-u"]
+        ))),
+        NOBODY
+    );
+}
+
+#[test]
+fn a_second_filter_cannot_widen() {
+    let d = TempDir::new("widen");
+    let p = d.build("widen");
+    must_escape("widen", &bare(d.path(), &p, &[]), |_| None);
+    must_be(
+        "widen",
+        &sj(d.path(), &["--", &p]),
+        Outcome::Contained(EPERM),
+    );
+}
+
+#[test]
+fn a_listener_of_the_programs_own_cannot_continue_a_denied_call() {
+    let d = TempDir::new("notif");
+    let p = d.build("notif_continue");
+    must_escape("notif_continue", &bare(d.path(), &p, &[]), |_| None);
+    // `run`'s filter holds the one listener a filter chain may have (kernel/seccomp.c,
+    // has_duplicate_listener): a second one is refused, whatever the policy.
+    must_be(
+        "notif_continue",
+        &sj(d.path(), &["--", &p]),
+        Outcome::Contained(EBUSY),
+    );
+    d.write("kill.sj", "default allow\nkill unshare\n");
+    must_be(
+        "notif_continue",
+        &sj(d.path(), &["--policy", "kill.sj", "--", &p]),
+        Outcome::Contained(EBUSY),
+    );
+}
+
+#[test]
+fn killing_the_supervisor_kills_the_program() {
+    let d = TempDir::new("killsup");
+    let p = d.build("kill_parent");
+    // Unconfined, it kills the shell that started it (whose status is then SIGKILL's), and
+    // lives on.
+    let sh = format!("{p}; true");
+    let o = run(as_nobody(d.path(), &["sh", "-c", &sh]));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("SURVIVED the parent\nESCAPED: "),
+        "escape case `kill_parent`: the unconfined program did not escape: {o:?}"
+    );
+    // `kill unshare` is enforced by the supervisor (run routes kills to it).
+    d.write("kill.sj", "default allow\nkill unshare\n");
+    let o = run(as_nobody(
+        d.path(),
+        &[SJ, "run", "--policy", "kill.sj", "--", &p],
+    ));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), None, "the supervisor was killed: {o:?}");
+    assert_eq!(
+        out, "TRYING: kill(getppid(), SIGKILL)\n",
+        "the program outlived its supervisor"
+    );
+}
+
+/// A process of the unprivileged user outside any sandbox (the user's shell, editor, agent),
+/// killed on drop.
+struct Sibling(std::process::Child);
+
+impl Sibling {
+    fn start(dir: &Path) -> Sibling {
+        let c = as_nobody(dir, &["sleep", "60"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until setpriv has become `sleep` (same pid, new image).
+        for _ in 0..200 {
+            let comm =
+                std::fs::read_to_string(format!("/proc/{}/comm", c.id())).unwrap_or_default();
+            if comm.trim() == "sleep" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        Sibling(c)
+    }
+    fn pid(&self) -> String {
+        self.0.id().to_string()
+    }
+}
+
+impl Drop for Sibling {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_sibling_outside_the_sandbox_cannot_be_traced_or_written_by_syscall() {
+    let d = TempDir::new("sibling");
+    let tracer = d.build("ptrace_parent");
+    let writer = d.build("parent_mem");
+    let s = Sibling::start(d.path());
+    let pid = s.pid();
+    must_escape(
+        "ptrace_sibling",
+        &run(as_nobody(d.path(), &[&tracer, &pid])),
+        |_| None,
+    );
+    must_escape(
+        "pvm_sibling",
+        &run(as_nobody(d.path(), &[&writer, "pvm", &pid])),
+        |_| None,
+    );
+    // The default preset denies ptrace and process_vm_*.
+    must_be(
+        "ptrace_sibling",
+        &run(as_nobody(d.path(), &[SJ, "run", "--", &tracer, &pid])),
+        Outcome::Contained(EPERM),
+    );
+    must_be(
+        "pvm_sibling",
+        &run(as_nobody(
+            d.path(),
+            &[SJ, "run", "--", &writer, "pvm", &pid],
+        )),
+        Outcome::Contained(EPERM),
+    );
+}
+
+#[test]
+#[ignore = "ESCAPES: the default preset allows openat, and nothing in `run` yet stops a program \
+            from opening /proc/PID/mem of another process of the same user outside the \
+            sandbox and writing into it (needs Landlock's ptrace scoping or a user/pid \
+            namespace: issue 6; or /proc rules in the supervisor: issue 5)"]
+fn a_sibling_outside_the_sandbox_cannot_be_written_through_proc_mem() {
+    let d = TempDir::new("sibmem");
+    let writer = d.build("parent_mem");
+    let s = Sibling::start(d.path());
+    let pid = s.pid();
+    must_escape(
+        "procmem_sibling",
+        &run(as_nobody(d.path(), &[&writer, "procmem", &pid])),
+        |_| None,
+    );
+    let o = run(as_nobody(
+        d.path(),
+        &[SJ, "run", "--", &writer, "procmem", &pid],
+    ));
+    assert!(
+        matches!(outcome(&o), Outcome::Contained(_) | Outcome::Killed),
+        "escape case `procmem_sibling` under straitjacket: {:?}",
+        outcome(&o)
+    );
+}
+
+// ---- The library API (`Policy::apply`), each case in a forked child --------------------
+
+/// Runs `attempt` in a forked child, passing it a function that applies `policy` (or does
+/// nothing, for the unconfined half), and returns how the child ended.
+fn lib_case(policy: Option<&str>, attempt: fn(&dyn Fn()) -> i32) -> ChildOutcome {
+    in_child(|| {
+        let apply = || {
+            if let Some(text) = policy {
+                if Policy::parse(text).and_then(|p| p.apply()).is_err() {
+                    std::process::exit(10);
+                }
+            }
+        };
+        attempt(&apply)
+    })
+    .unwrap()
+}
+
+/// 0 if getppid ran, 1 if it answered EACCES, 2 otherwise.
+fn getppid_verdict() -> i32 {
+    match probe(Probe::Getppid, [0; 6]) {
+        Ok(_) => 0,
+        Err(EACCES) => 1,
+        Err(_) => 2,
+    }
+}
+
+const DENY_GETPPID: &str = "default allow\nerrno(EACCES) getppid\n";
+
+/// Both halves of a library case: unconfined the call runs (exit 0), under `apply` it is
+/// contained (exit 1).
+fn lib_both(case: &str, policy: &str, attempt: fn(&dyn Fn()) -> i32) {
+    assert_eq!(
+        lib_case(None, attempt),
+        ChildOutcome::Exited(0),
+        "escape case `{case}`: unconfined, the call did not run"
+    );
+    assert_eq!(
+        lib_case(Some(policy), attempt),
+        ChildOutcome::Exited(1),
+        "escape case `{case}` under Policy::apply"
+    );
+}
+
+#[test]
+fn a_thread_blocked_in_a_call_during_apply_is_filtered_when_it_wakes() {
+    // The thread is inside read() when apply runs (TSYNC puts the filter on it anyway), then
+    // makes the denied call.
+    lib_both("tsync_blocked_thread", DENY_GETPPID, |apply| {
+        let (mut r, mut w) = std::os::unix::net::UnixStream::pair().unwrap();
+        let t = std::thread::spawn(move || {
+            let mut b = [0u8; 1];
+            std::io::Read::read_exact(&mut r, &mut b).unwrap();
+            getppid_verdict()
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        apply();
+        std::io::Write::write_all(&mut w, b"x").unwrap();
+        t.join().unwrap()
+    });
+}
+
+#[test]
+fn threads_racing_the_install_are_all_filtered_after_it() {
+    // Threads spin on getppid while apply runs; once apply has returned, no call of any
+    // thread may run. Exit 0 if any call after apply ran (or none was denied), 1 if every
+    // call after apply was denied.
+    lib_both("tsync_spinning_threads", DENY_GETPPID, |apply| {
+        use std::sync::atomic::{AtomicBool, AtomicI32};
+        use std::sync::Arc;
+        let applied = Arc::new(AtomicBool::new(false));
+        let verdict = Arc::new(AtomicI32::new(1));
+        let ts: Vec<_> = (0..4)
+            .map(|_| {
+                let (applied, verdict) = (applied.clone(), verdict.clone());
+                std::thread::spawn(move || loop {
+                    let after = applied.load(Ordering::SeqCst);
+                    let v = getppid_verdict();
+                    if after {
+                        if v != 1 {
+                            verdict.store(v, Ordering::SeqCst);
+                        }
+                        return;
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        apply();
+        applied.store(true, Ordering::SeqCst);
+        for t in ts {
+            t.join().unwrap();
+        }
+        verdict.load(Ordering::SeqCst)
+    });
+}
+
+static SIGNAL_VERDICT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_usr1(_: libc::c_int) {
+    SIGNAL_VERDICT.store(getppid_verdict(), Ordering::SeqCst);
+}
+
+#[test]
+fn a_signal_handler_installed_before_apply_runs_under_the_filter() {
+    lib_both("signal_handler", DENY_GETPPID, |apply| {
+        // SAFETY: `on_usr1` is an extern "C" fn(c_int) as signal() expects; it makes one raw
+        // system call and stores to an atomic, both async-signal-safe.
+        unsafe { libc::signal(libc::SIGUSR1, on_usr1 as *const () as libc::sighandler_t) };
+        apply();
+        // SAFETY: raise takes a signal number only; the handler above is installed.
+        unsafe { libc::raise(libc::SIGUSR1) };
+        SIGNAL_VERDICT.load(Ordering::SeqCst)
+    });
+}
+
+#[test]
+fn a_vforked_child_inherits_the_filter() {
+    // std's Command spawns with posix_spawn (clone with CLONE_VM | CLONE_VFORK) on glibc;
+    // `uname` exits non-zero when the uname call fails.
+    lib_both("vfork", "default allow\nerrno(EACCES) uname\n", |apply| {
+        apply();
+        let ok = Command::new("uname")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        i32::from(!ok)
+    });
+}
+
+#[test]
+fn a_kill_rule_answered_by_the_programs_own_filter_still_does_not_run() {
+    let d = TempDir::new("inner");
+    let p = d.build("inner_answer");
+    // Unconfined, the program's own filter denies the call too: there is nothing to escape
+    // from, so this case only pins what `run` does (SECURITY.md: the program survives a kill
+    // rule enforced by the supervisor, but the call never runs).
+    for (how, errno) in [("errno", 11), ("notif", ENOSYS)] {
+        let o = bare(d.path(), &p, &[how]);
+        eprintln!("escape case `inner_answer {how}`: the unconfined half is skipped: the program's own filter denies the call even unconfined ({:?})", outcome(&o));
+        d.write("kill.sj", "default allow\nkill unshare\n");
+        must_be(
+            "inner_answer",
+            &sj(d.path(), &["--policy", "kill.sj", "--", &p, how]),
+            Outcome::Contained(errno),
+        );
+    }
+}
+
+#[test]
+fn a_pid_with_junk_in_the_upper_half_is_still_that_pid() {
+    let d = TempDir::new("killtrunc");
+    let p = d.build("kill_trunc");
+    must_escape("kill_trunc", &bare(d.path(), &p, &[]), |o| {
+        (*o == Outcome::Contained(EPERM))
+            .then(|| "not root: pid 1 may not be signalled even unconfined".to_owned())
+    });
+    d.write("deny.sj", "default allow\nerrno(EACCES) kill if pid == 1\n");
+    must_be(
+        "kill_trunc",
+        &sj(d.path(), &["--policy", "deny.sj", "--", &p]),
+        Outcome::Contained(EACCES),
+    );
+}
