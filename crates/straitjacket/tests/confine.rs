@@ -535,6 +535,37 @@ fn bad_input_is_refused_before_anything_runs() {
 }
 
 #[test]
+fn fs_rules_in_a_profile_and_hostname_alone() {
+    let t = TempDir::new("fsprof");
+    let data = t.dir("data");
+    std::fs::write(data.join("d"), "data\n").unwrap();
+    let secret = t.file("secret", "SECRET\n");
+    let pol = t.file(
+        "p.sj",
+        &format!(
+            "default allow\nfs read {}\nfs exec /usr/bin, /bin\n",
+            s(&data)
+        ),
+    );
+    let o = sj(&[
+        "run",
+        "--policy",
+        s(&pol),
+        "--require-landlock",
+        "--",
+        "sh",
+        "-c",
+        &format!("cat {}/d; cat {} || echo denied", s(&data), s(&secret)),
+    ]);
+    assert_eq!(out(&o), "data\ndenied\n", "{}", err(&o));
+    // --hostname alone brings its uts namespace (the caller's hostname is untouched).
+    for who in users() {
+        let o = sj_as(who, &["run", "--hostname", "inner", "--", "hostname"]);
+        assert_eq!(out(&o), "inner\n", "{who:?}: {}", err(&o));
+    }
+}
+
+#[test]
 fn system_paths_preset_is_shown() {
     let o = sj(&["presets", "show", "system-paths"]);
     assert_eq!(code(&o), 0);
