@@ -59,6 +59,12 @@ pub enum Step {
     Sync = 8,
     Install = 9,
     Exec = 10,
+    Landlock = 11,
+    Rlimit = 12,
+    WaitParent = 13,
+    Mount = 14,
+    Hostname = 15,
+    Loopback = 16,
 }
 
 impl Step {
@@ -74,6 +80,12 @@ impl Step {
             8 => Step::Sync,
             9 => Step::Install,
             10 => Step::Exec,
+            11 => Step::Landlock,
+            12 => Step::Rlimit,
+            13 => Step::WaitParent,
+            14 => Step::Mount,
+            15 => Step::Hostname,
+            16 => Step::Loopback,
             _ => return None,
         })
     }
@@ -90,6 +102,12 @@ impl Step {
             Step::Sync => "signalling the parent",
             Step::Install => "installing the seccomp filter",
             Step::Exec => "executing the program",
+            Step::Landlock => "enforcing the Landlock ruleset",
+            Step::Rlimit => "setting a resource limit",
+            Step::WaitParent => "waiting for the uid/gid maps",
+            Step::Mount => "setting up the mount namespace",
+            Step::Hostname => "setting the hostname",
+            Step::Loopback => "bringing up the loopback interface",
         }
     }
 }
@@ -168,7 +186,54 @@ pub struct Plan {
     /// Where the child's sync and error pipe ends go.
     sync_fd: RawFd,
     err_fd: RawFd,
+    /// Where the Landlock ruleset goes in the child (`err_fd + 1`), if there is one.
+    landlock: Option<(RawFd, RawFd)>,
+    rlimits: Vec<(u32, libc::rlimit)>,
+    ns: Option<NsPlan>,
 }
+
+/// Namespaces to create with the child (clone flags) and what to set up inside them.
+#[derive(Debug, Clone, Default)]
+pub struct Namespaces {
+    /// `CLONE_NEW*` flags.
+    pub clone_flags: i32,
+    /// With `CLONE_NEWUSER`: map this uid and gid to themselves inside.
+    pub map_ids: Option<(u32, u32)>,
+    /// Map every id to itself (root: keeps file ownership meaningful inside).
+    pub map_all: bool,
+    pub hostname: Option<Vec<u8>>,
+    /// Bring `lo` up (with `CLONE_NEWNET`).
+    pub loopback_up: bool,
+    /// A fresh tmpfs on /tmp (with `CLONE_NEWNS`).
+    pub private_tmp: bool,
+    /// `(source, destination, read_only)` bind mounts (with `CLONE_NEWNS`), in order.
+    pub binds: Vec<(Vec<u8>, Vec<u8>, bool)>,
+    /// Mount a fresh /proc (with `CLONE_NEWNS | CLONE_NEWPID`).
+    pub mount_proc: bool,
+    /// A `cgroup.procs` file the parent writes the child's pid to before it runs on.
+    pub cgroup_procs: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug)]
+struct NsPlan {
+    flags: i32,
+    map: Option<(Vec<u8>, Vec<u8>)>,
+    hostname: Option<CString>,
+    loopback: bool,
+    private_tmp: bool,
+    binds: Vec<(CString, CString, bool)>,
+    mount_proc: bool,
+    lo_req: libc::ifreq,
+    cgroup_procs: Option<std::path::PathBuf>,
+}
+
+// C strings used by the child for mounts, prepared once.
+const ROOT: &std::ffi::CStr = c"/";
+const TMP: &std::ffi::CStr = c"/tmp";
+const TMPFS: &std::ffi::CStr = c"tmpfs";
+const TMP_OPTS: &std::ffi::CStr = c"mode=1777";
+const PROC_DIR: &std::ffi::CStr = c"/proc";
+const PROC_FS: &std::ffi::CStr = c"proc";
 
 /// What the caller asks for.
 #[derive(Debug, Clone, Default)]
@@ -184,6 +249,13 @@ pub struct Spec {
     pub keep_fds: Vec<RawFd>,
     /// `setsid()` in the child (no controlling terminal).
     pub new_session: bool,
+    /// A Landlock ruleset fd (owned by the caller, open until `spawn` returns) that the
+    /// child enforces right before the filter.
+    pub landlock: Option<RawFd>,
+    /// `(RLIMIT_*, soft, hard)` set in the child right before the filter.
+    pub rlimits: Vec<(u32, u64, u64)>,
+    /// New namespaces for the child (created by `clone` instead of `fork`).
+    pub namespaces: Option<Namespaces>,
 }
 
 fn fd_open(fd: RawFd) -> bool {
@@ -220,6 +292,19 @@ impl Plan {
         keep.sort_unstable();
         let std_open = [fd_open(0), fd_open(1), fd_open(2)];
         let sync_fd = keep.last().copied().unwrap_or(2).max(2) + 1;
+        let rlimits = spec
+            .rlimits
+            .iter()
+            .map(|&(r, soft, hard)| {
+                (
+                    r,
+                    libc::rlimit {
+                        rlim_cur: soft,
+                        rlim_max: hard,
+                    },
+                )
+            })
+            .collect();
         Ok(Plan {
             path,
             _argv: argv,
@@ -233,6 +318,9 @@ impl Plan {
             new_session: spec.new_session,
             sync_fd,
             err_fd: sync_fd + 1,
+            landlock: spec.landlock.map(|fd| (fd, sync_fd + 2)),
+            rlimits,
+            ns: spec.namespaces.as_ref().map(ns_plan).transpose()?,
         })
     }
 
@@ -254,6 +342,9 @@ impl Plan {
         kept.extend(self.keep.iter().map(|&f| f as u32));
         kept.push(self.sync_fd as u32);
         kept.push(self.err_fd as u32);
+        if let Some((_, to)) = self.landlock {
+            kept.push(to as u32);
+        }
         kept.sort_unstable();
         kept.dedup();
         let mut gaps = Vec::new();
@@ -267,6 +358,57 @@ impl Plan {
         }
         gaps
     }
+}
+
+fn ns_plan(n: &Namespaces) -> Result<NsPlan, LaunchError> {
+    // SAFETY: ifreq is plain data (a name and a union of integers); all zero is valid.
+    let mut lo_req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (i, b) in b"lo".iter().enumerate() {
+        lo_req.ifr_name[i] = *b as libc::c_char;
+    }
+    Ok(NsPlan {
+        flags: n.clone_flags,
+        map: n.map_ids.map(|(u, g)| {
+            if n.map_all {
+                let all = b"0 0 4294967295\n".to_vec();
+                (all.clone(), all)
+            } else {
+                (
+                    format!("{u} {u} 1\n").into_bytes(),
+                    format!("{g} {g} 1\n").into_bytes(),
+                )
+            }
+        }),
+        hostname: n.hostname.clone().map(CString::new).transpose()?,
+        loopback: n.loopback_up,
+        private_tmp: n.private_tmp,
+        binds: n
+            .binds
+            .iter()
+            .map(|(s, d, ro)| Ok((CString::new(s.clone())?, CString::new(d.clone())?, *ro)))
+            .collect::<Result<_, NulError>>()?,
+        mount_proc: n.mount_proc,
+        lo_req,
+        cgroup_procs: n.cgroup_procs.clone(),
+    })
+}
+
+/// Writes the child's uid and gid maps (`user_namespaces(7)`: setgroups must be denied
+/// before an unprivileged process may write gid_map).
+fn write_maps(pid: i32, uid_map: &[u8], gid_map: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let w = |name: &str, data: &[u8]| -> io::Result<()> {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(format!("/proc/{pid}/{name}"))?
+            .write_all(data)
+    };
+    w("uid_map", uid_map)?;
+    // A full map is written by a privileged parent, which may keep setgroups.
+    if !gid_map.starts_with(b"0 0 4294967295") {
+        w("setgroups", b"deny")?;
+    }
+    w("gid_map", gid_map)
 }
 
 /// A started program: blocked in its first `execve` (a notification on `listener`).
@@ -318,7 +460,12 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
     let (sync_r, sync_w) = pipe().map_err(parent("creating a pipe"))?;
     let (err_r, err_w) = pipe().map_err(parent("creating a pipe"))?;
     let gaps = plan.gaps();
-    let high = plan.err_fd.max(sync_w.as_raw_fd()).max(err_w.as_raw_fd()) + 1;
+    let high = plan
+        .err_fd
+        .max(sync_w.as_raw_fd())
+        .max(err_w.as_raw_fd())
+        .max(plan.landlock.map_or(0, |(from, to)| from.max(to)))
+        + 1;
     let prog = libc::sock_fprog {
         len: u16::try_from(plan.filter.len())
             .map_err(|_| parent("filter")(io::Error::from_raw_os_error(libc::EINVAL)))?,
@@ -337,20 +484,65 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
         empty: &empty,
         // SAFETY: getpid has no preconditions.
         ppid: unsafe { libc::getpid() },
+        go_r: -1,
     };
 
-    // SAFETY: fork has no memory-safety preconditions of its own. The child runs only
-    // `child_main`, which makes raw system calls on data prepared above (no allocation, no
-    // locks) and ends in execve or _exit, never returning into the caller.
-    let pid = unsafe { libc::fork() };
+    // With namespaces the child waits on this pipe until the parent has written its uid and
+    // gid maps.
+    let go = match &plan.ns {
+        Some(_) => Some(pipe().map_err(parent("creating a pipe"))?),
+        None => None,
+    };
+    let child_fds = ChildFds {
+        go_r: go.as_ref().map_or(-1, |(r, _)| r.as_raw_fd()),
+        ..child_fds
+    };
+    let pid = match &plan.ns {
+        // SAFETY: fork has no memory-safety preconditions of its own. The child runs only
+        // `child_main`, which makes raw system calls on data prepared above (no allocation,
+        // no locks) and ends in execve or _exit, never returning into the caller.
+        None => unsafe { libc::fork() },
+        // SAFETY: clone with a NULL stack and no CLONE_VM/CLONE_SETTLS is fork with new
+        // namespaces: the child gets a copy of the address space and runs on from here, as
+        // after fork (only `child_main`, as above).
+        Some(ns) => unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                (ns.flags | libc::SIGCHLD) as libc::c_ulong,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            ) as libc::pid_t
+        },
+    };
     if pid < 0 {
-        return Err(parent("fork")(last_error()));
+        return Err(parent(if plan.ns.is_some() { "clone" } else { "fork" })(
+            last_error(),
+        ));
     }
     if pid == 0 {
         child_main(plan, &child_fds);
     }
     drop(sync_w);
     drop(err_w);
+    if let (Some(ns), Some((go_r, go_w))) = (&plan.ns, go) {
+        drop(go_r);
+        let mut mapped = match &ns.map {
+            Some((u, g)) => write_maps(pid, u, g),
+            None => Ok(()),
+        };
+        if let (Ok(()), Some(procs)) = (&mapped, &ns.cgroup_procs) {
+            mapped = std::fs::write(procs, pid.to_string());
+        }
+        if let Err(e) = mapped {
+            let _ = crate::signals::kill_unreaped_child(pid, libc::SIGKILL);
+            let _ = crate::process::wait(pid);
+            return Err(parent("writing the uid/gid maps")(e));
+        }
+        let mut f = std::fs::File::from(go_w);
+        let _ = std::io::Write::write_all(&mut f, &[1]);
+    }
 
     let pidfd = match pidfd::open(pid, 0) {
         Ok(p) => p,
@@ -454,6 +646,8 @@ struct ChildFds<'a> {
     prog: &'a libc::sock_fprog,
     empty: &'a libc::sigset_t,
     ppid: libc::pid_t,
+    /// The read end of the "maps written" pipe, or -1.
+    go_r: RawFd,
 }
 
 fn errno() -> i32 {
@@ -499,11 +693,20 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
     {
         die(err, Step::DeathSignal);
     }
+    let new_pid_ns = plan
+        .ns
+        .as_ref()
+        .is_some_and(|n| n.flags & libc::CLONE_NEWPID != 0);
     // SAFETY: getppid has no arguments.
-    if unsafe { libc::getppid() } != c.ppid {
+    let ppid = unsafe { libc::getppid() };
+    // In a new pid namespace the parent is outside it: getppid() is 0 while it lives.
+    if ppid != c.ppid && !(new_pid_ns && ppid == 0) {
         // The parent died before the death signal was armed: nobody to run for.
         // SAFETY: _exit takes an integer and never returns.
         unsafe { libc::_exit(127) };
+    }
+    if let Some(ns) = &plan.ns {
+        setup_namespaces(ns, c.go_r, err);
     }
     // SAFETY: setsid has no arguments.
     if plan.new_session && unsafe { libc::setsid() } < 0 {
@@ -527,6 +730,17 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
         die(err, Step::MoveFds);
     }
     err = b;
+    let ll = match plan.landlock {
+        Some((from, _)) => {
+            // SAFETY: as above.
+            let l = unsafe { libc::fcntl(from, libc::F_DUPFD_CLOEXEC, c.high) };
+            if l < 0 {
+                die(err, Step::MoveFds);
+            }
+            l
+        }
+        None => -1,
+    };
     // SAFETY: integer arguments; the target numbers belong to the plan's layout (whatever
     // was open there in this child is not kept).
     if unsafe { libc::dup3(a, plan.sync_fd, libc::O_CLOEXEC) } < 0 {
@@ -537,6 +751,12 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
         die(err, Step::MoveFds);
     }
     err = plan.err_fd;
+    if let Some((_, to)) = plan.landlock {
+        // SAFETY: as above; `to` is err_fd + 1, part of the plan's layout.
+        if unsafe { libc::dup3(ll, to, libc::O_CLOEXEC) } < 0 {
+            die(err, Step::MoveFds);
+        }
+    }
     // 0..2 that the caller had closed may have been taken by the pipes in the parent: close
     // them again so the layout is the one `listener_fd` computed.
     for (fd, &open) in plan.std_open.iter().enumerate() {
@@ -568,6 +788,22 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
     // SAFETY: integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) } != 0 {
         die(err, Step::NoNewPrivs);
+    }
+    if let Some((_, to)) = plan.landlock {
+        // SAFETY: integer arguments: the ruleset fd and no flags. NO_NEW_PRIVS is set, as
+        // landlock_restrict_self requires of an unprivileged caller.
+        if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, to, 0 as libc::c_uint) } != 0 {
+            die(err, Step::Landlock);
+        }
+        // Closed again, so the fd layout is the one `listener_fd` computed.
+        // SAFETY: close takes an integer; the fd is ours.
+        unsafe { libc::close(to) };
+    }
+    for (res, lim) in &plan.rlimits {
+        // SAFETY: `lim` is a live rlimit prepared before fork; the kernel copies it.
+        if unsafe { libc::setrlimit(*res as _, lim) } != 0 {
+            die(err, Step::Rlimit);
+        }
     }
     let one = [1u8];
     // SAFETY: `one` is a live 1-byte buffer.
@@ -607,6 +843,133 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
         )
     };
     die(err, Step::Exec)
+}
+
+/// The mount flags to keep when remounting `path` (a user namespace may not clear them).
+fn locked_flags(path: &CString) -> libc::c_ulong {
+    // SAFETY: statvfs is plain data; all zero is valid.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated; `st` is a live statvfs to fill. glibc's statvfs is
+    // statfs(2) plus a copy (the flags come from the kernel's f_flags since Linux 2.6.36):
+    // no allocation.
+    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+        return 0;
+    }
+    let f = st.f_flag as libc::c_ulong;
+    let mut out = f
+        & (libc::MS_NOSUID
+            | libc::MS_NODEV
+            | libc::MS_NOEXEC
+            | libc::MS_NOATIME
+            | libc::MS_NODIRATIME);
+    // ST_RELATIME (4096) is MS_RELATIME under another number.
+    if f & 4096 != 0 {
+        out |= libc::MS_RELATIME;
+    }
+    out
+}
+
+/// Namespace setup in the child: wait for the maps, then mounts, hostname, loopback.
+/// Runs in the child: raw system calls on prepared data, no allocation.
+fn setup_namespaces(ns: &NsPlan, go_r: RawFd, err: RawFd) {
+    if go_r >= 0 {
+        let mut b = [0u8; 1];
+        // SAFETY: `b` is a live 1-byte buffer.
+        if unsafe { libc::read(go_r, b.as_mut_ptr().cast(), 1) } != 1 {
+            die(err, Step::WaitParent);
+        }
+        // SAFETY: close takes an integer.
+        unsafe { libc::close(go_r) };
+    }
+    let null = std::ptr::null::<libc::c_char>();
+    if ns.flags & libc::CLONE_NEWNS != 0 {
+        // SAFETY: every pointer is a NUL-terminated string prepared before fork, or NULL
+        // where mount(2) takes none.
+        unsafe {
+            if libc::mount(
+                null,
+                ROOT.as_ptr(),
+                null,
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            {
+                die(err, Step::Mount);
+            }
+            for (src, dst, ro) in &ns.binds {
+                if libc::mount(
+                    src.as_ptr(),
+                    dst.as_ptr(),
+                    null,
+                    libc::MS_BIND | libc::MS_REC,
+                    std::ptr::null(),
+                ) != 0
+                {
+                    die(err, Step::Mount);
+                }
+                if *ro {
+                    let keep = locked_flags(dst);
+                    if libc::mount(
+                        null,
+                        dst.as_ptr(),
+                        null,
+                        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep,
+                        std::ptr::null(),
+                    ) != 0
+                    {
+                        die(err, Step::Mount);
+                    }
+                }
+            }
+            if ns.private_tmp
+                && libc::mount(
+                    TMPFS.as_ptr(),
+                    TMP.as_ptr(),
+                    TMPFS.as_ptr(),
+                    libc::MS_NOSUID | libc::MS_NODEV,
+                    TMP_OPTS.as_ptr().cast(),
+                ) != 0
+            {
+                die(err, Step::Mount);
+            }
+            if ns.mount_proc
+                && libc::mount(
+                    PROC_FS.as_ptr(),
+                    PROC_DIR.as_ptr(),
+                    PROC_FS.as_ptr(),
+                    libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                    std::ptr::null(),
+                ) != 0
+            {
+                die(err, Step::Mount);
+            }
+        }
+    }
+    if let Some(h) = &ns.hostname {
+        // SAFETY: `h` is a live string of the given length.
+        if unsafe { libc::sethostname(h.as_ptr(), h.as_bytes().len()) } != 0 {
+            die(err, Step::Hostname);
+        }
+    }
+    if ns.loopback {
+        let mut req = ns.lo_req;
+        // SAFETY: integer arguments.
+        let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if sock < 0 {
+            die(err, Step::Loopback);
+        }
+        // SAFETY: `req` is a live ifreq naming `lo`; the kernel reads and writes its flags.
+        unsafe {
+            if libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) != 0 {
+                die(err, Step::Loopback);
+            }
+            req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+            if libc::ioctl(sock, libc::SIOCSIFFLAGS, &req) != 0 {
+                die(err, Step::Loopback);
+            }
+            libc::close(sock);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! of libc and this one free of policy logic.
 
 pub mod guest;
+pub mod landlock;
 pub mod launch;
 pub mod mem;
 pub mod notify;

@@ -124,6 +124,51 @@ pub fn wait(pid: libc::pid_t) -> io::Result<ChildOutcome> {
     }
 }
 
+/// CPU time (user + system, milliseconds) of the children this process has waited for,
+/// and of their waited-for descendants (`getrusage(RUSAGE_CHILDREN)`).
+pub fn children_cpu_ms() -> u64 {
+    // SAFETY: rusage is plain data; getrusage fills it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a live rusage for the kernel to fill.
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) } != 0 {
+        return 0;
+    }
+    let ms = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
+    ms(ru.ru_utime) + ms(ru.ru_stime)
+}
+
+/// Clock ticks per second, for the times in /proc/PID/stat.
+pub fn clock_ticks() -> u64 {
+    // SAFETY: sysconf takes an integer.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as u64
+    } else {
+        100
+    }
+}
+
+/// Page size in bytes, for the resident set in /proc/PID/stat.
+pub fn page_size() -> u64 {
+    // SAFETY: sysconf takes an integer.
+    let t = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if t > 0 {
+        t as u64
+    } else {
+        4096
+    }
+}
+
+/// Sends `sig` to a process of our tree by pid (`kill(2)`). The caller names a descendant
+/// it has just seen in /proc: such a pid can be reused only once the descendant is reaped.
+pub fn kill(pid: libc::pid_t, sig: i32) -> io::Result<()> {
+    // SAFETY: kill takes integers.
+    if unsafe { libc::kill(pid, sig) } != 0 {
+        return Err(crate::last_error());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

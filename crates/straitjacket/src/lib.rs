@@ -21,6 +21,8 @@
 
 pub mod api;
 #[doc(hidden)]
+pub mod confine;
+#[doc(hidden)]
 pub mod failure;
 #[doc(hidden)]
 pub mod policy_file;

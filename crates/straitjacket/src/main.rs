@@ -82,7 +82,9 @@ enum Command {
     /// on stderr. straitjacket forwards SIGINT, SIGTERM and SIGHUP, and is a child subreaper:
     /// descendants left running when the program ends are killed. Exit status: the
     /// program's; 128+N if it dies of signal N; 159 if the policy kills it; 127 command not
-    /// found; 126 not executable; 2 bad input; 125 the launch failed.
+    /// found; 126 not executable; 2 bad input; 125 the launch failed; 124 the --timeout (or
+    /// `timeout`) ran out; 137 a cpu, mem or procs limit was reached (the whole tree is killed,
+    /// and a line `straitjacket: killed: … limit … reached` says which).
     Run {
         /// A policy file.
         #[arg(long, conflicts_with = "preset")]
@@ -108,6 +110,8 @@ enum Command {
         /// Also report calls answered with an errno (one line per call and rule, then a count).
         #[arg(long)]
         report: bool,
+        #[command(flatten)]
+        confine: ConfineArgs,
         /// The program and its arguments.
         #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
         cmd: Vec<std::ffi::OsString>,
@@ -167,6 +171,56 @@ enum Command {
     },
 }
 
+/// Confinement beyond system calls (`run`).
+#[derive(clap::Args, Debug)]
+#[command(next_help_heading = "Confinement (Landlock, namespaces, limits)")]
+struct ConfineArgs {
+    /// Landlock: allow reading files and listing directories beneath PATH (repeatable).
+    /// Any fs rule denies every other path, except the system paths
+    /// (`straitjacket presets show system-paths`).
+    #[arg(long, value_name = "PATH")]
+    allow_read: Vec<PathBuf>,
+    /// Landlock: allow reading, writing, truncating, creating and removing beneath PATH.
+    #[arg(long, value_name = "PATH")]
+    allow_write: Vec<PathBuf>,
+    /// Landlock: allow executing files beneath PATH.
+    #[arg(long, value_name = "PATH")]
+    allow_exec: Vec<PathBuf>,
+    /// Do not add the system paths (loader, libraries, locale, /dev/null, …) to fs rules.
+    #[arg(long)]
+    no_system_paths: bool,
+    /// Exit 2 instead of warning when the kernel's Landlock cannot enforce every rule.
+    #[arg(long)]
+    require_landlock: bool,
+    /// New namespaces: a comma-separated list of net, pid, ipc, uts, mount, user, cgroup,
+    /// or `all`. For an ordinary user a user namespace is added, mapping their uid and gid.
+    #[arg(long, value_name = "LIST")]
+    unshare: Vec<String>,
+    /// `--net none`: an empty network namespace with only loopback, up.
+    #[arg(long, value_name = "none", value_parser = ["none"])]
+    net: Option<String>,
+    /// The hostname inside (implies the uts namespace).
+    #[arg(long, value_name = "NAME")]
+    hostname: Option<String>,
+    /// A fresh tmpfs on /tmp (implies the mount namespace).
+    #[arg(long)]
+    private_tmp: bool,
+    /// Bind SRC read-only on DST (implies the mount namespace; repeatable).
+    #[arg(long, num_args = 2, value_names = ["SRC", "DST"])]
+    ro_bind: Vec<PathBuf>,
+    /// Bind SRC on DST (implies the mount namespace; repeatable).
+    #[arg(long, num_args = 2, value_names = ["SRC", "DST"])]
+    bind: Vec<PathBuf>,
+    /// Resource limits, comma-separated: cpu=SECONDS, mem=BYTES, procs=N, files=N,
+    /// fsize=BYTES (sizes take K, M, G). Reaching cpu, mem or procs kills the whole tree
+    /// (exit 137, `straitjacket: killed: … limit … reached`).
+    #[arg(long, value_name = "NAME=VALUE,…")]
+    limit: Vec<String>,
+    /// Wall-clock limit (`30`, `30s`, `500ms`, `2m`): the whole tree is killed (exit 124).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 enum PresetsCommand {
     /// Print a preset's source.
@@ -184,6 +238,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             cwd,
             tty,
             report,
+            confine,
             cmd,
         } => {
             let opts = straitjacket::run::RunOptions {
@@ -196,6 +251,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 tty,
                 report,
                 cmd,
+                allow_read: confine.allow_read,
+                allow_write: confine.allow_write,
+                allow_exec: confine.allow_exec,
+                no_system_paths: confine.no_system_paths,
+                require_landlock: confine.require_landlock,
+                unshare: confine.unshare,
+                net_none: confine.net.is_some(),
+                hostname: confine.hostname,
+                private_tmp: confine.private_tmp,
+                ro_bind: confine.ro_bind,
+                bind: confine.bind,
+                limit: confine.limit,
+                timeout: confine.timeout,
             };
             let code = straitjacket::run::run(&opts)?;
             std::process::exit(code);

@@ -44,6 +44,11 @@ pub static PRESETS: &[Preset] = &[
         about: "compilers and build tools with no network: sockets only in the Unix domain",
         source: include_str!("../presets/build.sj"),
     },
+    Preset {
+        name: "system-paths",
+        about: "filesystem rules: what a dynamically linked program needs to start (added to any fs rules unless --no-system-paths)",
+        source: include_str!("../presets/system-paths.sj"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Preset> {

@@ -11,6 +11,7 @@
 //! policy kills it; 127 command not found; 126 not executable; 2 bad input (nothing run).
 
 use std::ffi::OsString;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -49,6 +50,25 @@ pub struct RunOptions {
     /// Report calls answered with an errno too.
     pub report: bool,
     pub cmd: Vec<OsString>,
+    /// `--allow-read/--allow-write/--allow-exec PATH`: Landlock rules added to the policy's.
+    pub allow_read: Vec<PathBuf>,
+    pub allow_write: Vec<PathBuf>,
+    pub allow_exec: Vec<PathBuf>,
+    /// Do not add the system paths preset to filesystem rules.
+    pub no_system_paths: bool,
+    /// Fail (exit 2) instead of warning when Landlock cannot enforce everything.
+    pub require_landlock: bool,
+    /// `--unshare LIST` (comma-separated namespace names or `all`), repeatable.
+    pub unshare: Vec<String>,
+    pub net_none: bool,
+    pub hostname: Option<String>,
+    pub private_tmp: bool,
+    /// `--ro-bind SRC DST` / `--bind SRC DST`, flattened in pairs.
+    pub ro_bind: Vec<PathBuf>,
+    pub bind: Vec<PathBuf>,
+    /// `--limit cpu=S,mem=B,…`, repeatable.
+    pub limit: Vec<String>,
+    pub timeout: Option<String>,
 }
 
 /// Loads the policy the options name (the `default` preset if none).
@@ -65,20 +85,6 @@ pub fn load_policy(opts: &RunOptions) -> Result<PolicyFile, Failure> {
     let w = pf.render_warnings();
     if !w.is_empty() {
         eprint!("{w}");
-    }
-    let p = &pf.resolved.policy;
-    if let Some(r) = p.fs.first() {
-        return Err(Failure::input(format!(
-            "{}: filesystem rules are not enforced by `run` yet; refusing to run with a policy that would be weaker than it reads",
-            r.origin.as_ref().map_or("policy", |o| o.0.as_str())
-        )));
-    }
-    if let Some(s) = p.settings.first() {
-        return Err(Failure::input(format!(
-            "{}: `{}` is not enforced by `run` yet; refusing to run with a policy that would be weaker than it reads",
-            s.origin.as_ref().map_or("policy", |o| o.0.as_str()),
-            s.keyword
-        )));
     }
     Ok(pf)
 }
@@ -200,6 +206,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
         }
     };
 
+    let confined = crate::confine::prepare(opts, &pf.resolved.policy, &path)?;
     let spec = Spec {
         path: path.as_os_str().as_bytes().to_vec(),
         argv: opts.cmd.iter().map(|a| a.as_bytes().to_vec()).collect(),
@@ -216,6 +223,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
         filter: prog.to_raw_records(),
         keep_fds: opts.keep_fds.clone(),
         new_session: !opts.tty,
+        landlock: confined.landlock.as_ref().map(|fd| fd.as_raw_fd()),
+        rlimits: confined.rlimits.clone(),
+        namespaces: confined.launcher_namespaces(),
     };
     let plan = Plan::new(&spec).map_err(|e| match e {
         LaunchError::FdNotOpen(fd) => {
@@ -223,7 +233,15 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
         }
         e => Failure::input(e.to_string()),
     })?;
-    supervise::launch_and_supervise(&plan, &pf, opts, &path)
+    if let Some(f) = confined.conf.limits.files {
+        let need = plan.listener_fd() as u64 + 1;
+        if f < need {
+            return Err(Failure::input(format!(
+                "--limit files={f}: at least {need} are needed to start (0, 1, 2, the kept fds and the launcher's own)"
+            )));
+        }
+    }
+    supervise::launch_and_supervise(&plan, &pf, opts, &path, &confined)
 }
 
 /// Maps a launch failure to a message and exit status.

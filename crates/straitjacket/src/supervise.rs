@@ -24,6 +24,10 @@ use std::collections::HashSet;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+use straitjacket_policy::resolve::settings::{show_ms, LimitKind, Limits, Namespace};
+use straitjacket_sys::process;
 
 use straitjacket_policy::action::Action;
 use straitjacket_policy::bpf::SeccompData;
@@ -37,6 +41,7 @@ use straitjacket_sys::process::ChildOutcome;
 use straitjacket_sys::signals::{self, Waited};
 use straitjacket_sys::{mem, pidfd, prctl};
 
+use crate::confine::Confined;
 use crate::failure::Failure;
 use crate::policy_file::PolicyFile;
 use crate::run::{self, RunOptions, EXIT_KILLED_BY_POLICY, EXIT_LAUNCH};
@@ -66,9 +71,143 @@ struct Supervisor<'a> {
     exec_error: Option<io::Error>,
     main_status: Option<ChildOutcome>,
     killed_main: bool,
+    /// The program is the init of a new pid namespace (signals it does not catch do nothing).
+    pid_ns_init: bool,
+    /// A forwarded signal the init did not catch, delivered as SIGKILL: the status to report.
+    forwarded_as_kill: Option<i32>,
     /// (arch, nr, rule) already reported.
     reported: HashSet<(u32, i32, String)>,
     denied: u64,
+    watch: Watch,
+}
+
+/// The watchdog of the limits that kill the whole tree: the wall clock, the tree's CPU time,
+/// resident memory and number of tasks, checked every [`TICK_MS`] while the program runs.
+struct Watch {
+    limits: Limits,
+    deadline: Option<(Instant, u64)>,
+    /// Which limit ended the program.
+    hit: Option<(LimitHit, String)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LimitHit {
+    Timeout,
+    Resource,
+}
+
+/// How often the watchdog looks, milliseconds.
+const TICK_MS: i32 = 5;
+/// Exit status when the wall clock ran out (as timeout(1)).
+pub const EXIT_TIMEOUT: i32 = 124;
+/// Exit status when a resource limit killed the tree (128 + SIGKILL).
+pub const EXIT_LIMIT: i32 = 137;
+const SIGXCPU: i32 = 24;
+const SIGXFSZ: i32 = 25;
+
+/// One process of our tree, from /proc/PID/stat.
+struct Proc {
+    pid: i32,
+    ppid: i32,
+    cpu_ticks: u64,
+    threads: u64,
+    rss_pages: u64,
+}
+
+fn read_stat(pid: i32) -> Option<Proc> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and parentheses: fields start after the last `)`.
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // rest[0] is field 3 (state): field N is f[N - 3].
+    let num = |n: usize| f.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+    Some(Proc {
+        pid,
+        ppid: num(4)? as i32,
+        cpu_ticks: num(14)? + num(15)?,
+        threads: num(20)?,
+        rss_pages: num(24)?,
+    })
+}
+
+/// Every live process below this one (orphans come to us: we are a subreaper).
+fn descendants() -> Vec<Proc> {
+    let me = std::process::id() as i32;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let all: Vec<Proc> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(read_stat)
+        .collect();
+    let mut tree: HashSet<i32> = HashSet::from([me]);
+    // Parents may be listed after their children: repeat until nothing is added.
+    loop {
+        let before = tree.len();
+        for p in &all {
+            if tree.contains(&p.ppid) {
+                tree.insert(p.pid);
+            }
+        }
+        if tree.len() == before {
+            break;
+        }
+    }
+    all.into_iter()
+        .filter(|p| p.pid != me && tree.contains(&p.pid))
+        .collect()
+}
+
+impl Watch {
+    fn active(&self) -> bool {
+        self.deadline.is_some()
+            || self.limits.cpu.is_some()
+            || self.limits.mem.is_some()
+            || self.limits.procs.is_some()
+    }
+
+    /// The limit reached now, if any.
+    fn check(&self) -> Option<(LimitHit, String)> {
+        if let Some((at, ms)) = self.deadline {
+            if Instant::now() >= at {
+                return Some((
+                    LimitHit::Timeout,
+                    format!("timeout {} reached", show_ms(ms)),
+                ));
+            }
+        }
+        let l = &self.limits;
+        if l.cpu.is_none() && l.mem.is_none() && l.procs.is_none() {
+            return None;
+        }
+        let tree = descendants();
+        let reached = |k: LimitKind, v: u64| {
+            Some((
+                LimitHit::Resource,
+                format!("{} limit {} reached", k.name(), k.show(v)),
+            ))
+        };
+        if let Some(n) = l.procs {
+            if tree.iter().map(|p| p.threads).sum::<u64>() >= n {
+                return reached(LimitKind::Procs, n);
+            }
+        }
+        if let Some(m) = l.mem {
+            let page = process::page_size();
+            if tree.iter().map(|p| p.rss_pages * page).sum::<u64>() >= m {
+                return reached(LimitKind::Mem, m);
+            }
+        }
+        if let Some(c) = l.cpu {
+            let hz = process::clock_ticks();
+            let live: u64 = tree.iter().map(|p| p.cpu_ticks * 1000 / hz).sum();
+            if live + process::children_cpu_ms() >= c * 1000 {
+                return reached(LimitKind::Cpu, c);
+            }
+        }
+        None
+    }
 }
 
 pub(crate) fn launch_and_supervise(
@@ -76,6 +215,7 @@ pub(crate) fn launch_and_supervise(
     pf: &PolicyFile,
     opts: &RunOptions,
     path: &Path,
+    confined: &Confined,
 ) -> Result<i32, Failure> {
     let mut sigs = FORWARDED.to_vec();
     sigs.push(SIGCHLD);
@@ -101,10 +241,29 @@ pub(crate) fn launch_and_supervise(
         exec_error: None,
         main_status: None,
         killed_main: false,
+        pid_ns_init: confined.namespaces.contains(&Namespace::Pid),
+        forwarded_as_kill: None,
         reported: HashSet::new(),
         denied: 0,
+        watch: Watch {
+            limits: confined.limits(),
+            deadline: confined
+                .conf
+                .timeout_ms
+                .map(|ms| (Instant::now() + Duration::from_millis(ms), ms)),
+            hit: None,
+        },
     };
     s.main_loop(&sigfd)?;
+    if let (None, Some(cg), Some(n)) = (
+        &s.watch.hit,
+        &confined.pids_cgroup,
+        confined.conf.limits.procs,
+    ) {
+        if cg.hit_max() {
+            s.watch.hit = Some((LimitHit::Resource, format!("procs limit {n} reached")));
+        }
+    }
     s.kill_leftovers();
     s.finish(path)
 }
@@ -121,8 +280,16 @@ impl Supervisor<'_> {
                 fds.push(e.as_fd());
                 fds.len() - 1
             });
-            let ready = signals::poll_readable(&fds, -1).map_err(sys("poll"))?;
+            let tick = if self.watch.active() { TICK_MS } else { -1 };
+            let ready = signals::poll_readable(&fds, tick).map_err(sys("poll"))?;
             drop(fds);
+            if self.watch.hit.is_none() {
+                if let Some(hit) = self.watch.check() {
+                    self.watch.hit = Some(hit);
+                    self.kill_tree();
+                    continue;
+                }
+            }
             if ready[0] {
                 self.signals(sigfd);
             }
@@ -168,7 +335,14 @@ impl Supervisor<'_> {
                 continue;
             }
             if self.main_status.is_none() {
-                let _ = pidfd::send_signal(self.pidfd.as_fd(), info.signo);
+                // The init of a pid namespace ignores a signal it has no handler for
+                // (pid_namespaces(7)); its default action here would have ended it.
+                if self.pid_ns_init && !catches(self.main_pid, info.signo) {
+                    self.forwarded_as_kill = Some(info.signo);
+                    let _ = pidfd::send_signal(self.pidfd.as_fd(), SIGKILL);
+                } else {
+                    let _ = pidfd::send_signal(self.pidfd.as_fd(), info.signo);
+                }
             }
         }
     }
@@ -319,6 +493,27 @@ impl Supervisor<'_> {
         }
     }
 
+    /// Kills the whole tree (a limit was reached): SIGKILL to every descendant found in
+    /// /proc, again until none is left, reaping as they end.
+    fn kill_tree(&mut self) {
+        // First the main program: with a pid namespace (as `procs` has) it is the init of the
+        // tree, and the kernel kills every other process of the namespace when it ends.
+        if self.main_status.is_none() {
+            let _ = pidfd::send_signal(self.pidfd.as_fd(), SIGKILL);
+        }
+        for _ in 0..10_000 {
+            let tree = descendants();
+            if tree.is_empty() {
+                break;
+            }
+            for p in &tree {
+                let _ = process::kill(p.pid, SIGKILL);
+            }
+            self.reap();
+        }
+        self.reap();
+    }
+
     /// Kills whatever descendants are left once the main program has ended.
     fn kill_leftovers(&mut self) {
         // The listener stays open until they are gone: a descendant blocked in a notified
@@ -351,6 +546,38 @@ impl Supervisor<'_> {
                 if self.denied == 1 { "" } else { "s" }
             );
         }
+        if let Some((kind, why)) = &self.watch.hit {
+            eprintln!("straitjacket: killed: {why}");
+            return Ok(match kind {
+                LimitHit::Timeout => EXIT_TIMEOUT,
+                LimitHit::Resource => EXIT_LIMIT,
+            });
+        }
+        let l = self.watch.limits;
+        match (self.main_status, l.cpu, l.fsize) {
+            (Some(ChildOutcome::Signaled(SIGXCPU)), Some(c), _) => {
+                eprintln!("straitjacket: killed: cpu limit {c}s reached");
+                return Ok(EXIT_LIMIT);
+            }
+            (Some(ChildOutcome::Signaled(SIGKILL)), Some(c), _) if !self.killed_main => {
+                // RLIMIT_CPU's hard limit: SIGKILL a second after SIGXCPU was ignored.
+                eprintln!("straitjacket: killed: cpu limit {c}s reached");
+                return Ok(EXIT_LIMIT);
+            }
+            (Some(ChildOutcome::Signaled(SIGXFSZ)), _, Some(f)) => {
+                eprintln!(
+                    "straitjacket: killed: fsize limit {} reached",
+                    LimitKind::Fsize.show(f)
+                );
+                return Ok(EXIT_LIMIT);
+            }
+            _ => {}
+        }
+        if let (Some(ChildOutcome::Signaled(SIGKILL)), Some(sig)) =
+            (self.main_status, self.forwarded_as_kill)
+        {
+            return Ok(128 + sig);
+        }
         Ok(match self.main_status {
             Some(ChildOutcome::Exited(c)) => c,
             Some(ChildOutcome::Signaled(SIGKILL)) if self.killed_main => EXIT_KILLED_BY_POLICY,
@@ -374,6 +601,17 @@ fn seccomp_data(n: &Notif) -> SeccompData {
         instruction_pointer: n.data.instruction_pointer,
         args: n.data.args,
     }
+}
+
+/// Whether process `pid` has a handler for `sig` (`SigCgt:` in /proc/PID/status).
+fn catches(pid: i32, sig: i32) -> bool {
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    s.lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (sig - 1)) != 0)
 }
 
 /// The thread group of thread `tid` (`Tgid:` in /proc/TID/status).

@@ -14,6 +14,7 @@
 
 mod consts;
 mod lint;
+pub mod settings;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -356,11 +357,17 @@ impl<'s> Resolver<'s> {
                     keyword,
                     words,
                     span,
-                } => settings.push(ir::Setting {
-                    keyword: keyword.name.clone(),
-                    words: words.iter().map(|w| w.value.clone()).collect(),
-                    origin: Some(self.origin(*span)),
-                }),
+                } => {
+                    let ws: Vec<String> = words.iter().map(|w| w.value.clone()).collect();
+                    if let Err(e) = settings::Confinement::default().add(&keyword.name, &ws) {
+                        self.error(Diagnostic::error(*span, e));
+                    }
+                    settings.push(ir::Setting {
+                        keyword: keyword.name.clone(),
+                        words: words.iter().map(|w| w.value.clone()).collect(),
+                        origin: Some(self.origin(*span)),
+                    })
+                }
                 ast::Item::Include { .. } => {}
             }
         }

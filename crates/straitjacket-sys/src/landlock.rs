@@ -1,0 +1,174 @@
+//! Landlock rulesets, built in the parent before fork (through the `landlock` crate), and
+//! enforced in the child by one raw `landlock_restrict_self(fd, 0)` right before the seccomp
+//! filter (see `launch`).
+//!
+//! Access per rule: `read` = read files and list directories; `write` = read too, plus write,
+//! truncate, make and remove files, directories, links, fifos, sockets and devices, and
+//! rename/link across directories; `exec` = execute (and read the file, as execve opens it). Everything the kernel's ABI handles and
+//! no rule grants is denied beneath every path. Net rules restrict TCP bind/connect PORTS
+//! (Landlock knows ports, not addresses; ABI ≥ 4).
+//!
+//! The ABI is the kernel's (`LANDLOCK_CREATE_RULESET_VERSION`, Documentation/userspace-api/
+//! landlock.rst); what an older kernel cannot enforce is listed in [`Built::not_enforced`].
+
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+use landlock::{
+    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath, PathFd,
+    Ruleset, RulesetAttr, RulesetCreatedAttr, ABI,
+};
+
+/// The kernel's Landlock ABI version; 0 when Landlock is unavailable (not built in, or
+/// disabled at boot).
+pub fn abi_version() -> i32 {
+    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_ulong = 1;
+    // SAFETY: with a NULL attribute, size 0 and the VERSION flag the call reads no memory and
+    // returns the ABI version or an error.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    if r < 0 {
+        0
+    } else {
+        r as i32
+    }
+}
+
+/// One path and what beneath it is allowed.
+#[derive(Clone, Debug, Default)]
+pub struct Grant {
+    pub path: PathBuf,
+    pub read: bool,
+    pub write: bool,
+    pub exec: bool,
+}
+
+/// What to build.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// Restrict the filesystem (every handled access outside the grants is denied).
+    pub fs: bool,
+    pub grants: Vec<Grant>,
+    /// Restrict TCP bind and connect to these ports.
+    pub net: bool,
+    pub connect_ports: Vec<u16>,
+    pub bind_ports: Vec<u16>,
+}
+
+/// A ruleset ready for `landlock_restrict_self`, and what the kernel cannot enforce.
+#[derive(Debug)]
+pub struct Built {
+    pub abi: i32,
+    /// `None` when the kernel has no Landlock at all.
+    pub fd: Option<OwnedFd>,
+    pub not_enforced: Vec<&'static str>,
+}
+
+fn err(what: &str, e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(format!("{what}: {e}"))
+}
+
+/// Builds the ruleset for the running kernel's ABI.
+pub fn build(req: &Request) -> io::Result<Built> {
+    let v = abi_version();
+    let abi = ABI::from(v);
+    let mut not_enforced = Vec::new();
+    if v < 1 {
+        if req.fs {
+            not_enforced.push("filesystem rules");
+        }
+        if req.net {
+            not_enforced.push("network port rules");
+        }
+        return Ok(Built {
+            abi: v,
+            fd: None,
+            not_enforced,
+        });
+    }
+    if req.fs {
+        if v < 2 {
+            not_enforced.push("renaming or linking across directories (always denied)");
+        }
+        if v < 3 {
+            not_enforced.push("truncate");
+        }
+        if v < 5 {
+            not_enforced.push("ioctl on devices");
+        }
+    }
+    if req.net && v < 4 {
+        not_enforced.push("network port rules");
+    }
+    let read: BitFlags<AccessFs> = AccessFs::ReadFile | AccessFs::ReadDir;
+    let write = AccessFs::from_write(abi) | read;
+    // execve opens the file for reading too (`open_exec`: O_RDONLY | __FMODE_EXEC), and
+    // Landlock checks both rights at that open (security/landlock/fs.c, hook_file_open).
+    let exec: BitFlags<AccessFs> = AccessFs::Execute | AccessFs::ReadFile;
+    let mut rs = Ruleset::default().set_compatibility(CompatLevel::BestEffort);
+    if req.fs {
+        rs = rs
+            .handle_access(AccessFs::from_all(abi))
+            .map_err(|e| err("landlock", e))?;
+    }
+    let net = req.net && v >= 4;
+    if net {
+        rs = rs
+            .handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)
+            .map_err(|e| err("landlock", e))?;
+    }
+    let mut created = rs.create().map_err(|e| err("landlock_create_ruleset", e))?;
+    if req.fs {
+        for g in &req.grants {
+            let mut access = BitFlags::<AccessFs>::EMPTY;
+            if g.read {
+                access |= read;
+            }
+            if g.write {
+                access |= write;
+            }
+            if g.exec {
+                access |= exec;
+            }
+            let fd = PathFd::new(&g.path).map_err(|e| err(&g.path.display().to_string(), e))?;
+            let is_dir = std::fs::metadata(&g.path)
+                .map(|m| m.is_dir())
+                .unwrap_or(false);
+            if !is_dir {
+                access &= AccessFs::from_file(abi);
+            }
+            access &= AccessFs::from_all(abi);
+            if access.is_empty() {
+                continue;
+            }
+            created = created
+                .add_rule(PathBeneath::new(fd, access))
+                .map_err(|e| err(&g.path.display().to_string(), e))?;
+        }
+    }
+    if net {
+        for &p in &req.connect_ports {
+            created = created
+                .add_rule(NetPort::new(p, AccessNet::ConnectTcp))
+                .map_err(|e| err("landlock net rule", e))?;
+        }
+        for &p in &req.bind_ports {
+            created = created
+                .add_rule(NetPort::new(p, AccessNet::BindTcp))
+                .map_err(|e| err("landlock net rule", e))?;
+        }
+    }
+    let fd: Option<OwnedFd> = created.into();
+    Ok(Built {
+        abi: v,
+        fd,
+        not_enforced,
+    })
+}
