@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use landlock::{
     Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath, PathFd,
-    Ruleset, RulesetAttr, RulesetCreatedAttr, ABI,
+    Ruleset, RulesetAttr, RulesetCreatedAttr, Scope, ABI,
 };
 
 /// The kernel's Landlock ABI version; 0 when Landlock is unavailable (not built in, or
@@ -60,6 +60,10 @@ pub struct Request {
     pub net: bool,
     pub connect_ports: Vec<u16>,
     pub bind_ports: Vec<u16>,
+    /// Cut the sandbox off from processes outside it: no ptrace or /proc/PID/mem access to
+    /// them (any Landlock domain does that), no signals to them and no connections to
+    /// their abstract Unix sockets (Landlock ABI 6 scopes).
+    pub isolate: bool,
 }
 
 /// A ruleset ready for `landlock_restrict_self`, and what the kernel cannot enforce.
@@ -86,6 +90,9 @@ pub fn build(req: &Request) -> io::Result<Built> {
         }
         if req.net {
             not_enforced.push("network port rules");
+        }
+        if req.isolate && (req.fs || req.net) {
+            not_enforced.push("isolation from processes outside the sandbox");
         }
         return Ok(Built {
             abi: v,
@@ -117,6 +124,28 @@ pub fn build(req: &Request) -> io::Result<Built> {
         rs = rs
             .handle_access(AccessFs::from_all(abi))
             .map_err(|e| err("landlock", e))?;
+    }
+    // A domain that restricts nothing else still isolates: Landlock refuses ptrace access
+    // (and so /proc/PID/mem) from inside a domain to processes outside it
+    // (security/landlock/task.c). ABI 6 adds signal and abstract-socket scopes; before it,
+    // handling every file access and granting it on / makes a domain that changes nothing
+    // else (from ABI 2 on; ABI 1 would forbid cross-directory renames, so not there).
+    let scoped = req.isolate && v >= 6;
+    if scoped {
+        rs = rs
+            .scope(Scope::AbstractUnixSocket | Scope::Signal)
+            .map_err(|e| err("landlock", e))?;
+    }
+    let fs_for_isolation = req.isolate && !req.fs && !scoped && !req.net && v >= 2;
+    if fs_for_isolation {
+        rs = rs
+            .handle_access(AccessFs::from_all(abi))
+            .map_err(|e| err("landlock", e))?;
+    }
+    if req.isolate && v < 2 {
+        not_enforced.push("isolation from processes outside the sandbox");
+    } else if req.isolate && v < 6 {
+        not_enforced.push("signal and abstract-socket isolation");
     }
     let net = req.net && v >= 4;
     if net {
@@ -152,6 +181,12 @@ pub fn build(req: &Request) -> io::Result<Built> {
                 .add_rule(PathBeneath::new(fd, access))
                 .map_err(|e| err(&g.path.display().to_string(), e))?;
         }
+    }
+    if fs_for_isolation {
+        let root = PathFd::new("/").map_err(|e| err("/", e))?;
+        created = created
+            .add_rule(PathBeneath::new(root, AccessFs::from_all(abi)))
+            .map_err(|e| err("/", e))?;
     }
     if net {
         for &p in &req.connect_ports {

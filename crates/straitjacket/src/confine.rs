@@ -477,8 +477,10 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
         }
     }
     let restrict_net = !conf.connect.is_empty() || !conf.bind.is_empty();
-    let mut landlock_fd = None;
-    if restrict_fs || restrict_net {
+    // Always a Landlock domain, where the kernel has Landlock: whatever the policy allows, the
+    // program cannot ptrace, write the memory of, signal, or reach the abstract sockets of
+    // processes outside the sandbox (the supervisor, the user's shell and editor).
+    let landlock_fd = {
         let req = landlock::Request {
             fs: restrict_fs,
             grants: fs
@@ -493,6 +495,7 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
             net: restrict_net,
             connect_ports: conf.connect.iter().map(|e| e.port).collect(),
             bind_ports: conf.bind.iter().map(|e| e.port).collect(),
+            isolate: true,
         };
         let built = landlock::build(&req)
             .map_err(|e| Failure::input(format!("building the Landlock ruleset: {e}")))?;
@@ -507,12 +510,13 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
             }
             warn(&msg);
         }
-        landlock_fd = built.fd;
-    } else if opts.require_landlock && landlock::abi_version() < 1 {
-        return Err(Failure::input(
-            "Landlock is not available on this kernel (--require-landlock)",
-        ));
-    }
+        if opts.require_landlock && landlock::abi_version() < 1 {
+            return Err(Failure::input(
+                "Landlock is not available on this kernel (--require-landlock)",
+            ));
+        }
+        built.fd
+    };
 
     let mut rlimits = Vec::new();
     let l = conf.limits;
