@@ -207,3 +207,33 @@ pub fn build(req: &Request) -> io::Result<Built> {
         not_enforced,
     })
 }
+
+/// Enforces a built ruleset on the calling thread (`landlock_restrict_self`). Landlock
+/// restricts only the calling thread and the threads and processes it starts afterwards;
+/// NO_NEW_PRIVS must already be set for an unprivileged caller.
+pub fn restrict_self(ruleset: &OwnedFd) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the call takes a ruleset fd we own (borrowed for the call) and flags 0; it reads
+    // no memory of ours.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_restrict_self,
+            ruleset.as_raw_fd(),
+            0 as libc::c_uint,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// How many threads the calling process has (`Threads:` in /proc/self/status).
+pub fn thread_count() -> io::Result<usize> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| io::Error::other("no Threads: line in /proc/self/status"))
+}

@@ -13,7 +13,7 @@ use straitjacket_policy::bpf::Program;
 use straitjacket_policy::compile::{self, CompileError};
 use straitjacket_policy::ir;
 use straitjacket_policy::resolve::Options;
-use straitjacket_sys::{prctl, seccomp};
+use straitjacket_sys::{landlock, prctl, seccomp};
 
 use crate::policy_file::{self, PolicyFile};
 use crate::presets;
@@ -29,8 +29,9 @@ pub enum Error {
     UnknownPreset { name: String, message: String },
     /// A builder input that would change the text's structure (a newline, a `#`).
     BadInput(String),
-    /// The policy has parts only a supervisor can enforce (`notify` rules, `fs` rules,
-    /// settings): `apply` cannot honour them in-process.
+    /// The policy has parts `apply` cannot honour in-process: `notify` rules and settings
+    /// need `straitjacket run`'s supervisor; `fs` rules need Landlock and a single-threaded
+    /// caller (Landlock confines the calling thread only).
     NeedsSupervisor(String),
     /// The policy does not fit in one filter.
     Compile(CompileError),
@@ -151,12 +152,6 @@ impl Policy {
     /// What `apply` cannot enforce in-process, if anything.
     fn needs_supervisor(&self) -> Option<String> {
         let p = self.ir();
-        if let Some(r) = p.fs.first() {
-            return Some(format!(
-                "{}: filesystem rules",
-                r.origin.as_ref().map_or("policy", |o| o.0.as_str())
-            ));
-        }
         if let Some(s) = p.settings.first() {
             return Some(format!(
                 "{}: `{}`",
@@ -184,22 +179,90 @@ impl Policy {
 
     /// Confines the calling process, every thread of it, for the rest of its life.
     ///
-    /// Sets `NO_NEW_PRIVS`, then installs the compiled filter with TSYNC so every thread is
-    /// covered. The filter stacks on any earlier one: the kernel runs all of them and the
+    /// Sets `NO_NEW_PRIVS`; enforces `fs` rules with Landlock (refused while other threads
+    /// run, or where the kernel cannot enforce them all); then installs the compiled filter
+    /// with TSYNC so every thread is covered. The filter stacks on any earlier one: the kernel runs all of them and the
     /// strictest answer wins, so a second `apply` can only narrow what is allowed.
     ///
     /// **Irreversible**: there is no way to remove a filter. A policy with `notify` rules,
     /// `fs` rules or settings is refused (they need a supervisor: `straitjacket run`).
     /// Fails (with nothing installed) if a thread cannot be synchronized.
+    /// The Landlock ruleset for the policy's `fs` rules, if it has any. Landlock restricts the
+    /// calling thread only, so a process that already runs other threads is refused rather
+    /// than half confined; and a kernel that cannot enforce every rule is refused too.
+    fn landlock_ruleset(&self) -> Result<Option<std::os::fd::OwnedFd>, Error> {
+        let p = self.ir();
+        if p.fs.is_empty() {
+            return Ok(None);
+        }
+        let threads = landlock::thread_count().map_err(|source| Error::Kernel {
+            step: "reading /proc/self/status",
+            source,
+        })?;
+        if threads > 1 {
+            return Err(Error::NeedsSupervisor(format!(
+                "filesystem rules with {threads} threads running: Landlock confines only the calling thread, \
+                 so apply them before starting threads (or use `straitjacket run`)"
+            )));
+        }
+        let req = landlock::Request {
+            fs: true,
+            grants: p
+                .fs
+                .iter()
+                .map(|r| landlock::Grant {
+                    path: std::path::PathBuf::from(&r.path),
+                    read: r.access == ir::FsAccess::Read,
+                    write: r.access == ir::FsAccess::Write,
+                    exec: r.access == ir::FsAccess::Exec,
+                })
+                .collect(),
+            net: false,
+            connect_ports: Vec::new(),
+            bind_ports: Vec::new(),
+            isolate: true,
+        };
+        let built = landlock::build(&req).map_err(|source| Error::Kernel {
+            step: "building the Landlock ruleset",
+            source,
+        })?;
+        let fs_missing: Vec<&str> = built
+            .not_enforced
+            .iter()
+            .copied()
+            .filter(|w| !w.contains("isolation"))
+            .collect();
+        match built.fd {
+            Some(fd) if fs_missing.is_empty() => Ok(Some(fd)),
+            _ => Err(Error::NeedsSupervisor(format!(
+                "filesystem rules the kernel cannot enforce (Landlock ABI {}): {}",
+                built.abi,
+                if fs_missing.is_empty() {
+                    "no Landlock".to_string()
+                } else {
+                    fs_missing.join(", ")
+                }
+            ))),
+        }
+    }
+
     pub fn apply(&self) -> Result<(), Error> {
         if let Some(what) = self.needs_supervisor() {
             return Err(Error::NeedsSupervisor(what));
         }
         let prog = self.compile()?;
+        let ruleset = self.landlock_ruleset()?;
         prctl::set_no_new_privs().map_err(|source| Error::Kernel {
             step: "prctl(PR_SET_NO_NEW_PRIVS)",
             source,
         })?;
+        // Landlock first: the seccomp filter may deny the Landlock calls.
+        if let Some(fd) = &ruleset {
+            landlock::restrict_self(fd).map_err(|source| Error::Kernel {
+                step: "landlock_restrict_self",
+                source,
+            })?;
+        }
         seccomp::install(
             &prog.to_raw_records(),
             seccomp::FilterFlags::TSYNC | seccomp::FilterFlags::TSYNC_ESRCH,

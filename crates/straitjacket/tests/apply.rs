@@ -127,3 +127,54 @@ fn errors_are_typed_and_readable() {
     );
     assert!(b.build().is_ok());
 }
+
+/// `fs` rules through the library: Landlock confines the (single-threaded) caller to them.
+#[test]
+fn filesystem_rules_confine_the_caller_with_landlock() {
+    let dir = std::env::temp_dir().join(format!("sj-apply-fs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("inside"), "in").unwrap();
+    let text = format!("default allow\nfs read {}\n", dir.display());
+    let outcome = in_child(move || {
+        let policy = Policy::parse(&text).unwrap();
+        if let Err(e) = policy.apply() {
+            eprintln!("apply: {e}");
+            return 10;
+        }
+        if std::fs::read_to_string(dir.join("inside")).ok().as_deref() != Some("in") {
+            return 11;
+        }
+        match std::fs::read_to_string("/etc/hostname") {
+            Err(e) if e.raw_os_error() == Some(EACCES) => 0,
+            other => {
+                eprintln!("outside read: {other:?}");
+                12
+            }
+        }
+    })
+    .unwrap();
+    assert_eq!(outcome, ChildOutcome::Exited(0));
+}
+
+/// Landlock confines the calling thread only: with other threads running, `fs` rules are
+/// refused, never half applied.
+#[test]
+fn filesystem_rules_are_refused_with_threads_running() {
+    let outcome = in_child(|| {
+        let (tx, rx) = mpsc::channel::<()>();
+        let t = std::thread::spawn(move || rx.recv().ok());
+        let policy = Policy::parse("default allow\nfs read /usr\n").unwrap();
+        let r = policy.apply();
+        tx.send(()).unwrap();
+        t.join().unwrap();
+        match r {
+            Err(Error::NeedsSupervisor(m)) if m.contains("threads") => 0,
+            other => {
+                eprintln!("{other:?}");
+                10
+            }
+        }
+    })
+    .unwrap();
+    assert_eq!(outcome, ChildOutcome::Exited(0));
+}
