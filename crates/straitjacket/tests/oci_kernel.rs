@@ -9,147 +9,19 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use std::collections::BTreeMap;
-use std::io::Read;
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::Command;
 
-use straitjacket_policy::action::Action;
 use straitjacket_policy::arch::Arch;
-use straitjacket_policy::bpf::{vm, Insn, JmpOp, Program, RetSrc, SeccompData, Src};
+use straitjacket_policy::bpf::{vm, Program};
 use straitjacket_policy::compile::compile;
 use straitjacket_policy::import::oci;
 use straitjacket_policy::resolve::{lookup, resolve_text, Options};
-use straitjacket_sys::process::{in_child, ChildOutcome};
-use straitjacket_sys::{prctl, seccomp};
 
-const NR_WRITE: u32 = 1;
-const NR_EXIT: u32 = 60;
-const NR_EXIT_GROUP: u32 = 231;
+#[path = "support/tagged.rs"]
+mod tagged;
 
-fn tagged(prog: &Program) -> (Program, BTreeMap<u16, Action>) {
-    let mut tags: BTreeMap<u32, u16> = BTreeMap::new();
-    let mut insns = vec![
-        Insn::LdAbs(SeccompData::OFFSET_NR),
-        Insn::Jmp {
-            op: JmpOp::Jeq,
-            src: Src::K(NR_WRITE),
-            jt: 2,
-            jf: 0,
-        },
-        Insn::Jmp {
-            op: JmpOp::Jeq,
-            src: Src::K(NR_EXIT),
-            jt: 1,
-            jf: 0,
-        },
-        Insn::Jmp {
-            op: JmpOp::Jeq,
-            src: Src::K(NR_EXIT_GROUP),
-            jt: 0,
-            jf: 1,
-        },
-        Insn::Ret(RetSrc::K(Action::Allow.to_ret())),
-    ];
-    for i in prog.insns() {
-        insns.push(match *i {
-            Insn::Ret(RetSrc::K(k)) => {
-                let n = tags.len() as u16 + 1;
-                let tag = *tags.entry(k).or_insert(n);
-                Insn::Ret(RetSrc::K(Action::Errno(tag).to_ret()))
-            }
-            other => other,
-        });
-    }
-    let by_tag = tags
-        .into_iter()
-        .map(|(k, t)| (t, Action::from_ret(k)))
-        .collect();
-    (Program::new(insns).unwrap(), by_tag)
-}
-
-fn call64(nr: u64, a: [u64; 6]) -> i32 {
-    // SAFETY: every return of the installed filter is an ERRNO (write/exit are not sampled),
-    // so the kernel never runs the call: the registers are only read by the filter.
-    let r = unsafe { libc::syscall(nr as libc::c_long, a[0], a[1], a[2], a[3], a[4], a[5]) };
-    if r == -1 {
-        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-    } else {
-        0
-    }
-}
-
-fn call32(nr: u32, a: [u64; 6]) -> i32 {
-    let mut ret = nr as u64;
-    // SAFETY: as for call64, the filter answers every call with an errno, so the i386 entry
-    // never runs a call; int 0x80 only reads eax/ebx/ecx/edx/esi/edi and writes eax.
-    unsafe {
-        std::arch::asm!("xchg {b}, rbx", "int 0x80", "xchg {b}, rbx", b = inout(reg) a[0] => _,
-            inout("rax") ret, in("rcx") a[1], in("rdx") a[2], in("rsi") a[3], in("rdi") a[4]);
-    }
-    let r = ret as u32 as i32;
-    if r < 0 {
-        -r
-    } else {
-        0
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Case {
-    abi: Arch,
-    nr: u32,
-    args: [u64; 6],
-}
-
-impl Case {
-    fn data(&self) -> SeccompData {
-        SeccompData {
-            nr: self.nr as i32,
-            arch: self.abi.audit_arch(),
-            instruction_pointer: 0,
-            args: self.args,
-        }
-    }
-}
-
-fn kernel_tags(prog: &Program, cases: &[Case]) -> Vec<u16> {
-    let (mut ours, theirs) = UnixStream::pair().unwrap();
-    let records = prog.to_raw_records();
-    let n = cases.len();
-    let cases = cases.to_vec();
-    let outcome = in_child(move || {
-        if prctl::set_no_new_privs().is_err()
-            || seccomp::install(&records, seccomp::FilterFlags::NONE).is_err()
-        {
-            return 99;
-        }
-        let mut out = Vec::with_capacity(cases.len() * 2);
-        for c in &cases {
-            let e = match c.abi {
-                Arch::I386 => call32(c.nr, c.args),
-                _ => call64(u64::from(c.nr), c.args),
-            };
-            out.extend_from_slice(&(e as u16).to_le_bytes());
-        }
-        use std::os::fd::AsRawFd;
-        // SAFETY: writes a buffer we own to a descriptor we own (plain write(2), which the
-        // prologue lets through).
-        let w = unsafe { libc::write(theirs.as_raw_fd(), out.as_ptr().cast(), out.len()) };
-        if w != out.len() as isize {
-            return 98;
-        }
-        0
-    })
-    .unwrap();
-    assert_eq!(outcome, ChildOutcome::Exited(0), "child failed");
-    let mut buf = vec![0u8; n * 2];
-    ours.read_exact(&mut buf).unwrap();
-    buf.chunks(2)
-        .map(|b| u16::from_le_bytes([b[0], b[1]]))
-        .collect()
-}
+use tagged::{kernel_tags, tagged, Case, NR_EXIT, NR_EXIT_GROUP, NR_WRITE};
 
 fn python() -> Option<&'static str> {
     ["/usr/bin/python3", "python3"].into_iter().find(|py| {
