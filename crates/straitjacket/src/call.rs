@@ -27,11 +27,14 @@ pub fn parse_call(arch: Arch, syscall: &str, args: &[String]) -> Result<SeccompD
         )));
     }
     let nr = match parse_number(syscall) {
-        Some(n) => u32::try_from(n).map_err(|_| {
-            Failure::input(format!(
+        // seccomp_data.nr is an int: -1 is 0xffffffff.
+        Some(n) if n <= u64::from(u32::MAX) => n as u32,
+        Some(n) if (n as i64) < 0 && (n as i64) >= i64::from(i32::MIN) => n as i64 as i32 as u32,
+        Some(_) => {
+            return Err(Failure::input(format!(
                 "syscall number `{syscall}` does not fit in 32 bits"
-            ))
-        })?,
+            )))
+        }
         None => match straitjacket_policy::resolve::lookup(arch, syscall) {
             Some(s) => s.nr,
             None => {
@@ -95,6 +98,19 @@ pub fn parse_number(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syscall_numbers_are_32_bit_ints() {
+        let nr = |s: &str| parse_call(Arch::X86_64, s, &[]).map(|d| d.nr);
+        assert_eq!(nr("read").ok(), Some(0));
+        assert_eq!(nr("sys_write").ok(), Some(1));
+        assert_eq!(nr("0x101").ok(), Some(257));
+        assert_eq!(nr("-1").ok(), Some(-1));
+        assert_eq!(nr("4294967295").ok(), Some(-1));
+        assert!(nr("-2147483649").is_err());
+        assert!(nr("0x100000000").is_err());
+        assert!(nr("no_such_call").is_err());
+    }
 
     #[test]
     fn numbers() {
