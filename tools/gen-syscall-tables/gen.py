@@ -188,16 +188,25 @@ def emit_consts():
             "Values are the kernel's (UAPI), not libc's, where they differ.")
     srcs = sorted(set(CONST_FILES.values())) + ["consts-extra.tsv"]
     body = [header(what, srcs), "use super::Arch;\n\n"]
+    # ABIs with the same constants (x32 and x86_64) share one table.
+    static_of, emitted = {}, []
     for arch in TABLES:
+        consts = load_consts(arch)
+        same = next((a for a, c in emitted if c == consts), None)
+        if same:
+            static_of[arch] = same.upper()
+            continue
+        emitted.append((arch, consts))
+        static_of[arch] = arch.upper()
         body.append(f"#[rustfmt::skip]\nstatic {arch.upper()}: &[(&str, i64)] = &[\n")
-        for n, v in load_consts(arch):
+        for n, v in consts:
             body.append(f"    ({rust_str(n)}, {v}),\n")
         body.append("];\n\n")
     body.append("pub fn constants(arch: Arch) -> &'static [(&'static str, i64)] {\n"
                 "    match arch {\n")
     for arch, variant in (("x86_64", "X86_64"), ("x32", "X32"), ("i386", "I386"),
                           ("aarch64", "Aarch64")):
-        body.append(f"        Arch::{variant} => {arch.upper()},\n")
+        body.append(f"        Arch::{variant} => {static_of[arch]},\n")
     body.append("    }\n}\n")
     write(os.path.join(OUT, "gen_consts.rs"), "".join(body))
 
