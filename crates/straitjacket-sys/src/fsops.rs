@@ -252,7 +252,13 @@ pub fn chmod_at(dir: BorrowedFd<'_>, name: &CStr, mode: u32, flags: i32) -> io::
     check(r as libc::c_int)
 }
 
-pub fn chown_at(dir: BorrowedFd<'_>, name: &CStr, uid: u32, gid: u32, flags: i32) -> io::Result<()> {
+pub fn chown_at(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    uid: u32,
+    gid: u32,
+    flags: i32,
+) -> io::Result<()> {
     // SAFETY: `name` is NUL-terminated.
     check(unsafe { libc::fchownat(dir.as_raw_fd(), name.as_ptr(), uid, gid, flags) })
 }
@@ -329,6 +335,12 @@ pub fn send_to(fd: BorrowedFd<'_>, data: &[u8], flags: u32, addr: &[u8]) -> io::
     }
 }
 
+/// Sets the process's umask; the previous one.
+pub fn set_umask(mask: u32) -> u32 {
+    // SAFETY: integers only; umask cannot fail.
+    unsafe { libc::umask(mask) }
+}
+
 /// The calling thread's filesystem identity, as the kernel checks file access with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FsCreds {
@@ -345,13 +357,7 @@ pub struct FsCreds {
 pub fn set_thread_creds(c: &FsCreds) -> io::Result<()> {
     // setgroups first, while this thread may still hold CAP_SETGID.
     // SAFETY: `groups` is live for its length.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_setgroups,
-            c.groups.len(),
-            c.groups.as_ptr(),
-        )
-    };
+    let r = unsafe { libc::syscall(libc::SYS_setgroups, c.groups.len(), c.groups.as_ptr()) };
     check(r as libc::c_int)?;
     // setfsuid/setfsgid return the previous value and never fail visibly: check by reading
     // back (an id passed as -1 only reads).
