@@ -90,6 +90,8 @@ struct Supervisor<'a> {
     own_creds: Option<straitjacket_sys::fsops::FsCreds>,
     pool: pool::Pool,
     audit: Option<Arc<audit::Audit>>,
+    /// What is known of each thread that made a supervised call (see IDENTITY_CALLS).
+    threads: std::collections::HashMap<i32, Arc<copy::Status>>,
     errors: Option<OwnedFd>,
     launch_phase: bool,
     exec_error: Option<io::Error>,
@@ -285,6 +287,7 @@ pub(crate) fn launch_and_supervise(
         own_creds,
         pool: pool::Pool::new(),
         audit,
+        threads: std::collections::HashMap::new(),
         errors: Some(launched.errors),
         launch_phase: true,
         exec_error: None,
@@ -439,6 +442,10 @@ impl Supervisor<'_> {
         let name = arch
             .and_then(|a| a.syscall_by_nr(straitjacket_policy::SyscallNr(data.nr as u32)))
             .map_or("", |sc| sc.name);
+        if supervised::IDENTITY_CALLS.contains(&name) || route::EXEC_CALLS.contains(&name) {
+            // What is known of the threads may change: read it again when next needed.
+            self.threads.clear();
+        }
         let is_fs = supervised::FS_CALLS.contains(&name);
         let is_net = supervised::NET_CALLS.contains(&name);
         match action {
@@ -590,9 +597,28 @@ impl Supervisor<'_> {
         if self.rules.is_none() {
             self.setup_rules(self.main_pid);
         }
-        let (Some(rules), Some(st)) = (self.rules.clone(), copy::status(tid)) else {
+        let Some(rules) = self.rules.clone() else {
             let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(EACCES));
             return;
+        };
+        let cached = self.threads.get(&tid).filter(|s| s.alive()).cloned();
+        let st = match cached {
+            Some(st) => st,
+            None => match copy::status(tid) {
+                // Still pending: the thread id was this caller's when it was read.
+                Some(st) if notify::id_valid(listener.as_fd(), n.id) => {
+                    let st = Arc::new(st);
+                    if self.threads.len() > 4096 {
+                        self.threads.clear();
+                    }
+                    self.threads.insert(tid, Arc::clone(&st));
+                    st
+                }
+                _ => {
+                    let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(EACCES));
+                    return;
+                }
+            },
         };
         // Structures are copied in the 64-bit layout: the i386 ABI's calls are not carried out.
         if arch.register_bits() != 64 {
@@ -606,7 +632,11 @@ impl Supervisor<'_> {
         } else {
             Err(copy::NotCopied::Errno(ENOSYS))
         };
-        let mut entry = self.entry(listener, n, name, rule, action);
+        let mut entry = if self.audit.is_some() || self.report {
+            self.entry(listener, n, name, rule, action)
+        } else {
+            audit::Entry::default()
+        };
         entry.why_refused = match name {
             _ if supervised::NET_CALLS.contains(&name) => "net rules".to_string(),
             _ => "fs rules".to_string(),
@@ -629,8 +659,8 @@ impl Supervisor<'_> {
                 .map(|p| String::from_utf8_lossy(&p.path).into_owned())
                 .collect();
         }
-        let creds = (self.own_creds.as_ref() != Some(&st.creds)).then_some(st.creds);
-        self.pool.submit(pool::Job {
+        let creds = (self.own_creds.as_ref() != Some(&st.creds)).then(|| st.creds.clone());
+        let job = pool::Job {
             id: n.id,
             tid,
             listener: Arc::clone(listener),
@@ -640,7 +670,16 @@ impl Supervisor<'_> {
             entry,
             audit: self.audit.clone(),
             report: self.report,
-        });
+        };
+        // File calls are quick and done here; one that may block (an open of a FIFO or a
+        // device, any network call) goes to a worker.
+        let job = match &job.work {
+            Work::Fs(_) => pool::run_inline(job),
+            Work::Net(_) => Some(job),
+        };
+        if let Some(job) = job {
+            self.pool.submit(job);
+        }
     }
 
     /// The text after the dash: the rule that decided, or the default.
