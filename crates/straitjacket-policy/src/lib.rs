@@ -24,4 +24,5 @@ pub mod decode;
 pub mod export;
 pub mod groups;
 pub mod import;
+pub mod learn;
 pub mod resolve;
