@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::arch::{classify, Arch, SyscallNr};
+use crate::decode;
 use crate::groups;
 use crate::ir::FsAccess;
 
@@ -489,101 +490,13 @@ pub fn by_group(learned: &Learned) -> Vec<Grouped<'_>> {
     out
 }
 
-/// A constant's name for `value` from `preferred` (checked against the ABI's table), or hex.
-fn named(arch: Arch, value: u64, preferred: &[&str]) -> String {
-    preferred
-        .iter()
-        .find(|n| arch.constant(n).map(|c| c as u64 & 0xffff_ffff) == Some(value & 0xffff_ffff))
-        .map_or_else(|| format!("{value:#x}"), |n| n.to_string())
-}
-
-const FAMILIES: &[&str] = &[
-    "AF_UNIX",
-    "AF_INET",
-    "AF_INET6",
-    "AF_NETLINK",
-    "AF_PACKET",
-    "AF_UNSPEC",
-    "AF_BLUETOOTH",
-    "AF_ALG",
-    "AF_VSOCK",
-    "AF_CAN",
-];
-const IOCTLS: &[&str] = &[
-    "TCGETS",
-    "TCSETS",
-    "TCSETSW",
-    "TCSETSF",
-    "TIOCGWINSZ",
-    "TIOCSWINSZ",
-    "TIOCGPGRP",
-    "TIOCSPGRP",
-    "TIOCSCTTY",
-    "TIOCNOTTY",
-    "TIOCGPTN",
-    "TIOCSPTLCK",
-    "FIONREAD",
-    "FIONBIO",
-    "FIOCLEX",
-    "FIONCLEX",
-    "FIOASYNC",
-    "TCFLSH",
-    "TCXONC",
-    "TCSBRK",
-];
-const CLONE_BITS: &[&str] = &[
-    "CLONE_VM",
-    "CLONE_FS",
-    "CLONE_FILES",
-    "CLONE_SIGHAND",
-    "CLONE_PIDFD",
-    "CLONE_PTRACE",
-    "CLONE_VFORK",
-    "CLONE_PARENT",
-    "CLONE_THREAD",
-    "CLONE_NEWNS",
-    "CLONE_SYSVSEM",
-    "CLONE_SETTLS",
-    "CLONE_PARENT_SETTID",
-    "CLONE_CHILD_CLEARTID",
-    "CLONE_UNTRACED",
-    "CLONE_CHILD_SETTID",
-    "CLONE_NEWCGROUP",
-    "CLONE_NEWUTS",
-    "CLONE_NEWIPC",
-    "CLONE_NEWUSER",
-    "CLONE_NEWPID",
-    "CLONE_NEWNET",
-    "CLONE_IO",
-];
-const SIGNALS: &[&str] = &["SIGCHLD", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGKILL"];
-
-/// `CLONE_VM | CLONE_VFORK | SIGCHLD` for a clone flags value.
-fn clone_flags(arch: Arch, v: u64) -> String {
-    let mut parts = Vec::new();
-    let mut left = v;
-    for n in CLONE_BITS {
-        if let Some(c) = arch.constant(n) {
-            let c = c as u64;
-            if c.is_power_of_two() && left & c != 0 {
-                parts.push(n.to_string());
-                left &= !c;
-            }
-        }
-    }
-    let sig = left & 0xff;
-    if sig != 0 {
-        parts.push(named(arch, sig, SIGNALS));
-        left &= !0xff;
-    }
-    if left != 0 {
-        parts.push(format!("{left:#x}"));
-    }
-    if parts.is_empty() {
-        "0".to_string()
-    } else {
-        parts.join(" | ")
-    }
+/// Argument `arg` of `name` as a constant expression (see [`decode::value`]).
+fn shown(arch: Arch, name: &str, arg: &str, v: u64) -> String {
+    let shown = arch.syscall(name).and_then(|sc| {
+        let i = sc.args.iter().position(|a| a.name == arg)?;
+        Some(decode::value(arch, sc, i, v))
+    });
+    shown.unwrap_or_else(|| format!("{v:#x}"))
 }
 
 fn any_of(arg: &str, values: impl Iterator<Item = String>) -> String {
@@ -618,11 +531,11 @@ fn condition(
             _ => Err(unpinned("fd")),
         },
         "socket" | "socketpair" => match vals("family") {
-            Some(Some(v)) => Ok(Some(any_of("family", v.iter().map(|&f| named(arch, f, FAMILIES))))),
+            Some(Some(v)) => Ok(Some(any_of("family", v.iter().map(|&f| shown(arch, name, "family", f))))),
             _ => Err(unpinned("family")),
         },
         "ioctl" => match vals("cmd") {
-            Some(Some(v)) => Ok(Some(any_of("cmd", v.iter().map(|&c| named(arch, c, IOCTLS))))),
+            Some(Some(v)) => Ok(Some(any_of("cmd", v.iter().map(|&c| shown(arch, name, "cmd", c))))),
             _ => Err(unpinned("cmd")),
         },
         "clone" => {
@@ -640,7 +553,7 @@ fn condition(
             if all.len() > MAX_VALUES {
                 return Err(unpinned("clone_flags"));
             }
-            Ok(Some(any_of("clone_flags", all.iter().map(|&f| clone_flags(arch, f)))))
+            Ok(Some(any_of("clone_flags", all.iter().map(|&f| shown(arch, "clone", "clone_flags", f)))))
         }
         "mmap" => match vals("exec") {
             Some(Some(v)) if v.iter().all(|&e| e == 0) => Ok(Some("!(prot & PROT_EXEC)".into())),

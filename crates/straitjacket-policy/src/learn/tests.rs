@@ -130,7 +130,7 @@ fn with_args_stable_values_are_pinned() {
         "allow ioctl if cmd == TCGETS ",
         "allow socket if family == AF_UNIX ",
         "errno(ENOSYS) clone3 ",
-        "allow clone if clone_flags == CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID ",
+        "allow clone if clone_flags == CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID ",
     ] {
         assert!(t.contains(want), "missing {want:?} in\n{t}");
     }
