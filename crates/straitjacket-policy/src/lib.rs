@@ -26,3 +26,4 @@ pub mod groups;
 pub mod import;
 pub mod learn;
 pub mod resolve;
+pub mod supervised;
