@@ -83,9 +83,17 @@ impl PathUse {
     }
 }
 
-/// What the oracle says of a path: its canonical form and whether it is a directory;
-/// `None` if it does not exist.
-pub type Stat<'a> = dyn Fn(&str) -> Option<(String, bool)> + 'a;
+/// What a path is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    /// A device, pipe or socket: never created by the program in a way a rule must allow.
+    Special,
+}
+
+/// What the oracle says of a path: its canonical form and kind; `None` if it does not exist.
+pub type Stat<'a> = dyn Fn(&str) -> Option<(String, Kind)> + 'a;
 
 /// The directory part of `p` (`/` for `/x`; `.`-free joins are the caller's).
 fn parent(p: &str) -> &str {
@@ -101,16 +109,19 @@ fn parent(p: &str) -> &str {
 pub fn settle(raw: &BTreeMap<(String, Access), u64>, stat: &Stat<'_>) -> BTreeMap<String, PathUse> {
     let mut out: BTreeMap<String, PathUse> = BTreeMap::new();
     for ((path, access), &n) in raw {
-        let target = if *access == Access::Create {
+        // `> /dev/null` opens with O_CREAT: writing the device, not creating in /dev.
+        let special =
+            *access == Access::Create && stat(path).is_some_and(|(_, k)| k == Kind::Special);
+        let target = if *access == Access::Create && !special {
             parent(path)
         } else {
             path
         };
-        let Some((canon, dir)) = stat(target) else {
+        let Some((canon, kind)) = stat(target) else {
             continue;
         };
         let u = out.entry(canon).or_default();
-        u.dir |= dir;
+        u.dir |= kind == Kind::Dir;
         u.count += n;
         match access {
             Access::Read => u.read = true,

@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use super::paths::Kind;
 use super::*;
 use crate::resolve::{resolve_text, Options};
 
@@ -271,12 +272,17 @@ fn counts_have_thousands_separators() {
     assert_eq!(thousands(1234567), "1,234,567");
 }
 
-fn stat_from<'a>(existing: &'a [(&'a str, bool)]) -> impl Fn(&str) -> Option<(String, bool)> + 'a {
+fn stat_from<'a>(existing: &'a [(&'a str, bool)]) -> impl Fn(&str) -> Option<(String, Kind)> + 'a {
     move |p: &str| {
+        let kind = |d: bool| match (d, p.starts_with("/dev/")) {
+            (true, _) => Kind::Dir,
+            (false, true) => Kind::Special,
+            _ => Kind::File,
+        };
         existing
             .iter()
             .find(|(e, _)| *e == p)
-            .map(|&(e, d)| (e.to_string(), d))
+            .map(|&(e, d)| (e.to_string(), kind(d)))
     }
 }
 
@@ -298,7 +304,7 @@ fn paths_settle_collapse_and_skip_system_paths() {
     add("/work/in", Access::Read);
     add("/work/in/f", Access::Read);
     add("/usr/bin/cat", Access::Exec);
-    add("/dev/null", Access::Write);
+    add("/dev/null", Access::Create);
     let existing = [
         ("/opt/app/lib/a.py", false),
         ("/opt/app/lib/b.py", false),
