@@ -603,6 +603,48 @@ fn open_condition(arch: Arch, v: &BTreeSet<u64>) -> String {
     parts.join(" && ")
 }
 
+/// Calls not seen that the calls seen make likely in another run, by timing alone: a
+/// thread that had to wait (`futex`), a signal handler that ran (`rt_sigreturn`), a sleep a
+/// signal interrupted (`restart_syscall`).
+pub fn implied(learned: &Learned) -> Vec<(&'static str, &'static str)> {
+    let seen = |n: &str| learned.calls.contains_key(n);
+    let threads = seen("clone3")
+        || learned
+            .calls
+            .get("clone")
+            .is_some_and(|c| match c.pins.get("clone_flags") {
+                Some(Some(v)) => v
+                    .iter()
+                    .any(|f| f & konst(learned.arch, "CLONE_THREAD") != 0),
+                _ => true,
+            });
+    let handlers = seen("rt_sigaction");
+    let mut out = Vec::new();
+    let candidates = [
+        (
+            "futex",
+            threads,
+            "threads were started: one may wait for another",
+        ),
+        (
+            "rt_sigreturn",
+            handlers,
+            "signal handlers were set: one may run",
+        ),
+        (
+            "restart_syscall",
+            handlers,
+            "a signal may interrupt a sleep",
+        ),
+    ];
+    for (name, cond, why) in candidates {
+        if cond && !seen(name) && learned.arch.syscall(name).is_some() {
+            out.push((name, why));
+        }
+    }
+    out
+}
+
 /// Renders `learned` as a policy, with the block at the end.
 pub fn render(learned: &Learned, opts: &RenderOptions) -> Rendered {
     let arch = learned.arch;
@@ -665,6 +707,13 @@ pub fn render(learned: &Learned, opts: &RenderOptions) -> Rendered {
         if let Ok(Some(cond)) = condition(arch, "clone", &clone_seen, learned) {
             let line = format!("allow clone if {cond}");
             let _ = writeln!(rules, "{line:<48} # never seen: the fallback of clone3");
+        }
+    }
+    let implied = implied(learned);
+    if !implied.is_empty() {
+        rules.push_str("\n# Not seen, but timing decides whether they happen (a run that waited, or was signalled):\n");
+        for (name, why) in implied {
+            let _ = writeln!(rules, "{:<48} # {why}", format!("allow {name}"));
         }
     }
     out.push_str(&rules);

@@ -86,6 +86,19 @@ fn check_clean(text: &str) {
     }
 }
 
+/// Renders with `--args`; `check` must accept it without a warning.
+fn with_args(l: &Learned) -> Rendered {
+    let r = render(
+        l,
+        &RenderOptions {
+            args: true,
+            ..Default::default()
+        },
+    );
+    check_clean(&r.text);
+    r
+}
+
 #[test]
 fn a_policy_lists_what_was_seen_grouped_and_counted() {
     let l = sample();
@@ -115,14 +128,7 @@ fn a_policy_lists_what_was_seen_grouped_and_counted() {
 #[test]
 fn with_args_stable_values_are_pinned() {
     let l = sample();
-    let r = render(
-        &l,
-        &RenderOptions {
-            args: true,
-            ..Default::default()
-        },
-    );
-    check_clean(&r.text);
+    let r = with_args(&l);
     let t = &r.text;
     for want in [
         "allow write if fd == 1 || fd == 2 ",
@@ -152,14 +158,7 @@ fn unstable_values_are_noted_not_pinned() {
     }
     call(&mut l, &mut m, "mmap", [0, 4096, 7, 0x22, u64::MAX, 0]);
     call(&mut l, &mut m, "clone3", [0x9999, 88, 0, 0, 0, 0]); // unreadable
-    let r = render(
-        &l,
-        &RenderOptions {
-            args: true,
-            ..Default::default()
-        },
-    );
-    check_clean(&r.text);
+    let r = with_args(&l);
     assert!(r
         .text
         .lines()
@@ -221,14 +220,7 @@ fn the_block_reads_back_and_append_widens() {
     assert_eq!(merged.runs, 2);
     assert_eq!(merged.calls["write"].count, 5);
     assert_eq!(merged.calls["getpid"].count, 1);
-    let r2 = render(
-        &merged,
-        &RenderOptions {
-            args: true,
-            ..Default::default()
-        },
-    );
-    check_clean(&r2.text);
+    let r2 = with_args(&merged);
     assert!(
         r2.text
             .contains("allow socket if family == AF_UNIX || family == AF_INET "),
@@ -247,14 +239,7 @@ fn open_flags_widen_with_what_was_seen() {
     let mut m = Mem::default();
     call(&mut l, &mut m, "openat", [0, 0, 0o1101, 0, 0, 0]); // O_WRONLY|O_CREAT|O_TRUNC
     call(&mut l, &mut m, "openat", [0, 0, 0, 0, 0, 0]);
-    let r = render(
-        &l,
-        &RenderOptions {
-            args: true,
-            ..Default::default()
-        },
-    );
-    check_clean(&r.text);
+    let r = with_args(&l);
     assert!(
         r.text.contains(
             "allow openat if (flags & O_ACCMODE) == O_RDONLY || (flags & O_ACCMODE) == O_WRONLY "
@@ -381,4 +366,20 @@ fn summary_lists_groups_counts_and_paths() {
     );
     assert!(s.contains("  @process"), "{s}");
     assert!(s.contains("1 paths:\n  r---  /etc/hostname\n"), "{s}");
+}
+
+#[test]
+fn calls_that_timing_decides_are_implied() {
+    let mut l = Learned::new(X);
+    let mut m = Mem::default();
+    call(&mut l, &mut m, "rt_sigaction", [17, 0, 0, 8, 0, 0]);
+    call(&mut l, &mut m, "clone", [0x3d0f00, 0, 0, 0, 0, 0]);
+    let names: Vec<&str> = implied(&l).iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["futex", "rt_sigreturn", "restart_syscall"]);
+    let r = with_args(&l);
+    assert!(r.text.contains("\nallow futex "), "{}", r.text);
+    let mut fork_only = Learned::new(X);
+    call(&mut fork_only, &mut m, "clone", [0x1200011, 0, 0, 0, 0, 0]);
+    call(&mut fork_only, &mut m, "rt_sigreturn", [0; 6]);
+    assert!(implied(&fork_only).is_empty());
 }
