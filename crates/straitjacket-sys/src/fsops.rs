@@ -335,6 +335,12 @@ pub fn send_to(fd: BorrowedFd<'_>, data: &[u8], flags: u32, addr: &[u8]) -> io::
     }
 }
 
+/// Sets the process's umask; the previous one.
+pub fn set_umask(mask: u32) -> u32 {
+    // SAFETY: integers only; umask cannot fail.
+    unsafe { libc::umask(mask) }
+}
+
 /// The calling thread's filesystem identity, as the kernel checks file access with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FsCreds {

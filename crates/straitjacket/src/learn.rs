@@ -39,6 +39,7 @@ use std::path::{Path, PathBuf};
 
 use straitjacket_policy::arch::Arch;
 use straitjacket_policy::compile;
+use straitjacket_policy::ir::route::Routing;
 use straitjacket_policy::ir::{Filter, FsAccess, Policy};
 use straitjacket_policy::learn::paths::Kind;
 use straitjacket_policy::learn::{self, Access, Learned, Memory, PathArg, RenderOptions};
@@ -268,6 +269,7 @@ pub fn learn(opts: &LearnOptions) -> Result<i32, Failure> {
         &RunOptions::default(),
         &path,
         &Confined::default(),
+        Routing::default(),
         Some(&mut rec),
     )?;
 

@@ -24,6 +24,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the `run` variant costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Check a policy: diagnostics, or a summary of what it allows.
@@ -110,6 +112,18 @@ enum Command {
         /// Also report calls answered with an errno (one line per call and rule, then a count).
         #[arg(long)]
         report: bool,
+        /// Write one JSON line per supervised decision and per blocked call to FILE
+        /// (time, pid, tid, syscall, the decoded call, the decision, the rule).
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+        /// Enforce fs rules with Landlock alone, without the supervisor (faster: file
+        /// calls stay in the kernel; needs Landlock, and `..`/symlink checks are Landlock's).
+        #[arg(long, conflicts_with = "fs_supervisor_only")]
+        fs_landlock_only: bool,
+        /// Enforce fs rules with the supervisor alone, without Landlock (as on a kernel
+        /// without it: exec is then not confined by path).
+        #[arg(long)]
+        fs_supervisor_only: bool,
         #[command(flatten)]
         confine: ConfineArgs,
         /// The program and its arguments.
@@ -248,6 +262,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             cwd,
             tty,
             report,
+            log,
+            fs_landlock_only,
+            fs_supervisor_only,
             confine,
             cmd,
         } => {
@@ -260,6 +277,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 cwd,
                 tty,
                 report,
+                log,
+                fs_landlock_only,
+                fs_supervisor_only,
                 cmd,
                 allow_read: confine.allow_read,
                 allow_write: confine.allow_write,

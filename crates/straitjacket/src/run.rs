@@ -49,6 +49,12 @@ pub struct RunOptions {
     pub tty: bool,
     /// Report calls answered with an errno too.
     pub report: bool,
+    /// `--log FILE`: JSON lines of the supervisor's decisions.
+    pub log: Option<PathBuf>,
+    /// `--fs-landlock-only`: fs rules by Landlock alone, not the supervisor.
+    pub fs_landlock_only: bool,
+    /// `--fs-supervisor-only`: fs rules by the supervisor alone, not Landlock.
+    pub fs_supervisor_only: bool,
     pub cmd: Vec<OsString>,
     /// `--allow-read/--allow-write/--allow-exec PATH`: Landlock rules added to the policy's.
     pub allow_read: Vec<PathBuf>,
@@ -169,14 +175,6 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
         ));
     };
     let pf = load_policy(opts)?;
-    let routed = route::route(
-        &pf.resolved.policy,
-        &route::Routing {
-            report: opts.report,
-            ..Default::default()
-        },
-    );
-    let prog = compile::compile(&routed).map_err(|e| Failure::input(e.to_string()))?;
 
     let env = environment(opts)?;
     if let Some(cwd) = &opts.cwd {
@@ -190,6 +188,21 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
     let path = command_path(cmd, &env)?;
 
     let confined = crate::confine::prepare(opts, &pf.resolved.policy, &path)?;
+    if opts.fs_landlock_only
+        && straitjacket_sys::landlock::abi_version() < 1
+        && !confined.fs.is_empty()
+    {
+        return Err(Failure::input(
+            "--fs-landlock-only: Landlock is not available on this kernel; the fs rules need the supervisor",
+        ));
+    }
+    let routing = route::Routing {
+        report: opts.report || opts.log.is_some(),
+        fs: !confined.fs.is_empty() && !opts.fs_landlock_only,
+        net: confined.conf.net_rules(),
+    };
+    let routed = route::route(&pf.resolved.policy, &routing);
+    let prog = compile::compile(&routed).map_err(|e| Failure::input(e.to_string()))?;
     let spec = Spec {
         path: path.as_os_str().as_bytes().to_vec(),
         argv: opts.cmd.iter().map(|a| a.as_bytes().to_vec()).collect(),
@@ -216,7 +229,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
             )));
         }
     }
-    supervise::launch_and_supervise(&plan, &pf, opts, &path, &confined, None)
+    supervise::launch_and_supervise(&plan, &pf, opts, &path, &confined, routing, None)
 }
 
 /// Finds the command as `run` and `learn` start it (in the program's PATH), or the failure

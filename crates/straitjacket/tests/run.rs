@@ -388,24 +388,64 @@ fn a_kill_in_another_thread_kills_the_whole_program() {
 }
 
 #[test]
-fn a_notify_rule_answers_eperm_for_now() {
+fn a_notify_rule_is_decided_by_the_supervisor_and_logged() {
     let d = TempDir::new("notify");
+    // getppid has no pointer: the supervisor lets the kernel run it (CONTINUE) and logs it.
     let exe = raw_program(
         &d,
         "ppid",
-        r#"    if (sys(110, 0, 0, 0) == -1) sys(1, 1, (long)"eperm\n", 6);"#,
+        r#"    if (sys(110, 0, 0, 0) > 0) sys(1, 1, (long)"ran\n", 4);"#,
     );
-    d.write("p.sj", "default allow\nnotify getppid\n");
+    d.write("p.sj", "default allow\nnotify getppid, openat\n");
     let o = sj_in(
         d.path(),
-        &["run", "--policy", "p.sj", "--", exe.to_str().unwrap()],
+        &[
+            "run",
+            "--policy",
+            "p.sj",
+            "--log",
+            "log.jsonl",
+            "--",
+            exe.to_str().unwrap(),
+        ],
     );
-    assert_eq!(out(&o), "eperm\n");
-    assert_eq!(
-        err(&o),
-        "straitjacket: notify is not supervised yet, answered EPERM to getppid() — p.sj:2: notify getppid\n"
-    );
+    assert_eq!(out(&o), "ran\n", "{}", err(&o));
     assert_eq!(code(&o), 0);
+    let log = std::fs::read_to_string(d.path().join("log.jsonl")).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("\"getppid\""))
+        .expect("a line for getppid");
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["decision"], "allowed");
+    assert_eq!(v["rule"], "p.sj:2: notify getppid, openat");
+    assert!(v["pid"].as_i64().unwrap() > 0 && v["tid"] == v["pid"]);
+    // openat reads a path: the supervisor opens the file itself (no fs rules: any file).
+    let o = sj_in(
+        d.path(),
+        &[
+            "run",
+            "--policy",
+            "p.sj",
+            "--log",
+            "log2.jsonl",
+            "--",
+            "cat",
+            "p.sj",
+        ],
+    );
+    assert_eq!(
+        out(&o),
+        "default allow\nnotify getppid, openat\n",
+        "{}",
+        err(&o)
+    );
+    let log = std::fs::read_to_string(d.path().join("log2.jsonl")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(r#""paths":["p.sj"]"#) && l.contains(r#""decision":"performed""#)),
+        "{log}"
+    );
 }
 
 #[test]
