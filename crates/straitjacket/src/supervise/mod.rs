@@ -32,7 +32,7 @@ mod walk;
 
 use std::collections::HashSet;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,6 +77,8 @@ fn sys(what: &'static str) -> impl Fn(io::Error) -> Failure {
 
 struct Supervisor<'a> {
     pf: &'a PolicyFile,
+    /// Answers every call after the launch phase instead of the policy (`learn`).
+    observer: Option<&'a mut dyn Observer>,
     report: bool,
     tty: bool,
     main_pid: i32,
@@ -236,13 +238,20 @@ impl Watch {
     }
 }
 
-pub(crate) fn launch_and_supervise(
+/// Sees each notified call of the program (after the launch phase) while its caller is
+/// still blocked in it, and says how to answer: `learn` records the call and continues it.
+pub(crate) trait Observer {
+    fn observe(&mut self, listener: BorrowedFd<'_>, n: &Notif) -> Reply;
+}
+
+pub(crate) fn launch_and_supervise<'a>(
     plan: &Plan,
-    pf: &PolicyFile,
+    pf: &'a PolicyFile,
     opts: &RunOptions,
     path: &Path,
-    confined: &Confined,
+    confined: &'a Confined,
     routing: Routing,
+    observer: Option<&'a mut dyn Observer>,
 ) -> Result<i32, Failure> {
     let net_rules = if routing.net {
         Some(net::NetRules::from_conf(&confined.conf).map_err(Failure::input)?)
@@ -275,6 +284,7 @@ pub(crate) fn launch_and_supervise(
     straitjacket_sys::fsops::set_umask(0);
     let mut s = Supervisor {
         pf,
+        observer,
         report: opts.report,
         tty: opts.tty,
         main_pid: launched.pid,
@@ -434,6 +444,11 @@ impl Supervisor<'_> {
                 let _ = notify::send(listener.as_fd(), n.id, Reply::Continue);
                 return true;
             }
+        }
+        if let Some(o) = self.observer.as_deref_mut() {
+            let reply = o.observe(listener.as_fd(), &n);
+            let _ = notify::send(listener.as_fd(), n.id, reply);
+            return true;
         }
         let data = seccomp_data(&n);
         let pf = self.pf;
