@@ -249,8 +249,10 @@ impl FsRules {
             if !m.is_dir() {
                 if let Some(g) = self.roots.get(&m.id) {
                     s.grant = s.grant.union(*g);
-                    s.visible = true;
                 }
+                // A file in a directory above a rule is not on the way to it: only a rule
+                // shows it.
+                s.visible = s.grant.any();
             }
         }
         s
@@ -385,7 +387,7 @@ impl FsRules {
             let shown = f
                 .reached
                 .as_ref()
-                .is_some_and(|d| self.dir_standing(d, &req.root, req.caller).visible);
+                .is_some_and(|d| self.dir_standing(d, &req.root, req.caller).grant.any());
             if shown {
                 done(Outcome::Errno(f.errno))
             } else {
@@ -394,9 +396,14 @@ impl FsRules {
         })
     }
 
-    /// For a path that must exist: ENOENT where visible, else EACCES.
+    /// For a path that must exist: ENOENT in a directory a rule covers, else EACCES (which
+    /// names exist is not shown outside the rules).
     fn missing(&self, f: &Found, req: &FsRequest) -> Verdict {
-        if self.found_dir_standing(f, &req.root, req.caller).visible {
+        if self
+            .found_dir_standing(f, &req.root, req.caller)
+            .grant
+            .any()
+        {
             done(Outcome::Errno(walk::ENOENT))
         } else {
             refused(EACCES)
@@ -703,7 +710,7 @@ impl FsRules {
             None => {
                 let s = self.found_dir_standing(&f, root, caller);
                 if !create {
-                    return Err(if s.visible {
+                    return Err(if s.grant.any() {
                         done(Outcome::Errno(walk::ENOENT))
                     } else {
                         refused(EACCES)
@@ -729,7 +736,7 @@ impl FsRules {
         let f = self.find(req, which, false, Mode::default())?;
         let s = self.found_dir_standing(&f, &req.root, req.caller);
         if f.entry.is_some() {
-            return Err(if s.visible {
+            return Err(if s.grant.any() {
                 done(Outcome::Errno(EEXIST))
             } else {
                 refused(EACCES)
