@@ -130,6 +130,16 @@ enum Command {
         #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
         cmd: Vec<std::ffi::OsString>,
     },
+    /// Run a program with every system call observed, and write the policy that lets it
+    /// run again.
+    ///
+    /// Follows threads, forks and execs. The policy: `default kill-process`, the native
+    /// `arch`, each system call seen (grouped as `straitjacket groups` lists them, with how
+    /// often), and what could not be pinned, as comments (also on stderr). A block of
+    /// `# learned:` comments at its end records what was seen, so that --append can merge
+    /// later runs exactly. Exit status: the program's (after the policy is written); as
+    /// `run` for a command not found (127) or not executable (126); 2 bad input.
+    Learn(straitjacket::learn::LearnOptions),
     /// Inspect raw seccomp BPF filters: disassemble, emulate, dump a process's filters.
     #[command(subcommand)]
     Bpf(cli_bpf::BpfCommand),
@@ -286,6 +296,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 timeout: confine.timeout,
             };
             let code = straitjacket::run::run(&opts)?;
+            std::process::exit(code);
+        }
+        Command::Learn(opts) => {
+            let code = straitjacket::learn::learn(&opts)?;
             std::process::exit(code);
         }
         Command::Check {

@@ -185,30 +185,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
             )));
         }
     }
-    let search = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.clone())
-        .or_else(|| std::env::var_os("PATH"));
-    let shown = cmd.to_string_lossy();
-    let path = match find_command(Path::new(cmd), search.as_deref()) {
-        Ok(p) => p,
-        Err(Lookup::NotFound) => {
-            return Err(Failure::with_code(
-                EXIT_NOT_FOUND,
-                format!("{shown}: command not found (nothing was run)"),
-            ))
-        }
-        Err(Lookup::NotExecutable(p)) => {
-            return Err(Failure::with_code(
-                EXIT_NOT_EXECUTABLE,
-                format!(
-                    "{}: permission denied: not an executable file (nothing was run)",
-                    p.display()
-                ),
-            ))
-        }
-    };
+    let path = command_path(cmd, &env)?;
 
     let confined = crate::confine::prepare(opts, &pf.resolved.policy, &path)?;
     if opts.fs_landlock_only
@@ -229,15 +206,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
     let spec = Spec {
         path: path.as_os_str().as_bytes().to_vec(),
         argv: opts.cmd.iter().map(|a| a.as_bytes().to_vec()).collect(),
-        envp: env
-            .iter()
-            .map(|(k, v)| {
-                let mut kv = k.as_bytes().to_vec();
-                kv.push(b'=');
-                kv.extend_from_slice(v.as_bytes());
-                kv
-            })
-            .collect(),
+        envp: envp(&env),
         cwd: opts.cwd.as_ref().map(|c| c.as_os_str().as_bytes().to_vec()),
         filter: prog.to_raw_records(),
         keep_fds: opts.keep_fds.clone(),
@@ -260,7 +229,47 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
             )));
         }
     }
-    supervise::launch_and_supervise(&plan, &pf, opts, &path, &confined, routing)
+    supervise::launch_and_supervise(&plan, &pf, opts, &path, &confined, routing, None)
+}
+
+/// Finds the command as `run` and `learn` start it (in the program's PATH), or the failure
+/// to exit with: 127 not found, 126 not executable; nothing is run.
+pub(crate) fn command_path(
+    cmd: &std::ffi::OsStr,
+    env: &[(OsString, OsString)],
+) -> Result<PathBuf, Failure> {
+    let search = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var_os("PATH"));
+    let shown = cmd.to_string_lossy();
+    match find_command(Path::new(cmd), search.as_deref()) {
+        Ok(p) => Ok(p),
+        Err(Lookup::NotFound) => Err(Failure::with_code(
+            EXIT_NOT_FOUND,
+            format!("{shown}: command not found (nothing was run)"),
+        )),
+        Err(Lookup::NotExecutable(p)) => Err(Failure::with_code(
+            EXIT_NOT_EXECUTABLE,
+            format!(
+                "{}: permission denied: not an executable file (nothing was run)",
+                p.display()
+            ),
+        )),
+    }
+}
+
+/// `K=V` strings for the launcher.
+pub(crate) fn envp(env: &[(OsString, OsString)]) -> Vec<Vec<u8>> {
+    env.iter()
+        .map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            kv
+        })
+        .collect()
 }
 
 /// Maps a launch failure to a message and exit status.

@@ -45,10 +45,26 @@ pub struct Status {
     pub tgid: i32,
     /// Ids in the caller's own (innermost) pid namespace.
     pub caller: Caller,
+    /// The thread's root directory.
+    pub root: OwnedFd,
+    /// A pidfd of the thread: while it is alive, this is the same thread.
+    pub alive: OwnedFd,
 }
 
+impl Status {
+    /// Whether the thread this was read from is still alive (a thread id reused by a later
+    /// thread is never taken for it).
+    pub fn alive(&self) -> bool {
+        pidfd::send_signal(self.alive.as_fd(), 0).is_ok()
+    }
+}
+
+/// Reads what the supervisor needs of thread `tid`. The caller checks the notification is
+/// still pending afterwards (the thread id was the caller's).
 pub fn status(tid: i32) -> Option<Status> {
+    let alive = pidfd::open(tid, pidfd::PIDFD_THREAD).ok()?;
     let text = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    let root = proc_dir(tid, "root").ok()?;
     let field = |name: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(name))
@@ -63,6 +79,8 @@ pub fn status(tid: i32) -> Option<Status> {
             tgid: last("NStgid:")?,
             tid: last("NSpid:")?,
         },
+        root,
+        alive,
     })
 }
 
@@ -133,7 +151,7 @@ pub fn fs_request(
     st: &Status,
     call: FsCall,
 ) -> Result<FsRequest, NotCopied> {
-    let root = proc_dir(tid, "root").map_err(|_| NotCopied::Gone)?;
+    let root = st.root.try_clone().map_err(|_| NotCopied::Gone)?;
     let args = fs::path_args(&call);
     let first = match args.first() {
         Some(a) if a.ptr != 0 => Some(string(tid, a.ptr)?),
@@ -181,6 +199,7 @@ pub fn fs_request(
         empty_fd,
         extra,
         umask: st.umask,
+        inline: true,
     })
 }
 
@@ -251,7 +270,7 @@ pub fn net_request(
         }
     };
     let sock = their_fd(st.tgid, fd)?;
-    let root = proc_dir(tid, "root").map_err(|_| NotCopied::Gone)?;
+    let root = st.root.try_clone().map_err(|_| NotCopied::Gone)?;
     let cwd = proc_dir(tid, "cwd").map_err(|_| NotCopied::Gone)?;
     still_pending(listener, id)?;
     Ok(NetRequest {

@@ -238,17 +238,63 @@ impl FsRules {
     /// The standing of what a walk found: the entry itself if it exists (a directory by its
     /// own place; a file by its directory and any rule naming the file), else its directory.
     pub fn standing(&self, f: &Found, root: &OwnedFd, caller: Caller) -> Standing {
-        match &f.entry {
-            Some((fd, m)) if m.is_dir() => self.dir_standing(fd, root, caller),
-            Some((_, m)) => {
-                let mut s = self.dir_standing(&f.dir, root, caller);
+        let mut s = match (&f.entry, &f.name) {
+            (Some((_, m)), Some(_)) if m.is_dir() => match &f.chain {
+                Some(chain) => self.chain_standing(chain, Some(m.id)),
+                None => self.dir_standing(&f.entry.as_ref().expect("entry").0, root, caller),
+            },
+            _ => self.found_dir_standing(f, root, caller),
+        };
+        if let Some((_, m)) = &f.entry {
+            if !m.is_dir() {
                 if let Some(g) = self.roots.get(&m.id) {
                     s.grant = s.grant.union(*g);
-                    s.visible = true;
                 }
-                s
+                // A file in a directory above a rule is not on the way to it: only a rule
+                // shows it.
+                s.visible = s.grant.any();
             }
+        }
+        s
+    }
+
+    /// The standing of the directory a walk ended in.
+    pub fn found_dir_standing(&self, f: &Found, root: &OwnedFd, caller: Caller) -> Standing {
+        match &f.chain {
+            Some(chain) => self.chain_standing(chain, None),
             None => self.dir_standing(&f.dir, root, caller),
+        }
+    }
+
+    /// The standing of the last directory of a chain from the root (then `extra`, a
+    /// directory below it).
+    fn chain_standing(&self, chain: &[(FileId, bool)], extra: Option<FileId>) -> Standing {
+        if self.all {
+            return self.dir_standing_all();
+        }
+        if !self.own_pid_ns && chain.iter().any(|&(_, foreign)| foreign) {
+            return Standing::default();
+        }
+        let ids = chain.iter().map(|&(id, _)| id).chain(extra);
+        let mut grant = Grant::default();
+        let mut last = None;
+        for id in ids {
+            if let Some(g) = self.roots.get(&id) {
+                grant = grant.union(*g);
+            }
+            last = Some(id);
+        }
+        let visible = grant.any() || last.is_some_and(|l| self.ancestors.contains(&l));
+        Standing { grant, visible }
+    }
+
+    fn dir_standing_all(&self) -> Standing {
+        Standing {
+            grant: Grant {
+                read: true,
+                write: true,
+            },
+            visible: true,
         }
     }
 }
@@ -274,6 +320,9 @@ pub struct FsRequest {
     /// The symlink text (symlink), `struct open_how` (openat2), or the times.
     pub extra: Vec<u8>,
     pub umask: u32,
+    /// Carried out by the main loop: an open that may block (a FIFO, a device, a socket)
+    /// is deferred to a worker instead.
+    pub inline: bool,
 }
 
 /// What the supervisor answers.
@@ -292,6 +341,8 @@ pub enum Outcome {
         bytes: Vec<u8>,
         value: i64,
     },
+    /// Not done here: the call may block, hand it to a worker.
+    Defer,
 }
 
 /// The decision, for the log and the report.
@@ -336,7 +387,7 @@ impl FsRules {
             let shown = f
                 .reached
                 .as_ref()
-                .is_some_and(|d| self.dir_standing(d, &req.root, req.caller).visible);
+                .is_some_and(|d| self.dir_standing(d, &req.root, req.caller).grant.any());
             if shown {
                 done(Outcome::Errno(f.errno))
             } else {
@@ -345,9 +396,14 @@ impl FsRules {
         })
     }
 
-    /// For a path that must exist: ENOENT where visible, else EACCES.
+    /// For a path that must exist: ENOENT in a directory a rule covers, else EACCES (which
+    /// names exist is not shown outside the rules).
     fn missing(&self, f: &Found, req: &FsRequest) -> Verdict {
-        if self.dir_standing(&f.dir, &req.root, req.caller).visible {
+        if self
+            .found_dir_standing(f, &req.root, req.caller)
+            .grant
+            .any()
+        {
             done(Outcome::Errno(walk::ENOENT))
         } else {
             refused(EACCES)
@@ -498,7 +554,7 @@ impl FsRules {
                     self.removable(req, 1, false)?
                 } else {
                     let to = self.find(req, 1, false, Mode::default())?;
-                    if !self.dir_standing(&to.dir, root, caller).grant.write {
+                    if !self.found_dir_standing(&to, root, caller).grant.write {
                         return Err(refused(EACCES));
                     }
                     if let Some((_, _)) = &to.entry {
@@ -631,6 +687,10 @@ impl FsRules {
                 if excl {
                     return Err(done(Outcome::Errno(EEXIST)));
                 }
+                let kind = m.mode & 0o170000;
+                if req.inline && !matches!(kind, 0o100000 | 0o040000 | 0o120000) {
+                    return Ok(done(Outcome::Defer));
+                }
                 let opened = if tmpfile {
                     fsops::open_at(
                         fd.as_fd(),
@@ -648,9 +708,9 @@ impl FsRules {
                 }))
             }
             None => {
-                let s = self.dir_standing(&f.dir, root, caller);
+                let s = self.found_dir_standing(&f, root, caller);
                 if !create {
-                    return Err(if s.visible {
+                    return Err(if s.grant.any() {
                         done(Outcome::Errno(walk::ENOENT))
                     } else {
                         refused(EACCES)
@@ -674,9 +734,9 @@ impl FsRules {
     /// A path to create: it must not exist, and its directory must be writable.
     fn creatable(&self, req: &FsRequest, which: usize) -> Result<(Found, CString), Verdict> {
         let f = self.find(req, which, false, Mode::default())?;
-        let s = self.dir_standing(&f.dir, &req.root, req.caller);
+        let s = self.found_dir_standing(&f, &req.root, req.caller);
         if f.entry.is_some() {
-            return Err(if s.visible {
+            return Err(if s.grant.any() {
                 done(Outcome::Errno(EEXIST))
             } else {
                 refused(EACCES)
@@ -695,7 +755,7 @@ impl FsRules {
         if f.entry.is_none() {
             return Err(self.missing(&f, req));
         }
-        let s = self.dir_standing(&f.dir, &req.root, req.caller);
+        let s = self.found_dir_standing(&f, &req.root, req.caller);
         if !s.grant.write {
             return Err(refused(EACCES));
         }
@@ -751,10 +811,15 @@ fn reopen_with(handle: &OwnedFd, flags: i32, mode: u32, m: &Meta) -> Result<Owne
         return Err(done(Outcome::Errno(walk::ELOOP)));
     }
     let link = CString::new(format!("/proc/self/fd/{}", handle.as_raw_fd())).expect("digits");
-    let proc = fsops::open_dir_path(c"/").map_err(errno)?;
-    // Following the magic link is the point here: drop O_NOFOLLOW for this one lookup.
-    let fd = fsops::open_at(proc.as_fd(), &link, flags & !(sv::O_NOFOLLOW as i32), mode)
-        .map_err(errno)?;
+    // Following the magic link is the point here: drop O_NOFOLLOW for this one lookup. (The
+    // path is absolute: the directory fd is not used.)
+    let fd = fsops::open_at(
+        handle.as_fd(),
+        &link,
+        flags & !(sv::O_NOFOLLOW as i32),
+        mode,
+    )
+    .map_err(errno)?;
     let got = fsops::meta(fd.as_fd()).map_err(errno)?;
     if got.id != m.id {
         return Err(refused(EACCES));

@@ -32,7 +32,7 @@ mod walk;
 
 use std::collections::HashSet;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,6 +77,8 @@ fn sys(what: &'static str) -> impl Fn(io::Error) -> Failure {
 
 struct Supervisor<'a> {
     pf: &'a PolicyFile,
+    /// Answers every call after the launch phase instead of the policy (`learn`).
+    observer: Option<&'a mut dyn Observer>,
     report: bool,
     tty: bool,
     main_pid: i32,
@@ -90,6 +92,8 @@ struct Supervisor<'a> {
     own_creds: Option<straitjacket_sys::fsops::FsCreds>,
     pool: pool::Pool,
     audit: Option<Arc<audit::Audit>>,
+    /// What is known of each thread that made a supervised call (see IDENTITY_CALLS).
+    threads: std::collections::HashMap<i32, Arc<copy::Status>>,
     errors: Option<OwnedFd>,
     launch_phase: bool,
     exec_error: Option<io::Error>,
@@ -234,13 +238,20 @@ impl Watch {
     }
 }
 
-pub(crate) fn launch_and_supervise(
+/// Sees each notified call of the program (after the launch phase) while its caller is
+/// still blocked in it, and says how to answer: `learn` records the call and continues it.
+pub(crate) trait Observer {
+    fn observe(&mut self, listener: BorrowedFd<'_>, n: &Notif) -> Reply;
+}
+
+pub(crate) fn launch_and_supervise<'a>(
     plan: &Plan,
-    pf: &PolicyFile,
+    pf: &'a PolicyFile,
     opts: &RunOptions,
     path: &Path,
-    confined: &Confined,
+    confined: &'a Confined,
     routing: Routing,
+    observer: Option<&'a mut dyn Observer>,
 ) -> Result<i32, Failure> {
     let net_rules = if routing.net {
         Some(net::NetRules::from_conf(&confined.conf).map_err(Failure::input)?)
@@ -273,6 +284,7 @@ pub(crate) fn launch_and_supervise(
     straitjacket_sys::fsops::set_umask(0);
     let mut s = Supervisor {
         pf,
+        observer,
         report: opts.report,
         tty: opts.tty,
         main_pid: launched.pid,
@@ -285,6 +297,7 @@ pub(crate) fn launch_and_supervise(
         own_creds,
         pool: pool::Pool::new(),
         audit,
+        threads: std::collections::HashMap::new(),
         errors: Some(launched.errors),
         launch_phase: true,
         exec_error: None,
@@ -432,6 +445,11 @@ impl Supervisor<'_> {
                 return true;
             }
         }
+        if let Some(o) = self.observer.as_deref_mut() {
+            let reply = o.observe(listener.as_fd(), &n);
+            let _ = notify::send(listener.as_fd(), n.id, reply);
+            return true;
+        }
         let data = seccomp_data(&n);
         let pf = self.pf;
         let (action, rule) = eval::decide(&pf.resolved.policy, &data);
@@ -439,6 +457,10 @@ impl Supervisor<'_> {
         let name = arch
             .and_then(|a| a.syscall_by_nr(straitjacket_policy::SyscallNr(data.nr as u32)))
             .map_or("", |sc| sc.name);
+        if supervised::IDENTITY_CALLS.contains(&name) || route::EXEC_CALLS.contains(&name) {
+            // What is known of the threads may change: read it again when next needed.
+            self.threads.clear();
+        }
         let is_fs = supervised::FS_CALLS.contains(&name);
         let is_net = supervised::NET_CALLS.contains(&name);
         match action {
@@ -590,9 +612,28 @@ impl Supervisor<'_> {
         if self.rules.is_none() {
             self.setup_rules(self.main_pid);
         }
-        let (Some(rules), Some(st)) = (self.rules.clone(), copy::status(tid)) else {
+        let Some(rules) = self.rules.clone() else {
             let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(EACCES));
             return;
+        };
+        let cached = self.threads.get(&tid).filter(|s| s.alive()).cloned();
+        let st = match cached {
+            Some(st) => st,
+            None => match copy::status(tid) {
+                // Still pending: the thread id was this caller's when it was read.
+                Some(st) if notify::id_valid(listener.as_fd(), n.id) => {
+                    let st = Arc::new(st);
+                    if self.threads.len() > 4096 {
+                        self.threads.clear();
+                    }
+                    self.threads.insert(tid, Arc::clone(&st));
+                    st
+                }
+                _ => {
+                    let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(EACCES));
+                    return;
+                }
+            },
         };
         // Structures are copied in the 64-bit layout: the i386 ABI's calls are not carried out.
         if arch.register_bits() != 64 {
@@ -606,7 +647,11 @@ impl Supervisor<'_> {
         } else {
             Err(copy::NotCopied::Errno(ENOSYS))
         };
-        let mut entry = self.entry(listener, n, name, rule, action);
+        let mut entry = if self.audit.is_some() || self.report {
+            self.entry(listener, n, name, rule, action)
+        } else {
+            audit::Entry::default()
+        };
         entry.why_refused = match name {
             _ if supervised::NET_CALLS.contains(&name) => "net rules".to_string(),
             _ => "fs rules".to_string(),
@@ -629,8 +674,8 @@ impl Supervisor<'_> {
                 .map(|p| String::from_utf8_lossy(&p.path).into_owned())
                 .collect();
         }
-        let creds = (self.own_creds.as_ref() != Some(&st.creds)).then_some(st.creds);
-        self.pool.submit(pool::Job {
+        let creds = (self.own_creds.as_ref() != Some(&st.creds)).then(|| st.creds.clone());
+        let job = pool::Job {
             id: n.id,
             tid,
             listener: Arc::clone(listener),
@@ -640,7 +685,16 @@ impl Supervisor<'_> {
             entry,
             audit: self.audit.clone(),
             report: self.report,
-        });
+        };
+        // File calls are quick and done here; one that may block (an open of a FIFO or a
+        // device, any network call) goes to a worker.
+        let job = match &job.work {
+            Work::Fs(_) => pool::run_inline(job),
+            Work::Net(_) => Some(job),
+        };
+        if let Some(job) = job {
+            self.pool.submit(job);
+        }
     }
 
     /// The text after the dash: the rule that decided, or the default.

@@ -239,7 +239,7 @@ impl NetRules {
                                 _ => false,
                             })
                             && fs.is_none_or(|f| {
-                                f.dir_standing(&found.dir, &req.root, req.caller)
+                                f.found_dir_standing(&found, &req.root, req.caller)
                                     .grant
                                     .write
                             })

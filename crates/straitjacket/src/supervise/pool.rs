@@ -115,8 +115,27 @@ fn worker(rx: &Mutex<Receiver<Job>>, idle: &AtomicUsize) {
     }
 }
 
+/// Carries out a job in the calling thread, unless it may block: then it comes back, to be
+/// submitted to the pool.
+pub fn run_inline(mut job: Job) -> Option<Job> {
+    let v = verdict(&job);
+    if matches!(v.outcome, Outcome::Defer) {
+        if let Work::Fs(req) = &mut job.work {
+            req.inline = false;
+        }
+        return Some(job);
+    }
+    answer(&job, v);
+    None
+}
+
 /// Carries out one job and answers it.
 pub fn run(job: Job) {
+    let v = verdict(&job);
+    answer(&job, v);
+}
+
+fn verdict(job: &Job) -> Verdict {
     let verdict = match &job.creds {
         Some(c) if fsops::set_thread_creds(c).is_err() => {
             // The caller's identity cannot be taken on: acting with ours could do more than
@@ -147,12 +166,14 @@ pub fn run(job: Job) {
             v
         }
     };
-    answer(&job, verdict);
+    verdict
 }
 
 fn answer(job: &Job, v: Verdict) {
     let l = job.listener.as_fd();
     let (shown, result) = match v.outcome {
+        // Only an inline job defers, and it is submitted instead of answered.
+        Outcome::Defer => (false, Err(0)),
         Outcome::Value(x) => (notify::send(l, job.id, Reply::Value(x)).is_ok(), Ok(x)),
         Outcome::Errno(e) => (notify::send(l, job.id, Reply::Errno(e)).is_ok(), Err(e)),
         Outcome::Fd { fd, cloexec } => {

@@ -55,6 +55,11 @@ pub struct Mode {
 /// call does not follow).
 #[derive(Debug)]
 pub struct Found {
+    /// The directories from the caller's root down to `dir`, when the walk started at the
+    /// root (an absolute path, or an absolute symlink): their identities, and whether each
+    /// was entered as another process's `/proc/PID`. `None`: the walk started elsewhere
+    /// (a relative path), and what lies above is found by going up.
+    pub chain: Option<Vec<(fsops::FileId, bool)>>,
     pub dir: OwnedFd,
     /// `None` when the path ends at a directory with no name of its own (`/`, `.`, `a/..`):
     /// then `entry` is that directory.
@@ -94,8 +99,32 @@ const fn libc_eio() -> i32 {
     5
 }
 
-fn dup(fd: &OwnedFd) -> Result<OwnedFd, Failed> {
-    fd.try_clone().map_err(|e| fail(errno_of(&e), None))
+/// The directory the walk is in: one of the caller's (borrowed, not duplicated for every
+/// call) or one the walk opened.
+enum Dir<'a> {
+    Borrowed(BorrowedFd<'a>),
+    Owned(OwnedFd),
+}
+
+impl AsFd for Dir<'_> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Dir::Borrowed(b) => *b,
+            Dir::Owned(o) => o.as_fd(),
+        }
+    }
+}
+
+impl Dir<'_> {
+    fn owned(self) -> Result<OwnedFd, Failed> {
+        match self {
+            Dir::Owned(o) => Ok(o),
+            Dir::Borrowed(b) => b.try_clone_to_owned().map_err(|e| fail(errno_of(&e), None)),
+        }
+    }
+    fn reached(self) -> Option<OwnedFd> {
+        self.owned().ok()
+    }
 }
 
 /// Resolves `path` from `base` (already the root for absolute paths), with `root` as the
@@ -111,27 +140,41 @@ pub fn resolve(
     if path.len() >= 4096 {
         return Err(fail(ENAMETOOLONG, None));
     }
-    let root_meta = fsops::meta(root.as_fd()).map_err(|e| fail(errno_of(&e), None))?;
-    let base_meta = fsops::meta(base.as_fd()).map_err(|e| fail(errno_of(&e), None))?;
+    let meta = |fd: BorrowedFd<'_>| fsops::meta(fd).map_err(|e| fail(errno_of(&e), None));
+    let root_meta = meta(root.as_fd())?;
+    let base_meta = meta(base.as_fd())?;
     let top_id = if mode.in_root || mode.beneath {
         base_meta.id
     } else {
         root_meta.id
     };
-    let top = if mode.in_root {
-        dup(&base)?
+    let (top, top_meta) = if mode.in_root {
+        (base.as_fd(), base_meta)
     } else {
-        dup(root)?
+        (root.as_fd(), root_meta)
+    };
+    // Whether a device is a procfs, asked once per device.
+    let mut procfs: Vec<(u64, bool)> = Vec::new();
+    let mut is_procfs = |fd: BorrowedFd<'_>, dev: u64| {
+        if let Some(&(_, p)) = procfs.iter().find(|(d, _)| *d == dev) {
+            return p;
+        }
+        let p = fsops::on_procfs(fd);
+        procfs.push((dev, p));
+        p
     };
 
     let mut parts: VecDeque<Vec<u8>> = VecDeque::new();
-    let mut cur = if path.first() == Some(&b'/') {
+    let from_root = |m: Meta| (!mode.in_root).then(|| vec![(m.id, false)]);
+    let mut chain = None;
+    let (mut cur, mut cur_meta) = if path.first() == Some(&b'/') {
         if mode.beneath {
             return Err(fail(EXDEV, None));
         }
-        dup(&top)?
+        chain = from_root(top_meta);
+        (Dir::Borrowed(top), top_meta)
     } else {
-        base
+        (Dir::Borrowed(base.as_fd()), base_meta)
     };
     push_front(&mut parts, path);
     // A trailing slash (or `/.`) asks for a directory and follows the last symlink.
@@ -142,32 +185,34 @@ pub fn resolve(
     while let Some(part) = parts.pop_front() {
         let last = parts.is_empty();
         if part == b"." {
-            if last {
-                break;
-            }
             continue;
         }
         if part == b".." {
-            let here = fsops::meta(cur.as_fd()).map_err(|e| fail(errno_of(&e), None))?;
-            if here.id == top_id {
+            if cur_meta.id == top_id {
                 if mode.beneath {
-                    return Err(fail(EXDEV, Some(cur)));
+                    return Err(fail(EXDEV, cur.reached()));
                 }
             } else {
                 let up =
                     fsops::open_entry(cur.as_fd(), c"..").map_err(|e| fail(errno_of(&e), None))?;
-                if mode.no_xdev
-                    && fsops::meta(up.as_fd()).map(|m| m.id.dev).ok() != Some(here.id.dev)
-                {
-                    return Err(fail(EXDEV, Some(cur)));
+                let up_meta = meta(up.as_fd())?;
+                if mode.no_xdev && up_meta.id.dev != cur_meta.id.dev {
+                    return Err(fail(EXDEV, cur.reached()));
                 }
-                cur = up;
+                (cur, cur_meta) = (Dir::Owned(up), up_meta);
+                if let Some(c) = &mut chain {
+                    if c.len() > 1 {
+                        c.pop();
+                    }
+                }
             }
             continue;
         }
         let name = CString::new(part.clone()).map_err(|_| fail(ENOENT, None))?;
+        let in_proc = is_procfs(cur.as_fd(), cur_meta.id.dev);
+        let at_proc_root = in_proc && cur_meta.id.ino == PROC_ROOT_INO;
         // `/proc/self` and `/proc/thread-self` are the caller's.
-        if fsops::on_procfs(cur.as_fd()) && is_proc_root(&cur) {
+        if at_proc_root {
             let own = match part.as_slice() {
                 b"self" => Some(caller.tgid.to_string()),
                 b"thread-self" => Some(format!("{}/task/{}", caller.tgid, caller.tid)),
@@ -178,78 +223,86 @@ pub fn resolve(
                 continue;
             }
         }
+        let foreign = at_proc_root
+            && part.iter().all(u8::is_ascii_digit)
+            && part != caller.tgid.to_string().as_bytes();
         let entry = match fsops::open_entry(cur.as_fd(), &name) {
             Ok(e) => e,
             Err(e) if errno_of(&e) == ENOENT && last => {
                 return Ok(Found {
-                    dir: cur,
+                    chain,
+                    dir: cur.owned()?,
                     name: Some(name),
                     entry: None,
                 })
             }
-            Err(e) => return Err(fail(errno_of(&e), Some(cur))),
+            Err(e) => return Err(fail(errno_of(&e), cur.reached())),
         };
-        let meta = fsops::meta(entry.as_fd()).map_err(|e| fail(errno_of(&e), None))?;
-        if mode.no_xdev {
-            let here = fsops::meta(cur.as_fd()).map_err(|e| fail(errno_of(&e), None))?;
-            if here.id.dev != meta.id.dev {
-                return Err(fail(EXDEV, Some(cur)));
-            }
+        let entry_meta = meta(entry.as_fd())?;
+        if mode.no_xdev && cur_meta.id.dev != entry_meta.id.dev {
+            return Err(fail(EXDEV, cur.reached()));
         }
-        if meta.is_symlink() && (!last || follow_last) {
-            if mode.no_symlinks {
-                return Err(fail(ELOOP, Some(cur)));
-            }
-            if fsops::on_procfs(cur.as_fd()) && !is_proc_root(&cur) {
-                // A magic link: refused (see the module docs).
-                return Err(fail(ELOOP, Some(cur)));
+        if entry_meta.is_symlink() && (!last || follow_last) {
+            // A magic link (see the module docs) is refused, as RESOLVE_NO_MAGICLINKS does.
+            if mode.no_symlinks || (in_proc && !at_proc_root) {
+                return Err(fail(ELOOP, cur.reached()));
             }
             links += 1;
             if links > MAX_SYMLINKS {
-                return Err(fail(ELOOP, Some(cur)));
+                return Err(fail(ELOOP, cur.reached()));
             }
             let text =
                 fsops::readlink_at(cur.as_fd(), &name).map_err(|e| fail(errno_of(&e), None))?;
+            if text.is_empty() {
+                return Err(fail(ENOENT, cur.reached()));
+            }
             if text.first() == Some(&b'/') {
                 if mode.beneath {
-                    return Err(fail(EXDEV, Some(cur)));
+                    return Err(fail(EXDEV, cur.reached()));
                 }
-                cur = dup(&top)?;
+                (cur, cur_meta) = (Dir::Borrowed(top), top_meta);
+                chain = from_root(top_meta);
             }
             push_front(&mut parts, &text);
-            if parts.is_empty() {
-                // A symlink to "" does not resolve.
-                return Err(fail(ENOENT, Some(cur)));
-            }
             continue;
         }
         if last {
-            if must_be_dir && !meta.is_dir() {
-                return Err(fail(ENOTDIR, Some(cur)));
+            if must_be_dir && !entry_meta.is_dir() {
+                return Err(fail(ENOTDIR, cur.reached()));
+            }
+            if let Some(c) = &mut chain {
+                // The last entry is not part of the chain of its directory, but whether it
+                // is another process's /proc/PID matters: a flag on its directory's link.
+                if foreign {
+                    if let Some(l) = c.last_mut() {
+                        l.1 = true;
+                    }
+                }
             }
             return Ok(Found {
-                dir: cur,
+                chain,
+                dir: cur.owned()?,
                 name: Some(name),
-                entry: Some((entry, meta)),
+                entry: Some((entry, entry_meta)),
             });
         }
-        if !meta.is_dir() {
-            return Err(fail(ENOTDIR, Some(cur)));
+        if !entry_meta.is_dir() {
+            return Err(fail(ENOTDIR, cur.reached()));
         }
-        cur = entry;
+        if let Some(c) = &mut chain {
+            c.push((entry_meta.id, foreign));
+        }
+        (cur, cur_meta) = (Dir::Owned(entry), entry_meta);
     }
-    // The path ended at a directory with no name of its own.
-    let meta = fsops::meta(cur.as_fd()).map_err(|e| fail(errno_of(&e), None))?;
-    let dir = dup(&cur)?;
+    // The path ended at a directory with no name of its own: it is its own "directory".
+    let entry = cur.owned()?;
+    let dir = entry.try_clone().map_err(|e| fail(errno_of(&e), None))?;
     Ok(Found {
+        chain,
         dir,
         name: None,
-        entry: Some((cur, meta)),
+        entry: Some((entry, cur_meta)),
     })
-}
-
-fn is_proc_root(fd: &OwnedFd) -> bool {
-    fsops::meta(fd.as_fd()).is_ok_and(|m| m.id.ino == PROC_ROOT_INO)
 }
 
 /// Puts the components of `path` in front of `parts` (an empty path adds nothing).
@@ -258,10 +311,6 @@ fn push_front(parts: &mut VecDeque<Vec<u8>>, path: &[u8]) {
         .split(|&b| b == b'/')
         .filter(|c| !c.is_empty())
         .collect();
-    // `a/b/` keeps a final "." so that the walk ends on a directory.
-    if path.ends_with(b"/") && !comps.is_empty() {
-        parts.push_front(b".".to_vec());
-    }
     for c in comps.into_iter().rev() {
         parts.push_front(c.to_vec());
     }
@@ -278,7 +327,9 @@ mod tests {
     }
 
     fn tree() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("sj-walk-{}", std::process::id()));
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let d = std::env::temp_dir().join(format!("sj-walk-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(d.join("a/b")).unwrap();
         std::fs::write(d.join("a/b/f"), "x").unwrap();
