@@ -374,10 +374,13 @@ fn forked_and_execed_children_are_served() {
     let script = "cat allowed/x; (cat allowed/y) ; sh -c \"cat allowed/z\"; cat secret";
     for who in users() {
         let cwd = t.path("");
-        let args = supervised(
-            &["--allow-read", &allowed, "--cwd", &cwd],
-            &["sh", "-c", script],
-        );
+        // `cat` must be found (by stat) and run: its directory is an exec rule.
+        let bin = ["/usr/bin", "/bin"]
+            .into_iter()
+            .find(|d| Path::new(d).join("cat").exists())
+            .expect("cat");
+        let rules = ["--allow-read", &allowed, "--allow-exec", bin, "--cwd", &cwd];
+        let args = supervised(&rules, &["sh", "-c", script]);
         let o = run_bounded(sj(who, &args), Duration::from_secs(20), "fork");
         let shown = show(&o);
         assert_eq!(text(&o.stdout), "XYZ", "{who:?}: {shown}");
