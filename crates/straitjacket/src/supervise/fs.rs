@@ -388,10 +388,10 @@ impl FsRules {
                 .reached
                 .as_ref()
                 .is_some_and(|d| self.dir_standing(d, &req.root, req.caller).grant.any());
-            if shown {
-                done(Outcome::Errno(f.errno))
-            } else {
-                refused(EACCES)
+            match (shown, f.magic) {
+                (true, false) => done(Outcome::Errno(f.errno)),
+                (true, true) => refused(f.errno),
+                (false, _) => refused(EACCES),
             }
         })
     }

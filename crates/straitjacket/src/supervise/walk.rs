@@ -85,10 +85,17 @@ impl Found {
 pub struct Failed {
     pub errno: i32,
     pub reached: Option<OwnedFd>,
+    /// The walk met a magic link: refused by the supervisor (the kernel would have followed
+    /// it), so the log says `denied`.
+    pub magic: bool,
 }
 
 fn fail(errno: i32, reached: Option<OwnedFd>) -> Failed {
-    Failed { errno, reached }
+    Failed {
+        errno,
+        reached,
+        magic: false,
+    }
 }
 
 fn errno_of(e: &std::io::Error) -> i32 {
@@ -243,9 +250,15 @@ pub fn resolve(
             return Err(fail(EXDEV, cur.reached()));
         }
         if entry_meta.is_symlink() && (!last || follow_last) {
-            // A magic link (see the module docs) is refused, as RESOLVE_NO_MAGICLINKS does.
-            if mode.no_symlinks || (in_proc && !at_proc_root) {
+            if mode.no_symlinks {
                 return Err(fail(ELOOP, cur.reached()));
+            }
+            // A magic link (see the module docs) is refused, as RESOLVE_NO_MAGICLINKS does.
+            if in_proc && !at_proc_root {
+                return Err(Failed {
+                    magic: true,
+                    ..fail(ELOOP, cur.reached())
+                });
             }
             links += 1;
             if links > MAX_SYMLINKS {
@@ -440,7 +453,7 @@ mod tests {
             "/proc/self/fd/0",
         ] {
             let e = resolve(&root, base(), magic.as_bytes(), true, m, me()).unwrap_err();
-            assert_eq!(e.errno, ELOOP, "{magic}");
+            assert_eq!((e.errno, e.magic), (ELOOP, true), "{magic}");
         }
         // Not following the last one: the link itself (readlink works on it).
         assert!(resolve(&root, base(), b"/proc/self/exe", false, m, me()).is_ok());
