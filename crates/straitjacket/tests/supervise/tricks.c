@@ -55,9 +55,14 @@ int main(int argc, char **argv) {
     if (chdir(allowed) == 0) report_open("cwd_dotdot", open("../secret", O_RDONLY));
     else printf("cwd_dotdot chdir-%d\n", errno);
 
-    /* An O_PATH handle on the directory above the rule (its metadata is visible). */
+    /* An O_PATH handle on the directory above the rule: refused (or, bare, it leads out). */
     int pfd = open(d, O_PATH | O_DIRECTORY);
-    report_open("opath_parent", openat(pfd, "secret", O_RDONLY));
+    if (pfd < 0) report("opath_parent", pfd);
+    else report_open("opath_parent", openat(pfd, "secret", O_RDONLY));
+    /* An O_PATH handle on the allowed directory: it works as a dirfd, but not for `..`. */
+    int afd = open(allowed, O_PATH | O_DIRECTORY);
+    report_open("opath_allowed", openat(afd, "file", O_RDONLY));
+    report_open("opath_dotdot", openat(afd, "../secret", O_RDONLY));
 
     /* Symlinks planted in the writable directory, pointing out. */
     report("symlink_abs_create", symlink(secret, at(w, "abs")));
