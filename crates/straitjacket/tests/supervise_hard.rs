@@ -364,6 +364,26 @@ fn many_threads_with_calls_in_flight_are_all_served() {
 }
 
 #[test]
+fn many_calls_blocked_at_once_are_each_served() {
+    let t = Scratch::new("fifos");
+    let dir = t.dir("pipes");
+    // 48 readers and one writer at a time: within the supervisor's 64 workers.
+    let n = 48;
+    for i in 0..n {
+        t.fifo(&format!("pipes/fifo{i}"));
+    }
+    let exe = t.build("fifos");
+    let n = n.to_string();
+    for who in users() {
+        let args = supervised(&["--allow-write", &dir], &[&exe, &dir, &n]);
+        let o = run_bounded(sj(who, &args), Duration::from_secs(20), "fifos");
+        let shown = show(&o);
+        assert_eq!(o.status.code(), Some(0), "{who:?}: {shown}");
+        assert_eq!(text(&o.stdout), format!("done {n}\n"), "{who:?}: {shown}");
+    }
+}
+
+#[test]
 fn forked_and_execed_children_are_served() {
     let t = Scratch::new("fork");
     let allowed = t.dir("allowed");
