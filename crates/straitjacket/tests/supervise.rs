@@ -363,3 +363,72 @@ fn bad_net_rules_are_refused_with_the_reason() {
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));
     assert!(err(&o).contains("unix:/absolute/path"), "{}", err(&o));
 }
+
+#[test]
+fn a_program_that_drops_privileges_gets_no_more_than_its_new_identity() {
+    if !have_python() {
+        return;
+    }
+    let root =
+        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    if !root {
+        eprintln!("skipping: needs root (the program starts as root and drops to nobody)");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let t = TempDir::new("drop");
+    std::fs::create_dir_all(t.path("data")).unwrap();
+    std::fs::set_permissions(t.path("data"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&t.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(t.path("data/root-only"), "ROOT\n").unwrap();
+    std::fs::set_permissions(
+        t.path("data/root-only"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::fs::write(t.path("data/public"), "PUBLIC\n").unwrap();
+    std::fs::set_permissions(
+        t.path("data/public"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let prog = r#"
+import os, sys
+d = sys.argv[1]
+def show(label, p):
+    try:
+        print(label + ": ok " + open(p).read().strip())
+    except OSError as e:
+        print(label + ": errno " + str(e.errno))
+show("root", d + "/root-only")
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+show("nobody", d + "/root-only")
+show("nobody-public", d + "/public")
+"#;
+    std::fs::write(t.path("d.py"), prog).unwrap();
+    std::fs::set_permissions(t.path("d.py"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(
+        t.path("p.sj"),
+        format!("default allow\nfs read {}, {}\n", t.s("data"), t.s("d.py")),
+    )
+    .unwrap();
+    let o = sj(
+        &t.0,
+        &[
+            "run",
+            "--fs-supervisor-only",
+            "--policy",
+            &t.s("p.sj"),
+            "--",
+            PY,
+            &t.s("d.py"),
+            &t.s("data"),
+        ],
+    );
+    assert_eq!(
+        out(&o),
+        "root: ok ROOT\nnobody: errno 13\nnobody-public: ok PUBLIC\n",
+        "{}",
+        err(&o)
+    );
+}

@@ -674,7 +674,10 @@ impl Supervisor<'_> {
                 .map(|p| String::from_utf8_lossy(&p.path).into_owned())
                 .collect();
         }
-        let creds = (self.own_creds.as_ref() != Some(&st.creds)).then(|| st.creds.clone());
+        let creds = match &self.own_creds {
+            Some(own) => own.to_act_for(&st.creds),
+            None => Some(st.creds.clone()),
+        };
         let job = pool::Job {
             id: n.id,
             tid,
