@@ -238,11 +238,18 @@ fn proc_text(pid: i32, what: &str) -> String {
 /// moment longer.
 fn wait_in_notified_fifo_open(pid: i32, sj: u32) {
     let end = Instant::now() + Duration::from_secs(5);
-    while !proc_text(pid, "wchan").contains("seccomp") {
+    // In the seccomp wait (where wchan names functions), or at least in openat (x86_64: 257).
+    let blocked = || {
+        proc_text(pid, "wchan").contains("seccomp")
+            || (proc_text(pid, "syscall").starts_with("257 ")
+                && proc_text(pid, "stat").contains(") S "))
+    };
+    while !blocked() {
         assert!(
             Instant::now() < end,
-            "pid {pid} never blocked in a notified call (wchan {:?})",
-            proc_text(pid, "wchan")
+            "pid {pid} never blocked in a notified call (wchan {:?}, syscall {:?})",
+            proc_text(pid, "wchan"),
+            proc_text(pid, "syscall")
         );
         std::thread::sleep(Duration::from_millis(5));
     }
