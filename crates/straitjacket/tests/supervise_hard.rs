@@ -391,6 +391,22 @@ fn many_calls_blocked_at_once_are_each_served() {
 }
 
 #[test]
+fn files_are_created_with_the_umask_another_thread_just_set() {
+    let t = Scratch::new("umask");
+    let dir = t.dir("w");
+    let exe = t.build("umask_race");
+    for who in users() {
+        let args = supervised(&["--allow-write", &dir], &[&exe, &dir]);
+        let o = run_bounded(sj(who, &args), Duration::from_secs(20), "umask");
+        let shown = show(&o);
+        assert_eq!(o.status.code(), Some(0), "{who:?}: {shown}");
+        let f = fields(&text(&o.stdout));
+        assert!(num(&f, "checked", &shown) > 0, "{who:?}: {shown}");
+        assert_eq!(num(&f, "bad", &shown), 0, "{who:?}: {shown}");
+    }
+}
+
+#[test]
 fn forked_and_execed_children_are_served() {
     let t = Scratch::new("fork");
     let allowed = t.dir("allowed");

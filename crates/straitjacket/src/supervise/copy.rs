@@ -84,6 +84,29 @@ pub fn status(tid: i32) -> Option<Status> {
     })
 }
 
+/// Whether a call may create a file, and so needs the caller's umask.
+fn creates(call: &FsCall) -> bool {
+    match *call {
+        FsCall::Open {
+            flags, how: None, ..
+        } => flags & sv::O_CREAT != 0 || flags & sv::O_TMPFILE == sv::O_TMPFILE,
+        // openat2: the flags are in the `struct open_how`, not read yet.
+        FsCall::Open { how: Some(_), .. } => true,
+        FsCall::Mkdir { .. } | FsCall::Mknod { .. } => true,
+        _ => false,
+    }
+}
+
+/// The caller's umask as it is now. A cached one may be stale: the umask is shared by the
+/// threads of a process, and another thread's `umask()` is let through (CONTINUE) after the
+/// cache is cleared — a status read before it runs would keep the old mask, and files would
+/// be created more open than the program asked.
+fn umask_now(tid: i32) -> Option<u32> {
+    let text = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    let mask = text.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+    u32::from_str_radix(mask.trim(), 8).ok()
+}
+
 fn proc_dir(tid: i32, what: &str) -> Result<OwnedFd, i32> {
     let p = CString::new(format!("/proc/{tid}/{what}")).expect("no NUL");
     fsops::open_dir_path(&p).map_err(|e| e.raw_os_error().unwrap_or(EFAULT))
@@ -190,6 +213,11 @@ pub fn fs_request(
             None => Vec::new(),
         },
     };
+    let umask = if creates(&call) {
+        umask_now(tid).ok_or(NotCopied::Gone)?
+    } else {
+        st.umask
+    };
     still_pending(listener, id)?;
     Ok(FsRequest {
         call,
@@ -198,7 +226,7 @@ pub fn fs_request(
         paths,
         empty_fd,
         extra,
-        umask: st.umask,
+        umask,
         inline: true,
     })
 }
