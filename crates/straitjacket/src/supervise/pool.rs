@@ -14,7 +14,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex};
 
 use straitjacket_sys::fsops::{self, FsCreds};
-use straitjacket_sys::{mem, notify, notify::Reply};
+use straitjacket_sys::{mem, notify, notify::Reply, signals};
 
 use super::audit::{Audit, Entry};
 use super::fs::{FsRequest, FsRules, Outcome, Verdict};
@@ -78,6 +78,8 @@ struct State {
     queue: VecDeque<Job>,
     /// Workers waiting in [`worker`] for a job.
     idle: usize,
+    /// Jobs being carried out: (worker thread id, notification id, listener).
+    busy: Vec<(i32, u64, Arc<OwnedFd>)>,
 }
 
 impl Default for Pool {
@@ -128,7 +130,32 @@ impl Pool {
     }
 }
 
+impl Pool {
+    /// Whether workers are carrying out calls (the main loop then looks at them now and then).
+    pub fn busy(&self) -> bool {
+        self.shared.state.lock().is_ok_and(|s| !s.busy.is_empty())
+    }
+
+    /// Interrupts workers blocked for a caller that left its call (killed, or interrupted by
+    /// a signal): a FIFO's open waiting for a writer that will never come would hold its
+    /// worker for ever.
+    pub fn release_abandoned(&self) {
+        let Ok(st) = self.shared.state.lock() else {
+            return;
+        };
+        for (tid, id, listener) in &st.busy {
+            if !notify::id_valid(listener.as_fd(), *id) {
+                // Under the lock: the worker is still on this job (it takes the lock to
+                // leave it), so the signal reaches the call it is meant for.
+                let _ = signals::interrupt(*tid);
+            }
+        }
+    }
+}
+
 fn worker(shared: &Shared) {
+    let me = signals::thread_id();
+    let _ = signals::accept_interrupts();
     loop {
         let job = {
             let Ok(mut st) = shared.state.lock() else {
@@ -146,7 +173,14 @@ fn worker(shared: &Shared) {
                 st.idle -= 1;
             }
         };
+        let (id, listener) = (job.id, Arc::clone(&job.listener));
+        if let Ok(mut st) = shared.state.lock() {
+            st.busy.push((me, id, listener));
+        }
         run(job);
+        if let Ok(mut st) = shared.state.lock() {
+            st.busy.retain(|&(t, i, _)| (t, i) != (me, id));
+        }
     }
 }
 
