@@ -47,22 +47,28 @@ pub struct Status {
     pub caller: Caller,
     /// The thread's root directory.
     pub root: OwnedFd,
-    /// A pidfd of the thread: while it is alive, this is the same thread.
-    pub alive: OwnedFd,
+    /// A pidfd of the thread: while it is alive, this is the same thread. `None` where the
+    /// kernel has no thread pidfds (before 6.9) and the thread leads no process: then what is
+    /// read is used for one call and not kept.
+    pub alive: Option<OwnedFd>,
 }
 
 impl Status {
     /// Whether the thread this was read from is still alive (a thread id reused by a later
     /// thread is never taken for it).
     pub fn alive(&self) -> bool {
-        pidfd::send_signal(self.alive.as_fd(), 0).is_ok()
+        self.alive
+            .as_ref()
+            .is_some_and(|p| pidfd::send_signal(p.as_fd(), 0).is_ok())
     }
 }
 
 /// Reads what the supervisor needs of thread `tid`. The caller checks the notification is
 /// still pending afterwards (the thread id was the caller's).
 pub fn status(tid: i32) -> Option<Status> {
-    let alive = pidfd::open(tid, pidfd::PIDFD_THREAD).ok()?;
+    let alive = pidfd::open(tid, pidfd::PIDFD_THREAD)
+        .or_else(|_| pidfd::open(tid, 0))
+        .ok();
     let text = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
     let root = proc_dir(tid, "root").ok()?;
     let field = |name: &str| {

@@ -635,7 +635,9 @@ impl Supervisor<'_> {
                     if self.threads.len() > 4096 {
                         self.threads.clear();
                     }
-                    self.threads.insert(tid, Arc::clone(&st));
+                    if st.alive.is_some() {
+                        self.threads.insert(tid, Arc::clone(&st));
+                    }
                     st
                 }
                 _ => {
