@@ -16,6 +16,9 @@ use crate::arch::Arch;
 use crate::resolve::lookup;
 
 const MAX_INCLUDE_DEPTH: usize = 8;
+/// `@include`s read in all: the depth bound alone lets eight files that each include the
+/// next ten times expand to 10^8 copies.
+const MAX_INCLUDES: usize = 256;
 
 /// Reads the file an `@include` names; returns (name for messages, text).
 pub type IncludeFn<'a> = dyn FnMut(&str) -> Result<(String, String), String> + 'a;
@@ -28,6 +31,7 @@ struct State<'a> {
     denylist: bool,
     warnings: Vec<String>,
     rules: usize,
+    includes: usize,
 }
 
 /// Converts a minijail policy for `arch`.
@@ -45,6 +49,7 @@ pub fn import<'a>(
         denylist: false,
         warnings: Vec::new(),
         rules: 0,
+        includes: 0,
     };
     file(&mut st, text, source, 0)?;
     let mut head = String::new();
@@ -111,6 +116,13 @@ fn file(st: &mut State, text: &str, source: &str, depth: usize) -> Result<(), Im
                 "include" => {
                     if depth >= MAX_INCLUDE_DEPTH {
                         return Err(ImportError::new(at, "@include nests too deeply"));
+                    }
+                    st.includes += 1;
+                    if st.includes > MAX_INCLUDES {
+                        return Err(ImportError::new(
+                            at,
+                            format!("more than {MAX_INCLUDES} @include in all"),
+                        ));
                     }
                     let (name, inner) = (st.include)(arg).map_err(|e| {
                         ImportError::new(&at, format!("cannot @include {arg}: {e}"))
@@ -336,6 +348,22 @@ mod tests {
             t.contains("allow futex if arg1 != 0xffffffffffffffff"),
             "{t}"
         );
+    }
+
+    /// Files that each include the next several times stop at the include budget instead
+    /// of expanding exponentially within the depth bound.
+    #[test]
+    fn includes_are_bounded_in_all() {
+        let mut inc = |p: &str| -> Result<(String, String), String> {
+            let level: usize = p.parse().map_err(|_| "not found".to_string())?;
+            let next = format!("@include {}\n", level + 1).repeat(10);
+            Ok((
+                p.to_string(),
+                if level < 7 { next } else { "read: 1\n".into() },
+            ))
+        };
+        let e = import("@include 1\n", "t.policy", Arch::X86_64, &mut inc).unwrap_err();
+        assert!(e.message.contains("more than 256 @include"), "{e}");
     }
 
     #[test]
