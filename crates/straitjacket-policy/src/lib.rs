@@ -25,3 +25,4 @@ pub mod export;
 pub mod groups;
 pub mod import;
 pub mod resolve;
+pub mod supervised;

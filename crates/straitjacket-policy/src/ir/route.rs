@@ -13,14 +13,23 @@
 //!   it until the supervisor holds the listener (see the launcher). Later execs are answered
 //!   as the policy says.
 //! - with `report`, `errno(N)` becomes `notify` too, and the supervisor answers the errno.
+//! - with `fs` rules ([`Routing::fs`]), every call of [`supervised::FS_CALLS`] the policy
+//!   would allow becomes `notify`: the supervisor resolves the path itself and carries the call
+//!   out under the rules. The calls of [`supervised::FS_REFUSED`] get their errno in the kernel
+//!   whatever the policy says (they would reach files around the path checks).
+//! - with address rules for the network ([`Routing::net`]), `connect`, `bind` and `sendmsg`
+//!   the policy would allow become `notify`, and so does `sendto` with a destination (a
+//!   `sendto` with a NULL address sends on a connected socket and stays in the kernel);
+//!   `sendmmsg` gets EOPNOTSUPP.
 //! - `allow`, `log`, `kill-thread`, `trap`, `trace` and genuine `notify` stay as they are.
 //!
 //! The arch check the compiler puts first is not an action of the policy and still kills in
 //! the kernel.
 
-use super::{Cond, Filter, Policy, Rule};
+use super::{ArgIndex, Cmp, CmpOp, Cond, Filter, Policy, Rule};
 use crate::action::Action;
-use crate::arch::SyscallNr;
+use crate::arch::{classify, SyscallNr};
+use crate::supervised;
 
 /// The system calls that start a new program.
 pub const EXEC_CALLS: [&str; 2] = ["execve", "execveat"];
@@ -34,13 +43,100 @@ pub fn supervised(action: Action, report: bool) -> bool {
     }
 }
 
+/// What `run` supervises besides kills and execs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Routing {
+    /// `--report`: denials by errno are shown too.
+    pub report: bool,
+    /// `fs` rules are in force: path-based calls go to the supervisor.
+    pub fs: bool,
+    /// `net connect|bind` rules name addresses: connects, binds and addressed sends go to
+    /// the supervisor.
+    pub net: bool,
+}
+
 /// The run-mode routing of `policy` (see the module docs).
-pub fn route(policy: &Policy, report: bool) -> Policy {
+pub fn route(policy: &Policy, routing: &Routing) -> Policy {
     let mut out = policy.clone();
     for f in &mut out.filters {
-        route_filter(f, report);
+        route_filter(f, routing.report);
+        if routing.fs {
+            supervise(f, supervised::FS_CALLS, supervised::FS_REFUSED, None);
+        }
+        if routing.net {
+            supervise(f, supervised::NET_CALLS, supervised::NET_REFUSED, Some("sendto"));
+        }
     }
     out
+}
+
+fn added(action: Action, cond: Cond) -> Rule {
+    Rule {
+        action,
+        cond,
+        origin: None,
+        span: None,
+    }
+}
+
+/// Makes `calls` notify where the policy allows them (conditions kept), and `refused` fail
+/// with their errno. `addressed`: a call notified only when its fifth argument (the
+/// destination address of `sendto`) is not NULL.
+fn supervise(
+    f: &mut Filter,
+    calls: &[&str],
+    refused: &[(&str, i32)],
+    addressed: Option<&str>,
+) {
+    let passes = |a: Action| matches!(a, Action::Allow | Action::Log);
+    for name in calls {
+        let Some(sc) = f.arch.syscall(name) else {
+            continue;
+        };
+        let only_with_address = addressed == Some(*name);
+        let nr = SyscallNr(sc.nr);
+        let mut rules = f.syscalls.remove(&nr).unwrap_or_default();
+        if passes(f.default) {
+            rules.push(added(f.default, Cond::True));
+        }
+        let mut out = Vec::with_capacity(rules.len() * 2);
+        for r in rules {
+            if !passes(r.action) {
+                out.push(r);
+            } else if only_with_address {
+                let width = classify(f.arch, "struct sockaddr *").width;
+                let with_address = Cond::Cmp(Cmp {
+                    arg: ArgIndex::new(4).expect("index 4 < 6"),
+                    width,
+                    signed: false,
+                    op: CmpOp::Ne,
+                    mask: width.mask(),
+                    value: 0,
+                });
+                out.push(Rule {
+                    action: Action::Notify,
+                    cond: Cond::And(vec![r.cond.clone(), with_address]),
+                    ..r.clone()
+                });
+                out.push(r);
+            } else {
+                out.push(Rule {
+                    action: Action::Notify,
+                    ..r
+                });
+            }
+        }
+        if !out.is_empty() {
+            f.syscalls.insert(nr, out);
+        }
+    }
+    for (name, errno) in refused {
+        if let Some(sc) = f.arch.syscall(name) {
+            let e = u16::try_from(*errno).expect("errno fits");
+            f.syscalls
+                .insert(SyscallNr(sc.nr), vec![added(Action::Errno(e), Cond::True)]);
+        }
+    }
 }
 
 fn route_action(a: Action, report: bool) -> Action {
@@ -106,7 +202,7 @@ mod tests {
         let p = policy(
             "default kill-process\nallow read, write\nerrno(EPERM) socket\ntrap getuid\nkill getpid if arg0 == 1\nallow getpid\n",
         );
-        let r = route(&p, false);
+        let r = route(&p, &Routing::default());
         let cases = [
             ("read", [0; 6], Action::Allow),
             ("openat", [0; 6], Action::Notify),
@@ -120,7 +216,13 @@ mod tests {
         for (name, args, want) in cases {
             assert_eq!(decide(&r, &data(name, args)).0, want, "{name} {args:?}");
         }
-        let rep = route(&p, true);
+        let rep = route(
+            &p,
+            &Routing {
+                report: true,
+                ..Routing::default()
+            },
+        );
         assert_eq!(decide(&rep, &data("socket", [0; 6])).0, Action::Notify);
         // The original policy still decides what the supervisor does.
         assert_eq!(decide(&p, &data("execve", [0; 6])).0, Action::KillProcess);
@@ -129,8 +231,51 @@ mod tests {
     #[test]
     fn an_allowed_execve_still_notifies() {
         let p = policy("default errno(EPERM)\nallow execve, read\n");
-        let r = route(&p, false);
+        let r = route(&p, &Routing::default());
         assert_eq!(decide(&r, &data("execve", [0; 6])).0, Action::Notify);
         assert_eq!(decide(&r, &data("openat", [0; 6])).0, Action::Errno(1));
+    }
+
+    #[test]
+    fn fs_and_net_rules_send_their_calls_to_the_supervisor() {
+        let p = policy(
+            "default errno(EPERM)\nallow openat if flags == 0\nallow read, sendto, connect, stat, io_uring_setup\nkill unlink\n",
+        );
+        let r = route(
+            &p,
+            &Routing {
+                fs: true,
+                net: true,
+                ..Routing::default()
+            },
+        );
+        let cases = [
+            ("openat", [0; 6], Action::Notify),
+            ("openat", [0, 0, 1, 0, 0, 0], Action::Errno(1)),
+            ("stat", [0; 6], Action::Notify),
+            ("unlink", [0; 6], Action::Notify), // kill goes to the supervisor anyway
+            ("mkdir", [0; 6], Action::Errno(1)),
+            ("read", [0; 6], Action::Allow),
+            ("io_uring_setup", [0; 6], Action::Errno(38)),
+            ("open_by_handle_at", [0; 6], Action::Errno(1)),
+            ("connect", [0; 6], Action::Notify),
+            ("sendto", [3, 0, 0, 0, 0, 0], Action::Allow),
+            ("sendto", [3, 0, 0, 0, 0x1000, 16], Action::Notify),
+            ("sendmmsg", [0; 6], Action::Errno(95)),
+        ];
+        for (name, args, want) in cases {
+            assert_eq!(decide(&r, &data(name, args)).0, want, "{name} {args:?}");
+        }
+        // A default allow reaches unnamed file calls too.
+        let open = policy("default allow\n");
+        let r = route(
+            &open,
+            &Routing {
+                fs: true,
+                ..Routing::default()
+            },
+        );
+        assert_eq!(decide(&r, &data("mkdir", [0; 6])).0, Action::Notify);
+        assert_eq!(decide(&r, &data("connect", [0; 6])).0, Action::Allow);
     }
 }

@@ -1,0 +1,473 @@
+//! The file and socket operations the supervisor carries out for a sandboxed process: each a
+//! thin wrapper over one system call, relative to a directory fd the supervisor holds.
+//!
+//! Invariant: nothing here resolves a path of more than one component from a string the
+//! sandboxed process chose, except [`open_at`] on a final name the caller has already
+//! checked — the supervisor walks paths one component at a time (`O_PATH | O_NOFOLLOW`) so
+//! that every directory and symlink on the way is seen and judged. Results that go back to the
+//! process (a `struct stat`, a link's text) are returned as the kernel's bytes.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use crate::last_error;
+
+fn check(r: libc::c_int) -> io::Result<()> {
+    if r < 0 {
+        Err(last_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn owned(r: libc::c_int) -> io::Result<OwnedFd> {
+    if r < 0 {
+        return Err(last_error());
+    }
+    // SAFETY: the call returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(r) })
+}
+
+/// The identity of a file: device and inode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// What the walk needs to know about one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meta {
+    pub id: FileId,
+    /// `st_mode` (type and permission bits).
+    pub mode: u32,
+}
+
+impl Meta {
+    pub fn is_dir(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFDIR
+    }
+    pub fn is_symlink(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFLNK
+    }
+}
+
+fn meta_of(st: &libc::stat) -> Meta {
+    Meta {
+        id: FileId {
+            dev: st.st_dev,
+            ino: st.st_ino,
+        },
+        mode: st.st_mode,
+    }
+}
+
+/// `openat(dir, name, O_PATH | O_CLOEXEC | O_NOFOLLOW)`: a handle on one entry, never
+/// following a symlink (a symlink is opened as itself).
+pub fn open_entry(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
+    open_at(
+        dir,
+        name,
+        libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+        0,
+    )
+}
+
+/// `openat(dir, name, flags, mode)`.
+pub fn open_at(dir: BorrowedFd<'_>, name: &CStr, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+    // SAFETY: `name` is a live NUL-terminated string; the rest are integers.
+    owned(unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags, mode) })
+}
+
+/// `open(path, O_PATH | O_CLOEXEC | O_DIRECTORY)`: for the supervisor's own trusted paths
+/// (`/proc/TID/root`, `/proc/TID/cwd`, `/proc/TID/fd/N`).
+pub fn open_dir_path(path: &CStr) -> io::Result<OwnedFd> {
+    // SAFETY: `path` is a live NUL-terminated string.
+    owned(unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_PATH | libc::O_CLOEXEC | libc::O_DIRECTORY,
+        )
+    })
+}
+
+/// `fstat(fd)`.
+pub fn meta(fd: BorrowedFd<'_>) -> io::Result<Meta> {
+    // SAFETY: an all-zero `struct stat` is a valid value of the type.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is live and writable, of the size the kernel writes.
+    check(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    Ok(meta_of(&st))
+}
+
+/// Whether `fd` is on a procfs (whose symlinks below a pid are "magic": they jump to the
+/// object itself, not to their text).
+pub fn on_procfs(fd: BorrowedFd<'_>) -> bool {
+    // SAFETY: an all-zero `struct statfs` is a valid value of the type.
+    let mut sf: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `sf` is live and writable, of the size the kernel writes.
+    let r = unsafe { libc::fstatfs(fd.as_raw_fd(), &mut sf) };
+    r == 0 && sf.f_type == libc::PROC_SUPER_MAGIC
+}
+
+/// `readlinkat(dir, name)`: the text of a symlink (at most PATH_MAX bytes).
+pub fn readlink_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: `buf` is live and writable for its length; `name` is NUL-terminated.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(last_error());
+    }
+    buf.truncate(n as usize);
+    Ok(buf)
+}
+
+/// `newfstatat(dir, name, flags)`: the kernel's `struct stat`, as bytes.
+pub fn stat_bytes(dir: BorrowedFd<'_>, name: &CStr, flags: i32) -> io::Result<Vec<u8>> {
+    // SAFETY: an all-zero `struct stat` is a valid value of the type.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is live and writable; `name` is NUL-terminated.
+    check(unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, flags) })?;
+    Ok(as_bytes(&st))
+}
+
+/// `statx(dir, name, flags, mask)`: the kernel's `struct statx`, as bytes.
+pub fn statx_bytes(dir: BorrowedFd<'_>, name: &CStr, flags: i32, mask: u32) -> io::Result<Vec<u8>> {
+    // SAFETY: an all-zero `struct statx` is a valid value of the type.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is live and writable; `name` is NUL-terminated.
+    check(unsafe { libc::statx(dir.as_raw_fd(), name.as_ptr(), flags, mask, &mut st) })?;
+    Ok(as_bytes(&st))
+}
+
+/// `fstatfs(fd)`: the kernel's `struct statfs`, as bytes.
+pub fn statfs_bytes(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
+    // SAFETY: an all-zero `struct statfs` is a valid value of the type.
+    let mut sf: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `sf` is live and writable.
+    check(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut sf) })?;
+    Ok(as_bytes(&sf))
+}
+
+fn as_bytes<T: Copy>(v: &T) -> Vec<u8> {
+    // SAFETY: `v` is a live, initialized plain C struct (zeroed before the kernel filled it,
+    // so padding is initialized too); viewing its bytes reads nothing out of bounds.
+    unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), size_of::<T>()) }.to_vec()
+}
+
+/// `faccessat2(dir, name, mode, AT_EACCESS | flags)`: checked with the calling thread's
+/// filesystem ids (the supervisor takes on the caller's before asking).
+pub fn access_at(dir: BorrowedFd<'_>, name: &CStr, mode: i32, flags: i32) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated; the rest are integers.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_faccessat2,
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            mode,
+            flags | libc::AT_EACCESS,
+        )
+    };
+    check(r as libc::c_int)
+}
+
+pub fn mkdir_at(dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), mode) })
+}
+
+pub fn mknod_at(dir: BorrowedFd<'_>, name: &CStr, mode: u32, dev: u64) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { libc::mknodat(dir.as_raw_fd(), name.as_ptr(), mode, dev) })
+}
+
+pub fn unlink_at(dir: BorrowedFd<'_>, name: &CStr, flags: i32) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), flags) })
+}
+
+pub fn rename_at(
+    from_dir: BorrowedFd<'_>,
+    from: &CStr,
+    to_dir: BorrowedFd<'_>,
+    to: &CStr,
+    flags: u32,
+) -> io::Result<()> {
+    // SAFETY: both names are NUL-terminated.
+    check(unsafe {
+        libc::renameat2(
+            from_dir.as_raw_fd(),
+            from.as_ptr(),
+            to_dir.as_raw_fd(),
+            to.as_ptr(),
+            flags,
+        )
+    })
+}
+
+pub fn symlink_at(target: &CStr, dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    // SAFETY: both strings are NUL-terminated.
+    check(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), name.as_ptr()) })
+}
+
+/// `linkat(from_dir, from, to_dir, to, 0)`: never follows a symlink at `from`.
+pub fn link_at(
+    from_dir: BorrowedFd<'_>,
+    from: &CStr,
+    to_dir: BorrowedFd<'_>,
+    to: &CStr,
+) -> io::Result<()> {
+    // SAFETY: both names are NUL-terminated.
+    check(unsafe {
+        libc::linkat(
+            from_dir.as_raw_fd(),
+            from.as_ptr(),
+            to_dir.as_raw_fd(),
+            to.as_ptr(),
+            0,
+        )
+    })
+}
+
+/// `fchmodat2(dir, name, mode, flags)` (flags: AT_SYMLINK_NOFOLLOW).
+pub fn chmod_at(dir: BorrowedFd<'_>, name: &CStr, mode: u32, flags: i32) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_fchmodat2,
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            mode,
+            flags,
+        )
+    };
+    check(r as libc::c_int)
+}
+
+pub fn chown_at(dir: BorrowedFd<'_>, name: &CStr, uid: u32, gid: u32, flags: i32) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { libc::fchownat(dir.as_raw_fd(), name.as_ptr(), uid, gid, flags) })
+}
+
+/// `ftruncate(fd, len)`.
+pub fn truncate_fd(fd: BorrowedFd<'_>, len: i64) -> io::Result<()> {
+    // SAFETY: integers only.
+    check(unsafe { libc::ftruncate(fd.as_raw_fd(), len) })
+}
+
+/// `utimensat(dir, name, times, flags)`; `times` None: now.
+pub fn utimens_at(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    times: Option<[(i64, i64); 2]>,
+    flags: i32,
+) -> io::Result<()> {
+    let ts = times.map(|t| {
+        t.map(|(sec, nsec)| libc::timespec {
+            tv_sec: sec,
+            tv_nsec: nsec,
+        })
+    });
+    let p = ts.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
+    // SAFETY: `name` is NUL-terminated; `p` is null or points at two live timespecs.
+    check(unsafe { libc::utimensat(dir.as_raw_fd(), name.as_ptr(), p, flags) })
+}
+
+/// `connect(fd, addr)` with the address as the caller's bytes (a `struct sockaddr_*`).
+pub fn connect(fd: BorrowedFd<'_>, addr: &[u8]) -> io::Result<()> {
+    // SAFETY: `addr` is live for its length, which is passed as the address length.
+    check(unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            addr.as_ptr().cast(),
+            addr.len() as libc::socklen_t,
+        )
+    })
+}
+
+/// `bind(fd, addr)`.
+pub fn bind(fd: BorrowedFd<'_>, addr: &[u8]) -> io::Result<()> {
+    // SAFETY: `addr` is live for its length, which is passed as the address length.
+    check(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            addr.as_ptr().cast(),
+            addr.len() as libc::socklen_t,
+        )
+    })
+}
+
+/// `sendmsg(fd, {name: addr, iov: [data]}, flags)` with no control data; bytes sent.
+pub fn send_to(fd: BorrowedFd<'_>, data: &[u8], flags: u32, addr: &[u8]) -> io::Result<usize> {
+    // SAFETY: `data` and `addr` are live for the lengths passed with them.
+    let r = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            data.as_ptr().cast(),
+            data.len(),
+            flags as i32 | libc::MSG_NOSIGNAL,
+            if addr.is_empty() {
+                std::ptr::null()
+            } else {
+                addr.as_ptr().cast()
+            },
+            addr.len() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        Err(last_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// The calling thread's filesystem identity, as the kernel checks file access with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FsCreds {
+    pub fsuid: u32,
+    pub fsgid: u32,
+    pub groups: Vec<u32>,
+    /// Effective capabilities (bit N = capability N).
+    pub cap_eff: u64,
+}
+
+/// Sets this thread's (only this thread's) fsuid, fsgid, supplementary groups and effective
+/// capabilities. The raw system calls act on the calling thread alone, unlike the libc
+/// wrappers, which change every thread of the process.
+pub fn set_thread_creds(c: &FsCreds) -> io::Result<()> {
+    // setgroups first, while this thread may still hold CAP_SETGID.
+    // SAFETY: `groups` is live for its length.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_setgroups,
+            c.groups.len(),
+            c.groups.as_ptr(),
+        )
+    };
+    check(r as libc::c_int)?;
+    // setfsuid/setfsgid return the previous value and never fail visibly: check by reading
+    // back (an id passed as -1 only reads).
+    // SAFETY: integers only.
+    unsafe { libc::syscall(libc::SYS_setfsgid, c.fsgid) };
+    // SAFETY: integers only.
+    unsafe { libc::syscall(libc::SYS_setfsuid, c.fsuid) };
+    // SAFETY: integers only.
+    let gid = unsafe { libc::syscall(libc::SYS_setfsgid, u32::MAX) } as u32;
+    // SAFETY: integers only.
+    let uid = unsafe { libc::syscall(libc::SYS_setfsuid, u32::MAX) } as u32;
+    if (uid, gid) != (c.fsuid, c.fsgid) {
+        return Err(io::Error::from_raw_os_error(libc::EPERM));
+    }
+    set_thread_caps(c.cap_eff)
+}
+
+/// This thread's effective capabilities become `eff` (within its permitted set).
+fn set_thread_caps(eff: u64) -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let mut h = Header {
+        version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
+        pid: 0,
+    };
+    let mut d = [Data::default(); 2];
+    // SAFETY: `h` and `d` are live, of the layout capget(2) reads and writes (version 3).
+    check(unsafe { libc::syscall(libc::SYS_capget, &mut h, d.as_mut_ptr()) } as libc::c_int)?;
+    let permitted = u64::from(d[0].permitted) | (u64::from(d[1].permitted) << 32);
+    let want = eff & permitted;
+    d[0].effective = want as u32;
+    d[1].effective = (want >> 32) as u32;
+    // SAFETY: as above; capset only reads them.
+    check(unsafe { libc::syscall(libc::SYS_capset, &mut h, d.as_ptr()) } as libc::c_int)
+}
+
+/// This process's own filesystem identity (of the calling thread).
+pub fn own_creds() -> io::Result<FsCreds> {
+    let status = std::fs::read_to_string("/proc/thread-self/status")?;
+    parse_status_creds(&status)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unreadable /proc status"))
+}
+
+/// The filesystem identity in a `/proc/PID/status` text.
+pub fn parse_status_creds(status: &str) -> Option<FsCreds> {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+    };
+    // Uid:/Gid: are real, effective, saved, filesystem.
+    let fs_id = |name| field(name)?.split_whitespace().nth(3)?.parse::<u32>().ok();
+    Some(FsCreds {
+        fsuid: fs_id("Uid:")?,
+        fsgid: fs_id("Gid:")?,
+        groups: field("Groups:")?
+            .split_whitespace()
+            .map(|g| g.parse().ok())
+            .collect::<Option<Vec<u32>>>()?,
+        cap_eff: u64::from_str_radix(field("CapEff:")?, 16).ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn walks_one_entry_without_following() {
+        let d = tempdir();
+        std::os::unix::fs::symlink("/etc", d.join("l")).unwrap();
+        let root = open_dir_path(&cstr(d.to_str().unwrap())).unwrap();
+        let l = open_entry(root.as_fd(), c"l").unwrap();
+        assert!(meta(l.as_fd()).unwrap().is_symlink());
+        assert_eq!(readlink_at(root.as_fd(), c"l").unwrap(), b"/etc");
+        let proc = open_dir_path(c"/proc").unwrap();
+        assert!(on_procfs(proc.as_fd()));
+        assert!(!on_procfs(root.as_fd()));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn reads_its_own_creds() {
+        let c = own_creds().unwrap();
+        // SAFETY: getuid cannot fail.
+        assert_eq!(c.fsuid, unsafe { libc::geteuid() });
+        let s = "Uid:\t1\t2\t3\t4\nGid:\t5\t6\t7\t8\nGroups:\t9 10 \nCapEff:\t000001ffffffffff\n";
+        let p = parse_status_creds(s).unwrap();
+        assert_eq!((p.fsuid, p.fsgid, p.groups.clone()), (4, 8, vec![9, 10]));
+        assert_eq!(p.cap_eff, 0x1ff_ffff_ffff);
+    }
+
+    fn cstr(s: &str) -> std::ffi::CString {
+        std::ffi::CString::new(s).unwrap()
+    }
+
+    fn tempdir() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "sj-fsops-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}
