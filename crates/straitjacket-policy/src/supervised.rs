@@ -487,8 +487,16 @@ pub fn open_wants(flags: u64) -> (bool, bool) {
 /// A network call the supervisor carries out when `net` rules name addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetCall {
-    Connect { fd: i32, addr: u64, len: u32 },
-    Bind { fd: i32, addr: u64, len: u32 },
+    Connect {
+        fd: i32,
+        addr: u64,
+        len: u32,
+    },
+    Bind {
+        fd: i32,
+        addr: u64,
+        len: u32,
+    },
     /// sendto with a destination (sendto without one never reaches the supervisor).
     SendTo {
         fd: i32,
@@ -498,7 +506,11 @@ pub enum NetCall {
         addr: u64,
         addrlen: u32,
     },
-    SendMsg { fd: i32, msg: u64, flags: u32 },
+    SendMsg {
+        fd: i32,
+        msg: u64,
+        flags: u32,
+    },
 }
 
 /// The network calls the supervisor carries out.
@@ -610,7 +622,10 @@ mod tests {
                 missing.push(sc.name);
             }
         }
-        assert!(missing.is_empty(), "take a path, neither supervised nor refused: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "take a path, neither supervised nor refused: {missing:?}"
+        );
     }
 
     #[test]

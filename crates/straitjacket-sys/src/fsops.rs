@@ -252,7 +252,13 @@ pub fn chmod_at(dir: BorrowedFd<'_>, name: &CStr, mode: u32, flags: i32) -> io::
     check(r as libc::c_int)
 }
 
-pub fn chown_at(dir: BorrowedFd<'_>, name: &CStr, uid: u32, gid: u32, flags: i32) -> io::Result<()> {
+pub fn chown_at(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    uid: u32,
+    gid: u32,
+    flags: i32,
+) -> io::Result<()> {
     // SAFETY: `name` is NUL-terminated.
     check(unsafe { libc::fchownat(dir.as_raw_fd(), name.as_ptr(), uid, gid, flags) })
 }
@@ -345,13 +351,7 @@ pub struct FsCreds {
 pub fn set_thread_creds(c: &FsCreds) -> io::Result<()> {
     // setgroups first, while this thread may still hold CAP_SETGID.
     // SAFETY: `groups` is live for its length.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_setgroups,
-            c.groups.len(),
-            c.groups.as_ptr(),
-        )
-    };
+    let r = unsafe { libc::syscall(libc::SYS_setgroups, c.groups.len(), c.groups.as_ptr()) };
     check(r as libc::c_int)?;
     // setfsuid/setfsgid return the previous value and never fail visibly: check by reading
     // back (an id passed as -1 only reads).

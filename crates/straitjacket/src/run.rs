@@ -169,7 +169,13 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
         ));
     };
     let pf = load_policy(opts)?;
-    let routed = route::route(&pf.resolved.policy, &route::Routing { report: opts.report, ..Default::default() });
+    let routed = route::route(
+        &pf.resolved.policy,
+        &route::Routing {
+            report: opts.report,
+            ..Default::default()
+        },
+    );
     let prog = compile::compile(&routed).map_err(|e| Failure::input(e.to_string()))?;
 
     let env = environment(opts)?;

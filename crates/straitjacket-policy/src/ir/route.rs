@@ -64,7 +64,12 @@ pub fn route(policy: &Policy, routing: &Routing) -> Policy {
             supervise(f, supervised::FS_CALLS, supervised::FS_REFUSED, None);
         }
         if routing.net {
-            supervise(f, supervised::NET_CALLS, supervised::NET_REFUSED, Some("sendto"));
+            supervise(
+                f,
+                supervised::NET_CALLS,
+                supervised::NET_REFUSED,
+                Some("sendto"),
+            );
         }
     }
     out
@@ -82,12 +87,7 @@ fn added(action: Action, cond: Cond) -> Rule {
 /// Makes `calls` notify where the policy allows them (conditions kept), and `refused` fail
 /// with their errno. `addressed`: a call notified only when its fifth argument (the
 /// destination address of `sendto`) is not NULL.
-fn supervise(
-    f: &mut Filter,
-    calls: &[&str],
-    refused: &[(&str, i32)],
-    addressed: Option<&str>,
-) {
+fn supervise(f: &mut Filter, calls: &[&str], refused: &[(&str, i32)], addressed: Option<&str>) {
     let passes = |a: Action| matches!(a, Action::Allow | Action::Log);
     for name in calls {
         let Some(sc) = f.arch.syscall(name) else {
