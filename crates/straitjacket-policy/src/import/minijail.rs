@@ -270,22 +270,36 @@ fn atom(st: &State, a: &str, at: &str) -> Result<String, ImportError> {
 
 /// `A|B|~C`, numbers in C `strtol` syntax, named constants of the arch.
 fn value(st: &State, s: &str, at: &str) -> Result<u64, ImportError> {
+    value_in(st, s, at, 0)
+}
+
+/// How deep `(` and `~` may nest in a value (they are read recursively).
+const MAX_VALUE_DEPTH: usize = 32;
+
+fn value_in(st: &State, s: &str, at: &str, depth: usize) -> Result<u64, ImportError> {
     let mut acc = 0u64;
     for part in s.split('|') {
-        acc |= single(st, part.trim(), at)?;
+        acc |= single(st, part.trim(), at, depth)?;
     }
     Ok(acc)
 }
 
-fn single(st: &State, s: &str, at: &str) -> Result<u64, ImportError> {
+fn single(st: &State, s: &str, at: &str, depth: usize) -> Result<u64, ImportError> {
+    let nested = s.starts_with('~') || s.starts_with('(');
+    if nested && depth >= MAX_VALUE_DEPTH {
+        return Err(ImportError::new(
+            at,
+            format!("a value nests `(` and `~` more than {MAX_VALUE_DEPTH} deep"),
+        ));
+    }
     if let Some(inner) = s.strip_prefix('~') {
         if inner.starts_with('~') {
             return Err(ImportError::new(at, "`~~` is not allowed"));
         }
-        return Ok(!single(st, inner.trim(), at)?);
+        return Ok(!single(st, inner.trim(), at, depth + 1)?);
     }
     if let Some(inner) = s.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
-        return value(st, inner, at);
+        return value_in(st, inner, at, depth + 1);
     }
     let (neg, body) = match s.strip_prefix('-') {
         Some(b) => (true, b),
@@ -364,6 +378,27 @@ mod tests {
         };
         let e = import("@include 1\n", "t.policy", Arch::X86_64, &mut inc).unwrap_err();
         assert!(e.message.contains("more than 256 @include"), "{e}");
+    }
+
+    /// Parentheses and `~` nest within a bound: 20,000 `(` overflowed the stack (found with
+    /// the `minijail` fuzz target; fuzz/regressions/minijail/deep-parens.policy, 14,000 deep).
+    #[test]
+    fn value_nesting_is_bounded() {
+        let deep = format!(
+            "read: arg0 == {}1{}\n",
+            "(".repeat(20_000),
+            ")".repeat(20_000)
+        );
+        let e = conv(&deep).unwrap_err();
+        assert!(e.message.contains("more than 32 deep"), "{e}");
+        let e = conv(&format!("read: arg0 == {}1\n", "~ ".repeat(20_000))).unwrap_err();
+        assert!(e.message.contains("more than 32 deep"), "{e}");
+        let ok = conv("read: arg0 == ((~(2))) | 1\n").unwrap();
+        assert!(
+            ok.text.contains("allow read if arg0 == 0xfffffffffffffffd"),
+            "{}",
+            ok.text
+        );
     }
 
     #[test]
