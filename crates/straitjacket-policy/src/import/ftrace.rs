@@ -118,8 +118,8 @@ mod tests {
 
     /// Text after the name or the condition cannot turn into policy text of its own: the
     /// table `{ "sys_execve #", "fd == 0" }` once imported as `allow execve # if fd == 0`, an
-    /// unconditional allow (found by the `minijail` fuzz target, which also reads ftrace
-    /// tables: fuzz/regressions/minijail/).
+    /// unconditional allow (seen in review for the `minijail` fuzz target, which compares a
+    /// table with its import, and caught by it: fuzz/regressions/minijail/ftrace-*).
     #[test]
     fn refuses_what_the_table_form_refuses() {
         for bad in [

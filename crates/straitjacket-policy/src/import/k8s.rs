@@ -480,8 +480,8 @@ spec:
     }
 
     /// Nesting is bounded: 200,000 `[` on one line, or 30,000 ever deeper keys, overflowed
-    /// the stack (found with the `oci` fuzz target, which reads YAML through here; its
-    /// inputs are in fuzz/regressions/oci/). 1,000 levels of keys here keep the test quick.
+    /// the stack (seen in review for the `oci` fuzz target, which reads YAML through here;
+    /// fuzz/regressions/oci/k8s-deep-flow.yaml). 1,000 levels of keys keep this test quick.
     #[test]
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         for y in [

@@ -380,8 +380,8 @@ mod tests {
         assert!(e.message.contains("more than 256 @include"), "{e}");
     }
 
-    /// Parentheses and `~` nest within a bound: 20,000 `(` overflowed the stack (found with
-    /// the `minijail` fuzz target; fuzz/regressions/minijail/deep-parens.policy, 14,000 deep).
+    /// Parentheses and `~` nest within a bound: 20,000 `(` overflowed the stack (seen in
+    /// review for the `minijail` fuzz target; fuzz/regressions/minijail/deep-parens.policy).
     #[test]
     fn value_nesting_is_bounded() {
         let deep = format!(
