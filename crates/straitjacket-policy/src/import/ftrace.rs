@@ -24,27 +24,23 @@ pub fn import(text: &str, source: &str) -> Result<Imported, ImportError> {
         if t.is_empty() || t.starts_with('#') || t.starts_with("//") {
             continue;
         }
+        // `{ "NAME", "EXPR" }` and at most one `,` after it: the table form's grammar.
         let body = t
             .strip_prefix('{')
             .and_then(|r| {
-                r.trim_end()
-                    .trim_end_matches(',')
+                let r = r.trim_end();
+                r.strip_suffix(',')
+                    .unwrap_or(r)
                     .trim_end()
                     .strip_suffix('}')
             })
             .ok_or_else(|| ImportError::new(&at, "expected `{ \"sys_NAME\", \"EXPR\" },`"))?;
-        let strings = quoted(body).ok_or_else(|| {
+        let (name, expr) = two_strings(body).ok_or_else(|| {
             ImportError::new(
                 &at,
                 "expected two quoted strings: the syscall and the filter",
             )
         })?;
-        let [name, expr] = strings.as_slice() else {
-            return Err(ImportError::new(
-                &at,
-                "expected two quoted strings: the syscall and the filter",
-            ));
-        };
         // The name and the condition are spliced into a rule: both must be what the table
         // form itself would read, or text after them (`#`, `;`) would change the rule.
         if !is_identifier(name) {
@@ -89,17 +85,18 @@ fn check_condition(expr: &str) -> Result<(), String> {
         .map_err(|d| format!("the condition `{expr}`: {}", d.message))
 }
 
-fn quoted(s: &str) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    let mut rest = s.trim();
-    while !rest.is_empty() {
-        let r = rest.strip_prefix('"')?;
-        let end = r.find('"')?;
-        out.push(r[..end].to_string());
-        rest = r[end + 1..].trim_start();
-        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
-    }
-    Some(out)
+/// `"A", "B"` (spaces around the comma allowed, nothing else).
+fn two_strings(s: &str) -> Option<(&str, &str)> {
+    let (a, rest) = string(s)?;
+    let (b, rest) = string(rest.trim_start().strip_prefix(',')?)?;
+    rest.trim().is_empty().then_some((a, b))
+}
+
+/// A leading `"…"` (no escapes) and what follows it.
+fn string(s: &str) -> Option<(&str, &str)> {
+    let r = s.trim_start().strip_prefix('"')?;
+    let end = r.find('"')?;
+    Some((&r[..end], &r[end + 1..]))
 }
 
 #[cfg(test)]
@@ -128,6 +125,10 @@ mod tests {
             r#"{ "sys_read", "fd == 0; allow execve" },"#,
             r#"{ "sys_read", "fd == 0 ||" },"#,
             r#"{ "", "1" },"#,
+            r#"{ "sys_read", "fd == 0" ,}"#,
+            r#"{ "sys_read", "fd == 0" },,"#,
+            r#"{ "sys_read" "fd == 0" },"#,
+            r#"{ "sys_read", "fd == 0", "x" },"#,
         ] {
             let e = super::import(bad, "t").unwrap_err();
             assert_eq!(e.path, "t:1", "{bad}: {e}");
