@@ -128,6 +128,16 @@ fn arg(arch: Arch, sc: &SyscallDef, i: usize, args: &[u64; 6], read: &mut ReadSt
         }
         return pointer(v);
     }
+    value(arch, sc, i, v)
+}
+
+/// Argument `i` of `sc`, not a pointer, as text: by name where the tables name it
+/// (`AT_FDCWD`, `AF_UNIX`, `TCGETS`, `CLONE_VM|SIGCHLD`, `O_RDONLY|O_CLOEXEC`), else a number.
+/// Named forms are constant expressions the policy language reads back to the same value.
+pub fn value(arch: Arch, sc: &SyscallDef, i: usize, v: u64) -> String {
+    let a = sc.args[i];
+    let kind = classify(arch, a.c_type);
+    let v = v & kind.width.mask();
     let int = || {
         if kind.signed {
             sext(v, kind.width).to_string()

@@ -24,5 +24,6 @@ pub mod decode;
 pub mod export;
 pub mod groups;
 pub mod import;
+pub mod learn;
 pub mod resolve;
 pub mod supervised;

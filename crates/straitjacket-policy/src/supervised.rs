@@ -484,6 +484,36 @@ pub fn open_wants(flags: u64) -> (bool, bool) {
     (read, write)
 }
 
+/// Calls that change what the supervisor knows of a thread — its identity (uids, gids,
+/// groups, capabilities), its umask, its root or namespaces. The supervisor caches that
+/// knowledge per thread and forgets all of it when one of these (or an exec) is made: with
+/// `fs` or `net` rules they are notified, and let through (CONTINUE: the decision is on
+/// registers alone).
+pub const IDENTITY_CALLS: &[&str] = &[
+    "setuid",
+    "setgid",
+    "setreuid",
+    "setregid",
+    "setresuid",
+    "setresgid",
+    "setfsuid",
+    "setfsgid",
+    "setgroups",
+    "capset",
+    "umask",
+    "unshare",
+    "setns",
+    "setuid32",
+    "setgid32",
+    "setreuid32",
+    "setregid32",
+    "setresuid32",
+    "setresgid32",
+    "setfsuid32",
+    "setfsgid32",
+    "setgroups32",
+];
+
 /// A network call the supervisor carries out when `net` rules name addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetCall {

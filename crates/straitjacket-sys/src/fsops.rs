@@ -335,6 +335,12 @@ pub fn send_to(fd: BorrowedFd<'_>, data: &[u8], flags: u32, addr: &[u8]) -> io::
     }
 }
 
+/// Sets the process's umask; the previous one.
+pub fn set_umask(mask: u32) -> u32 {
+    // SAFETY: integers only; umask cannot fail.
+    unsafe { libc::umask(mask) }
+}
+
 /// The calling thread's filesystem identity, as the kernel checks file access with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FsCreds {
@@ -345,28 +351,72 @@ pub struct FsCreds {
     pub cap_eff: u64,
 }
 
+impl FsCreds {
+    /// The identity to act with for a caller of identity `caller`, when acting as `self`
+    /// would give it more than it has: its ids and groups, and only the capabilities both
+    /// hold (a caller's capabilities in a user namespace of its own are not more than ours
+    /// on the host). `None`: acting as `self` gives the caller nothing more.
+    pub fn to_act_for(&self, caller: &FsCreds) -> Option<FsCreds> {
+        let eff = self.cap_eff & caller.cap_eff;
+        let same_ids = (self.fsuid, self.fsgid) == (caller.fsuid, caller.fsgid)
+            && self.groups == caller.groups;
+        if same_ids && eff == self.cap_eff {
+            return None;
+        }
+        Some(FsCreds {
+            fsuid: caller.fsuid,
+            fsgid: caller.fsgid,
+            groups: caller.groups.clone(),
+            cap_eff: eff,
+        })
+    }
+}
+
 /// Sets this thread's (only this thread's) fsuid, fsgid, supplementary groups and effective
 /// capabilities. The raw system calls act on the calling thread alone, unlike the libc
-/// wrappers, which change every thread of the process.
+/// wrappers, which change every thread of the process. Ids and groups already in place are
+/// left alone (changing them needs CAP_SETUID/CAP_SETGID).
 pub fn set_thread_creds(c: &FsCreds) -> io::Result<()> {
-    // setgroups first, while this thread may still hold CAP_SETGID.
+    let current = own_creds()?;
+    // Raise first what the target has (CAP_SETGID and CAP_SETUID may be among them, when
+    // going back to the supervisor's own identity), change ids, then settle the capabilities
+    // (changing the fsuid to or from 0 moves the file capabilities in or out by itself).
+    if current.cap_eff | c.cap_eff != current.cap_eff {
+        set_thread_caps(current.cap_eff | c.cap_eff)?;
+    }
+    if current.groups != c.groups {
+        set_groups(&c.groups)?;
+    }
+    if (current.fsuid, current.fsgid) != (c.fsuid, c.fsgid) {
+        set_fs_ids(c.fsuid, c.fsgid)?;
+    }
+    if own_creds()?.cap_eff != c.cap_eff {
+        set_thread_caps(c.cap_eff)?;
+    }
+    Ok(())
+}
+
+fn set_groups(groups: &[u32]) -> io::Result<()> {
     // SAFETY: `groups` is live for its length.
-    let r = unsafe { libc::syscall(libc::SYS_setgroups, c.groups.len(), c.groups.as_ptr()) };
-    check(r as libc::c_int)?;
+    let r = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
+    check(r as libc::c_int)
+}
+
+fn set_fs_ids(fsuid: u32, fsgid: u32) -> io::Result<()> {
     // setfsuid/setfsgid return the previous value and never fail visibly: check by reading
     // back (an id passed as -1 only reads).
     // SAFETY: integers only.
-    unsafe { libc::syscall(libc::SYS_setfsgid, c.fsgid) };
+    unsafe { libc::syscall(libc::SYS_setfsgid, fsgid) };
     // SAFETY: integers only.
-    unsafe { libc::syscall(libc::SYS_setfsuid, c.fsuid) };
+    unsafe { libc::syscall(libc::SYS_setfsuid, fsuid) };
     // SAFETY: integers only.
     let gid = unsafe { libc::syscall(libc::SYS_setfsgid, u32::MAX) } as u32;
     // SAFETY: integers only.
     let uid = unsafe { libc::syscall(libc::SYS_setfsuid, u32::MAX) } as u32;
-    if (uid, gid) != (c.fsuid, c.fsgid) {
+    if (uid, gid) != (fsuid, fsgid) {
         return Err(io::Error::from_raw_os_error(libc::EPERM));
     }
-    set_thread_caps(c.cap_eff)
+    Ok(())
 }
 
 /// This thread's effective capabilities become `eff` (within its permitted set).
@@ -443,6 +493,35 @@ mod tests {
         assert!(on_procfs(proc.as_fd()));
         assert!(!on_procfs(root.as_fd()));
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn acts_for_a_caller_with_no_more_than_it_has() {
+        let me = FsCreds {
+            fsuid: 0,
+            fsgid: 0,
+            groups: vec![],
+            cap_eff: 0xff,
+        };
+        assert_eq!(me.to_act_for(&me), None);
+        // More capabilities (its own user namespace's) change nothing.
+        let ns = FsCreds {
+            cap_eff: 0xffff,
+            ..me.clone()
+        };
+        assert_eq!(me.to_act_for(&ns), None);
+        let fewer = FsCreds {
+            cap_eff: 0x0f,
+            ..me.clone()
+        };
+        assert_eq!(me.to_act_for(&fewer).unwrap().cap_eff, 0x0f);
+        let nobody = FsCreds {
+            fsuid: 65534,
+            fsgid: 65534,
+            groups: vec![],
+            cap_eff: 0,
+        };
+        assert_eq!(me.to_act_for(&nobody), Some(nobody.clone()));
     }
 
     #[test]

@@ -9,7 +9,9 @@ fs read /lib, /lib64, /lib32, /usr/lib, /usr/lib64, /usr/lib32, /usr/libexec
 fs read /etc/ld.so.cache, /etc/ld.so.conf, /etc/ld.so.conf.d, /etc/ld.so.preload
 # Locale and time zone data.
 fs read /usr/lib/locale, /usr/share/locale, /usr/share/i18n, /usr/share/zoneinfo, /etc/localtime
-# Devices, and /proc: Landlock sees /proc/self as the PARENT's /proc/PID when the rules are
-# built, so the whole of /proc is readable (use `unshare pid` to hide other processes).
+# Devices, and /proc. The supervisor lets a process read its own /proc/PID (and /proc/self)
+# and the rest of /proc, but not other processes' /proc/PID (unless `unshare pid`, where only
+# the sandbox's are there). Landlock cannot tell them apart (it would see /proc/self as the
+# supervisor's when the rules are built), so for it the whole of /proc is readable.
 fs read /dev/null, /dev/zero, /dev/urandom, /dev/random, /proc
 fs write /dev/null, /dev/tty

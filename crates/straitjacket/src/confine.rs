@@ -476,13 +476,13 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
             }
         }
     }
-    let restrict_net = !conf.connect.is_empty() || !conf.bind.is_empty();
+    let restrict_net = conf.net_rules();
     // Always a Landlock domain, where the kernel has Landlock: whatever the policy allows, the
     // program cannot ptrace, write the memory of, signal, or reach the abstract sockets of
     // processes outside the sandbox (the supervisor, the user's shell and editor).
     let landlock_fd = {
         let req = landlock::Request {
-            fs: restrict_fs,
+            fs: restrict_fs && !opts.fs_supervisor_only,
             grants: fs
                 .iter()
                 .map(|r| landlock::Grant {

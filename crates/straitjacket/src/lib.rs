@@ -24,6 +24,7 @@ pub mod api;
 pub mod confine;
 #[doc(hidden)]
 pub mod failure;
+pub mod learn;
 #[doc(hidden)]
 pub mod policy_file;
 #[doc(hidden)]

@@ -24,6 +24,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the `run` variant costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Check a policy: diagnostics, or a summary of what it allows.
@@ -110,12 +112,34 @@ enum Command {
         /// Also report calls answered with an errno (one line per call and rule, then a count).
         #[arg(long)]
         report: bool,
+        /// Write one JSON line per supervised decision and per blocked call to FILE
+        /// (time, pid, tid, syscall, the decoded call, the decision, the rule).
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+        /// Enforce fs rules with Landlock alone, without the supervisor (faster: file
+        /// calls stay in the kernel; needs Landlock, and `..`/symlink checks are Landlock's).
+        #[arg(long, conflicts_with = "fs_supervisor_only")]
+        fs_landlock_only: bool,
+        /// Enforce fs rules with the supervisor alone, without Landlock (as on a kernel
+        /// without it: exec is then not confined by path).
+        #[arg(long)]
+        fs_supervisor_only: bool,
         #[command(flatten)]
         confine: ConfineArgs,
         /// The program and its arguments.
         #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
         cmd: Vec<std::ffi::OsString>,
     },
+    /// Run a program with every system call observed, and write the policy that lets it
+    /// run again.
+    ///
+    /// Follows threads, forks and execs. The policy: `default kill-process`, the native
+    /// `arch`, each system call seen (grouped as `straitjacket groups` lists them, with how
+    /// often), and what could not be pinned, as comments (also on stderr). A block of
+    /// `# learned:` comments at its end records what was seen, so that --append can merge
+    /// later runs exactly. Exit status: the program's (after the policy is written); as
+    /// `run` for a command not found (127) or not executable (126); 2 bad input.
+    Learn(straitjacket::learn::LearnOptions),
     /// Inspect raw seccomp BPF filters: disassemble, emulate, dump a process's filters.
     #[command(subcommand)]
     Bpf(cli_bpf::BpfCommand),
@@ -238,6 +262,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             cwd,
             tty,
             report,
+            log,
+            fs_landlock_only,
+            fs_supervisor_only,
             confine,
             cmd,
         } => {
@@ -250,6 +277,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 cwd,
                 tty,
                 report,
+                log,
+                fs_landlock_only,
+                fs_supervisor_only,
                 cmd,
                 allow_read: confine.allow_read,
                 allow_write: confine.allow_write,
@@ -266,6 +296,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 timeout: confine.timeout,
             };
             let code = straitjacket::run::run(&opts)?;
+            std::process::exit(code);
+        }
+        Command::Learn(opts) => {
+            let code = straitjacket::learn::learn(&opts)?;
             std::process::exit(code);
         }
         Command::Check {

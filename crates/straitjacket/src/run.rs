@@ -49,6 +49,12 @@ pub struct RunOptions {
     pub tty: bool,
     /// Report calls answered with an errno too.
     pub report: bool,
+    /// `--log FILE`: JSON lines of the supervisor's decisions.
+    pub log: Option<PathBuf>,
+    /// `--fs-landlock-only`: fs rules by Landlock alone, not the supervisor.
+    pub fs_landlock_only: bool,
+    /// `--fs-supervisor-only`: fs rules by the supervisor alone, not Landlock.
+    pub fs_supervisor_only: bool,
     pub cmd: Vec<OsString>,
     /// `--allow-read/--allow-write/--allow-exec PATH`: Landlock rules added to the policy's.
     pub allow_read: Vec<PathBuf>,
@@ -169,14 +175,6 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
         ));
     };
     let pf = load_policy(opts)?;
-    let routed = route::route(
-        &pf.resolved.policy,
-        &route::Routing {
-            report: opts.report,
-            ..Default::default()
-        },
-    );
-    let prog = compile::compile(&routed).map_err(|e| Failure::input(e.to_string()))?;
 
     let env = environment(opts)?;
     if let Some(cwd) = &opts.cwd {
@@ -187,44 +185,28 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
             )));
         }
     }
-    let search = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.clone())
-        .or_else(|| std::env::var_os("PATH"));
-    let shown = cmd.to_string_lossy();
-    let path = match find_command(Path::new(cmd), search.as_deref()) {
-        Ok(p) => p,
-        Err(Lookup::NotFound) => {
-            return Err(Failure::with_code(
-                EXIT_NOT_FOUND,
-                format!("{shown}: command not found (nothing was run)"),
-            ))
-        }
-        Err(Lookup::NotExecutable(p)) => {
-            return Err(Failure::with_code(
-                EXIT_NOT_EXECUTABLE,
-                format!(
-                    "{}: permission denied: not an executable file (nothing was run)",
-                    p.display()
-                ),
-            ))
-        }
-    };
+    let path = command_path(cmd, &env)?;
 
     let confined = crate::confine::prepare(opts, &pf.resolved.policy, &path)?;
+    if opts.fs_landlock_only
+        && straitjacket_sys::landlock::abi_version() < 1
+        && !confined.fs.is_empty()
+    {
+        return Err(Failure::input(
+            "--fs-landlock-only: Landlock is not available on this kernel; the fs rules need the supervisor",
+        ));
+    }
+    let routing = route::Routing {
+        report: opts.report || opts.log.is_some(),
+        fs: !confined.fs.is_empty() && !opts.fs_landlock_only,
+        net: confined.conf.net_rules(),
+    };
+    let routed = route::route(&pf.resolved.policy, &routing);
+    let prog = compile::compile(&routed).map_err(|e| Failure::input(e.to_string()))?;
     let spec = Spec {
         path: path.as_os_str().as_bytes().to_vec(),
         argv: opts.cmd.iter().map(|a| a.as_bytes().to_vec()).collect(),
-        envp: env
-            .iter()
-            .map(|(k, v)| {
-                let mut kv = k.as_bytes().to_vec();
-                kv.push(b'=');
-                kv.extend_from_slice(v.as_bytes());
-                kv
-            })
-            .collect(),
+        envp: envp(&env),
         cwd: opts.cwd.as_ref().map(|c| c.as_os_str().as_bytes().to_vec()),
         filter: prog.to_raw_records(),
         keep_fds: opts.keep_fds.clone(),
@@ -247,7 +229,47 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
             )));
         }
     }
-    supervise::launch_and_supervise(&plan, &pf, opts, &path, &confined)
+    supervise::launch_and_supervise(&plan, &pf, opts, &path, &confined, routing, None)
+}
+
+/// Finds the command as `run` and `learn` start it (in the program's PATH), or the failure
+/// to exit with: 127 not found, 126 not executable; nothing is run.
+pub(crate) fn command_path(
+    cmd: &std::ffi::OsStr,
+    env: &[(OsString, OsString)],
+) -> Result<PathBuf, Failure> {
+    let search = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var_os("PATH"));
+    let shown = cmd.to_string_lossy();
+    match find_command(Path::new(cmd), search.as_deref()) {
+        Ok(p) => Ok(p),
+        Err(Lookup::NotFound) => Err(Failure::with_code(
+            EXIT_NOT_FOUND,
+            format!("{shown}: command not found (nothing was run)"),
+        )),
+        Err(Lookup::NotExecutable(p)) => Err(Failure::with_code(
+            EXIT_NOT_EXECUTABLE,
+            format!(
+                "{}: permission denied: not an executable file (nothing was run)",
+                p.display()
+            ),
+        )),
+    }
+}
+
+/// `K=V` strings for the launcher.
+pub(crate) fn envp(env: &[(OsString, OsString)]) -> Vec<Vec<u8>> {
+    env.iter()
+        .map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            kv
+        })
+        .collect()
 }
 
 /// Maps a launch failure to a message and exit status.

@@ -2,89 +2,13 @@
 //! Victim programs are small C files compiled at test time with the system's `cc` (static,
 //! without libc where the policy allows almost nothing) and a Python script.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const SJ: &str = env!("CARGO_BIN_EXE_straitjacket");
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("sj-run-{}-{tag}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn sj_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(SJ)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn sj(args: &[&str]) -> Output {
-    sj_in(Path::new("/"), args)
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-/// A raw-syscall helper for programs built without libc.
-const RAW: &str = r#"
-static long sys(long n, long a, long b, long c) {
-    long r;
-    __asm__ volatile ("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-    return r;
-}
-"#;
-
-/// Compiles `src` into `dir/name` with `cc` and `flags`.
-fn cc(dir: &TempDir, name: &str, src: &str, flags: &[&str]) -> PathBuf {
-    let c = dir.write(&format!("{name}.c"), src);
-    let exe = dir.path().join(name);
-    let o = Command::new("cc")
-        .args(flags)
-        .arg("-o")
-        .arg(&exe)
-        .arg(&c)
-        .output()
-        .expect("cc must be installed for these tests");
-    assert!(o.status.success(), "cc failed: {}", err(&o));
-    exe
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::*;
 
 /// A static program without libc, entered at `_start` with `body`.
 fn raw_program(dir: &TempDir, name: &str, body: &str) -> PathBuf {
@@ -464,24 +388,64 @@ fn a_kill_in_another_thread_kills_the_whole_program() {
 }
 
 #[test]
-fn a_notify_rule_answers_eperm_for_now() {
+fn a_notify_rule_is_decided_by_the_supervisor_and_logged() {
     let d = TempDir::new("notify");
+    // getppid has no pointer: the supervisor lets the kernel run it (CONTINUE) and logs it.
     let exe = raw_program(
         &d,
         "ppid",
-        r#"    if (sys(110, 0, 0, 0) == -1) sys(1, 1, (long)"eperm\n", 6);"#,
+        r#"    if (sys(110, 0, 0, 0) > 0) sys(1, 1, (long)"ran\n", 4);"#,
     );
-    d.write("p.sj", "default allow\nnotify getppid\n");
+    d.write("p.sj", "default allow\nnotify getppid, openat\n");
     let o = sj_in(
         d.path(),
-        &["run", "--policy", "p.sj", "--", exe.to_str().unwrap()],
+        &[
+            "run",
+            "--policy",
+            "p.sj",
+            "--log",
+            "log.jsonl",
+            "--",
+            exe.to_str().unwrap(),
+        ],
     );
-    assert_eq!(out(&o), "eperm\n");
-    assert_eq!(
-        err(&o),
-        "straitjacket: notify is not supervised yet, answered EPERM to getppid() — p.sj:2: notify getppid\n"
-    );
+    assert_eq!(out(&o), "ran\n", "{}", err(&o));
     assert_eq!(code(&o), 0);
+    let log = std::fs::read_to_string(d.path().join("log.jsonl")).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("\"getppid\""))
+        .expect("a line for getppid");
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["decision"], "allowed");
+    assert_eq!(v["rule"], "p.sj:2: notify getppid, openat");
+    assert!(v["pid"].as_i64().unwrap() > 0 && v["tid"] == v["pid"]);
+    // openat reads a path: the supervisor opens the file itself (no fs rules: any file).
+    let o = sj_in(
+        d.path(),
+        &[
+            "run",
+            "--policy",
+            "p.sj",
+            "--log",
+            "log2.jsonl",
+            "--",
+            "cat",
+            "p.sj",
+        ],
+    );
+    assert_eq!(
+        out(&o),
+        "default allow\nnotify getppid, openat\n",
+        "{}",
+        err(&o)
+    );
+    let log = std::fs::read_to_string(d.path().join("log2.jsonl")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(r#""paths":["p.sj"]"#) && l.contains(r#""decision":"performed""#)),
+        "{log}"
+    );
 }
 
 #[test]

@@ -21,6 +21,8 @@
 //!   the policy would allow become `notify`, and so does `sendto` with a destination (a
 //!   `sendto` with a NULL address sends on a connected socket and stays in the kernel);
 //!   `sendmmsg` gets EOPNOTSUPP.
+//! - with either, the calls of [`supervised::IDENTITY_CALLS`] notify too, so the supervisor
+//!   knows when what it caches of a thread (identity, umask, root) goes stale.
 //! - `allow`, `log`, `kill-thread`, `trap`, `trace` and genuine `notify` stay as they are.
 //!
 //! The arch check the compiler puts first is not an action of the policy and still kills in
@@ -62,6 +64,9 @@ pub fn route(policy: &Policy, routing: &Routing) -> Policy {
         route_filter(f, routing.report);
         if routing.fs {
             supervise(f, supervised::FS_CALLS, supervised::FS_REFUSED, None);
+        }
+        if routing.fs || routing.net {
+            supervise(f, supervised::IDENTITY_CALLS, &[], None);
         }
         if routing.net {
             supervise(

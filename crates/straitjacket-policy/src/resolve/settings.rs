@@ -246,7 +246,8 @@ pub fn show_ms(ms: u64) -> String {
     }
 }
 
-/// `HOST:PORT` of a `net connect|bind` rule.
+/// `HOST:PORT` of a `net connect|bind` rule. `HOST` is an address, a name (resolved when the
+/// program starts), or `*` for any address.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
     pub host: String,
@@ -276,6 +277,10 @@ pub struct Confinement {
     pub connect: Vec<Endpoint>,
     /// `net bind HOST:PORT`.
     pub bind: Vec<Endpoint>,
+    /// `net connect unix:/PATH` or `unix:@NAME` (abstract): the socket's path or name.
+    pub connect_unix: Vec<String>,
+    /// `net bind unix:/PATH` or `unix:@NAME`.
+    pub bind_unix: Vec<String>,
     pub unshare: BTreeSet<Namespace>,
     pub limits: Limits,
     /// Wall clock, milliseconds.
@@ -291,6 +296,22 @@ impl Confinement {
                 Some("none") if words.len() == 1 => self.net_none = true,
                 Some(dir @ ("connect" | "bind")) if words.len() > 1 => {
                     for w in &words[1..] {
+                        if let Some(sock) = w.strip_prefix("unix:") {
+                            if !(sock.starts_with('/') || sock.len() > 1 && sock.starts_with('@')) {
+                                return Err(format!(
+                                    "`{w}`: a unix socket is `unix:/absolute/path` or `unix:@abstract-name`"
+                                ));
+                            }
+                            if sock.len() > 107 {
+                                return Err(format!("`{w}`: a unix socket path has at most 107 bytes"));
+                            }
+                            if dir == "connect" {
+                                self.connect_unix.push(sock.to_string());
+                            } else {
+                                self.bind_unix.push(sock.to_string());
+                            }
+                            continue;
+                        }
                         let e = parse_endpoint(w)?;
                         if dir == "connect" {
                             self.connect.push(e);
@@ -301,7 +322,7 @@ impl Confinement {
                 }
                 _ => {
                     return Err(
-                        "expected `net none`, `net connect HOST:PORT` or `net bind HOST:PORT`"
+                        "expected `net none`, `net connect HOST:PORT|unix:/PATH` or `net bind HOST:PORT|unix:/PATH`"
                             .into(),
                     )
                 }
@@ -359,6 +380,14 @@ impl Confinement {
             })?;
         }
         Ok(c)
+    }
+
+    /// Whether `net connect|bind` rules are given (the network is then allowlisted).
+    pub fn net_rules(&self) -> bool {
+        !(self.connect.is_empty()
+            && self.bind.is_empty()
+            && self.connect_unix.is_empty()
+            && self.bind_unix.is_empty())
     }
 
     /// The namespaces actually needed: `net none` implies net, a hostname uts.

@@ -8,7 +8,10 @@
 //!   close-on-exec fds before the new program runs), every notification comes from the
 //!   launcher's own code (its execve, or its error report) and is answered CONTINUE.
 //! - Then each notification is decided by the ORIGINAL policy (`eval::decide` on its
-//!   `seccomp_data`): allow → CONTINUE (the decision depended on registers only); errno →
+//!   `seccomp_data`): allow → CONTINUE (the decision depended on registers only), except
+//!   for calls routed here by `fs` or `net` rules (and genuine `notify` rules of such
+//!   calls): those are copied ([`copy`]) and carried out by a worker ([`pool`]) under the
+//!   rules ([`fs`], [`net`]) — never CONTINUE, since the decision looked at memory; errno →
 //!   that errno (and a line with `--report`); kill → a line, then SIGKILL through a pidfd of
 //!   the calling thread, opened and checked against `SECCOMP_IOCTL_NOTIF_ID_VALID` so it is
 //!   the right thread. The thread stays blocked in the kernel until it dies: it never runs on.
@@ -20,13 +23,23 @@
 //! - The parent is a child subreaper: orphaned descendants come to it, are reaped as they
 //!   end, and are killed (SIGKILL) once the main program has ended.
 
+mod audit;
+mod copy;
+mod fs;
+mod net;
+mod pool;
+mod walk;
+
 use std::collections::HashSet;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use straitjacket_policy::resolve::settings::{show_ms, LimitKind, Limits, Namespace};
+
+use pool::Work;
 use straitjacket_sys::process;
 
 use straitjacket_policy::action::Action;
@@ -34,7 +47,9 @@ use straitjacket_policy::bpf::SeccompData;
 use straitjacket_policy::decode;
 use straitjacket_policy::diag::FileId;
 use straitjacket_policy::ir::eval;
+use straitjacket_policy::ir::route::{self, Routing};
 use straitjacket_policy::ir::Rule;
+use straitjacket_policy::supervised;
 use straitjacket_sys::launch::{self, Plan};
 use straitjacket_sys::notify::{self, Notif, Reply};
 use straitjacket_sys::process::ChildOutcome;
@@ -51,9 +66,10 @@ const SIGKILL: i32 = 9;
 const FORWARDED: [i32; 3] = [2, 15, 1]; // SIGINT, SIGTERM, SIGHUP
 const SIGCHLD: i32 = 17;
 const SI_KERNEL: i32 = 0x80;
-const EPERM: i32 = 1;
 const ENOENT: i32 = 2;
 const EINTR: i32 = 4;
+const EACCES: i32 = 13;
+const ENOSYS: i32 = 38;
 
 fn sys(what: &'static str) -> impl Fn(io::Error) -> Failure {
     move |e| Failure::with_code(EXIT_LAUNCH, format!("{what}: {e}"))
@@ -61,11 +77,23 @@ fn sys(what: &'static str) -> impl Fn(io::Error) -> Failure {
 
 struct Supervisor<'a> {
     pf: &'a PolicyFile,
+    /// Answers every call after the launch phase instead of the policy (`learn`).
+    observer: Option<&'a mut dyn Observer>,
     report: bool,
     tty: bool,
     main_pid: i32,
     pidfd: OwnedFd,
-    listener: Option<OwnedFd>,
+    listener: Option<Arc<OwnedFd>>,
+    routing: Routing,
+    /// The rules the workers apply, set up in the program's view once it is about to run.
+    rules: Option<Arc<pool::Rules>>,
+    confined: &'a Confined,
+    net_rules: Option<net::NetRules>,
+    own_creds: Option<straitjacket_sys::fsops::FsCreds>,
+    pool: pool::Pool,
+    audit: Option<Arc<audit::Audit>>,
+    /// What is known of each thread that made a supervised call (see IDENTITY_CALLS).
+    threads: std::collections::HashMap<i32, Arc<copy::Status>>,
     errors: Option<OwnedFd>,
     launch_phase: bool,
     exec_error: Option<io::Error>,
@@ -210,13 +238,35 @@ impl Watch {
     }
 }
 
-pub(crate) fn launch_and_supervise(
+/// Sees each notified call of the program (after the launch phase) while its caller is
+/// still blocked in it, and says how to answer: `learn` records the call and continues it.
+pub(crate) trait Observer {
+    fn observe(&mut self, listener: BorrowedFd<'_>, n: &Notif) -> Reply;
+}
+
+pub(crate) fn launch_and_supervise<'a>(
     plan: &Plan,
-    pf: &PolicyFile,
+    pf: &'a PolicyFile,
     opts: &RunOptions,
     path: &Path,
-    confined: &Confined,
+    confined: &'a Confined,
+    routing: Routing,
+    observer: Option<&'a mut dyn Observer>,
 ) -> Result<i32, Failure> {
+    let net_rules = if routing.net {
+        Some(net::NetRules::from_conf(&confined.conf).map_err(Failure::input)?)
+    } else {
+        None
+    };
+    let audit = match &opts.log {
+        Some(p) => {
+            Some(Arc::new(audit::Audit::create(p).map_err(|e| {
+                Failure::input(format!("--log {}: {e}", p.display()))
+            })?))
+        }
+        None => None,
+    };
+    let own_creds = straitjacket_sys::fsops::own_creds().ok();
     let mut sigs = FORWARDED.to_vec();
     sigs.push(SIGCHLD);
     signals::block(&sigs).map_err(sys("blocking signals"))?;
@@ -229,13 +279,25 @@ pub(crate) fn launch_and_supervise(
     // program, of the same uid, must not reach into this process through ptrace,
     // /proc/PID/mem or process_vm_writev and rewrite the decisions made here.
     prctl::set_not_dumpable().map_err(sys("prctl(PR_SET_DUMPABLE)"))?;
+    // Files the workers create get the CALLER's umask, applied by hand: the process's own
+    // umask (shared by every worker) must not apply a second one.
+    straitjacket_sys::fsops::set_umask(0);
     let mut s = Supervisor {
         pf,
+        observer,
         report: opts.report,
         tty: opts.tty,
         main_pid: launched.pid,
         pidfd: launched.pidfd,
-        listener: Some(launched.listener),
+        listener: Some(Arc::new(launched.listener)),
+        routing,
+        rules: None,
+        confined,
+        net_rules,
+        own_creds,
+        pool: pool::Pool::new(),
+        audit,
+        threads: std::collections::HashMap::new(),
         errors: Some(launched.errors),
         launch_phase: true,
         exec_error: None,
@@ -367,7 +429,7 @@ impl Supervisor<'_> {
 
     /// Receives and answers one notification; false if the listener is unusable (dropping
     /// it makes every later notified call fail with ENOSYS: nothing is left blocked).
-    fn handle(&mut self, listener: &OwnedFd) -> bool {
+    fn handle(&mut self, listener: &Arc<OwnedFd>) -> bool {
         let n = match notify::recv(listener.as_fd()) {
             Ok(n) => n,
             Err(e) if matches!(e.raw_os_error(), Some(ENOENT | EINTR)) => return true,
@@ -376,15 +438,51 @@ impl Supervisor<'_> {
         if self.launch_phase {
             self.check_errors();
             if self.launch_phase {
+                // The launcher's own exec of the program: the program's namespaces and root
+                // are in place, and nothing of it has run yet.
+                self.setup_rules(n.pid as i32);
                 let _ = notify::send(listener.as_fd(), n.id, Reply::Continue);
                 return true;
             }
         }
+        if let Some(o) = self.observer.as_deref_mut() {
+            let reply = o.observe(listener.as_fd(), &n);
+            let _ = notify::send(listener.as_fd(), n.id, reply);
+            return true;
+        }
         let data = seccomp_data(&n);
         let pf = self.pf;
         let (action, rule) = eval::decide(&pf.resolved.policy, &data);
+        let arch = eval::abi_of(&data);
+        let name = arch
+            .and_then(|a| a.syscall_by_nr(straitjacket_policy::SyscallNr(data.nr as u32)))
+            .map_or("", |sc| sc.name);
+        if supervised::IDENTITY_CALLS.contains(&name) || route::EXEC_CALLS.contains(&name) {
+            // What is known of the threads may change: read it again when next needed.
+            self.threads.clear();
+        }
+        let is_fs = supervised::FS_CALLS.contains(&name);
+        let is_net = supervised::NET_CALLS.contains(&name);
         match action {
-            Action::Allow | Action::Log => {
+            Action::Allow | Action::Log
+                if (self.routing.fs && is_fs) || (self.routing.net && is_net) =>
+            {
+                self.carry_out(listener, &n, name, rule, action);
+            }
+            Action::Notify if is_fs || is_net => {
+                self.carry_out(listener, &n, name, rule, action);
+            }
+            Action::Allow | Action::Log | Action::Notify => {
+                // Decided on the registers alone: the kernel may run the call itself.
+                if let Some(a) = &self.audit {
+                    let entry = self.entry(listener, &n, name, rule, action);
+                    let what = if route::EXEC_CALLS.contains(&name) {
+                        "exec"
+                    } else {
+                        "allowed"
+                    };
+                    a.decision(&entry, what, None);
+                }
                 let _ = notify::send(listener.as_fd(), n.id, Reply::Continue);
             }
             Action::Errno(e) => {
@@ -392,25 +490,214 @@ impl Supervisor<'_> {
                     self.denied += 1;
                     self.report_once(listener, &n, rule, action, "denied");
                 }
+                if let Some(a) = &self.audit {
+                    let entry = self.entry(listener, &n, name, rule, action);
+                    a.decision(&entry, "denied", Some(i32::from(e)));
+                }
                 let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(i32::from(e)));
-            }
-            Action::Notify => {
-                self.report_once(
-                    listener,
-                    &n,
-                    rule,
-                    action,
-                    "notify is not supervised yet, answered EPERM to",
-                );
-                let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(EPERM));
             }
             Action::KillProcess | Action::KillThread | Action::Trap(_) | Action::Trace(_) => {
                 // Trap/trace/kill-thread reach here only for execve (always routed): the
                 // supervisor cannot reproduce them, so it does the strictest thing.
+                if let Some(a) = &self.audit {
+                    let entry = self.entry(listener, &n, name, rule, action);
+                    a.decision(&entry, "killed", None);
+                }
                 self.kill(listener, &n, rule, action);
             }
         }
         true
+    }
+
+    /// Opens the fs rules in the program's view (its root, its mount namespace).
+    fn setup_rules(&mut self, pid: i32) {
+        if self.rules.is_some() || !(self.routing.fs || self.routing.net || self.has_notify()) {
+            return;
+        }
+        let Some(own) = self.own_creds.clone() else {
+            return;
+        };
+        let fs = if self.routing.fs {
+            let root = std::ffi::CString::new(format!("/proc/{pid}/root")).expect("digits");
+            match straitjacket_sys::fsops::open_dir_path(&root) {
+                Ok(root) => {
+                    let caller = copy::status(pid).map_or(
+                        walk::Caller {
+                            tgid: pid,
+                            tid: pid,
+                        },
+                        |s| s.caller,
+                    );
+                    let own_pid_ns = self.confined.namespaces.contains(&Namespace::Pid);
+                    let rules = fs::FsRules::open(&self.confined.fs, &root, caller, own_pid_ns);
+                    for m in &rules.missing {
+                        eprintln!(
+                            "straitjacket: warning: fs rule {}: not found in the program's view of the filesystem; it grants nothing",
+                            m.display()
+                        );
+                    }
+                    Some(rules)
+                }
+                // No rules could be opened: every file call will be refused.
+                Err(_) => Some(fs::FsRules::open(
+                    &[],
+                    &self.pidfd,
+                    walk::Caller {
+                        tgid: pid,
+                        tid: pid,
+                    },
+                    true,
+                )),
+            }
+        } else {
+            None
+        };
+        self.rules = Some(Arc::new(pool::Rules {
+            fs,
+            net: self.net_rules.take(),
+            own,
+        }));
+    }
+
+    /// Whether the policy has genuine `notify` rules.
+    fn has_notify(&self) -> bool {
+        self.pf.resolved.policy.filters.iter().any(|f| {
+            f.syscalls
+                .values()
+                .flatten()
+                .any(|r| r.action == Action::Notify)
+                || f.default == Action::Notify
+        })
+    }
+
+    /// What the log and report say of a call, before it is decided.
+    fn entry(
+        &self,
+        listener: &OwnedFd,
+        n: &Notif,
+        name: &str,
+        rule: Option<&Rule>,
+        action: Action,
+    ) -> audit::Entry {
+        let data = seccomp_data(n);
+        let tid = n.pid as i32;
+        let mut paths = Vec::new();
+        let call = Self::describe_with(listener, n, &mut paths).unwrap_or_default();
+        audit::Entry {
+            pid: tgid_of(tid).unwrap_or(tid),
+            tid,
+            syscall: name.to_string(),
+            call,
+            paths,
+            rule: self.why(rule, action, &data),
+            why_refused: String::new(),
+        }
+    }
+
+    /// Copies a file or network call and hands it to a worker.
+    fn carry_out(
+        &mut self,
+        listener: &Arc<OwnedFd>,
+        n: &Notif,
+        name: &str,
+        rule: Option<&Rule>,
+        action: Action,
+    ) {
+        let tid = n.pid as i32;
+        let data = seccomp_data(n);
+        let Some(arch) = eval::abi_of(&data) else {
+            let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(ENOSYS));
+            return;
+        };
+        if self.rules.is_none() {
+            self.setup_rules(self.main_pid);
+        }
+        let Some(rules) = self.rules.clone() else {
+            let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(EACCES));
+            return;
+        };
+        let cached = self.threads.get(&tid).filter(|s| s.alive()).cloned();
+        let st = match cached {
+            Some(st) => st,
+            None => match copy::status(tid) {
+                // Still pending: the thread id was this caller's when it was read.
+                Some(st) if notify::id_valid(listener.as_fd(), n.id) => {
+                    let st = Arc::new(st);
+                    if self.threads.len() > 4096 {
+                        self.threads.clear();
+                    }
+                    self.threads.insert(tid, Arc::clone(&st));
+                    st
+                }
+                _ => {
+                    let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(EACCES));
+                    return;
+                }
+            },
+        };
+        // Structures are copied in the 64-bit layout: the i386 ABI's calls are not carried out.
+        if arch.register_bits() != 64 {
+            let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(ENOSYS));
+            return;
+        }
+        let copied = if let Some(call) = supervised::fs_call(name, &n.data.args) {
+            copy::fs_request(listener, n.id, tid, &st, call).map(pool::Work::Fs)
+        } else if let Some(call) = supervised::net_call(name, &n.data.args) {
+            copy::net_request(listener, n.id, tid, &st, call, arch.long_bits()).map(pool::Work::Net)
+        } else {
+            Err(copy::NotCopied::Errno(ENOSYS))
+        };
+        let mut entry = if self.audit.is_some() || self.report {
+            self.entry(listener, n, name, rule, action)
+        } else {
+            audit::Entry::default()
+        };
+        entry.why_refused = match name {
+            _ if supervised::NET_CALLS.contains(&name) => "net rules".to_string(),
+            _ => "fs rules".to_string(),
+        };
+        let work = match copied {
+            Ok(w) => w,
+            Err(copy::NotCopied::Gone) => return,
+            Err(copy::NotCopied::Errno(e)) => {
+                let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(e));
+                if let Some(a) = &self.audit {
+                    a.record(&entry, Err(e), false);
+                }
+                return;
+            }
+        };
+        if let Work::Fs(req) = &work {
+            entry.paths = req
+                .paths
+                .iter()
+                .map(|p| String::from_utf8_lossy(&p.path).into_owned())
+                .collect();
+        }
+        let creds = match &self.own_creds {
+            Some(own) => own.to_act_for(&st.creds),
+            None => Some(st.creds.clone()),
+        };
+        let job = pool::Job {
+            id: n.id,
+            tid,
+            listener: Arc::clone(listener),
+            creds,
+            work,
+            rules,
+            entry,
+            audit: self.audit.clone(),
+            report: self.report,
+        };
+        // File calls are quick and done here; one that may block (an open of a FIFO or a
+        // device, any network call) goes to a worker.
+        let job = match &job.work {
+            Work::Fs(_) => pool::run_inline(job),
+            Work::Net(_) => Some(job),
+        };
+        if let Some(job) = job {
+            self.pool.submit(job);
+        }
     }
 
     /// The text after the dash: the rule that decided, or the default.
@@ -440,8 +727,19 @@ impl Supervisor<'_> {
     /// The call as text, strings read from the caller; `None` if the notification went
     /// away meanwhile (the memory may then not have been the caller's).
     fn describe(listener: &OwnedFd, n: &Notif) -> Option<String> {
+        Self::describe_with(listener, n, &mut Vec::new())
+    }
+
+    /// As [`Self::describe`], collecting the strings read into `strings`.
+    fn describe_with(listener: &OwnedFd, n: &Notif, strings: &mut Vec<String>) -> Option<String> {
         let pid = n.pid as i32;
-        let mut read = |addr: u64| mem::read_cstr(pid, addr, decode::MAX_STRING).ok();
+        let mut read = |addr: u64| {
+            let s = mem::read_cstr(pid, addr, decode::MAX_STRING).ok();
+            if let Some((b, _)) = &s {
+                strings.push(String::from_utf8_lossy(b).into_owned());
+            }
+            s
+        };
         let text = match eval::abi_of(&seccomp_data(n)) {
             Some(arch) => decode::call(arch, n.data.nr as u32, &n.data.args, &mut read),
             None => format!("syscall({}) of audit arch {:#x}", n.data.nr, n.data.arch),

@@ -1,0 +1,285 @@
+//! Copying a supervised call out of the calling thread, in the main loop: its strings and
+//! structs read once from its memory, its root, working directory and dirfds opened through
+//! `/proc/TID`, its identity read from `/proc/TID/status` — and then the notification checked
+//! still pending, so that everything copied belonged to that thread in that call. The workers
+//! decide and act on these copies only.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+
+use straitjacket_policy::supervised::{self as sv, FsCall, NetCall};
+use straitjacket_sys::fsops::{self, FsCreds};
+use straitjacket_sys::{mem, notify, pidfd};
+
+use super::fs::{self, FsRequest, Located};
+use super::net::NetRequest;
+use super::walk::Caller;
+
+const EFAULT: i32 = 14;
+const EBADF: i32 = 9;
+const ENOENT: i32 = 2;
+const ENOTDIR: i32 = 20;
+const EINVAL: i32 = 22;
+const EPERM: i32 = 1;
+const ENAMETOOLONG: i32 = 36;
+const EMSGSIZE: i32 = 90;
+const EOPNOTSUPP: i32 = 95;
+const PATH_MAX: usize = 4096;
+/// The most bytes one supervised send carries.
+const MAX_SEND: usize = 1 << 20;
+
+/// Why a call could not be copied: answer this errno, or (`Gone`) nothing — the caller left
+/// the call (killed, or interrupted by a signal; it will restart it).
+#[derive(Debug)]
+pub enum NotCopied {
+    Errno(i32),
+    Gone,
+}
+
+/// The caller as `/proc/TID/status` describes it.
+#[derive(Debug)]
+pub struct Status {
+    pub creds: FsCreds,
+    pub umask: u32,
+    /// Thread group id in the supervisor's pid namespace.
+    pub tgid: i32,
+    /// Ids in the caller's own (innermost) pid namespace.
+    pub caller: Caller,
+    /// The thread's root directory.
+    pub root: OwnedFd,
+    /// A pidfd of the thread: while it is alive, this is the same thread.
+    pub alive: OwnedFd,
+}
+
+impl Status {
+    /// Whether the thread this was read from is still alive (a thread id reused by a later
+    /// thread is never taken for it).
+    pub fn alive(&self) -> bool {
+        pidfd::send_signal(self.alive.as_fd(), 0).is_ok()
+    }
+}
+
+/// Reads what the supervisor needs of thread `tid`. The caller checks the notification is
+/// still pending afterwards (the thread id was the caller's).
+pub fn status(tid: i32) -> Option<Status> {
+    let alive = pidfd::open(tid, pidfd::PIDFD_THREAD).ok()?;
+    let text = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    let root = proc_dir(tid, "root").ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+    };
+    let last = |name: &str| field(name)?.split_whitespace().last()?.parse::<i32>().ok();
+    Some(Status {
+        creds: fsops::parse_status_creds(&text)?,
+        umask: u32::from_str_radix(field("Umask:")?, 8).ok()?,
+        tgid: field("Tgid:")?.parse().ok()?,
+        caller: Caller {
+            tgid: last("NStgid:")?,
+            tid: last("NSpid:")?,
+        },
+        root,
+        alive,
+    })
+}
+
+fn proc_dir(tid: i32, what: &str) -> Result<OwnedFd, i32> {
+    let p = CString::new(format!("/proc/{tid}/{what}")).expect("no NUL");
+    fsops::open_dir_path(&p).map_err(|e| e.raw_os_error().unwrap_or(EFAULT))
+}
+
+fn string(tid: i32, ptr: u64) -> Result<Vec<u8>, NotCopied> {
+    if ptr == 0 {
+        return Err(NotCopied::Errno(EFAULT));
+    }
+    match mem::read_cstr(tid, ptr, PATH_MAX) {
+        Ok((s, true)) => Ok(s),
+        Ok((_, false)) => Err(NotCopied::Errno(ENAMETOOLONG)),
+        Err(_) => Err(NotCopied::Errno(EFAULT)),
+    }
+}
+
+fn bytes(tid: i32, ptr: u64, len: usize) -> Result<Vec<u8>, NotCopied> {
+    if ptr == 0 && len > 0 {
+        return Err(NotCopied::Errno(EFAULT));
+    }
+    mem::read_exact(tid, ptr, len).map_err(|_| NotCopied::Errno(EFAULT))
+}
+
+/// The directory a relative path of the caller starts from.
+fn dir_of(tid: i32, dirfd: i32) -> Result<OwnedFd, NotCopied> {
+    if dirfd == sv::AT_FDCWD {
+        return proc_dir(tid, "cwd").map_err(NotCopied::Errno);
+    }
+    if dirfd < 0 {
+        return Err(NotCopied::Errno(EBADF));
+    }
+    proc_dir(tid, &format!("fd/{dirfd}")).map_err(|e| {
+        NotCopied::Errno(match e {
+            ENOENT => EBADF,
+            ENOTDIR => ENOTDIR,
+            e => e,
+        })
+    })
+}
+
+/// A duplicate of fd `fd` of the caller's process.
+fn their_fd(tgid: i32, fd: i32) -> Result<OwnedFd, NotCopied> {
+    let p = pidfd::open(tgid, 0).map_err(|_| NotCopied::Gone)?;
+    pidfd::getfd(p.as_fd(), fd).map_err(|e| {
+        NotCopied::Errno(match e.raw_os_error() {
+            Some(EBADF) => EBADF,
+            _ => EPERM,
+        })
+    })
+}
+
+fn still_pending(listener: &OwnedFd, id: u64) -> Result<(), NotCopied> {
+    if notify::id_valid(listener.as_fd(), id) {
+        Ok(())
+    } else {
+        Err(NotCopied::Gone)
+    }
+}
+
+/// Copies a file call.
+pub fn fs_request(
+    listener: &OwnedFd,
+    id: u64,
+    tid: i32,
+    st: &Status,
+    call: FsCall,
+) -> Result<FsRequest, NotCopied> {
+    let root = st.root.try_clone().map_err(|_| NotCopied::Gone)?;
+    let args = fs::path_args(&call);
+    let first = match args.first() {
+        Some(a) if a.ptr != 0 => Some(string(tid, a.ptr)?),
+        _ => None,
+    };
+    let mut empty_fd = None;
+    let mut paths = Vec::new();
+    if fs::acts_on_fd(&call, first.as_deref()) {
+        let at = args[0];
+        empty_fd = Some(if at.dirfd == sv::AT_FDCWD {
+            proc_dir(tid, "cwd").map_err(NotCopied::Errno)?
+        } else {
+            their_fd(st.tgid, at.dirfd)?
+        });
+    } else {
+        for (i, at) in args.iter().enumerate() {
+            let path = match (i, &first) {
+                (0, Some(p)) => p.clone(),
+                _ => string(tid, at.ptr)?,
+            };
+            if path.is_empty() {
+                return Err(NotCopied::Errno(ENOENT));
+            }
+            let base = if path[0] == b'/' {
+                root.try_clone().map_err(|_| NotCopied::Errno(EFAULT))?
+            } else {
+                dir_of(tid, at.dirfd)?
+            };
+            paths.push(Located { base, path });
+        }
+    }
+    let extra = match call {
+        FsCall::Symlink { target, .. } => string(tid, target)?,
+        _ => match fs::extra_len(&call) {
+            Some((ptr, len)) => bytes(tid, ptr, len)?,
+            None => Vec::new(),
+        },
+    };
+    still_pending(listener, id)?;
+    Ok(FsRequest {
+        call,
+        caller: st.caller,
+        root,
+        paths,
+        empty_fd,
+        extra,
+        umask: st.umask,
+        inline: true,
+    })
+}
+
+/// Copies a network call (x86_64 and x32 layouts of `struct msghdr` are the 64-bit one).
+pub fn net_request(
+    listener: &OwnedFd,
+    id: u64,
+    tid: i32,
+    st: &Status,
+    call: NetCall,
+    pointer_bits: u32,
+) -> Result<NetRequest, NotCopied> {
+    let addr_of = |ptr: u64, len: u32| -> Result<Vec<u8>, NotCopied> {
+        if ptr == 0 {
+            return Ok(Vec::new());
+        }
+        if len as usize > 128 || len < 2 {
+            return Err(NotCopied::Errno(EINVAL));
+        }
+        bytes(tid, ptr, len as usize)
+    };
+    let (fd, addr, data) = match call {
+        NetCall::Connect { fd, addr, len } | NetCall::Bind { fd, addr, len } => {
+            if addr == 0 {
+                return Err(NotCopied::Errno(EFAULT));
+            }
+            (fd, addr_of(addr, len)?, Vec::new())
+        }
+        NetCall::SendTo {
+            fd,
+            buf,
+            len,
+            addr,
+            addrlen,
+            ..
+        } => {
+            if len as usize > MAX_SEND {
+                return Err(NotCopied::Errno(EMSGSIZE));
+            }
+            (fd, addr_of(addr, addrlen)?, bytes(tid, buf, len as usize)?)
+        }
+        NetCall::SendMsg { fd, msg, .. } => {
+            if pointer_bits != 64 {
+                return Err(NotCopied::Errno(EOPNOTSUPP));
+            }
+            let h = bytes(tid, msg, 56)?;
+            let u = |o: usize| u64::from_ne_bytes(h[o..o + 8].try_into().expect("8 bytes"));
+            let (name, namelen) = (u(0), u(8) as u32);
+            let (iov, iovlen) = (u(16), u(24));
+            let controllen = u(40);
+            if controllen != 0 {
+                return Err(NotCopied::Errno(EOPNOTSUPP));
+            }
+            if iovlen > 1024 {
+                return Err(NotCopied::Errno(EMSGSIZE));
+            }
+            let vec = bytes(tid, iov, iovlen as usize * 16)?;
+            let mut data = Vec::new();
+            for e in vec.chunks(16) {
+                let base = u64::from_ne_bytes(e[..8].try_into().expect("8 bytes"));
+                let len = u64::from_ne_bytes(e[8..].try_into().expect("8 bytes")) as usize;
+                if data.len() + len > MAX_SEND {
+                    return Err(NotCopied::Errno(EMSGSIZE));
+                }
+                data.extend(bytes(tid, base, len)?);
+            }
+            (fd, addr_of(name, namelen)?, data)
+        }
+    };
+    let sock = their_fd(st.tgid, fd)?;
+    let root = st.root.try_clone().map_err(|_| NotCopied::Gone)?;
+    let cwd = proc_dir(tid, "cwd").map_err(|_| NotCopied::Gone)?;
+    still_pending(listener, id)?;
+    Ok(NetRequest {
+        call,
+        caller: st.caller,
+        sock,
+        addr,
+        data,
+        root,
+        cwd,
+    })
+}

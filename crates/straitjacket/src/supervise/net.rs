@@ -1,0 +1,407 @@
+//! Network rules, enforced by the supervisor: `connect`, `bind` and addressed sends, checked
+//! on the supervisor's own copy of the address and carried out on a duplicate of the
+//! process's socket (`pidfd_getfd`), so the address the kernel uses is the one checked.
+//!
+//! - `net connect HOST:PORT` allows connects (and datagrams sent) to that address and port;
+//!   `*` as HOST is any address. Names are resolved once, when the program starts.
+//! - `net connect unix:/PATH` allows the unix socket at PATH — the socket FILE, compared by
+//!   identity after the path is resolved in the process's view, so a symlink or a relative
+//!   path to the same socket is the same socket; `unix:@NAME` an abstract name.
+//! - `net bind …` likewise for binds.
+//! - Everything else is refused with EACCES. An unnamed unix socket's autobind, AF_UNSPEC
+//!   (dissolving a datagram association) and netlink (the kernel's own messages, used by the
+//!   C library to list interfaces) are allowed: they reach no other host.
+//! - `sendmsg` with control data (passing fds, credentials) is refused (EOPNOTSUPP): the
+//!   supervisor would have to re-create them as its own.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use straitjacket_policy::resolve::settings::{Confinement, Endpoint};
+use straitjacket_policy::supervised::NetCall;
+use straitjacket_sys::fsops;
+
+use super::fs::{FsRules, Outcome, Verdict};
+use super::walk::{self, Caller, Mode};
+
+const AF_UNSPEC: u16 = 0;
+const AF_UNIX: u16 = 1;
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+const AF_NETLINK: u16 = 16;
+const EACCES: i32 = 13;
+const EINVAL: i32 = 22;
+const ENAMETOOLONG: i32 = 36;
+
+/// One allowed destination or local address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Allowed {
+    /// Anything (a genuine `notify` rule with no `net` rules: the call is only logged).
+    Any,
+    /// `None`: any address.
+    Inet {
+        addrs: Option<Vec<IpAddr>>,
+        port: u16,
+    },
+    UnixPath(String),
+    Abstract(Vec<u8>),
+}
+
+/// The rules of one direction each.
+#[derive(Clone, Debug, Default)]
+pub struct NetRules {
+    pub connect: Vec<Allowed>,
+    pub bind: Vec<Allowed>,
+}
+
+impl NetRules {
+    /// Rules that allow everything.
+    pub fn anything() -> NetRules {
+        NetRules {
+            connect: vec![Allowed::Any],
+            bind: vec![Allowed::Any],
+        }
+    }
+
+    /// The rules of a confinement, names resolved now. An error names the rule.
+    pub fn from_conf(c: &Confinement) -> Result<NetRules, String> {
+        let inet = |e: &Endpoint| -> Result<Allowed, String> {
+            if e.host == "*" {
+                return Ok(Allowed::Inet {
+                    addrs: None,
+                    port: e.port,
+                });
+            }
+            let addrs: Vec<IpAddr> = match e.host.parse::<IpAddr>() {
+                Ok(a) => vec![a],
+                Err(_) => (e.host.as_str(), e.port)
+                    .to_socket_addrs()
+                    .map_err(|err| format!("net rule {}:{}: {err}", e.host, e.port))?
+                    .map(|s| s.ip())
+                    .collect(),
+            };
+            Ok(Allowed::Inet {
+                addrs: Some(addrs),
+                port: e.port,
+            })
+        };
+        let unix = |s: &String| match s.strip_prefix('@') {
+            Some(name) => Allowed::Abstract(name.as_bytes().to_vec()),
+            None => Allowed::UnixPath(s.clone()),
+        };
+        let mut out = NetRules::default();
+        for e in &c.connect {
+            out.connect.push(inet(e)?);
+        }
+        for e in &c.bind {
+            out.bind.push(inet(e)?);
+        }
+        out.connect.extend(c.connect_unix.iter().map(unix));
+        out.bind.extend(c.bind_unix.iter().map(unix));
+        Ok(out)
+    }
+}
+
+/// A socket address as the caller gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Addr {
+    Unspec,
+    Inet(IpAddr, u16),
+    UnixPath(Vec<u8>),
+    Abstract(Vec<u8>),
+    /// An unnamed unix address (autobind).
+    UnixUnnamed,
+    Netlink,
+    Other(u16),
+}
+
+/// Parses the bytes of a `struct sockaddr_*`.
+pub fn parse_addr(b: &[u8]) -> Option<Addr> {
+    if b.len() < 2 {
+        return None;
+    }
+    let family = u16::from_ne_bytes([b[0], b[1]]);
+    let port = || Some(u16::from_be_bytes(b.get(2..4)?.try_into().ok()?));
+    Some(match family {
+        AF_UNSPEC => Addr::Unspec,
+        AF_INET => {
+            let a: [u8; 4] = b.get(4..8)?.try_into().ok()?;
+            Addr::Inet(IpAddr::V4(Ipv4Addr::from(a)), port()?)
+        }
+        AF_INET6 => {
+            let a: [u8; 16] = b.get(8..24)?.try_into().ok()?;
+            Addr::Inet(IpAddr::V6(Ipv6Addr::from(a)), port()?)
+        }
+        AF_UNIX => {
+            let path = &b[2..];
+            match path.first() {
+                None => Addr::UnixUnnamed,
+                Some(0) => Addr::Abstract(path[1..].to_vec()),
+                Some(_) => {
+                    let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+                    Addr::UnixPath(path[..end].to_vec())
+                }
+            }
+        }
+        AF_NETLINK => Addr::Netlink,
+        f => Addr::Other(f),
+    })
+}
+
+/// A network call, with everything copied from the caller.
+#[derive(Debug)]
+pub struct NetRequest {
+    pub call: NetCall,
+    pub caller: Caller,
+    /// A duplicate of the caller's socket.
+    pub sock: OwnedFd,
+    /// The address (empty: none, a send on a connected socket).
+    pub addr: Vec<u8>,
+    /// The bytes to send.
+    pub data: Vec<u8>,
+    /// The caller's root and working directory, for unix socket paths.
+    pub root: OwnedFd,
+    pub cwd: OwnedFd,
+}
+
+fn errno(e: std::io::Error) -> Verdict {
+    Verdict {
+        outcome: Outcome::Errno(e.raw_os_error().unwrap_or(5)),
+        refused: false,
+    }
+}
+
+fn refused(errno: i32) -> Verdict {
+    Verdict {
+        outcome: Outcome::Errno(errno),
+        refused: true,
+    }
+}
+
+impl NetRules {
+    /// Checks and carries out one call. `fs`: the filesystem rules, which a unix socket path
+    /// created by `bind` must also satisfy.
+    pub fn perform(&self, req: &NetRequest, fs: Option<&FsRules>) -> Verdict {
+        match self.try_perform(req, fs) {
+            Ok(v) | Err(v) => v,
+        }
+    }
+
+    fn try_perform(&self, req: &NetRequest, fs: Option<&FsRules>) -> Result<Verdict, Verdict> {
+        let bind = matches!(req.call, NetCall::Bind { .. });
+        let rules = if bind { &self.bind } else { &self.connect };
+        if req.addr.is_empty() {
+            // A send on a connected socket: where it goes was checked when it connected.
+            let n = fsops::send_to(req.sock.as_fd(), &req.data, send_flags(req.call), &[])
+                .map_err(errno)?;
+            return Ok(sent(n));
+        }
+        let addr = parse_addr(&req.addr).ok_or_else(|| refused(EINVAL))?;
+        // The address the kernel will use, rewritten for unix paths (see below).
+        let mut kaddr = req.addr.clone();
+        let mut _dir = None;
+        let any = rules.contains(&Allowed::Any);
+        let ok = any
+            || match &addr {
+                Addr::Unspec | Addr::Netlink | Addr::UnixUnnamed => true,
+                Addr::Other(_) => false,
+                Addr::Inet(ip, port) => rules.iter().any(|r| match r {
+                    Allowed::Inet { addrs, port: p } => {
+                        p == port
+                            && addrs
+                                .as_ref()
+                                .is_none_or(|v| v.iter().any(|a| same_ip(a, ip)))
+                    }
+                    _ => false,
+                }),
+                Addr::Abstract(name) => rules
+                    .iter()
+                    .any(|r| matches!(r, Allowed::Abstract(n) if n == name)),
+                Addr::UnixPath(path) => {
+                    let base = if path.first() == Some(&b'/') {
+                        &req.root
+                    } else {
+                        &req.cwd
+                    };
+                    let base = base.try_clone().map_err(errno)?;
+                    let found =
+                        walk::resolve(&req.root, base, path, !bind, Mode::default(), req.caller)
+                            .map_err(|_| refused(EACCES))?;
+                    let allowed = if any {
+                        true
+                    } else if bind {
+                        // The socket file does not exist yet: compare its directory and name.
+                        found.entry.is_none()
+                            && rules.iter().any(|r| match r {
+                                Allowed::UnixPath(p) => {
+                                    self.is_entry(req, p, &found.dir, found.name.as_deref())
+                                }
+                                _ => false,
+                            })
+                            && fs.is_none_or(|f| {
+                                f.found_dir_standing(&found, &req.root, req.caller)
+                                    .grant
+                                    .write
+                            })
+                    } else {
+                        let id = found.entry.as_ref().map(|(_, m)| m.id);
+                        id.is_some()
+                            && rules.iter().any(|r| match r {
+                                Allowed::UnixPath(p) => self.socket_id(req, p) == id,
+                                _ => false,
+                            })
+                    };
+                    if allowed {
+                        // The supervisor's own path to the same directory: its fd, through
+                        // /proc/self/fd, whatever the caller's root and cwd are.
+                        let name = found.name.clone().ok_or_else(|| refused(EACCES))?;
+                        let p = format!("/proc/self/fd/{}/", found.dir.as_raw_fd());
+                        let mut sun = p.into_bytes();
+                        sun.extend_from_slice(name.as_bytes());
+                        if sun.len() > 107 {
+                            return Err(refused(ENAMETOOLONG));
+                        }
+                        kaddr = AF_UNIX.to_ne_bytes().to_vec();
+                        kaddr.extend_from_slice(&sun);
+                        kaddr.push(0);
+                        _dir = Some(found.dir);
+                    }
+                    allowed
+                }
+            };
+        if !ok {
+            return Err(refused(EACCES));
+        }
+        Ok(match req.call {
+            NetCall::Connect { .. } => {
+                fsops::connect(req.sock.as_fd(), &kaddr).map_err(errno)?;
+                sent(0)
+            }
+            NetCall::Bind { .. } => {
+                fsops::bind(req.sock.as_fd(), &kaddr).map_err(errno)?;
+                sent(0)
+            }
+            NetCall::SendTo { .. } | NetCall::SendMsg { .. } => {
+                let n = fsops::send_to(req.sock.as_fd(), &req.data, send_flags(req.call), &kaddr)
+                    .map_err(errno)?;
+                sent(n)
+            }
+        })
+    }
+
+    /// The identity of the socket file a unix rule names, resolved now in the caller's view.
+    fn socket_id(&self, req: &NetRequest, path: &str) -> Option<fsops::FileId> {
+        let base = req.root.try_clone().ok()?;
+        let f = walk::resolve(
+            &req.root,
+            base,
+            path.as_bytes(),
+            true,
+            Mode::default(),
+            req.caller,
+        )
+        .ok()?;
+        f.entry.map(|(_, m)| m.id)
+    }
+
+    /// Whether `dir`/`name` is where the rule's path points (for a bind, before the socket
+    /// exists).
+    fn is_entry(
+        &self,
+        req: &NetRequest,
+        path: &str,
+        dir: &OwnedFd,
+        name: Option<&std::ffi::CStr>,
+    ) -> bool {
+        let Ok(base) = req.root.try_clone() else {
+            return false;
+        };
+        let Ok(f) = walk::resolve(
+            &req.root,
+            base,
+            path.as_bytes(),
+            false,
+            Mode::default(),
+            req.caller,
+        ) else {
+            return false;
+        };
+        let id = |fd: &OwnedFd| fsops::meta(fd.as_fd()).map(|m| m.id).ok();
+        id(&f.dir) == id(dir) && f.name.as_deref() == name && name.is_some()
+    }
+}
+
+fn same_ip(a: &IpAddr, b: &IpAddr) -> bool {
+    let canon = |ip: &IpAddr| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(*ip, IpAddr::V4),
+        v4 => *v4,
+    };
+    canon(a) == canon(b)
+}
+
+fn send_flags(call: NetCall) -> u32 {
+    match call {
+        NetCall::SendTo { flags, .. } | NetCall::SendMsg { flags, .. } => flags,
+        _ => 0,
+    }
+}
+
+fn sent(n: usize) -> Verdict {
+    Verdict {
+        outcome: Outcome::Value(n as i64),
+        refused: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_socket_addresses() {
+        let mut v4 = vec![2, 0, 0x1f, 0x90, 127, 0, 0, 1];
+        v4.extend_from_slice(&[0; 8]);
+        assert_eq!(
+            parse_addr(&v4),
+            Some(Addr::Inet(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080))
+        );
+        let mut un = vec![1, 0];
+        un.extend_from_slice(b"/run/x.sock\0junk");
+        assert_eq!(
+            parse_addr(&un),
+            Some(Addr::UnixPath(b"/run/x.sock".to_vec()))
+        );
+        assert_eq!(
+            parse_addr(&[1, 0, 0, b'a']),
+            Some(Addr::Abstract(b"a".to_vec()))
+        );
+        assert_eq!(parse_addr(&[1, 0]), Some(Addr::UnixUnnamed));
+        assert_eq!(parse_addr(&[2]), None);
+        assert_eq!(parse_addr(&[2, 0, 0, 80]), None);
+        assert!(same_ip(
+            &"::ffff:127.0.0.1".parse().unwrap(),
+            &"127.0.0.1".parse().unwrap()
+        ));
+    }
+
+    #[test]
+    fn rules_from_settings() {
+        let mut c = Confinement::default();
+        c.add(
+            "net",
+            &[
+                "connect".into(),
+                "127.0.0.1:80".into(),
+                "*:443".into(),
+                "unix:@bus".into(),
+            ],
+        )
+        .unwrap();
+        let r = NetRules::from_conf(&c).unwrap();
+        assert_eq!(r.connect.len(), 3);
+        assert_eq!(r.connect[2], Allowed::Abstract(b"bus".to_vec()));
+        assert!(c
+            .add("net", &["connect".into(), "unix:rel".into()])
+            .is_err());
+    }
+}

@@ -1,0 +1,450 @@
+//! Path resolution as the kernel does it for the sandboxed process, done by the supervisor one
+//! component at a time, so that every directory and symlink on the way is seen.
+//!
+//! Each step opens one entry with `O_PATH | O_NOFOLLOW` relative to the directory fd reached
+//! so far: the supervisor holds every directory it went through, and nothing the process does
+//! meanwhile (renaming, planting a symlink) changes what an fd refers to. Symlinks are read
+//! and their text walked in turn (absolute ones from the process's root, at most 40, as the
+//! kernel allows); `..` at the process's root stays there. Symlinks of procfs below the top
+//! level are "magic" (`/proc/PID/fd/N`, `/proc/PID/root`, `/proc/PID/cwd`, `exe`, `ns/*`):
+//! they jump to an object, not to a path, and would carry the supervisor past every check —
+//! they are refused with ELOOP, as `RESOLVE_NO_MAGICLINKS` does. `/proc/self` and
+//! `/proc/thread-self` mean the CALLER's, not the supervisor's.
+//!
+//! The walk runs with the caller's filesystem identity (the pool takes it on), so the kernel
+//! checks search permission on every directory as it would for the caller.
+
+use std::collections::VecDeque;
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use straitjacket_sys::fsops::{self, Meta};
+
+pub const ELOOP: i32 = 40;
+pub const ENOENT: i32 = 2;
+pub const ENOTDIR: i32 = 20;
+pub const EXDEV: i32 = 18;
+pub const ENAMETOOLONG: i32 = 36;
+const MAX_SYMLINKS: u32 = 40;
+/// procfs's root directory inode (PROC_ROOT_INO).
+const PROC_ROOT_INO: u64 = 1;
+
+/// Who is asking, for `/proc/self`: the caller's thread group and thread ids as the procfs
+/// the walk reaches numbers them (the innermost pid namespace).
+#[derive(Clone, Copy, Debug)]
+pub struct Caller {
+    pub tgid: i32,
+    pub tid: i32,
+}
+
+/// How to walk: the kernel's `openat2` resolve flags that apply.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mode {
+    /// RESOLVE_NO_SYMLINKS.
+    pub no_symlinks: bool,
+    /// RESOLVE_BENEATH: never above the starting directory (EXDEV).
+    pub beneath: bool,
+    /// RESOLVE_IN_ROOT: the starting directory is the root.
+    pub in_root: bool,
+    /// RESOLVE_NO_XDEV: never onto another device (EXDEV).
+    pub no_xdev: bool,
+}
+
+/// Where a path led: the directory holding its last component, the component, and the entry
+/// itself if it exists (opened `O_PATH`, never followed when it is the last component and the
+/// call does not follow).
+#[derive(Debug)]
+pub struct Found {
+    /// The directories from the caller's root down to `dir`, when the walk started at the
+    /// root (an absolute path, or an absolute symlink): their identities, and whether each
+    /// was entered as another process's `/proc/PID`. `None`: the walk started elsewhere
+    /// (a relative path), and what lies above is found by going up.
+    pub chain: Option<Vec<(fsops::FileId, bool)>>,
+    pub dir: OwnedFd,
+    /// `None` when the path ends at a directory with no name of its own (`/`, `.`, `a/..`):
+    /// then `entry` is that directory.
+    pub name: Option<CString>,
+    pub entry: Option<(OwnedFd, Meta)>,
+}
+
+impl Found {
+    /// The fd and name to act on an existing entry at: `(dir, name)`, or `(entry, "")` with
+    /// `AT_EMPTY_PATH` when there is no name.
+    pub fn at(&self) -> Option<(BorrowedFd<'_>, &CStr, bool)> {
+        match (&self.name, &self.entry) {
+            (Some(n), _) => Some((self.dir.as_fd(), n.as_c_str(), false)),
+            (None, Some((e, _))) => Some((e.as_fd(), c"", true)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A failed walk: the errno, and the last directory reached (whether the caller may learn
+/// the errno depends on where the walk stopped).
+#[derive(Debug)]
+pub struct Failed {
+    pub errno: i32,
+    pub reached: Option<OwnedFd>,
+}
+
+fn fail(errno: i32, reached: Option<OwnedFd>) -> Failed {
+    Failed { errno, reached }
+}
+
+fn errno_of(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc_eio())
+}
+
+const fn libc_eio() -> i32 {
+    5
+}
+
+/// The directory the walk is in: one of the caller's (borrowed, not duplicated for every
+/// call) or one the walk opened.
+enum Dir<'a> {
+    Borrowed(BorrowedFd<'a>),
+    Owned(OwnedFd),
+}
+
+impl AsFd for Dir<'_> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Dir::Borrowed(b) => *b,
+            Dir::Owned(o) => o.as_fd(),
+        }
+    }
+}
+
+impl Dir<'_> {
+    fn owned(self) -> Result<OwnedFd, Failed> {
+        match self {
+            Dir::Owned(o) => Ok(o),
+            Dir::Borrowed(b) => b.try_clone_to_owned().map_err(|e| fail(errno_of(&e), None)),
+        }
+    }
+    fn reached(self) -> Option<OwnedFd> {
+        self.owned().ok()
+    }
+}
+
+/// Resolves `path` from `base` (already the root for absolute paths), with `root` as the
+/// caller's root. `follow_last`: follow a symlink in the last component.
+pub fn resolve(
+    root: &OwnedFd,
+    base: OwnedFd,
+    path: &[u8],
+    follow_last: bool,
+    mode: Mode,
+    caller: Caller,
+) -> Result<Found, Failed> {
+    if path.len() >= 4096 {
+        return Err(fail(ENAMETOOLONG, None));
+    }
+    let meta = |fd: BorrowedFd<'_>| fsops::meta(fd).map_err(|e| fail(errno_of(&e), None));
+    let root_meta = meta(root.as_fd())?;
+    let base_meta = meta(base.as_fd())?;
+    let top_id = if mode.in_root || mode.beneath {
+        base_meta.id
+    } else {
+        root_meta.id
+    };
+    let (top, top_meta) = if mode.in_root {
+        (base.as_fd(), base_meta)
+    } else {
+        (root.as_fd(), root_meta)
+    };
+    // Whether a device is a procfs, asked once per device.
+    let mut procfs: Vec<(u64, bool)> = Vec::new();
+    let mut is_procfs = |fd: BorrowedFd<'_>, dev: u64| {
+        if let Some(&(_, p)) = procfs.iter().find(|(d, _)| *d == dev) {
+            return p;
+        }
+        let p = fsops::on_procfs(fd);
+        procfs.push((dev, p));
+        p
+    };
+
+    let mut parts: VecDeque<Vec<u8>> = VecDeque::new();
+    let from_root = |m: Meta| (!mode.in_root).then(|| vec![(m.id, false)]);
+    let mut chain = None;
+    let (mut cur, mut cur_meta) = if path.first() == Some(&b'/') {
+        if mode.beneath {
+            return Err(fail(EXDEV, None));
+        }
+        chain = from_root(top_meta);
+        (Dir::Borrowed(top), top_meta)
+    } else {
+        (Dir::Borrowed(base.as_fd()), base_meta)
+    };
+    push_front(&mut parts, path);
+    // A trailing slash (or `/.`) asks for a directory and follows the last symlink.
+    let must_be_dir = path.ends_with(b"/") || path.ends_with(b"/.") || path == b".";
+    let follow_last = follow_last || must_be_dir;
+    let mut links = 0u32;
+
+    while let Some(part) = parts.pop_front() {
+        let last = parts.is_empty();
+        if part == b"." {
+            continue;
+        }
+        if part == b".." {
+            if cur_meta.id == top_id {
+                if mode.beneath {
+                    return Err(fail(EXDEV, cur.reached()));
+                }
+            } else {
+                let up =
+                    fsops::open_entry(cur.as_fd(), c"..").map_err(|e| fail(errno_of(&e), None))?;
+                let up_meta = meta(up.as_fd())?;
+                if mode.no_xdev && up_meta.id.dev != cur_meta.id.dev {
+                    return Err(fail(EXDEV, cur.reached()));
+                }
+                (cur, cur_meta) = (Dir::Owned(up), up_meta);
+                if let Some(c) = &mut chain {
+                    if c.len() > 1 {
+                        c.pop();
+                    }
+                }
+            }
+            continue;
+        }
+        let name = CString::new(part.clone()).map_err(|_| fail(ENOENT, None))?;
+        let in_proc = is_procfs(cur.as_fd(), cur_meta.id.dev);
+        let at_proc_root = in_proc && cur_meta.id.ino == PROC_ROOT_INO;
+        // `/proc/self` and `/proc/thread-self` are the caller's.
+        if at_proc_root {
+            let own = match part.as_slice() {
+                b"self" => Some(caller.tgid.to_string()),
+                b"thread-self" => Some(format!("{}/task/{}", caller.tgid, caller.tid)),
+                _ => None,
+            };
+            if let Some(own) = own {
+                push_front(&mut parts, own.as_bytes());
+                continue;
+            }
+        }
+        let foreign = at_proc_root
+            && part.iter().all(u8::is_ascii_digit)
+            && part != caller.tgid.to_string().as_bytes();
+        let entry = match fsops::open_entry(cur.as_fd(), &name) {
+            Ok(e) => e,
+            Err(e) if errno_of(&e) == ENOENT && last => {
+                return Ok(Found {
+                    chain,
+                    dir: cur.owned()?,
+                    name: Some(name),
+                    entry: None,
+                })
+            }
+            Err(e) => return Err(fail(errno_of(&e), cur.reached())),
+        };
+        let entry_meta = meta(entry.as_fd())?;
+        if mode.no_xdev && cur_meta.id.dev != entry_meta.id.dev {
+            return Err(fail(EXDEV, cur.reached()));
+        }
+        if entry_meta.is_symlink() && (!last || follow_last) {
+            // A magic link (see the module docs) is refused, as RESOLVE_NO_MAGICLINKS does.
+            if mode.no_symlinks || (in_proc && !at_proc_root) {
+                return Err(fail(ELOOP, cur.reached()));
+            }
+            links += 1;
+            if links > MAX_SYMLINKS {
+                return Err(fail(ELOOP, cur.reached()));
+            }
+            let text =
+                fsops::readlink_at(cur.as_fd(), &name).map_err(|e| fail(errno_of(&e), None))?;
+            if text.is_empty() {
+                return Err(fail(ENOENT, cur.reached()));
+            }
+            if text.first() == Some(&b'/') {
+                if mode.beneath {
+                    return Err(fail(EXDEV, cur.reached()));
+                }
+                (cur, cur_meta) = (Dir::Borrowed(top), top_meta);
+                chain = from_root(top_meta);
+            }
+            push_front(&mut parts, &text);
+            continue;
+        }
+        if last {
+            if must_be_dir && !entry_meta.is_dir() {
+                return Err(fail(ENOTDIR, cur.reached()));
+            }
+            if let Some(c) = &mut chain {
+                // The last entry is not part of the chain of its directory, but whether it
+                // is another process's /proc/PID matters: a flag on its directory's link.
+                if foreign {
+                    if let Some(l) = c.last_mut() {
+                        l.1 = true;
+                    }
+                }
+            }
+            return Ok(Found {
+                chain,
+                dir: cur.owned()?,
+                name: Some(name),
+                entry: Some((entry, entry_meta)),
+            });
+        }
+        if !entry_meta.is_dir() {
+            return Err(fail(ENOTDIR, cur.reached()));
+        }
+        if let Some(c) = &mut chain {
+            c.push((entry_meta.id, foreign));
+        }
+        (cur, cur_meta) = (Dir::Owned(entry), entry_meta);
+    }
+    // The path ended at a directory with no name of its own: it is its own "directory".
+    let entry = cur.owned()?;
+    let dir = entry.try_clone().map_err(|e| fail(errno_of(&e), None))?;
+    Ok(Found {
+        chain,
+        dir,
+        name: None,
+        entry: Some((entry, cur_meta)),
+    })
+}
+
+/// Puts the components of `path` in front of `parts` (an empty path adds nothing).
+fn push_front(parts: &mut VecDeque<Vec<u8>>, path: &[u8]) {
+    let comps: Vec<&[u8]> = path
+        .split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .collect();
+    for c in comps.into_iter().rev() {
+        parts.push_front(c.to_vec());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    fn open(p: &Path) -> OwnedFd {
+        let c = CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        fsops::open_dir_path(&c).unwrap()
+    }
+
+    fn tree() -> PathBuf {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let d = std::env::temp_dir().join(format!("sj-walk-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("a/b")).unwrap();
+        std::fs::write(d.join("a/b/f"), "x").unwrap();
+        std::os::unix::fs::symlink("b/f", d.join("a/rel")).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", d.join("a/abs")).unwrap();
+        std::os::unix::fs::symlink("loop", d.join("a/loop")).unwrap();
+        d
+    }
+
+    fn me() -> Caller {
+        let p = std::process::id() as i32;
+        Caller { tgid: p, tid: p }
+    }
+
+    fn id_of(p: &Path) -> (u64, u64) {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(p).unwrap();
+        (m.dev(), m.ino())
+    }
+
+    fn found_id(f: &Found) -> (u64, u64) {
+        let m = f.entry.as_ref().unwrap().1;
+        (m.id.dev, m.id.ino)
+    }
+
+    #[test]
+    fn resolves_like_the_kernel() {
+        let d = tree();
+        let root = open(Path::new("/"));
+        let base = || open(&d);
+        let m = Mode::default();
+        let f = resolve(&root, base(), b"a/b/../b/./f", true, m, me()).unwrap();
+        assert_eq!(found_id(&f), id_of(&d.join("a/b/f")));
+        let f = resolve(&root, base(), b"a/rel", true, m, me()).unwrap();
+        assert_eq!(found_id(&f), id_of(&d.join("a/b/f")));
+        let f = resolve(&root, base(), b"a/rel", false, m, me()).unwrap();
+        assert!(f.entry.as_ref().unwrap().1.is_symlink());
+        let f = resolve(&root, base(), b"a/abs", true, m, me()).unwrap();
+        assert_eq!(found_id(&f), id_of(Path::new("/etc/hostname")));
+        let f = resolve(&root, base(), b"a/missing", true, m, me()).unwrap();
+        assert!(f.entry.is_none());
+        assert_eq!(f.name.as_deref(), Some(c"missing"));
+        let e = resolve(&root, base(), b"a/missing/x", true, m, me()).unwrap_err();
+        assert_eq!(e.errno, ENOENT);
+        let e = resolve(&root, base(), b"a/loop", true, m, me()).unwrap_err();
+        assert_eq!(e.errno, ELOOP);
+        let e = resolve(&root, base(), b"a/b/f/", true, m, me()).unwrap_err();
+        assert_eq!(e.errno, ENOTDIR);
+        // `..` at the root stays at the root.
+        let f = resolve(&root, base(), b"/../../etc/hostname", true, m, me()).unwrap();
+        assert_eq!(found_id(&f), id_of(Path::new("/etc/hostname")));
+        let f = resolve(&root, base(), b"/", true, m, me()).unwrap();
+        assert!(f.name.is_none());
+        assert_eq!(found_id(&f), id_of(Path::new("/")));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn beneath_and_no_symlinks_refuse_what_leaves() {
+        let d = tree();
+        let root = open(Path::new("/"));
+        let base = || open(&d.join("a"));
+        let beneath = Mode {
+            beneath: true,
+            ..Mode::default()
+        };
+        assert_eq!(
+            resolve(&root, base(), b"../a/b/f", true, beneath, me())
+                .unwrap_err()
+                .errno,
+            EXDEV
+        );
+        assert_eq!(
+            resolve(&root, base(), b"abs", true, beneath, me())
+                .unwrap_err()
+                .errno,
+            EXDEV
+        );
+        assert!(resolve(&root, base(), b"rel", true, beneath, me()).is_ok());
+        let nosym = Mode {
+            no_symlinks: true,
+            ..Mode::default()
+        };
+        assert_eq!(
+            resolve(&root, base(), b"rel", true, nosym, me())
+                .unwrap_err()
+                .errno,
+            ELOOP
+        );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn proc_self_is_the_caller_and_magic_links_are_refused() {
+        let root = open(Path::new("/"));
+        let base = || open(Path::new("/"));
+        let m = Mode::default();
+        let f = resolve(&root, base(), b"/proc/self/status", true, m, me()).unwrap();
+        assert!(f.entry.is_some());
+        let f = resolve(&root, base(), b"/proc/self", true, m, me()).unwrap();
+        assert_eq!(
+            found_id(&f),
+            id_of(Path::new(&format!("/proc/{}", std::process::id())))
+        );
+        for magic in [
+            "/proc/self/root/etc/hostname",
+            "/proc/self/cwd",
+            "/proc/self/fd/0",
+        ] {
+            let e = resolve(&root, base(), magic.as_bytes(), true, m, me()).unwrap_err();
+            assert_eq!(e.errno, ELOOP, "{magic}");
+        }
+        // Not following the last one: the link itself (readlink works on it).
+        assert!(resolve(&root, base(), b"/proc/self/exe", false, m, me()).is_ok());
+        // An ordinary procfs symlink at the top level is followed.
+        assert!(resolve(&root, base(), b"/proc/mounts", true, m, me()).is_ok());
+    }
+}

@@ -1,0 +1,434 @@
+//! The supervisor through the built binary: file calls carried out under `fs` rules (with
+//! Landlock switched off, so the supervisor alone holds), network calls under `net` rules
+//! (address and port, which Landlock cannot check), and the audit log.
+
+use std::io::Read;
+use std::net::{TcpListener, UdpSocket};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const SJ: &str = env!("CARGO_BIN_EXE_straitjacket");
+const PY: &str = "/usr/bin/python3";
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("sj-sup-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+    fn s(&self, rel: &str) -> String {
+        self.path(rel).to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn have_python() -> bool {
+    if Path::new(PY).exists() {
+        return true;
+    }
+    eprintln!("skipping: {PY} is not installed");
+    false
+}
+
+fn sj(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(SJ)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The log's lines as JSON values.
+fn log_of(p: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+/// A Python program that tries each path and prints `path: ok CONTENT` or `path: errno N`.
+const TRY_READ: &str = r#"
+import os, sys
+def show(label, f):
+    try:
+        print(label + ": ok " + f().strip())
+    except OSError as e:
+        print(label + ": errno " + str(e.errno))
+def read(p, dir_fd=None):
+    fd = os.open(p, os.O_RDONLY, dir_fd=dir_fd)
+    try:
+        return os.read(fd, 100).decode()
+    finally:
+        os.close(fd)
+base = sys.argv[1]
+os.chdir(base + "/allowed/sub")
+show("relative", lambda: read("../file"))
+show("dotdot-out", lambda: read("../../secret"))
+show("absolute-dotdot", lambda: read(base + "/allowed/sub/../../secret"))
+d = os.open(base + "/allowed", os.O_RDONLY | os.O_DIRECTORY)
+show("dirfd", lambda: read("file", dir_fd=d))
+show("dirfd-out", lambda: read("../secret", dir_fd=d))
+show("symlink-in", lambda: read(base + "/allowed/link-in"))
+show("symlink-out", lambda: read(base + "/allowed/link-out"))
+show("missing-out", lambda: read(base + "/nothing-here"))
+show("missing-in", lambda: read(base + "/allowed/nothing-here"))
+show("proc-root", lambda: read("/proc/self/root" + base + "/secret"))
+show("stat-out", lambda: str(os.stat(base + "/secret").st_size))
+show("stat-in", lambda: str(os.stat(base + "/allowed/file").st_size))
+show("listdir-in", lambda: ",".join(sorted(os.listdir(base + "/allowed"))))
+show("listdir-out", lambda: ",".join(sorted(os.listdir(base))))
+"#;
+
+#[test]
+fn reads_only_inside_the_rules_by_every_path() {
+    if !have_python() {
+        return;
+    }
+    let t = TempDir::new("read");
+    std::fs::create_dir_all(t.path("allowed/sub")).unwrap();
+    std::fs::write(t.path("allowed/file"), "INSIDE\n").unwrap();
+    std::fs::write(t.path("secret"), "SECRET\n").unwrap();
+    std::os::unix::fs::symlink("file", t.path("allowed/link-in")).unwrap();
+    std::os::unix::fs::symlink(t.path("secret"), t.path("allowed/link-out")).unwrap();
+    std::fs::write(t.path("try.py"), TRY_READ).unwrap();
+    let log = t.path("log.jsonl");
+    let o = sj(
+        &t.0,
+        &[
+            "run",
+            "--fs-supervisor-only",
+            "--log",
+            log.to_str().unwrap(),
+            "--allow-read",
+            &t.s("allowed"),
+            "--allow-read",
+            &t.s("try.py"),
+            "--",
+            PY,
+            &t.s("try.py"),
+            &t.s(""),
+        ],
+    );
+    let want = "relative: ok INSIDE
+dotdot-out: errno 13
+absolute-dotdot: errno 13
+dirfd: ok INSIDE
+dirfd-out: errno 13
+symlink-in: ok INSIDE
+symlink-out: errno 13
+missing-out: errno 13
+missing-in: errno 2
+proc-root: errno 40
+stat-out: errno 13
+stat-in: ok 7
+listdir-in: ok file,link-in,link-out,sub
+listdir-out: errno 13
+";
+    assert_eq!(out(&o), want, "{}", err(&o));
+    assert_eq!(o.status.code(), Some(0));
+    // The refusals are the supervisor's, and logged as such.
+    let lines = log_of(&log);
+    let denied: Vec<_> = lines
+        .iter()
+        .filter(|v| v["decision"] == "denied" && v["rule"] == "fs rules")
+        .filter_map(|v| v["paths"][0].as_str())
+        .collect();
+    assert!(
+        denied.iter().any(|p| p.ends_with("../../secret")),
+        "{denied:?}"
+    );
+    assert!(denied.iter().any(|p| p.ends_with("link-out")), "{denied:?}");
+}
+
+#[test]
+fn writes_only_under_write_rules() {
+    if !have_python() {
+        return;
+    }
+    let t = TempDir::new("write");
+    std::fs::create_dir_all(t.path("rw")).unwrap();
+    std::fs::create_dir_all(t.path("ro")).unwrap();
+    std::fs::write(t.path("ro/keep"), "KEEP\n").unwrap();
+    std::fs::write(t.path("outside"), "OUT\n").unwrap();
+    let prog = r#"
+import os, sys
+b = sys.argv[1]
+def show(label, f):
+    try:
+        f(); print(label + ": ok")
+    except OSError as e:
+        print(label + ": errno " + str(e.errno))
+def write(p, text):
+    with open(p, "w") as f: f.write(text)
+show("create-rw", lambda: write(b + "/rw/new", "x"))
+show("read-back", lambda: open(b + "/rw/new").read() == "x" or 1/0)
+show("create-ro", lambda: write(b + "/ro/new", "x"))
+show("truncate-ro", lambda: write(b + "/ro/keep", ""))
+show("mkdir-rw", lambda: os.mkdir(b + "/rw/d"))
+show("mkdir-ro", lambda: os.mkdir(b + "/ro/d"))
+show("rename-in", lambda: os.rename(b + "/rw/new", b + "/rw/d/moved"))
+show("rename-out", lambda: os.rename(b + "/rw/d/moved", b + "/ro/moved"))
+show("rename-ro-in", lambda: os.rename(b + "/ro/keep", b + "/rw/stolen"))
+show("link-ro-in", lambda: os.link(b + "/outside", b + "/rw/hard"))
+show("symlink-rw", lambda: os.symlink(b + "/outside", b + "/rw/sym"))
+show("write-through-symlink", lambda: write(b + "/rw/sym", "pwned"))
+show("chmod-rw", lambda: os.chmod(b + "/rw/d/moved", 0o600))
+show("chmod-ro", lambda: os.chmod(b + "/ro/keep", 0o600))
+show("unlink-ro", lambda: os.unlink(b + "/ro/keep"))
+show("unlink-rw", lambda: os.unlink(b + "/rw/d/moved"))
+show("rmdir-rw", lambda: os.rmdir(b + "/rw/d"))
+"#;
+    std::fs::write(t.path("w.py"), prog).unwrap();
+    let o = sj(
+        &t.0,
+        &[
+            "run",
+            "--fs-supervisor-only",
+            "--allow-write",
+            &t.s("rw"),
+            "--allow-read",
+            &t.s("ro"),
+            "--allow-read",
+            &t.s("w.py"),
+            "--",
+            PY,
+            &t.s("w.py"),
+            &t.s(""),
+        ],
+    );
+    let want = "create-rw: ok
+read-back: ok
+create-ro: errno 13
+truncate-ro: errno 13
+mkdir-rw: ok
+mkdir-ro: errno 13
+rename-in: ok
+rename-out: errno 13
+rename-ro-in: errno 13
+link-ro-in: errno 13
+symlink-rw: ok
+write-through-symlink: errno 13
+chmod-rw: ok
+chmod-ro: errno 13
+unlink-ro: errno 13
+unlink-rw: ok
+rmdir-rw: ok
+";
+    assert_eq!(out(&o), want, "{}", err(&o));
+    assert_eq!(std::fs::read_to_string(t.path("outside")).unwrap(), "OUT\n");
+    assert_eq!(
+        std::fs::read_to_string(t.path("ro/keep")).unwrap(),
+        "KEEP\n"
+    );
+}
+
+#[test]
+fn connects_only_where_net_rules_say_by_address_and_port() {
+    if !have_python() {
+        return;
+    }
+    let t = TempDir::new("net");
+    // Listening on every address: only the rule tells 127.0.0.1 from 127.0.0.2.
+    let a = TcpListener::bind("0.0.0.0:0").unwrap();
+    let b = TcpListener::bind("0.0.0.0:0").unwrap();
+    let (pa, pb) = (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    );
+    let ux = UnixListener::bind(t.path("x.sock")).unwrap();
+    let _uy = UnixListener::bind(t.path("y.sock")).unwrap();
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let pu = udp.local_addr().unwrap().port();
+    std::fs::write(
+        t.path("p.sj"),
+        format!(
+            "default allow\nnet connect 127.0.0.1:{pa}, 127.0.0.1:{pu}, unix:{}\nnet bind 127.0.0.1:0\n",
+            t.s("x.sock")
+        ),
+    )
+    .unwrap();
+    let prog = format!(
+        r#"
+import os, socket
+def show(label, f):
+    try:
+        f(); print(label + ": ok")
+    except OSError as e:
+        print(label + ": errno " + str(e.errno))
+def tcp(host, port):
+    s = socket.socket(); s.connect((host, port)); s.close()
+def unix(p):
+    s = socket.socket(socket.AF_UNIX); s.connect(p); s.close()
+def udp(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b"hi", ("127.0.0.1", port)); s.close()
+def bind(port):
+    s = socket.socket(); s.bind(("127.0.0.1", port)); s.close()
+show("allowed", lambda: tcp("127.0.0.1", {pa}))
+show("other-port", lambda: tcp("127.0.0.1", {pb}))
+show("other-address", lambda: tcp("127.0.0.2", {pa}))
+show("unix-allowed", lambda: unix("{x}"))
+os.chdir("{dir}")
+show("unix-relative", lambda: unix("x.sock"))
+show("unix-other", lambda: unix("y.sock"))
+show("udp-allowed", lambda: udp({pu}))
+show("udp-other", lambda: udp({pb}))
+show("bind-ephemeral", lambda: bind(0))
+show("bind-fixed", lambda: bind({pb}))
+"#,
+        x = t.s("x.sock"),
+        dir = t.s(""),
+    );
+    std::fs::write(t.path("n.py"), prog).unwrap();
+    let log = t.path("log.jsonl");
+    let o = sj(
+        &t.0,
+        &[
+            "run",
+            "--policy",
+            &t.s("p.sj"),
+            "--log",
+            log.to_str().unwrap(),
+            "--",
+            PY,
+            &t.s("n.py"),
+        ],
+    );
+    let want = "allowed: ok
+other-port: errno 13
+other-address: errno 13
+unix-allowed: ok
+unix-relative: ok
+unix-other: errno 13
+udp-allowed: ok
+udp-other: errno 13
+bind-ephemeral: ok
+bind-fixed: errno 13
+";
+    assert_eq!(out(&o), want, "{}", err(&o));
+    let mut buf = [0u8; 8];
+    udp.set_nonblocking(true).unwrap();
+    assert_eq!(
+        udp.recv(&mut buf).unwrap(),
+        2,
+        "the allowed datagram arrived"
+    );
+    drop(ux);
+    let lines = log_of(&log);
+    assert!(
+        lines.iter().any(|v| v["syscall"] == "connect"
+            && v["decision"] == "denied"
+            && v["rule"] == "net rules"),
+        "{lines:?}"
+    );
+    // Nothing went out to the refused listener.
+    b.set_nonblocking(true).unwrap();
+    assert!(b.accept().is_err());
+    let _ = a.accept().map(|(mut c, _)| c.read(&mut buf));
+}
+
+#[test]
+fn bad_net_rules_are_refused_with_the_reason() {
+    let t = TempDir::new("badnet");
+    std::fs::write(
+        t.path("p.sj"),
+        "default allow\nnet connect unix:relative.sock\n",
+    )
+    .unwrap();
+    let o = sj(&t.0, &["run", "--policy", "p.sj", "--", "true"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("unix:/absolute/path"), "{}", err(&o));
+}
+
+#[test]
+fn a_program_that_drops_privileges_gets_no_more_than_its_new_identity() {
+    if !have_python() {
+        return;
+    }
+    let root =
+        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    if !root {
+        eprintln!("skipping: needs root (the program starts as root and drops to nobody)");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let t = TempDir::new("drop");
+    std::fs::create_dir_all(t.path("data")).unwrap();
+    std::fs::set_permissions(t.path("data"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&t.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(t.path("data/root-only"), "ROOT\n").unwrap();
+    std::fs::set_permissions(
+        t.path("data/root-only"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::fs::write(t.path("data/public"), "PUBLIC\n").unwrap();
+    std::fs::set_permissions(
+        t.path("data/public"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let prog = r#"
+import os, sys
+d = sys.argv[1]
+def show(label, p):
+    try:
+        print(label + ": ok " + open(p).read().strip())
+    except OSError as e:
+        print(label + ": errno " + str(e.errno))
+show("root", d + "/root-only")
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+show("nobody", d + "/root-only")
+show("nobody-public", d + "/public")
+"#;
+    std::fs::write(t.path("d.py"), prog).unwrap();
+    std::fs::set_permissions(t.path("d.py"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(
+        t.path("p.sj"),
+        format!("default allow\nfs read {}, {}\n", t.s("data"), t.s("d.py")),
+    )
+    .unwrap();
+    let o = sj(
+        &t.0,
+        &[
+            "run",
+            "--fs-supervisor-only",
+            "--policy",
+            &t.s("p.sj"),
+            "--",
+            PY,
+            &t.s("d.py"),
+            &t.s("data"),
+        ],
+    );
+    assert_eq!(
+        out(&o),
+        "root: ok ROOT\nnobody: errno 13\nnobody-public: ok PUBLIC\n",
+        "{}",
+        err(&o)
+    );
+}

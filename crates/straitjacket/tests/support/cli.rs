@@ -1,0 +1,86 @@
+//! Shared by the end-to-end tests: the built binary, temporary directories, output helpers,
+//! and C programs compiled at test time with the system's `cc`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const SJ: &str = env!("CARGO_BIN_EXE_straitjacket");
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("sj-test-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn sj_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(SJ)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+pub fn sj(args: &[&str]) -> Output {
+    sj_in(Path::new("/"), args)
+}
+
+pub fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// A raw-syscall helper for programs built without libc.
+pub const RAW: &str = r#"
+static long sys(long n, long a, long b, long c) {
+    long r;
+    __asm__ volatile ("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+    return r;
+}
+"#;
+
+/// Compiles `src` into `dir/name` with `cc` and `flags`.
+pub fn cc(dir: &TempDir, name: &str, src: &str, flags: &[&str]) -> PathBuf {
+    let c = dir.write(&format!("{name}.c"), src);
+    let exe = dir.path().join(name);
+    let o = Command::new("cc")
+        .args(flags)
+        .arg("-o")
+        .arg(&exe)
+        .arg(&c)
+        .output()
+        .expect("cc must be installed for these tests");
+    assert!(o.status.success(), "cc failed: {}", err(&o));
+    exe
+}
