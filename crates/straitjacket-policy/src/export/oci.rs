@@ -363,8 +363,15 @@ fn split_marker(a: &Conj, b: &Conj) -> Conj {
 }
 
 /// Rewrites a conjunction with several atoms on one index into conjunctions with one each,
-/// by expanding those atoms into patterns and intersecting.
-fn split_same_index(c: &Conj) -> Vec<Conj> {
+/// by expanding those atoms into patterns and intersecting. The expansion multiplies (a range
+/// is up to 64 patterns, a 32-bit `!=` 32): past [`MAX_RULES_PER_SYSCALL`] it gives up
+/// with an error instead of exhausting memory.
+fn split_same_index(c: &Conj, name: &str) -> Result<Vec<Conj>, ExportError> {
+    let too_big = || {
+        ExportError(format!(
+            "`{name}`: the condition needs more than {MAX_RULES_PER_SYSCALL} OCI rules"
+        ))
+    };
     let mut by_idx: BTreeMap<u8, Vec<Atom>> = BTreeMap::new();
     for (i, x) in c {
         by_idx.entry(*i).or_default().push(*x);
@@ -384,6 +391,9 @@ fn split_same_index(c: &Conj) -> Vec<Conj> {
                             next.push(r);
                         }
                     }
+                    if next.len() > MAX_RULES_PER_SYSCALL {
+                        return Err(too_big());
+                    }
                 }
                 pats = next;
             }
@@ -400,10 +410,13 @@ fn split_same_index(c: &Conj) -> Vec<Conj> {
                 }
                 next.push(c);
             }
+            if next.len() > MAX_RULES_PER_SYSCALL {
+                return Err(too_big());
+            }
         }
         acc = next;
     }
-    acc
+    Ok(acc)
 }
 
 /// The OCI rules of one syscall: (action, conjunction), regions of different actions disjoint.
@@ -429,17 +442,17 @@ fn syscall_rules(
             Ok(c) => c,
         };
         for c in dnf(&region, name)? {
-            for c in split_same_index(&c) {
+            for c in split_same_index(&c, name)? {
                 let item = (r.action, c);
                 if !out.contains(&item) {
                     out.push(item);
                 }
+                if out.len() > MAX_RULES_PER_SYSCALL {
+                    return Err(ExportError(format!(
+                        "`{name}`: the rules need more than {MAX_RULES_PER_SYSCALL} OCI rules"
+                    )));
+                }
             }
-        }
-        if out.len() > MAX_RULES_PER_SYSCALL {
-            return Err(ExportError(format!(
-                "`{name}`: the rules need more than {MAX_RULES_PER_SYSCALL} OCI rules"
-            )));
         }
     }
     // An unconditional rule makes libseccomp drop every other rule of the call: keep it alone.
@@ -811,6 +824,40 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Several comparisons on one argument multiply into patterns (a 64-bit `!=` is up to 64);
+    /// the expansion stops at the rule limit with an error, instead of exhausting memory
+    /// (found by the `oci` fuzz target: fuzz/regressions/oci/export-same-index-blowup.json).
+    #[test]
+    fn same_index_expansion_is_bounded() {
+        let policy = |text: &str| {
+            let opts = crate::resolve::Options {
+                native: Arch::X86_64,
+            };
+            crate::resolve::resolve_text("t.sj", text, &opts)
+                .unwrap()
+                .1
+                .policy
+        };
+        let five = policy(
+            "default errno(1)\n\
+             allow read if arg0 != 1 && arg0 != 2 && arg0 != 3 && arg0 != 4 && arg0 != 5\n",
+        );
+        let e = oci(&five, &Options::default()).unwrap_err();
+        assert!(e.0.contains("more than 4096 OCI rules"), "{e}");
+        // Two still fit, and mean what they said.
+        let two = policy("default errno(1)\nallow read if arg0 != 1 && arg0 != 2\n");
+        let rules = syscall_rules(
+            &two.filters[0].syscalls.values().next().unwrap()[..],
+            Action::Errno(1),
+            "read",
+        )
+        .unwrap();
+        for x in [0u64, 1, 2, 3, u64::MAX, 0x1_0000_0001] {
+            let allowed = rules.iter().any(|(_, c)| holds(c, &[x, 0, 0, 0, 0, 0]));
+            assert_eq!(allowed, x != 1 && x != 2, "{x:#x}");
         }
     }
 }

@@ -10,6 +10,10 @@ use serde_json::{Map, Number, Value};
 
 use super::ImportError;
 
+/// How deep blocks and flow collections may nest (SPO resources use five or six levels; the
+/// readers recurse, so an unbounded depth would overflow the stack).
+const MAX_DEPTH: usize = 64;
+
 struct Line {
     no: usize,
     indent: usize,
@@ -135,7 +139,7 @@ fn strip_comment(s: &str) -> String {
 fn parse_doc(lines: Vec<Line>) -> Result<Value, ImportError> {
     let mut i = 0;
     let indent = lines[0].indent;
-    let v = block(&lines, &mut i, indent)?;
+    let v = block(&lines, &mut i, indent, 0)?;
     if i < lines.len() {
         return Err(err(&lines[i], "unexpected indentation"));
     }
@@ -146,16 +150,24 @@ fn err(l: &Line, msg: &str) -> ImportError {
     ImportError::new(format!("line {}", l.no), msg.to_string())
 }
 
-fn block(lines: &[Line], i: &mut usize, indent: usize) -> Result<Value, ImportError> {
+fn block(lines: &[Line], i: &mut usize, indent: usize, depth: usize) -> Result<Value, ImportError> {
     let l = &lines[*i];
+    if depth >= MAX_DEPTH {
+        return Err(err(l, &format!("nested more than {MAX_DEPTH} levels deep")));
+    }
     if l.text == "-" || l.text.starts_with("- ") {
-        sequence(lines, i, indent)
+        sequence(lines, i, indent, depth)
     } else {
-        mapping(lines, i, indent, None)
+        mapping(lines, i, indent, None, depth)
     }
 }
 
-fn sequence(lines: &[Line], i: &mut usize, indent: usize) -> Result<Value, ImportError> {
+fn sequence(
+    lines: &[Line],
+    i: &mut usize,
+    indent: usize,
+    depth: usize,
+) -> Result<Value, ImportError> {
     let mut items = Vec::new();
     while *i < lines.len() && lines[*i].indent == indent {
         let l = &lines[*i];
@@ -167,14 +179,17 @@ fn sequence(lines: &[Line], i: &mut usize, indent: usize) -> Result<Value, Impor
             *i += 1;
             if *i < lines.len() && lines[*i].indent > indent {
                 let ind = lines[*i].indent;
-                items.push(block(lines, i, ind)?);
+                items.push(block(lines, i, ind, depth + 1)?);
             } else {
                 items.push(Value::Null);
             }
         } else if key_of(rest).is_some() && !rest.starts_with(['{', '[', '"', '\'']) {
             // A mapping starting on the dash line: its keys sit at the column after "- ".
             let col = indent + (l.text.len() - rest.len());
-            items.push(mapping(lines, i, col, Some(rest.to_string()))?);
+            if depth + 1 >= MAX_DEPTH {
+                return Err(err(l, &format!("nested more than {MAX_DEPTH} levels deep")));
+            }
+            items.push(mapping(lines, i, col, Some(rest.to_string()), depth + 1)?);
         } else {
             items.push(scalar(rest, l)?);
             *i += 1;
@@ -203,6 +218,7 @@ fn mapping(
     i: &mut usize,
     indent: usize,
     first: Option<String>,
+    depth: usize,
 ) -> Result<Value, ImportError> {
     let mut m = Map::new();
     let mut pending_first = first;
@@ -224,12 +240,15 @@ fn mapping(
         let v = if rest.is_empty() {
             if *i < lines.len() && lines[*i].indent > indent {
                 let ind = lines[*i].indent;
-                block(lines, i, ind)?
+                block(lines, i, ind, depth + 1)?
             } else if *i < lines.len()
                 && lines[*i].indent == indent
                 && (lines[*i].text.starts_with("- ") || lines[*i].text == "-")
             {
-                sequence(lines, i, indent)?
+                if depth + 1 >= MAX_DEPTH {
+                    return Err(err(l, &format!("nested more than {MAX_DEPTH} levels deep")));
+                }
+                sequence(lines, i, indent, depth + 1)?
             } else {
                 Value::Null
             }
@@ -245,6 +264,7 @@ fn scalar(s: &str, l: &Line) -> Result<Value, ImportError> {
     let mut p = Flow {
         s: s.as_bytes(),
         pos: 0,
+        depth: 0,
     };
     let v = p.value().map_err(|m| err(l, &m))?;
     p.ws();
@@ -257,6 +277,8 @@ fn scalar(s: &str, l: &Line) -> Result<Value, ImportError> {
 struct Flow<'a> {
     s: &'a [u8],
     pos: usize,
+    /// Open `[` and `{` around the current position.
+    depth: usize,
 }
 
 impl Flow<'_> {
@@ -267,6 +289,22 @@ impl Flow<'_> {
     }
     fn value(&mut self) -> Result<Value, String> {
         self.ws();
+        let nested = matches!(self.s.get(self.pos), Some(b'[' | b'{'));
+        if nested {
+            if self.depth >= MAX_DEPTH {
+                return Err(format!("nested more than {MAX_DEPTH} levels deep"));
+            }
+            self.depth += 1;
+        }
+        let v = self.item();
+        if nested {
+            self.depth -= 1;
+        }
+        v
+    }
+
+    /// The value at the current position (after spaces).
+    fn item(&mut self) -> Result<Value, String> {
         match self.s.get(self.pos) {
             Some(b'[') => {
                 self.pos += 1;
@@ -439,5 +477,29 @@ spec:
         assert!(e.message.contains("a, b"), "{e}");
         let j: Value = serde_json::from_str(&to_oci_json(y, Some("b")).unwrap()).unwrap();
         assert_eq!(j["defaultAction"], "SCMP_ACT_LOG");
+    }
+
+    /// Nesting is bounded: 200,000 `[` on one line, or 30,000 ever deeper keys, overflowed
+    /// the stack (seen in review for the `oci` fuzz target, which reads YAML through here;
+    /// fuzz/regressions/oci/k8s-deep-flow.yaml). 1,000 levels of keys keep this test quick.
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        for y in [
+            format!("a: {}\n", "[".repeat(200_000)),
+            (0..1000)
+                .map(|i| format!("{}k:\n", " ".repeat(i)))
+                .collect(),
+            (0..1000)
+                .map(|i| format!("{}- k:\n", "  ".repeat(i)))
+                .collect(),
+        ] {
+            let e = documents(&y).unwrap_err();
+            assert!(e.message.contains("nested more than 64 levels"), "{e}");
+        }
+        // Sixty levels of flow and of blocks still read.
+        let flow = format!("a: {}{}\n", "[".repeat(60), "]".repeat(60));
+        assert!(documents(&flow).is_ok());
+        let blocks: String = (0..60).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        assert!(documents(&blocks).is_ok());
     }
 }

@@ -16,6 +16,9 @@ use crate::arch::Arch;
 use crate::resolve::lookup;
 
 const MAX_INCLUDE_DEPTH: usize = 8;
+/// `@include`s read in all: the depth bound alone lets eight files that each include the
+/// next ten times expand to 10^8 copies.
+const MAX_INCLUDES: usize = 256;
 
 /// Reads the file an `@include` names; returns (name for messages, text).
 pub type IncludeFn<'a> = dyn FnMut(&str) -> Result<(String, String), String> + 'a;
@@ -28,6 +31,7 @@ struct State<'a> {
     denylist: bool,
     warnings: Vec<String>,
     rules: usize,
+    includes: usize,
 }
 
 /// Converts a minijail policy for `arch`.
@@ -45,6 +49,7 @@ pub fn import<'a>(
         denylist: false,
         warnings: Vec::new(),
         rules: 0,
+        includes: 0,
     };
     file(&mut st, text, source, 0)?;
     let mut head = String::new();
@@ -111,6 +116,13 @@ fn file(st: &mut State, text: &str, source: &str, depth: usize) -> Result<(), Im
                 "include" => {
                     if depth >= MAX_INCLUDE_DEPTH {
                         return Err(ImportError::new(at, "@include nests too deeply"));
+                    }
+                    st.includes += 1;
+                    if st.includes > MAX_INCLUDES {
+                        return Err(ImportError::new(
+                            at,
+                            format!("more than {MAX_INCLUDES} @include in all"),
+                        ));
                     }
                     let (name, inner) = (st.include)(arg).map_err(|e| {
                         ImportError::new(&at, format!("cannot @include {arg}: {e}"))
@@ -258,22 +270,36 @@ fn atom(st: &State, a: &str, at: &str) -> Result<String, ImportError> {
 
 /// `A|B|~C`, numbers in C `strtol` syntax, named constants of the arch.
 fn value(st: &State, s: &str, at: &str) -> Result<u64, ImportError> {
+    value_in(st, s, at, 0)
+}
+
+/// How deep `(` and `~` may nest in a value (they are read recursively).
+const MAX_VALUE_DEPTH: usize = 32;
+
+fn value_in(st: &State, s: &str, at: &str, depth: usize) -> Result<u64, ImportError> {
     let mut acc = 0u64;
     for part in s.split('|') {
-        acc |= single(st, part.trim(), at)?;
+        acc |= single(st, part.trim(), at, depth)?;
     }
     Ok(acc)
 }
 
-fn single(st: &State, s: &str, at: &str) -> Result<u64, ImportError> {
+fn single(st: &State, s: &str, at: &str, depth: usize) -> Result<u64, ImportError> {
+    let nested = s.starts_with('~') || s.starts_with('(');
+    if nested && depth >= MAX_VALUE_DEPTH {
+        return Err(ImportError::new(
+            at,
+            format!("a value nests `(` and `~` more than {MAX_VALUE_DEPTH} deep"),
+        ));
+    }
     if let Some(inner) = s.strip_prefix('~') {
         if inner.starts_with('~') {
             return Err(ImportError::new(at, "`~~` is not allowed"));
         }
-        return Ok(!single(st, inner.trim(), at)?);
+        return Ok(!single(st, inner.trim(), at, depth + 1)?);
     }
     if let Some(inner) = s.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
-        return value(st, inner, at);
+        return value_in(st, inner, at, depth + 1);
     }
     let (neg, body) = match s.strip_prefix('-') {
         Some(b) => (true, b),
@@ -335,6 +361,43 @@ mod tests {
         assert!(
             t.contains("allow futex if arg1 != 0xffffffffffffffff"),
             "{t}"
+        );
+    }
+
+    /// Files that each include the next several times stop at the include budget instead
+    /// of expanding exponentially within the depth bound.
+    #[test]
+    fn includes_are_bounded_in_all() {
+        let mut inc = |p: &str| -> Result<(String, String), String> {
+            let level: usize = p.parse().map_err(|_| "not found".to_string())?;
+            let next = format!("@include {}\n", level + 1).repeat(10);
+            Ok((
+                p.to_string(),
+                if level < 7 { next } else { "read: 1\n".into() },
+            ))
+        };
+        let e = import("@include 1\n", "t.policy", Arch::X86_64, &mut inc).unwrap_err();
+        assert!(e.message.contains("more than 256 @include"), "{e}");
+    }
+
+    /// Parentheses and `~` nest within a bound: 20,000 `(` overflowed the stack (seen in
+    /// review for the `minijail` fuzz target; fuzz/regressions/minijail/deep-parens.policy).
+    #[test]
+    fn value_nesting_is_bounded() {
+        let deep = format!(
+            "read: arg0 == {}1{}\n",
+            "(".repeat(20_000),
+            ")".repeat(20_000)
+        );
+        let e = conv(&deep).unwrap_err();
+        assert!(e.message.contains("more than 32 deep"), "{e}");
+        let e = conv(&format!("read: arg0 == {}1\n", "~ ".repeat(20_000))).unwrap_err();
+        assert!(e.message.contains("more than 32 deep"), "{e}");
+        let ok = conv("read: arg0 == ((~(2))) | 1\n").unwrap();
+        assert!(
+            ok.text.contains("allow read if arg0 == 0xfffffffffffffffd"),
+            "{}",
+            ok.text
         );
     }
 
