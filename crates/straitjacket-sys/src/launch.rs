@@ -593,6 +593,7 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
 
     let n = plan.listener_fd();
     let start = Instant::now();
+    let mut tries = 0u32;
     let listener = loop {
         match pidfd::getfd(pidfd.as_fd(), n) {
             Ok(fd) if notify::is_listener(fd.as_fd()) => break fd,
@@ -604,8 +605,13 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
             Err(e) if e.raw_os_error() == Some(libc::EBADF) => {}
             Err(e) => return Err(fail(parent("pidfd_getfd")(e))),
         }
-        // Not installed yet: wait a little on the error pipe, which speaks if it failed.
-        let ready = crate::signals::poll_readable(&[err_r.as_fd()], 1)
+        // Not installed yet: the install takes tens of microseconds (the kernel runs the new
+        // filter over every number to build its cache), so look again soon — not at once,
+        // which would take the CPU the child needs on a busy machine — then every
+        // millisecond; meanwhile the error pipe speaks if the install failed.
+        tries += 1;
+        let wait_us = if tries < 20 { 50 } else { 1000 };
+        let ready = crate::signals::poll_readable_us(&[err_r.as_fd()], Some(wait_us))
             .map_err(|e| fail(parent("poll")(e)))?;
         if ready[0] {
             let e = child_failed();

@@ -185,6 +185,16 @@ pub fn kill_unreaped_child(pid: i32, sig: i32) -> io::Result<()> {
 /// `poll(2)` on a few fds for readability; returns which are ready (readable, hung up or in
 /// error), in order. `timeout_ms` < 0 waits forever. EINTR gives all-false.
 pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<bool>> {
+    let us = if timeout_ms < 0 {
+        None
+    } else {
+        Some(i64::from(timeout_ms) * 1000)
+    };
+    poll_readable_us(fds, us)
+}
+
+/// As [`poll_readable`], with the timeout in microseconds (`None`: none).
+pub fn poll_readable_us(fds: &[BorrowedFd<'_>], timeout_us: Option<i64>) -> io::Result<Vec<bool>> {
     let mut pfds: Vec<libc::pollfd> = fds
         .iter()
         .map(|f| libc::pollfd {
@@ -193,9 +203,24 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<
             revents: 0,
         })
         .collect();
+    let ts = timeout_us.map(|us| libc::timespec {
+        tv_sec: us / 1_000_000,
+        tv_nsec: (us % 1_000_000) * 1000,
+    });
+    let tp = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: `pfds` is a live array of `pfds.len()` pollfd records the kernel reads and
-    // writes (revents) during the call.
-    let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+    // writes (revents) during the call; `tp` is null or points at a live timespec; no signal
+    // mask is passed.
+    let r = unsafe {
+        libc::ppoll(
+            pfds.as_mut_ptr(),
+            pfds.len() as libc::nfds_t,
+            tp,
+            std::ptr::null(),
+        )
+    };
     if r < 0 {
         let e = last_error();
         if e.raw_os_error() == Some(libc::EINTR) {
