@@ -1,10 +1,13 @@
-//! Compile time: resolve + compile of a large policy, and compile alone.
-//! `cargo bench -p straitjacket-policy --bench compile [-- POLICY.sj …]`
+//! Compile time: import (OCI JSON to policy text, for a JSON profile), parse + resolve, and
+//! compile, each timed alone. With no argument, Docker's default profile from the shared
+//! corpus (x86_64 + i386 + x32, as runc loads it).
+//! `cargo bench -p straitjacket-policy --bench compile [-- POLICY.sj|PROFILE.json …]`
 
 use std::time::Instant;
 
 use straitjacket_policy::arch::Arch;
 use straitjacket_policy::compile::compile;
+use straitjacket_policy::import::oci;
 use straitjacket_policy::resolve::{resolve_text, Options};
 
 fn time<T>(iters: u32, mut f: impl FnMut() -> T) -> f64 {
@@ -24,26 +27,51 @@ fn time<T>(iters: u32, mut f: impl FnMut() -> T) -> f64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
+    let mut args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
+    if args.is_empty() {
+        let corpus = std::env::var("STRAITJACKET_CORPUS").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").to_string()
+        });
+        args.push(format!("{corpus}/moby-default.json"));
+    }
     let opts = Options {
         native: Arch::X86_64,
     };
+    let iopts = oci::Options {
+        native: Arch::X86_64,
+        caps: None,
+        kernel: None,
+    };
     for path in &args {
-        let text = std::fs::read_to_string(path).expect("read policy");
+        let raw = std::fs::read_to_string(path).expect("read policy");
+        let json = oci::looks_like_json(raw.as_bytes());
+        let text = if json {
+            oci::import(&raw, path, &iopts).expect("import").text
+        } else {
+            raw.clone()
+        };
         let (_, r) = resolve_text(path, &text, &opts)
             .map_err(|_| "policy rejected")
             .unwrap();
+        let import = if json {
+            time(200, || oci::import(&raw, path, &iopts).is_ok())
+        } else {
+            0.0
+        };
         let resolve = time(200, || resolve_text(path, &text, &opts).is_ok());
         let comp = time(200, || compile(&r.policy).unwrap().len());
         let arches: Vec<&str> = r.policy.filters.iter().map(|f| f.arch.name()).collect();
         println!(
-            "{path} ({}): parse+resolve {:.1} µs, compile {:.1} µs, {} instructions",
+            "{path} ({}): import {:.1} µs, parse+resolve {:.1} µs, compile {:.1} µs \
+             (resolve+compile {:.1} µs), {} instructions",
             arches.join("+"),
+            import * 1e6,
             resolve * 1e6,
             comp * 1e6,
+            (resolve + comp) * 1e6,
             compile(&r.policy).unwrap().len()
         );
     }

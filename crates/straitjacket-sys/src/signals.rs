@@ -33,6 +33,51 @@ pub fn block(sigs: &[i32]) -> io::Result<()> {
     }
 }
 
+/// The signal that interrupts a worker thread blocked for a caller that went away.
+pub const INTERRUPT: i32 = libc::SIGURG;
+
+extern "C" fn on_interrupt(_: libc::c_int) {}
+
+/// Makes [`INTERRUPT`] interrupt a blocking call of the thread it is sent to (EINTR: a
+/// handler that does nothing, without SA_RESTART) and lets the calling thread receive it.
+/// The supervisor's other threads keep it blocked.
+pub fn accept_interrupts() -> io::Result<()> {
+    // SAFETY: an all-zero sigaction is a valid value; the fields are set below.
+    let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+    sa.sa_sigaction = on_interrupt as *const () as usize;
+    sa.sa_flags = 0;
+    // SAFETY: `sa` is live and initialised; the handler does nothing, so it is
+    // async-signal-safe; the old action is not requested.
+    if unsafe { libc::sigaction(INTERRUPT, &sa, std::ptr::null_mut()) } != 0 {
+        return Err(last_error());
+    }
+    let set = sigset(&[INTERRUPT]);
+    // SAFETY: `set` is a live, initialised sigset_t.
+    let r = unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(r))
+    }
+}
+
+/// The calling thread's id.
+pub fn thread_id() -> i32 {
+    // SAFETY: gettid cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// Sends [`INTERRUPT`] to thread `tid` of this process.
+pub fn interrupt(tid: i32) -> io::Result<()> {
+    // SAFETY: integers only; tgkill reaches only a thread of this process.
+    let r = unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, INTERRUPT) };
+    if r < 0 {
+        Err(last_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// A non-blocking, close-on-exec signalfd for `sigs` (which must be blocked).
 pub fn signalfd(sigs: &[i32]) -> io::Result<OwnedFd> {
     let set = sigset(sigs);

@@ -8,11 +8,12 @@
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-const SJ: &str = env!("CARGO_BIN_EXE_straitjacket");
-const NOBODY: &str = "65534";
+#[path = "support/users.rs"]
+mod users;
+use users::{sj_command, users, As};
 
 struct TempDir(PathBuf);
 
@@ -51,42 +52,8 @@ impl Drop for TempDir {
     }
 }
 
-fn is_root() -> bool {
-    std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-}
-
-/// Who runs straitjacket: the caller, and an ordinary user too where the caller is root.
-#[derive(Clone, Copy, Debug)]
-enum As {
-    Caller,
-    Nobody,
-}
-
-fn users() -> Vec<As> {
-    if is_root() {
-        if Command::new("setpriv").arg("--version").output().is_ok() {
-            return vec![As::Caller, As::Nobody];
-        }
-        eprintln!("skipping the ordinary-user half: setpriv is not installed");
-    }
-    vec![As::Caller]
-}
-
 fn sj_as(who: As, args: &[&str]) -> Output {
-    let mut c = match who {
-        As::Caller => Command::new(SJ),
-        As::Nobody => {
-            let mut c = Command::new("setpriv");
-            c.args([
-                &format!("--reuid={NOBODY}"),
-                &format!("--regid={NOBODY}"),
-                "--clear-groups",
-                SJ,
-            ]);
-            c
-        }
-    };
-    c.args(args)
+    sj_command(who, args)
         .current_dir("/")
         .stdin(Stdio::null())
         .output()

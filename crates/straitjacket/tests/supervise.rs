@@ -432,3 +432,36 @@ show("nobody-public", d + "/public")
         err(&o)
     );
 }
+
+#[test]
+fn workers_blocked_for_callers_that_left_are_released() {
+    // 70 FIFO opens whose callers are killed while the supervisor's worker waits for a
+    // writer: more than the 64 workers there may be. Each worker must be freed when its
+    // caller leaves, or the last open (which has a writer) would never be served.
+    let t = TempDir::new("fifo");
+    std::fs::create_dir_all(t.path("ff")).unwrap();
+    let fifo = t.path("ff/fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let script = format!(
+        "for i in $(seq 70); do timeout 0.05 cat {f}; done; (echo hi > {f} &); cat {f}",
+        f = fifo.display()
+    );
+    let o = Command::new("timeout")
+        .args(["60", SJ, "run", "--allow-write", &t.s("ff")])
+        .args([
+            "--allow-exec",
+            "/usr/bin",
+            "--allow-exec",
+            "/bin",
+            "--",
+            "sh",
+            "-c",
+        ])
+        .arg(&script)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out(&o), "hi\n", "{}", err(&o));
+    assert_eq!(o.status.code(), Some(0));
+}

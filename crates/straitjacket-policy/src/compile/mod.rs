@@ -10,12 +10,47 @@ pub mod lower;
 pub mod report;
 
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::bpf::{Insn, Program};
 use crate::ir::Policy;
 
 /// The kernel's limit on one filter's length.
 pub const MAX_INSNS: usize = 4096;
+
+/// A fast hasher for the compiler's small integer keys (FxHash, as rustc uses): the
+/// compiler hashes nodes and memo keys it builds itself, so HashDoS resistance buys nothing
+/// and SipHash was a visible share of compile time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Builds [`FxHasher`]s.
+pub type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// Why a policy could not become a program.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -47,22 +47,28 @@ pub struct Status {
     pub caller: Caller,
     /// The thread's root directory.
     pub root: OwnedFd,
-    /// A pidfd of the thread: while it is alive, this is the same thread.
-    pub alive: OwnedFd,
+    /// A pidfd of the thread: while it is alive, this is the same thread. `None` where the
+    /// kernel has no thread pidfds (before 6.9) and the thread leads no process: then what is
+    /// read is used for one call and not kept.
+    pub alive: Option<OwnedFd>,
 }
 
 impl Status {
     /// Whether the thread this was read from is still alive (a thread id reused by a later
     /// thread is never taken for it).
     pub fn alive(&self) -> bool {
-        pidfd::send_signal(self.alive.as_fd(), 0).is_ok()
+        self.alive
+            .as_ref()
+            .is_some_and(|p| pidfd::send_signal(p.as_fd(), 0).is_ok())
     }
 }
 
 /// Reads what the supervisor needs of thread `tid`. The caller checks the notification is
 /// still pending afterwards (the thread id was the caller's).
 pub fn status(tid: i32) -> Option<Status> {
-    let alive = pidfd::open(tid, pidfd::PIDFD_THREAD).ok()?;
+    let alive = pidfd::open(tid, pidfd::PIDFD_THREAD)
+        .or_else(|_| pidfd::open(tid, 0))
+        .ok();
     let text = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
     let root = proc_dir(tid, "root").ok()?;
     let field = |name: &str| {
@@ -82,6 +88,29 @@ pub fn status(tid: i32) -> Option<Status> {
         root,
         alive,
     })
+}
+
+/// Whether a call may create a file, and so needs the caller's umask.
+fn creates(call: &FsCall) -> bool {
+    match *call {
+        FsCall::Open {
+            flags, how: None, ..
+        } => flags & sv::O_CREAT != 0 || flags & sv::O_TMPFILE == sv::O_TMPFILE,
+        // openat2: the flags are in the `struct open_how`, not read yet.
+        FsCall::Open { how: Some(_), .. } => true,
+        FsCall::Mkdir { .. } | FsCall::Mknod { .. } => true,
+        _ => false,
+    }
+}
+
+/// The caller's umask as it is now. A cached one may be stale: the umask is shared by the
+/// threads of a process, and another thread's `umask()` is let through (CONTINUE) after the
+/// cache is cleared — a status read before it runs would keep the old mask, and files would
+/// be created more open than the program asked.
+fn umask_now(tid: i32) -> Option<u32> {
+    let text = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    let mask = text.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+    u32::from_str_radix(mask.trim(), 8).ok()
 }
 
 fn proc_dir(tid: i32, what: &str) -> Result<OwnedFd, i32> {
@@ -190,6 +219,11 @@ pub fn fs_request(
             None => Vec::new(),
         },
     };
+    let umask = if creates(&call) {
+        umask_now(tid).ok_or(NotCopied::Gone)?
+    } else {
+        st.umask
+    };
     still_pending(listener, id)?;
     Ok(FsRequest {
         call,
@@ -198,7 +232,7 @@ pub fn fs_request(
         paths,
         empty_fd,
         extra,
-        umask: st.umask,
+        umask,
         inline: true,
     })
 }

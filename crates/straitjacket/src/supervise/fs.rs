@@ -10,11 +10,12 @@
 //! how its name was spelled.
 //!
 //! What each kind of access needs:
-//! - read (open for reading, listing a directory): a `read`, `write` or `exec` rule;
+//! - read (open for reading, listing a directory; an `O_PATH` open, answered with a read-only
+//!   fd since the kernel cannot inject an `O_PATH` one): a `read`, `write` or `exec` rule;
 //! - write (open for writing, creating, truncating; mkdir, unlink, rename at both ends,
 //!   symlink, link at both ends, chmod, chown, utimes, truncate): a `write` rule — for the
 //!   file itself when it exists, for its directory when it is created or removed;
-//! - metadata (stat, access, readlink, statfs, an `O_PATH` open): any rule, or being a
+//! - metadata (stat, access, readlink, statfs): any rule, or being a
 //!   directory above a rule's root (so `realpath` and `ls -d /usr` work on the way to a rule).
 //!
 //! Outside every rule the call fails with EACCES — also when the path does not exist there,
@@ -388,10 +389,10 @@ impl FsRules {
                 .reached
                 .as_ref()
                 .is_some_and(|d| self.dir_standing(d, &req.root, req.caller).grant.any());
-            if shown {
-                done(Outcome::Errno(f.errno))
-            } else {
-                refused(EACCES)
+            match (shown, f.magic) {
+                (true, false) => done(Outcome::Errno(f.errno)),
+                (true, true) => refused(f.errno),
+                (false, _) => refused(EACCES),
             }
         })
     }
@@ -691,7 +692,9 @@ impl FsRules {
                 if req.inline && !matches!(kind, 0o100000 | 0o040000 | 0o120000) {
                     return Ok(done(Outcome::Defer));
                 }
-                let opened = if tmpfile {
+                let opened = if flags & sv::O_PATH != 0 {
+                    instead_of_o_path(fd, m, s, kflags)?
+                } else if tmpfile {
                     fsops::open_at(
                         fd.as_fd(),
                         c".",
@@ -776,6 +779,7 @@ impl FsRules {
 }
 
 const EAGAIN: i32 = 11;
+const EOPNOTSUPP: i32 = 95;
 const EBUSY: i32 = 16;
 
 /// `AT_*` and `O_*` as the supervisor passes them to its own calls.
@@ -797,6 +801,31 @@ fn at_flags(empty: bool, nofollow: bool) -> i32 {
     } else {
         0
     }
+}
+
+/// What an `O_PATH` open gets. An `O_PATH` fd cannot be injected (the kernel's ADDFD takes no
+/// `O_PATH` file: EBADF), so where the rules let the caller read the object — a directory or
+/// a regular file — it gets a read-only fd of it instead: it does all an `O_PATH` fd does
+/// (`*at` calls from it, `fstat`, `fchdir`), and reading, which the rules allow anyway. (The
+/// caller's own permissions must then allow reading too.) Otherwise: EACCES where the rules
+/// grant no read, ELOOP for a symlink (`O_PATH | O_NOFOLLOW`), EOPNOTSUPP for other kinds,
+/// which a read-only open could block on or act on (FIFOs, devices).
+fn instead_of_o_path(
+    handle: &OwnedFd,
+    m: &Meta,
+    s: Standing,
+    flags: i32,
+) -> Result<OwnedFd, Verdict> {
+    if !s.grant.read {
+        return Err(refused(EACCES));
+    }
+    match m.mode & 0o170000 {
+        0o040000 | 0o100000 => {}
+        0o120000 => return Err(done(Outcome::Errno(walk::ELOOP))),
+        _ => return Err(done(Outcome::Errno(EOPNOTSUPP))),
+    }
+    let keep = (sv::O_DIRECTORY | sv::O_CLOEXEC | sv::O_NOFOLLOW) as i32;
+    reopen_with(handle, flags & keep, 0, m)
 }
 
 /// Opens the file an `O_PATH` handle refers to, through `/proc/self/fd` — the supervisor's

@@ -126,6 +126,8 @@ enum LimitHit {
 
 /// How often the watchdog looks, milliseconds.
 const TICK_MS: i32 = 5;
+/// How often workers blocked for a caller are checked, milliseconds.
+const RELEASE_MS: i32 = 100;
 /// Exit status when the wall clock ran out (as timeout(1)).
 pub const EXIT_TIMEOUT: i32 = 124;
 /// Exit status when a resource limit killed the tree (128 + SIGKILL).
@@ -342,7 +344,13 @@ impl Supervisor<'_> {
                 fds.push(e.as_fd());
                 fds.len() - 1
             });
-            let tick = if self.watch.active() { TICK_MS } else { -1 };
+            let tick = if self.watch.active() {
+                TICK_MS
+            } else if self.pool.busy() {
+                RELEASE_MS
+            } else {
+                -1
+            };
             let ready = signals::poll_readable(&fds, tick).map_err(sys("poll"))?;
             drop(fds);
             if self.watch.hit.is_none() {
@@ -355,6 +363,7 @@ impl Supervisor<'_> {
             if ready[0] {
                 self.signals(sigfd);
             }
+            self.pool.release_abandoned();
             if ready[1] {
                 self.reap();
             }
@@ -626,7 +635,9 @@ impl Supervisor<'_> {
                     if self.threads.len() > 4096 {
                         self.threads.clear();
                     }
-                    self.threads.insert(tid, Arc::clone(&st));
+                    if st.alive.is_some() {
+                        self.threads.insert(tid, Arc::clone(&st));
+                    }
                     st
                 }
                 _ => {

@@ -4,16 +4,17 @@
 //!
 //! The main loop copies each call's arguments and checks the notification is still pending;
 //! a worker takes the caller's filesystem identity (its own thread's only), walks and acts,
-//! takes back the supervisor's, and answers. A worker is started whenever none is idle, up to
-//! [`MAX_WORKERS`]; past that, jobs wait their turn.
+//! takes back the supervisor's, and answers. A worker is started whenever the queued jobs
+//! outnumber the idle workers, up to [`MAX_WORKERS`]; past that, jobs wait their turn (so a
+//! program with more than that many calls blocked at once, each waiting for a later one,
+//! waits for ever).
 
+use std::collections::VecDeque;
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use straitjacket_sys::fsops::{self, FsCreds};
-use straitjacket_sys::{mem, notify, notify::Reply};
+use straitjacket_sys::{mem, notify, notify::Reply, signals};
 
 use super::audit::{Audit, Entry};
 use super::fs::{FsRequest, FsRules, Outcome, Verdict};
@@ -58,10 +59,27 @@ pub struct Job {
 
 #[derive(Debug)]
 pub struct Pool {
-    tx: Sender<Job>,
-    rx: Arc<Mutex<Receiver<Job>>>,
-    idle: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
     workers: usize,
+}
+
+/// The queue and the count of workers waiting for it, under one lock: whether a job will be
+/// taken is decided on a consistent view. (Counting idle workers apart from the queue let two
+/// jobs submitted in a row both count on the same idle worker; with that worker then blocked
+/// in a FIFO's open, the second waited for ever with fewer than [`MAX_WORKERS`] started.)
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<State>,
+    ready: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    queue: VecDeque<Job>,
+    /// Workers waiting in [`worker`] for a job.
+    idle: usize,
+    /// Jobs being carried out: (worker thread id, notification id, listener).
+    busy: Vec<(i32, u64, Arc<OwnedFd>)>,
 }
 
 impl Default for Pool {
@@ -72,45 +90,96 @@ impl Default for Pool {
 
 impl Pool {
     pub fn new() -> Pool {
-        let (tx, rx) = channel();
         Pool {
-            tx,
-            rx: Arc::new(Mutex::new(rx)),
-            idle: Arc::new(AtomicUsize::new(0)),
+            shared: Arc::new(Shared::default()),
             workers: 0,
         }
     }
 
     pub fn submit(&mut self, job: Job) {
-        if self.idle.load(Ordering::SeqCst) == 0 && self.workers < MAX_WORKERS {
-            let rx = Arc::clone(&self.rx);
-            let idle = Arc::clone(&self.idle);
+        let Ok(mut st) = self.shared.state.lock() else {
+            run(job);
+            return;
+        };
+        st.queue.push_back(job);
+        // Every idle worker takes one queued job: a job beyond them needs a new worker.
+        let short = st.queue.len() > st.idle;
+        drop(st);
+        self.shared.ready.notify_one();
+        if short && self.workers < MAX_WORKERS {
+            let shared = Arc::clone(&self.shared);
             let started = std::thread::Builder::new()
                 .name("sj-worker".into())
                 .stack_size(256 * 1024)
-                .spawn(move || worker(&rx, &idle));
+                .spawn(move || worker(&shared));
             if started.is_ok() {
                 self.workers += 1;
+            } else if self.workers == 0 {
+                // No worker can ever take it: answer here.
+                let job = self
+                    .shared
+                    .state
+                    .lock()
+                    .ok()
+                    .and_then(|mut s| s.queue.pop_back());
+                if let Some(job) = job {
+                    run(job);
+                }
             }
-        }
-        if let Err(e) = self.tx.send(job) {
-            // No worker can ever take it (none could be started): answer here.
-            run(e.0);
         }
     }
 }
 
-fn worker(rx: &Mutex<Receiver<Job>>, idle: &AtomicUsize) {
-    loop {
-        idle.fetch_add(1, Ordering::SeqCst);
-        let job = {
-            let Ok(rx) = rx.lock() else { return };
-            rx.recv()
+impl Pool {
+    /// Whether workers are carrying out calls (the main loop then looks at them now and then).
+    pub fn busy(&self) -> bool {
+        self.shared.state.lock().is_ok_and(|s| !s.busy.is_empty())
+    }
+
+    /// Interrupts workers blocked for a caller that left its call (killed, or interrupted by
+    /// a signal): a FIFO's open waiting for a writer that will never come would hold its
+    /// worker for ever.
+    pub fn release_abandoned(&self) {
+        let Ok(st) = self.shared.state.lock() else {
+            return;
         };
-        idle.fetch_sub(1, Ordering::SeqCst);
-        match job {
-            Ok(job) => run(job),
-            Err(_) => return,
+        for (tid, id, listener) in &st.busy {
+            if !notify::id_valid(listener.as_fd(), *id) {
+                // Under the lock: the worker is still on this job (it takes the lock to
+                // leave it), so the signal reaches the call it is meant for.
+                let _ = signals::interrupt(*tid);
+            }
+        }
+    }
+}
+
+fn worker(shared: &Shared) {
+    let me = signals::thread_id();
+    let _ = signals::accept_interrupts();
+    loop {
+        let job = {
+            let Ok(mut st) = shared.state.lock() else {
+                return;
+            };
+            loop {
+                if let Some(job) = st.queue.pop_front() {
+                    break job;
+                }
+                st.idle += 1;
+                st = match shared.ready.wait(st) {
+                    Ok(st) => st,
+                    Err(_) => return,
+                };
+                st.idle -= 1;
+            }
+        };
+        let (id, listener) = (job.id, Arc::clone(&job.listener));
+        if let Ok(mut st) = shared.state.lock() {
+            st.busy.push((me, id, listener));
+        }
+        run(job);
+        if let Ok(mut st) = shared.state.lock() {
+            st.busy.retain(|&(t, i, _)| (t, i) != (me, id));
         }
     }
 }
