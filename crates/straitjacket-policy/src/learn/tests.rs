@@ -285,9 +285,9 @@ fn paths_settle_collapse_and_skip_system_paths() {
     add("/etc/group", Access::Read);
     add("/etc/missing", Access::Read);
     add("/usr/lib/x/libc.so", Access::Read);
-    add("/work/out/new.tgz", Access::Create);
-    add("/work/in", Access::Read);
-    add("/work/in/f", Access::Read);
+    add("/srv/out/new.tgz", Access::Create);
+    add("/srv/in", Access::Read);
+    add("/srv/in/f", Access::Read);
     add("/usr/bin/cat", Access::Exec);
     add("/dev/null", Access::Create);
     let existing = [
@@ -299,16 +299,16 @@ fn paths_settle_collapse_and_skip_system_paths() {
         ("/etc/passwd", false),
         ("/etc/group", false),
         ("/usr/lib/x/libc.so", false),
-        ("/work/out", true),
-        ("/work/in", true),
-        ("/work/in/f", false),
+        ("/srv/out", true),
+        ("/srv/in", true),
+        ("/srv/in/f", false),
         ("/usr/bin/cat", false),
         ("/dev/null", false),
     ];
     let stat = stat_from(&existing);
     let settled = paths::settle(&raw, &stat);
     assert!(!settled.contains_key("/etc/missing"));
-    assert!(settled["/work/out"].write);
+    assert!(settled["/srv/out"].write);
     let system = vec![
         (FsAccess::Read, "/usr/lib".to_string()),
         (FsAccess::Write, "/dev/null".to_string()),
@@ -319,8 +319,8 @@ fn paths_settle_collapse_and_skip_system_paths() {
         (FsAccess::Read, "/etc/passwd"),
         (FsAccess::Read, "/opt/app/data/one"),
         (FsAccess::Read, "/opt/app/lib"),
-        (FsAccess::Read, "/work/in"),
-        (FsAccess::Write, "/work/out"),
+        (FsAccess::Read, "/srv/in"),
+        (FsAccess::Write, "/srv/out"),
         (FsAccess::Exec, "/usr/bin/cat"),
     ]
     .iter()
