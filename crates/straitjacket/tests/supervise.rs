@@ -5,37 +5,14 @@
 use std::io::Read;
 use std::net::{TcpListener, UdpSocket};
 use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
-const SJ: &str = env!("CARGO_BIN_EXE_straitjacket");
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{err, out, sj_in as sj, TempDir, SJ};
+
 const PY: &str = "/usr/bin/python3";
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("sj-sup-{}-{tag}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-    fn s(&self, rel: &str) -> String {
-        self.path(rel).to_str().unwrap().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn have_python() -> bool {
     if Path::new(PY).exists() {
@@ -43,23 +20,6 @@ fn have_python() -> bool {
     }
     eprintln!("skipping: {PY} is not installed");
     false
-}
-
-fn sj(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(SJ)
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// The log's lines as JSON values.
@@ -110,15 +70,15 @@ fn reads_only_inside_the_rules_by_every_path() {
         return;
     }
     let t = TempDir::new("read");
-    std::fs::create_dir_all(t.path("allowed/sub")).unwrap();
-    std::fs::write(t.path("allowed/file"), "INSIDE\n").unwrap();
-    std::fs::write(t.path("secret"), "SECRET\n").unwrap();
-    std::os::unix::fs::symlink("file", t.path("allowed/link-in")).unwrap();
-    std::os::unix::fs::symlink(t.path("secret"), t.path("allowed/link-out")).unwrap();
-    std::fs::write(t.path("try.py"), TRY_READ).unwrap();
-    let log = t.path("log.jsonl");
+    std::fs::create_dir_all(t.join("allowed/sub")).unwrap();
+    std::fs::write(t.join("allowed/file"), "INSIDE\n").unwrap();
+    std::fs::write(t.join("secret"), "SECRET\n").unwrap();
+    std::os::unix::fs::symlink("file", t.join("allowed/link-in")).unwrap();
+    std::os::unix::fs::symlink(t.join("secret"), t.join("allowed/link-out")).unwrap();
+    std::fs::write(t.join("try.py"), TRY_READ).unwrap();
+    let log = t.join("log.jsonl");
     let o = sj(
-        &t.0,
+        t.path(),
         &[
             "run",
             "--fs-supervisor-only",
@@ -171,10 +131,10 @@ fn writes_only_under_write_rules() {
         return;
     }
     let t = TempDir::new("write");
-    std::fs::create_dir_all(t.path("rw")).unwrap();
-    std::fs::create_dir_all(t.path("ro")).unwrap();
-    std::fs::write(t.path("ro/keep"), "KEEP\n").unwrap();
-    std::fs::write(t.path("outside"), "OUT\n").unwrap();
+    std::fs::create_dir_all(t.join("rw")).unwrap();
+    std::fs::create_dir_all(t.join("ro")).unwrap();
+    std::fs::write(t.join("ro/keep"), "KEEP\n").unwrap();
+    std::fs::write(t.join("outside"), "OUT\n").unwrap();
     let prog = r#"
 import os, sys
 b = sys.argv[1]
@@ -203,9 +163,9 @@ show("unlink-ro", lambda: os.unlink(b + "/ro/keep"))
 show("unlink-rw", lambda: os.unlink(b + "/rw/d/moved"))
 show("rmdir-rw", lambda: os.rmdir(b + "/rw/d"))
 "#;
-    std::fs::write(t.path("w.py"), prog).unwrap();
+    std::fs::write(t.join("w.py"), prog).unwrap();
     let o = sj(
-        &t.0,
+        t.path(),
         &[
             "run",
             "--fs-supervisor-only",
@@ -240,9 +200,9 @@ unlink-rw: ok
 rmdir-rw: ok
 ";
     assert_eq!(out(&o), want, "{}", err(&o));
-    assert_eq!(std::fs::read_to_string(t.path("outside")).unwrap(), "OUT\n");
+    assert_eq!(std::fs::read_to_string(t.join("outside")).unwrap(), "OUT\n");
     assert_eq!(
-        std::fs::read_to_string(t.path("ro/keep")).unwrap(),
+        std::fs::read_to_string(t.join("ro/keep")).unwrap(),
         "KEEP\n"
     );
 }
@@ -260,12 +220,12 @@ fn connects_only_where_net_rules_say_by_address_and_port() {
         a.local_addr().unwrap().port(),
         b.local_addr().unwrap().port(),
     );
-    let ux = UnixListener::bind(t.path("x.sock")).unwrap();
-    let _uy = UnixListener::bind(t.path("y.sock")).unwrap();
+    let ux = UnixListener::bind(t.join("x.sock")).unwrap();
+    let _uy = UnixListener::bind(t.join("y.sock")).unwrap();
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let pu = udp.local_addr().unwrap().port();
     std::fs::write(
-        t.path("p.sj"),
+        t.join("p.sj"),
         format!(
             "default allow\nnet connect 127.0.0.1:{pa}, 127.0.0.1:{pu}, unix:{}\nnet bind 127.0.0.1:0\n",
             t.s("x.sock")
@@ -303,10 +263,10 @@ show("bind-fixed", lambda: bind({pb}))
         x = t.s("x.sock"),
         dir = t.s(""),
     );
-    std::fs::write(t.path("n.py"), prog).unwrap();
-    let log = t.path("log.jsonl");
+    std::fs::write(t.join("n.py"), prog).unwrap();
+    let log = t.join("log.jsonl");
     let o = sj(
-        &t.0,
+        t.path(),
         &[
             "run",
             "--policy",
@@ -355,11 +315,11 @@ bind-fixed: errno 13
 fn bad_net_rules_are_refused_with_the_reason() {
     let t = TempDir::new("badnet");
     std::fs::write(
-        t.path("p.sj"),
+        t.join("p.sj"),
         "default allow\nnet connect unix:relative.sock\n",
     )
     .unwrap();
-    let o = sj(&t.0, &["run", "--policy", "p.sj", "--", "true"]);
+    let o = sj(t.path(), &["run", "--policy", "p.sj", "--", "true"]);
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));
     assert!(err(&o).contains("unix:/absolute/path"), "{}", err(&o));
 }
@@ -377,18 +337,18 @@ fn a_program_that_drops_privileges_gets_no_more_than_its_new_identity() {
     }
     use std::os::unix::fs::PermissionsExt;
     let t = TempDir::new("drop");
-    std::fs::create_dir_all(t.path("data")).unwrap();
-    std::fs::set_permissions(t.path("data"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(&t.0, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(t.path("data/root-only"), "ROOT\n").unwrap();
+    std::fs::create_dir_all(t.join("data")).unwrap();
+    std::fs::set_permissions(t.join("data"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(t.join("data/root-only"), "ROOT\n").unwrap();
     std::fs::set_permissions(
-        t.path("data/root-only"),
+        t.join("data/root-only"),
         std::fs::Permissions::from_mode(0o600),
     )
     .unwrap();
-    std::fs::write(t.path("data/public"), "PUBLIC\n").unwrap();
+    std::fs::write(t.join("data/public"), "PUBLIC\n").unwrap();
     std::fs::set_permissions(
-        t.path("data/public"),
+        t.join("data/public"),
         std::fs::Permissions::from_mode(0o644),
     )
     .unwrap();
@@ -405,15 +365,15 @@ os.setgroups([]); os.setgid(65534); os.setuid(65534)
 show("nobody", d + "/root-only")
 show("nobody-public", d + "/public")
 "#;
-    std::fs::write(t.path("d.py"), prog).unwrap();
-    std::fs::set_permissions(t.path("d.py"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(t.join("d.py"), prog).unwrap();
+    std::fs::set_permissions(t.join("d.py"), std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::write(
-        t.path("p.sj"),
+        t.join("p.sj"),
         format!("default allow\nfs read {}, {}\n", t.s("data"), t.s("d.py")),
     )
     .unwrap();
     let o = sj(
-        &t.0,
+        t.path(),
         &[
             "run",
             "--fs-supervisor-only",
@@ -439,8 +399,8 @@ fn workers_blocked_for_callers_that_left_are_released() {
     // writer: more than the 64 workers there may be. Each worker must be freed when its
     // caller leaves, or the last open (which has a writer) would never be served.
     let t = TempDir::new("fifo");
-    std::fs::create_dir_all(t.path("ff")).unwrap();
-    let fifo = t.path("ff/fifo");
+    std::fs::create_dir_all(t.join("ff")).unwrap();
+    let fifo = t.join("ff/fifo");
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success());
     let script = format!(

@@ -23,6 +23,17 @@ impl TempDir {
     pub fn path(&self) -> &Path {
         &self.0
     }
+    /// A path inside the directory.
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+    /// A path inside the directory, as a string for a command line.
+    pub fn s(&self, rel: &str) -> String {
+        self.join(rel)
+            .to_str()
+            .expect("UTF-8 temp path")
+            .to_string()
+    }
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.0.join(name);
         std::fs::write(&p, text).unwrap();
