@@ -669,8 +669,9 @@ impl FsRules {
         let follow = flags & sv::O_NOFOLLOW == 0 && !excl;
         let (read, write) = sv::open_wants(flags);
         let cloexec = flags & sv::O_CLOEXEC != 0;
-        // Our own copy is always close-on-exec; the caller's gets what it asked for.
-        let kflags = (flags | sv::O_CLOEXEC | sv::O_NOFOLLOW) as i32;
+        // Our own copy is always close-on-exec (the caller's gets what it asked for), and a
+        // terminal opened for the caller never becomes the supervisor's controlling terminal.
+        let kflags = (flags | sv::O_CLOEXEC | sv::O_NOFOLLOW | O_NOCTTY) as i32;
         let f = self.find(req, 0, follow, walk_mode)?;
         match &f.entry {
             Some((fd, m)) => {
@@ -779,6 +780,7 @@ impl FsRules {
 }
 
 const EAGAIN: i32 = 11;
+const O_NOCTTY: u64 = 0o400;
 const EOPNOTSUPP: i32 = 95;
 const EBUSY: i32 = 16;
 
