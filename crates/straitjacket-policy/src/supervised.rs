@@ -546,8 +546,9 @@ pub enum NetCall {
 /// The network calls the supervisor carries out.
 pub const NET_CALLS: &[&str] = &["connect", "bind", "sendto", "sendmsg"];
 
-/// Network calls refused while address rules are in force: `sendmmsg` (use sendmsg).
-pub const NET_REFUSED: &[(&str, i32)] = &[("sendmmsg", EOPNOTSUPP)];
+/// Network calls refused while address rules are in force: `sendmmsg` (use sendmsg), and
+/// io_uring, whose connect and send requests never pass the filter.
+pub const NET_REFUSED: &[(&str, i32)] = &[("sendmmsg", EOPNOTSUPP), ("io_uring_setup", ENOSYS)];
 
 pub fn net_call(name: &str, a: &[u64; 6]) -> Option<NetCall> {
     Some(match name {

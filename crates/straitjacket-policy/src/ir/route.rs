@@ -20,7 +20,7 @@
 //! - with address rules for the network ([`Routing::net`]), `connect`, `bind` and `sendmsg`
 //!   the policy would allow become `notify`, and so does `sendto` with a destination (a
 //!   `sendto` with a NULL address sends on a connected socket and stays in the kernel);
-//!   `sendmmsg` gets EOPNOTSUPP.
+//!   `sendmmsg` gets EOPNOTSUPP and `io_uring_setup` ENOSYS.
 //! - with either, the calls of [`supervised::IDENTITY_CALLS`] notify too, so the supervisor
 //!   knows when what it caches of a thread (identity, umask, root) goes stale.
 //! - `allow`, `log`, `kill-thread`, `trap`, `trace` and genuine `notify` stay as they are.
@@ -282,5 +282,18 @@ mod tests {
         );
         assert_eq!(decide(&r, &data("mkdir", [0; 6])).0, Action::Notify);
         assert_eq!(decide(&r, &data("connect", [0; 6])).0, Action::Allow);
+        // Address rules alone still shut io_uring, which would connect around them.
+        let named = policy("default allow\nallow io_uring_setup\n");
+        let r = route(
+            &named,
+            &Routing {
+                net: true,
+                ..Routing::default()
+            },
+        );
+        assert_eq!(
+            decide(&r, &data("io_uring_setup", [0; 6])).0,
+            Action::Errno(38)
+        );
     }
 }
