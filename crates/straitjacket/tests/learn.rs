@@ -83,18 +83,18 @@ fn a_shell_pipeline_is_learned_and_runs_again() {
     assert!(p.contains("\nallow execve "), "{p}");
     assert!(p.contains("\nallow getdents64 "), "ls lists /usr: {p}");
     // A call it never made is killed.
-    let o = run_learned(&d, &["python3", "-c", PY_SOCKET]);
+    let o = run_learned(&d, &[python3(), "-c", PY_SOCKET]);
     assert!(killed(&o), "{}: {}", code(&o), err(&o));
 }
 
 #[test]
 fn python_is_learned_with_args_and_a_socket_is_then_killed() {
     let d = TempDir::new("learn-py");
-    let shown = learn_then_run(&d, &["--args"], &["python3", "-c", PY_JSON]);
+    let shown = learn_then_run(&d, &["--args"], &[python3(), "-c", PY_JSON]);
     assert_eq!(shown, "{\"a\": 1}\n");
     let p = policy(&d);
     assert!(!p.contains("allow socket"), "{p}");
-    let o = run_learned(&d, &["python3", "-c", PY_SOCKET]);
+    let o = run_learned(&d, &[python3(), "-c", PY_SOCKET]);
     assert!(killed(&o), "{}: {}", code(&o), err(&o));
 }
 
@@ -131,7 +131,7 @@ fn tar_is_learned_with_paths_and_runs_again() {
     if let Ok(g) = gzip {
         assert!(p.contains(&format!("\nfs exec {}\n", g.display())), "{p}");
     }
-    let o = run_learned(&d, &["python3", "-c", PY_SOCKET]);
+    let o = run_learned(&d, &[python3(), "-c", PY_SOCKET]);
     assert!(killed(&o), "{}: {}", code(&o), err(&o));
 }
 
@@ -164,10 +164,10 @@ fn args_pin_write_fds_and_open_modes() {
     let learned = format!("{dup}1, b'x\\n')");
     let other = format!("{dup}d, b'x\\n')");
     assert_eq!(
-        learn_then_run(&d, &["--args"], &["python3", "-c", &learned]),
+        learn_then_run(&d, &["--args"], &[python3(), "-c", &learned]),
         "x\n"
     );
-    let o = run_learned(&d, &["python3", "-c", &other]);
+    let o = run_learned(&d, &[python3(), "-c", &other]);
     assert!(killed(&o), "{}: {}", code(&o), err(&o));
     assert!(err(&o).contains("blocked write(fd=3"), "{}", err(&o));
 }
@@ -175,7 +175,7 @@ fn args_pin_write_fds_and_open_modes() {
 #[test]
 fn threads_are_followed() {
     let d = TempDir::new("learn-threads");
-    let shown = learn_then_run(&d, &["--args"], &["python3", "-c", PY_THREADS]);
+    let shown = learn_then_run(&d, &["--args"], &[python3(), "-c", PY_THREADS]);
     assert_eq!(shown, "[0, 1, 2, 3]\n");
     let p = policy(&d);
     assert!(
@@ -219,7 +219,7 @@ fn append_widens_a_learned_policy() {
     let d = TempDir::new("learn-append");
     let pipe = ["sh", "-c", "ls /usr | sort | head"];
     learn(&d, &["--args"], &pipe);
-    let o = run_learned(&d, &["python3", "-c", PY_JSON]);
+    let o = run_learned(&d, &[python3(), "-c", PY_JSON]);
     assert!(killed(&o), "python was never learned: {}", err(&o));
     let o = sj_in(
         d.path(),
@@ -229,7 +229,7 @@ fn append_widens_a_learned_policy() {
             "--append",
             "policy.sj",
             "--",
-            "python3",
+            python3(),
             "-c",
             PY_JSON,
         ],
@@ -239,11 +239,11 @@ fn append_widens_a_learned_policy() {
     check_clean(&d);
     let p = policy(&d);
     assert!(p.contains("from 2 runs:\n"), "{p}");
-    for cmd in [&pipe[..], &["python3", "-c", PY_JSON][..]] {
+    for cmd in [&pipe[..], &[python3(), "-c", PY_JSON][..]] {
         let o = run_learned(&d, cmd);
         assert_eq!(code(&o), 0, "{cmd:?}: {}\n{p}", err(&o));
     }
-    let o = run_learned(&d, &["python3", "-c", PY_SOCKET]);
+    let o = run_learned(&d, &[python3(), "-c", PY_SOCKET]);
     assert!(killed(&o), "{}", err(&o));
     // Counts add up: the block of the merged file says what both runs saw.
     let runs = |p: &str| -> u64 {

@@ -95,3 +95,13 @@ pub fn cc(dir: &TempDir, name: &str, src: &str, flags: &[&str]) -> PathBuf {
     assert!(o.status.success(), "cc failed: {}", err(&o));
     exe
 }
+
+/// The system's python3 by absolute path. A `python3` found first on PATH may be a version
+/// manager's shim (pyenv's is a bash script that forks, reads files and opens sockets of its
+/// own), which would make what a test learns or blocks depend on the machine's setup.
+pub fn python3() -> &'static str {
+    ["/usr/bin/python3", "/bin/python3"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("python3")
+}
