@@ -155,7 +155,7 @@ impl Policy {
         if let Some(s) = p.settings.first() {
             return Some(format!(
                 "{}: `{}`",
-                s.origin.as_ref().map_or("policy", |o| o.0.as_str()),
+                s.origin.as_ref().map_or("policy", |o| &*o.0),
                 s.keyword
             ));
         }
@@ -168,7 +168,7 @@ impl Policy {
                     if r.action == Action::Notify {
                         return Some(format!(
                             "{}: a `notify` rule",
-                            r.origin.as_ref().map_or("policy", |o| o.0.as_str())
+                            r.origin.as_ref().map_or("policy", |o| &*o.0)
                         ));
                     }
                 }

@@ -202,7 +202,7 @@ pub fn explain(
                 Some(_) => println!("decided by: {}", source(r.span)),
                 None => println!(
                     "decided by: {}",
-                    r.origin.as_ref().map_or("an implicit rule", |o| &o.0)
+                    r.origin.as_ref().map_or("an implicit rule", |o| &*o.0)
                 ),
             }
             tried(f, &data, r, &source);

@@ -419,7 +419,10 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
         .map(|r| FsRule {
             access: r.access,
             path: PathBuf::from(&r.path),
-            origin: r.origin.as_ref().map_or("policy".into(), |o| o.0.clone()),
+            origin: r
+                .origin
+                .as_ref()
+                .map_or("policy".into(), |o| o.0.to_string()),
             system: false,
         })
         .collect();

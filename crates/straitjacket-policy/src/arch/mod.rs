@@ -167,22 +167,17 @@ impl Arch {
 
     /// Looks a system call up by name (without any `sys_` prefix).
     pub fn syscall(self, name: &str) -> Option<&'static SyscallDef> {
-        let index = self.by_name();
-        index
-            .binary_search_by(|s| s.name.cmp(name))
-            .ok()
-            .map(|i| index[i])
+        self.by_name().get(name).copied()
     }
 
-    /// The table sorted by name, built once per ABI.
-    fn by_name(self) -> &'static [&'static SyscallDef] {
-        static INDEX: [std::sync::OnceLock<Vec<&'static SyscallDef>>; 4] =
-            [const { std::sync::OnceLock::new() }; 4];
-        INDEX[self as usize].get_or_init(|| {
-            let mut v: Vec<&'static SyscallDef> = self.syscalls().iter().collect();
-            v.sort_by_key(|s| s.name);
-            v
-        })
+    /// The table keyed by name, built once per ABI. Resolving a policy looks up every name a
+    /// group expands to on every ABI (Docker's profile: about a thousand lookups), so this is
+    /// a hash map rather than a search over sorted names.
+    fn by_name(self) -> &'static rustc_hash::FxHashMap<&'static str, &'static SyscallDef> {
+        static INDEX: [std::sync::OnceLock<
+            rustc_hash::FxHashMap<&'static str, &'static SyscallDef>,
+        >; 4] = [const { std::sync::OnceLock::new() }; 4];
+        INDEX[self as usize].get_or_init(|| self.syscalls().iter().map(|s| (s.name, s)).collect())
     }
 
     /// Looks a system call up by its `seccomp_data.nr` value.

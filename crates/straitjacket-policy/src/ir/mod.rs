@@ -59,9 +59,10 @@ pub enum Cond {
     Not(Box<Cond>),
 }
 
-/// Where a rule came from, for `explain` and blocked-call reports: `FILE:LINE`.
+/// Where a rule came from, for `explain` and blocked-call reports: `FILE:LINE`. Shared, not
+/// copied: one rule naming a group hands the same origin to hundreds of system calls.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Origin(pub String);
+pub struct Origin(pub std::sync::Arc<str>);
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

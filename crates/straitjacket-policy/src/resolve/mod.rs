@@ -197,7 +197,7 @@ impl<'s> Resolver<'s> {
     }
 
     fn origin(&self, span: Span) -> Origin {
-        Origin(self.sources.location(span))
+        Origin(self.sources.location(span).into())
     }
 
     fn error(&mut self, d: Diagnostic) {
@@ -748,7 +748,7 @@ fn implicit(action: Action, why: &str) -> Rule {
     Rule {
         action,
         cond: Cond::True,
-        origin: Some(Origin(why.to_string())),
+        origin: Some(Origin(why.into())),
         span: None,
     }
 }

@@ -723,7 +723,7 @@ impl Supervisor<'_> {
                 return format!("{}: {text}", sources.location(span));
             }
             if let Some(o) = &r.origin {
-                return o.0.clone();
+                return o.0.to_string();
             }
         }
         let root = &sources.get(FileId(0)).name;
