@@ -11,11 +11,12 @@ use straitjacket_policy::import::oci;
 use straitjacket_policy::resolve::{resolve_text, Options};
 
 fn time<T>(iters: u32, mut f: impl FnMut() -> T) -> f64 {
-    // Warm up, then take the best of five batches (least disturbed by the machine).
+    // Warm up, then take the best of many short batches: on a shared machine a batch is
+    // often disturbed, and the least disturbed one is the figure.
     for _ in 0..iters.min(10) {
         std::hint::black_box(f());
     }
-    (0..5)
+    (0..25)
         .map(|_| {
             let t = Instant::now();
             for _ in 0..iters {
@@ -57,12 +58,12 @@ fn main() {
             .map_err(|_| "policy rejected")
             .unwrap();
         let import = if json {
-            time(200, || oci::import(&raw, path, &iopts).is_ok())
+            time(40, || oci::import(&raw, path, &iopts).is_ok())
         } else {
             0.0
         };
-        let resolve = time(200, || resolve_text(path, &text, &opts).is_ok());
-        let comp = time(200, || compile(&r.policy).unwrap().len());
+        let resolve = time(40, || resolve_text(path, &text, &opts).is_ok());
+        let comp = time(40, || compile(&r.policy).unwrap().len());
         let arches: Vec<&str> = r.policy.filters.iter().map(|f| f.arch.name()).collect();
         println!(
             "{path} ({}): import {:.1} µs, parse+resolve {:.1} µs, compile {:.1} µs \

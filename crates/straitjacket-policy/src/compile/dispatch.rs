@@ -32,6 +32,8 @@ pub struct Segment {
 
 /// At most this many exceptions in one `jeq` chain.
 const MAX_CHAIN: usize = 3;
+/// Intervals of up to this many ranges may be chains (majority, exception, majority, …).
+const CHAIN_SPAN: usize = 2 * MAX_CHAIN + 2;
 /// Rounds of re-weighting to bring paths within their limits.
 const ROUNDS: usize = 12;
 
@@ -52,6 +54,8 @@ pub fn build(g: &mut Graph, segs: &[Segment]) -> NodeId {
         pre: Vec::with_capacity(n + 1),
         cost: vec![0.0; n * (n + 1)],
         choice: vec![Choice::Leaf; n * (n + 1)],
+        root: vec![0; n * (n + 1)],
+        chains: vec![None; n * CHAIN_SPAN],
     };
     // The best tree within the limits so far: (Σ original weight × depth, its choices).
     let mut best: Option<(f64, Vec<Choice>, Vec<f64>)> = None;
@@ -73,6 +77,7 @@ pub fn build(g: &mut Graph, segs: &[Segment]) -> NodeId {
         }
         for s in over {
             b.w[s] *= 2.0;
+            b.forget_chains(s);
         }
     }
     match best {
@@ -153,6 +158,11 @@ struct Builder<'a> {
     /// Per interval `[i, j)` (at `i * (n + 1) + j`): least Σ weight × depth, and how.
     cost: Vec<f64>,
     choice: Vec<Choice>,
+    /// Split points of the best pure-split tree, for Knuth's bound.
+    root: Vec<u32>,
+    /// `chain_parts` of the short intervals (at `i * CHAIN_SPAN + len`), kept across rounds:
+    /// a round changes the weights of a few ranges only, and with them the chains over them.
+    chains: Vec<Option<Option<(NodeId, Chain)>>>,
 }
 
 impl Builder<'_> {
@@ -176,8 +186,6 @@ impl Builder<'_> {
             self.cost[a] = 0.0;
             self.choice[a] = Choice::Leaf;
         }
-        // Split points of the best pure-split tree, for Knuth's bound.
-        let mut root = vec![0u32; n * (n + 1)];
         for len in 2..=n {
             for i in 0..=n - len {
                 let j = i + len;
@@ -186,8 +194,8 @@ impl Builder<'_> {
                     (i + 1, i + 1)
                 } else {
                     (
-                        root[self.at(i, j - 1)] as usize,
-                        root[self.at(i + 1, j)] as usize,
+                        self.root[self.at(i, j - 1)] as usize,
+                        self.root[self.at(i + 1, j)] as usize,
                     )
                 };
                 let mut best = (f64::INFINITY, i + 1);
@@ -198,7 +206,7 @@ impl Builder<'_> {
                     }
                 }
                 let a = self.at(i, j);
-                root[a] = best.1 as u32;
+                self.root[a] = best.1 as u32;
                 self.cost[a] = w + best.0;
                 self.choice[a] = Choice::Split(best.1 as u32);
                 if len <= 2 * MAX_CHAIN + 1 {
@@ -215,8 +223,16 @@ impl Builder<'_> {
 
     /// The cost of deciding `[i, j)` by a chain of `jeq` exceptions out of one majority
     /// decision, if the interval has that shape.
-    fn chain_cost(&self, i: usize, j: usize) -> Option<f64> {
-        let (major, ex) = chain_parts(&self.segs[i..j], &self.w[i..j])?;
+    fn chain_cost(&mut self, i: usize, j: usize) -> Option<f64> {
+        let at = i * CHAIN_SPAN + (j - i);
+        let (major, ex) = match self.chains[at] {
+            Some(known) => known,
+            None => {
+                let parts = chain_parts(&self.segs[i..j], &self.w[i..j]);
+                self.chains[at] = Some(parts);
+                parts
+            }
+        }?;
         let len = ex.len() as f64;
         let mut cost = 0.0;
         for (q, &s) in ex.iter().enumerate() {
@@ -228,6 +244,16 @@ impl Builder<'_> {
             }
         }
         Some(cost)
+    }
+
+    /// Drops the remembered chains of the short intervals holding segment `s` (its weight
+    /// changed).
+    fn forget_chains(&mut self, s: usize) {
+        for i in s.saturating_sub(2 * MAX_CHAIN)..=s {
+            for len in (s - i + 1)..CHAIN_SPAN {
+                self.chains[i * CHAIN_SPAN + len] = None;
+            }
+        }
     }
 
     /// Calls `f(segment, tests on its path)` for every segment of the chosen tree.
