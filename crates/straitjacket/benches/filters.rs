@@ -6,11 +6,13 @@
 //!
 //! For each profile (a small hand policy and Docker's default) and each filter (none; the
 //! smallest non-cacheable filter `ld args[0]; ret ALLOW`; straitjacket's; libseccomp's
-//! default layout and binary tree), a forked child installs the filter and times a million
+//! default layout and binary tree), a forked child installs the filter and times 200,000
 //! calls of: getppid (allowed, argument-free: the kernel's action cache skips the filter),
 //! personality(0xffffffff) (allowed on an argument: the filter runs), and syslog(0) (denied by
 //! Docker's profile: the filter runs to an errno). Also: BPF instructions executed per
 //! syscall from the emulator, and the cost of loading each filter (fork + seccomp() + exit).
+//! Every filter is measured once per round, nine rounds, best round each: the filters share
+//! the machine's quiet and busy moments, so their ratios are comparable within one run.
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -25,7 +27,7 @@ use straitjacket_policy::Action;
 use straitjacket_sys::process::{in_child, ChildOutcome};
 use straitjacket_sys::{prctl, seccomp};
 
-const CALLS: u32 = 1_000_000;
+const CALLS: u32 = 200_000;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -77,14 +79,6 @@ fn libseccomp_filter(profile: &Path, tree: bool, arches: &str) -> Program {
     Program::from_bytes(&std::fs::read(&out).unwrap()).unwrap()
 }
 
-/// ns per call of `nr(args)` under `filter` (None: no filter): the best of five children, the
-/// run least disturbed by the rest of the machine.
-fn ns_per_call(filter: Option<&Program>, nr: i64, args: [u64; 3]) -> f64 {
-    (0..5)
-        .map(|_| ns_per_call_once(filter, nr, args))
-        .fold(f64::INFINITY, f64::min)
-}
-
 fn ns_per_call_once(filter: Option<&Program>, nr: i64, args: [u64; 3]) -> f64 {
     let (mut ours, theirs) = UnixStream::pair().unwrap();
     let records = filter.map(|p| p.to_raw_records());
@@ -117,24 +111,45 @@ fn ns_per_call_once(filter: Option<&Program>, nr: i64, args: [u64; 3]) -> f64 {
 
 /// µs per fork + (install) + exit, best of a few batches.
 fn load_us(filter: Option<&Program>) -> f64 {
+    const FORKS: u32 = 100;
     let records = filter.map(|p| p.to_raw_records());
-    (0..3)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..300 {
-                let r = records.clone();
-                in_child(move || {
-                    if let Some(r) = &r {
-                        let _ = prctl::set_no_new_privs();
-                        let _ = seccomp::install(r, seccomp::FilterFlags::NONE);
-                    }
-                    0
-                })
-                .unwrap();
+    let t = Instant::now();
+    for _ in 0..FORKS {
+        let r = records.clone();
+        in_child(move || {
+            if let Some(r) = &r {
+                let _ = prctl::set_no_new_privs();
+                let _ = seccomp::install(r, seccomp::FilterFlags::NONE);
             }
-            t.elapsed().as_secs_f64() * 1e6 / 300.0
+            0
         })
-        .fold(f64::INFINITY, f64::min)
+        .unwrap();
+    }
+    t.elapsed().as_secs_f64() * 1e6 / f64::from(FORKS)
+}
+
+/// The calls timed under every filter: getppid, personality(0xffffffff), syslog(0).
+const CALLS_TIMED: [(i64, [u64; 3]); 3] = [
+    (libc::SYS_getppid, [0; 3]),
+    (libc::SYS_personality, [0xffff_ffff, 0, 0]),
+    (libc::SYS_syslog, [0, 0, 0]),
+];
+
+/// Per filter: ns per call of each of CALLS_TIMED, and µs per load. Every filter is measured
+/// once per round, ROUNDS rounds, and each figure is its best round: the filters share the
+/// machine's good and bad moments, so their ratios hold even on a busy machine.
+fn measure(filters: &[Option<&Program>]) -> Vec<([f64; 3], f64)> {
+    const ROUNDS: usize = 9;
+    let mut best = vec![([f64::INFINITY; 3], f64::INFINITY); filters.len()];
+    for _ in 0..ROUNDS {
+        for (f, b) in filters.iter().zip(best.iter_mut()) {
+            for (c, (nr, args)) in CALLS_TIMED.iter().enumerate() {
+                b.0[c] = b.0[c].min(ns_per_call_once(*f, *nr, *args));
+            }
+            b.1 = b.1.min(load_us(*f));
+        }
+    }
+    best
 }
 
 /// Mean and max instructions the emulator executes per x86_64 syscall number.
@@ -185,46 +200,54 @@ fn main() {
             .unwrap_or_default()
             .trim()
     );
-    let base = [
-        ns_per_call(None, libc::SYS_getppid, [0; 3]),
-        ns_per_call(None, libc::SYS_personality, [0xffff_ffff, 0, 0]),
-        ns_per_call(None, libc::SYS_syslog, [0, 0, 0]),
-    ];
-    let base_load = load_us(None);
-    println!(
-        "no filter: getppid {:.1} ns, personality {:.1} ns, syslog {:.1} ns; fork+exit {:.1} µs",
-        base[0], base[1], base[2], base_load
-    );
-    let min = ns_per_call(Some(&minimal), libc::SYS_personality, [0xffff_ffff, 0, 0]);
-    println!(
-        "smallest non-cacheable filter (ld args[0]; ret ALLOW): personality {:.1} ns ({:.3}x)\n",
-        min,
-        min / base[1]
-    );
+    // Every filter of the run, measured together (see `measure`).
+    let mut built: Vec<(&str, &str, Program)> = Vec::new();
     for (name, path, arches) in &profiles {
         if !path.exists() {
             println!("{name}: {} not found, skipped", path.display());
             continue;
         }
+        built.push((name, "straitjacket", straitjacket_filter(path)));
+        built.push((
+            name,
+            "libseccomp default",
+            libseccomp_filter(path, false, arches),
+        ));
+        built.push((
+            name,
+            "libseccomp tree",
+            libseccomp_filter(path, true, arches),
+        ));
+    }
+    let mut all: Vec<Option<&Program>> = vec![None, Some(&minimal)];
+    all.extend(built.iter().map(|(_, _, p)| Some(p)));
+    let figures = measure(&all);
+    let (base, base_load) = figures[0];
+    println!(
+        "no filter: getppid {:.1} ns, personality {:.1} ns, syslog {:.1} ns; fork+exit {:.1} µs",
+        base[0], base[1], base[2], base_load
+    );
+    let min = figures[1].0[1];
+    println!(
+        "smallest non-cacheable filter (ld args[0]; ret ALLOW): personality {:.1} ns ({:.3}x)\n",
+        min,
+        min / base[1]
+    );
+    for (name, _, arches) in &profiles {
+        let rows: Vec<usize> = (0..built.len()).filter(|&i| built[i].0 == *name).collect();
+        if rows.is_empty() {
+            continue;
+        }
         println!("## {name} ({arches})\n");
-        println!("| filter | insns | executed mean | executed max | getppid | personality(-1) | syslog(0) | load |");
-        println!("|---|---|---|---|---|---|---|---|");
-        let filters = [
-            ("straitjacket", straitjacket_filter(path)),
-            ("libseccomp default", libseccomp_filter(path, false, arches)),
-            ("libseccomp tree", libseccomp_filter(path, true, arches)),
-        ];
-        for (fname, p) in &filters {
+        println!("| filter | insns | executed mean | executed max | getppid | personality(-1) | personality vs smallest | syslog(0) | load |");
+        println!("|---|---|---|---|---|---|---|---|---|");
+        for i in rows {
+            let (_, fname, p) = &built[i];
             let (mean, max) = instructions(p);
-            let t = [
-                ns_per_call(Some(p), libc::SYS_getppid, [0; 3]),
-                ns_per_call(Some(p), libc::SYS_personality, [0xffff_ffff, 0, 0]),
-                ns_per_call(Some(p), libc::SYS_syslog, [0, 0, 0]),
-            ];
-            let l = load_us(Some(p));
+            let (t, l) = figures[i + 2];
             println!(
-                "| {fname} | {} | {mean:.1} | {max} | {:.1} ns ({:.2}x) | {:.1} ns ({:.2}x) | {:.1} ns ({:.2}x) | {:.1} µs ({:.2}x) |",
-                p.len(), t[0], t[0] / base[0], t[1], t[1] / base[1], t[2], t[2] / base[2], l, l / base_load
+                "| {fname} | {} | {mean:.1} | {max} | {:.1} ns ({:.2}x) | {:.1} ns ({:.2}x) | {:.3}x | {:.1} ns ({:.2}x) | {:.1} µs ({:.2}x) |",
+                p.len(), t[0], t[0] / base[0], t[1], t[1] / base[1], t[1] / min, t[2], t[2] / base[2], l, l / base_load
             );
         }
         println!();
