@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 """Builds libseccomp's filter for an OCI/Docker seccomp profile and writes it raw.
 
-Usage: lsc_export.py PROFILE.json OUT.bpf [--tree] [--arches x86_64,x86,x32]
+Usage: lsc_export.py PROFILE.json OUT.bpf [--tree] [--arches x86_64,x86,x32] [--time N]
 
 Expands Docker's archMap/includes/excludes the way Docker does for an unprivileged
 container (no gated capabilities; includes.minKernel compared with this kernel), adds each
 rule as runc does (several args on one index become separate rules), and exports with
 libseccomp's default layout or its binary tree (SCMP_FLTATR_CTL_OPTIMIZE=2).
+With --time N, builds and exports the filter N times (rules added from the parsed profile,
+output to /dev/null) and prints the best time of one build in µs instead of writing OUT:
+libseccomp's compile time, measured the way straitjacket's compile bench measures its own
+(the binding's per-rule calls included, as runc's Go binding has them too).
 Run with Debian's python3 (/usr/bin/python3), which has python3-seccomp.
 """
 import json, os, sys
@@ -39,13 +43,7 @@ def applies(rule):
         return False
     return True
 
-def main():
-    src, out = sys.argv[1], sys.argv[2]
-    tree = "--tree" in sys.argv
-    arches = ["x86_64"]
-    if "--arches" in sys.argv:
-        arches = sys.argv[sys.argv.index("--arches") + 1].split(",")
-    p = json.load(open(src))
+def build(p, arches, tree):
     f = seccomp.SyscallFilter(action(p["defaultAction"], p.get("defaultErrnoRet", 1)))
     for a in arches:
         if ARCH[a] != seccomp.Arch.NATIVE and a != "x86_64":
@@ -70,7 +68,27 @@ def main():
                     f.add_rule(act, name, *conds)
                 except (RuntimeError, ValueError):
                     pass  # a name this libseccomp or these arches do not know: runc skips it too
+    return f
+
+def main():
+    src, out = sys.argv[1], sys.argv[2]
+    tree = "--tree" in sys.argv
+    arches = ["x86_64"]
+    if "--arches" in sys.argv:
+        arches = sys.argv[sys.argv.index("--arches") + 1].split(",")
+    p = json.load(open(src))
+    if "--time" in sys.argv:
+        import time
+        n = int(sys.argv[sys.argv.index("--time") + 1])
+        best = float("inf")
+        with open(os.devnull, "wb") as null:
+            for _ in range(n):
+                t = time.perf_counter()
+                build(p, arches, tree).export_bpf(null)
+                best = min(best, time.perf_counter() - t)
+        print(f"{best * 1e6:.1f}")
+        return
     with open(out, "wb") as fh:
-        f.export_bpf(fh)
+        build(p, arches, tree).export_bpf(fh)
 
 main()

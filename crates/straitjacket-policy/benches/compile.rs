@@ -1,6 +1,7 @@
 //! Compile time: import (OCI JSON to policy text, for a JSON profile), parse + resolve, and
 //! compile, each timed alone. With no argument, Docker's default profile from the shared
-//! corpus (x86_64 + i386 + x32, as runc loads it).
+//! corpus (x86_64 + i386 + x32, as runc loads it). For a JSON profile, libseccomp's time to
+//! build the same filter is measured in the same run (`tools/bench/lsc_export.py --time`).
 //! `cargo bench -p straitjacket-policy --bench compile [-- POLICY.sj|PROFILE.json …]`
 
 use std::time::Instant;
@@ -75,5 +76,46 @@ fn main() {
             (resolve + comp) * 1e6,
             compile(&r.policy).unwrap().len()
         );
+        if json {
+            let ours = import + resolve + comp;
+            for (name, tree) in [("default", false), ("tree", true)] {
+                match libseccomp_us(path, tree) {
+                    Some(us) => println!(
+                        "  libseccomp {name} (same ABIs, python3-seccomp): {us:.1} µs; \
+                         straitjacket JSON to BPF {:.1} µs = {:.3}x of it",
+                        ours * 1e6,
+                        ours * 1e6 / us
+                    ),
+                    None => println!("  libseccomp {name}: not measured (needs /usr/bin/python3 with python3-seccomp)"),
+                }
+            }
+        }
     }
+}
+
+/// libseccomp's compile time for the same profile and ABIs (x86_64, x86, x32 as runc loads
+/// Docker's profile), from `tools/bench/lsc_export.py --time`: best of 10 builds, in µs.
+fn libseccomp_us(profile: &str, tree: bool) -> Option<f64> {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tools/bench/lsc_export.py"
+    );
+    let mut cmd = std::process::Command::new("/usr/bin/python3");
+    cmd.args([
+        script,
+        profile,
+        "/dev/null",
+        "--arches",
+        "x86_64,x86,x32",
+        "--time",
+        "10",
+    ]);
+    if tree {
+        cmd.arg("--tree");
+    }
+    let out = cmd.output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    String::from_utf8(out.stdout).ok()?.trim().parse().ok()
 }
