@@ -56,6 +56,7 @@ pub fn build(g: &mut Graph, segs: &[Segment]) -> NodeId {
         choice: vec![Choice::Leaf; n * (n + 1)],
         root: vec![0; n * (n + 1)],
         chains: vec![None; n * CHAIN_SPAN],
+        changed: vec![true; n],
     };
     // The best tree within the limits so far: (Σ original weight × depth, its choices).
     let mut best: Option<(f64, Vec<Choice>, Vec<f64>)> = None;
@@ -163,6 +164,9 @@ struct Builder<'a> {
     /// `chain_parts` of the short intervals (at `i * CHAIN_SPAN + len`), kept across rounds:
     /// a round changes the weights of a few ranges only, and with them the chains over them.
     chains: Vec<Option<Option<(NodeId, Chain)>>>,
+    /// The ranges whose weight changed since the last `solve`: an interval holding none of
+    /// them has the same optimal tree as before and is not searched again.
+    changed: Vec<bool>,
 }
 
 impl Builder<'_> {
@@ -181,6 +185,12 @@ impl Builder<'_> {
         for i in 0..n {
             self.pre.push(self.pre[i] + self.w[i]);
         }
+        // changes[k]: how many changed ranges lie before k.
+        let mut changes = Vec::with_capacity(n + 1);
+        changes.push(0u32);
+        for i in 0..n {
+            changes.push(changes[i] + u32::from(self.changed[i]));
+        }
         for i in 0..n {
             let a = self.at(i, i + 1);
             self.cost[a] = 0.0;
@@ -189,6 +199,9 @@ impl Builder<'_> {
         for len in 2..=n {
             for i in 0..=n - len {
                 let j = i + len;
+                if changes[j] == changes[i] {
+                    continue;
+                }
                 let w = self.pre[j] - self.pre[i];
                 let (lo, hi) = if len == 2 {
                     (i + 1, i + 1)
@@ -219,6 +232,7 @@ impl Builder<'_> {
                 }
             }
         }
+        self.changed.fill(false);
     }
 
     /// The cost of deciding `[i, j)` by a chain of `jeq` exceptions out of one majority
@@ -249,6 +263,7 @@ impl Builder<'_> {
     /// Drops the remembered chains of the short intervals holding segment `s` (its weight
     /// changed).
     fn forget_chains(&mut self, s: usize) {
+        self.changed[s] = true;
         for i in s.saturating_sub(2 * MAX_CHAIN)..=s {
             for len in (s - i + 1)..CHAIN_SPAN {
                 self.chains[i * CHAIN_SPAN + len] = None;
