@@ -397,7 +397,13 @@ show("nobody-public", d + "/public")
 fn workers_blocked_for_callers_that_left_are_released() {
     // 70 FIFO opens whose callers are killed while the supervisor's worker waits for a
     // writer: more than the 64 workers there may be. Each worker must be freed when its
-    // caller leaves, or the last open (which has a writer) would never be served.
+    // caller leaves, or the last open (which has a writer) would never be served: every
+    // attempt must end, well within its minute.
+    //
+    // Known race (SECURITY.md, "Supervisor limits"): a worker still blocked in its open for a
+    // caller killed a moment ago is one of the FIFO's readers until it is interrupted, so the
+    // writer's open may pair with it and "hi" be lost with it. That happens in about one run
+    // in ten on a busy machine; the data is checked over three attempts.
     let t = TempDir::new("fifo");
     std::fs::create_dir_all(t.join("ff")).unwrap();
     let fifo = t.join("ff/fifo");
@@ -407,21 +413,29 @@ fn workers_blocked_for_callers_that_left_are_released() {
         "for i in $(seq 70); do timeout 0.05 cat {f}; done; (echo hi > {f} &); cat {f}",
         f = fifo.display()
     );
-    let o = Command::new("timeout")
-        .args(["60", SJ, "run", "--allow-write", &t.s("ff")])
-        .args([
-            "--allow-exec",
-            "/usr/bin",
-            "--allow-exec",
-            "/bin",
-            "--",
-            "sh",
-            "-c",
-        ])
-        .arg(&script)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(out(&o), "hi\n", "{}", err(&o));
-    assert_eq!(o.status.code(), Some(0));
+    let mut outputs = Vec::new();
+    for _ in 0..3 {
+        let o = Command::new("timeout")
+            .args(["60", SJ, "run", "--allow-write", &t.s("ff")])
+            .args([
+                "--allow-exec",
+                "/usr/bin",
+                "--allow-exec",
+                "/bin",
+                "--",
+                "sh",
+                "-c",
+            ])
+            .arg(&script)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_ne!(o.status.code(), Some(124), "the last open was never served");
+        assert_ne!(o.status.code(), None, "{}", err(&o));
+        if out(&o) == "hi\n" && o.status.code() == Some(0) {
+            return;
+        }
+        outputs.push(format!("{:?}: {:?} {}", o.status.code(), out(&o), err(&o)));
+    }
+    panic!("the writer's data never reached the reader: {outputs:#?}");
 }
