@@ -61,6 +61,41 @@ pub fn accept_interrupts() -> io::Result<()> {
     }
 }
 
+/// [`INTERRUPT`] held back in the calling thread until the guard is dropped; a signal sent
+/// meanwhile stays pending and arrives then.
+///
+/// For a worker whose reply is in flight: an `ADDFD` with `SEND` marks the notification
+/// replied before the caller has taken the fd (so it no longer looks pending, as a caller
+/// that left does) and then waits for the caller; interrupted there, it withdraws the fd and
+/// the kernel ends the caller's call with 0 — an open "returning" fd 0.
+#[derive(Debug)]
+#[must_use = "interrupts are accepted again when the guard is dropped"]
+pub struct InterruptsHeld(bool);
+
+/// Holds back [`INTERRUPT`] (see [`InterruptsHeld`]).
+pub fn hold_interrupts() -> io::Result<InterruptsHeld> {
+    let set = sigset(&[INTERRUPT]);
+    let mut old = sigset(&[]);
+    // SAFETY: `set` and `old` are live, initialised sigset_t values.
+    let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old) };
+    if r != 0 {
+        return Err(io::Error::from_raw_os_error(r));
+    }
+    // SAFETY: `old` was filled in by pthread_sigmask.
+    let was_blocked = unsafe { libc::sigismember(&old, INTERRUPT) } == 1;
+    Ok(InterruptsHeld(!was_blocked))
+}
+
+impl Drop for InterruptsHeld {
+    fn drop(&mut self) {
+        if self.0 {
+            let set = sigset(&[INTERRUPT]);
+            // SAFETY: `set` is a live, initialised sigset_t; the old mask is not requested.
+            unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+        }
+    }
+}
+
 /// The calling thread's id.
 pub fn thread_id() -> i32 {
     // SAFETY: gettid cannot fail.
@@ -229,4 +264,64 @@ pub fn poll_readable_us(fds: &[BorrowedFd<'_>], timeout_us: Option<i64>) -> io::
         return Err(e);
     }
     Ok(pfds.iter().map(|p| p.revents != 0).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::time::Duration;
+
+    /// Whether [`INTERRUPT`] is pending for the calling thread.
+    fn interrupt_pending() -> bool {
+        let mut set = sigset(&[]);
+        // SAFETY: `set` is a live sigset_t the call fills in.
+        assert_eq!(unsafe { libc::sigpending(&mut set) }, 0);
+        // SAFETY: `set` was filled in by sigpending.
+        unsafe { libc::sigismember(&set, INTERRUPT) == 1 }
+    }
+
+    #[test]
+    fn held_interrupts_wait_for_the_guard_and_then_arrive() {
+        // In a thread of its own: the signal and the mask are this thread's alone.
+        std::thread::spawn(|| {
+            accept_interrupts().unwrap();
+            let (mut r, _w) = std::os::unix::net::UnixStream::pair().unwrap();
+            let mut byte = [0u8; 1];
+            let held = hold_interrupts().unwrap();
+            interrupt(thread_id()).unwrap();
+            // A blocking call under the guard is not cut short: it times out.
+            r.set_read_timeout(Some(Duration::from_millis(30))).unwrap();
+            let e = r.read(&mut byte).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::WouldBlock, "{e}");
+            assert!(interrupt_pending(), "the interrupt waits");
+            drop(held);
+            assert!(!interrupt_pending(), "and arrives once the guard is gone");
+            // Without the guard the same call is interrupted (sent from another thread: sent
+            // to itself, it would arrive as the sending call returns).
+            r.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let me = thread_id();
+            let sender = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                interrupt(me).unwrap();
+            });
+            let e = r.read(&mut byte).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::Interrupted, "{e}");
+            sender.join().unwrap();
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn a_guard_where_interrupts_were_blocked_leaves_them_blocked() {
+        std::thread::spawn(|| {
+            block(&[INTERRUPT]).unwrap();
+            drop(hold_interrupts().unwrap());
+            interrupt(thread_id()).unwrap();
+            assert!(interrupt_pending(), "still blocked after the guard");
+        })
+        .join()
+        .unwrap();
+    }
 }

@@ -707,6 +707,9 @@ impl Supervisor<'_> {
             Work::Net(_) => Some(job),
         };
         if let Some(job) = job {
+            if matches!(job.work, Work::Fs(_)) {
+                self.pool.settle_abandoned();
+            }
             self.pool.submit(job);
         }
     }

@@ -21,6 +21,9 @@ use super::fs::{FsRequest, FsRules, Outcome, Verdict};
 use super::net::{NetRequest, NetRules};
 
 pub const MAX_WORKERS: usize = 64;
+/// How many 200 µs rounds [`Pool::settle_abandoned`] waits at most (the main loop stands
+/// still meanwhile; a worker that is still not out is interrupted again on the next tick).
+const SETTLE_ROUNDS: usize = 100;
 const EACCES: i32 = 13;
 const EFAULT: i32 = 14;
 const ENOENT: i32 = 2;
@@ -139,16 +142,43 @@ impl Pool {
     /// Interrupts workers blocked for a caller that left its call (killed, or interrupted by
     /// a signal): a FIFO's open waiting for a writer that will never come would hold its
     /// worker for ever.
+    ///
+    /// A worker whose reply is in flight looks the same (its notification is no longer
+    /// pending); it holds the interrupt back until the reply is taken, then carries on.
     pub fn release_abandoned(&self) {
+        self.interrupt_abandoned();
+    }
+
+    /// [`Pool::release_abandoned`], returning how many workers were interrupted.
+    fn interrupt_abandoned(&self) -> usize {
         let Ok(st) = self.shared.state.lock() else {
-            return;
+            return 0;
         };
+        let mut sent = 0;
         for (tid, id, listener) in &st.busy {
             if !notify::id_valid(listener.as_fd(), *id) {
                 // Under the lock: the worker is still on this job (it takes the lock to
                 // leave it), so the signal reaches the call it is meant for.
                 let _ = signals::interrupt(*tid);
+                sent += 1;
             }
+        }
+        sent
+    }
+
+    /// Releases workers blocked for callers that left and waits (a little) until they have
+    /// left their calls, before a job that opens a FIFO or a device is handed out: a worker
+    /// still in a FIFO's open for a killed caller is one of its readers (or writers), and a
+    /// new open could pair with it instead of with the program's own peer. The signal is
+    /// sent again each round, since one that arrives before the worker's open has begun is
+    /// spent without effect.
+    pub fn settle_abandoned(&self) {
+        const ROUND: std::time::Duration = std::time::Duration::from_micros(200);
+        for _ in 0..SETTLE_ROUNDS {
+            if self.interrupt_abandoned() == 0 {
+                return;
+            }
+            std::thread::sleep(ROUND);
         }
     }
 }
@@ -194,14 +224,21 @@ pub fn run_inline(mut job: Job) -> Option<Job> {
         }
         return Some(job);
     }
-    answer(&job, v);
+    answer(&job, v, Thread::Main);
     None
 }
 
 /// Carries out one job and answers it.
 pub fn run(job: Job) {
     let v = verdict(&job);
-    answer(&job, v);
+    answer(&job, v, Thread::Worker);
+}
+
+/// Where a reply is sent from: only a worker accepts the pool's interrupt.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Thread {
+    Main,
+    Worker,
 }
 
 fn verdict(job: &Job) -> Verdict {
@@ -238,7 +275,7 @@ fn verdict(job: &Job) -> Verdict {
     verdict
 }
 
-fn answer(job: &Job, v: Verdict) {
+fn answer(job: &Job, v: Verdict, from: Thread) {
     let l = job.listener.as_fd();
     let (shown, result) = match v.outcome {
         // Only an inline job defers, and it is submitted instead of answered.
@@ -246,7 +283,13 @@ fn answer(job: &Job, v: Verdict) {
         Outcome::Value(x) => (notify::send(l, job.id, Reply::Value(x)).is_ok(), Ok(x)),
         Outcome::Errno(e) => (notify::send(l, job.id, Reply::Errno(e)).is_ok(), Err(e)),
         Outcome::Fd { fd, cloexec } => {
-            match notify::add_fd_and_reply(l, job.id, fd.as_fd(), cloexec) {
+            // The pool's interrupt is for a caller that left: once this reply is under way
+            // the notification no longer looks pending, and an interrupt now would end the
+            // caller's call with 0 instead of the fd (signals::InterruptsHeld).
+            let held = (from == Thread::Worker).then(signals::hold_interrupts);
+            let added = notify::add_fd_and_reply(l, job.id, fd.as_fd(), cloexec);
+            drop(held);
+            match added {
                 Ok(n) => (true, Ok(i64::from(n))),
                 Err(e) if e.raw_os_error() == Some(ENOENT) => (false, Err(ENOENT)),
                 Err(e) => {
