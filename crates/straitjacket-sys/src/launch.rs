@@ -596,7 +596,11 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
     let mut tries = 0u32;
     let listener = loop {
         match pidfd::getfd(pidfd.as_fd(), n) {
-            Ok(fd) if notify::is_listener(fd.as_fd()) => break fd,
+            Ok(fd) if notify::is_listener(fd.as_fd()) => {
+                // Best effort: an older kernel keeps the ordinary wake-ups.
+                let _ = notify::set_sync_wakeup(fd.as_fd());
+                break fd;
+            }
             Ok(_) => {
                 return Err(fail(parent("pidfd_getfd")(io::Error::other(format!(
                     "fd {n} of the child is not a seccomp listener"

@@ -142,3 +142,33 @@ fn reading_filters_unprivileged_says_cap_sys_admin() {
     .unwrap();
     assert_eq!(out, ChildOutcome::Exited(0));
 }
+
+#[test]
+fn a_listener_takes_synchronous_wakeups_and_another_fd_does_not() {
+    use std::os::fd::AsFd;
+    use straitjacket_sys::notify;
+    let out = in_child(|| {
+        prctl::set_no_new_privs().unwrap();
+        let allow = [rec(0x06, 0, 0, 0x7fff_0000)];
+        let listener = seccomp::install_with_listener(&allow, seccomp::FilterFlags::NONE).unwrap();
+        match notify::set_sync_wakeup(listener.as_fd()) {
+            Ok(()) => 0,
+            Err(e) => e.raw_os_error().unwrap_or(1),
+        }
+    })
+    .unwrap();
+    // Linux 6.6 and later; an older kernel refuses the flag with EINVAL.
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut v = release.split(|c: char| !c.is_ascii_digit());
+    let major: u32 = v.next().unwrap().parse().unwrap();
+    let minor: u32 = v.next().unwrap().parse().unwrap();
+    let want = if (major, minor) >= (6, 6) {
+        0
+    } else {
+        libc::EINVAL
+    };
+    assert_eq!(out, ChildOutcome::Exited(want), "Linux {release}");
+    let null = std::fs::File::open("/dev/null").unwrap();
+    let e = notify::set_sync_wakeup(null.as_fd()).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOTTY));
+}
