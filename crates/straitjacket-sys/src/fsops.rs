@@ -80,6 +80,25 @@ pub fn open_at(dir: BorrowedFd<'_>, name: &CStr, flags: i32, mode: u32) -> io::R
     owned(unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags, mode) })
 }
 
+/// `openat2(dir, path, {flags, resolve})`: the kernel's own resolution under `RESOLVE_*`
+/// flags, which the supervisor's walk is tested against (Linux 5.6).
+pub fn openat2(dir: BorrowedFd<'_>, path: &CStr, flags: u64, resolve: u64) -> io::Result<OwnedFd> {
+    // struct open_how: flags, mode, resolve (include/uapi/linux/openat2.h).
+    let how: [u64; 3] = [flags, 0, resolve];
+    // SAFETY: `path` is a live NUL-terminated string; `how` is a live open_how of the size
+    // passed, which the kernel only reads.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            path.as_ptr(),
+            how.as_ptr(),
+            std::mem::size_of_val(&how),
+        )
+    };
+    owned(r as libc::c_int)
+}
+
 /// `open(path, O_PATH | O_CLOEXEC | O_DIRECTORY)`: for the supervisor's own trusted paths
 /// (`/proc/TID/root`, `/proc/TID/cwd`, `/proc/TID/fd/N`).
 pub fn open_dir_path(path: &CStr) -> io::Result<OwnedFd> {
@@ -146,6 +165,28 @@ pub fn statx_bytes(dir: BorrowedFd<'_>, name: &CStr, flags: i32, mask: u32) -> i
     // SAFETY: `st` is live and writable; `name` is NUL-terminated.
     check(unsafe { libc::statx(dir.as_raw_fd(), name.as_ptr(), flags, mask, &mut st) })?;
     Ok(as_bytes(&st))
+}
+
+/// The id of the mount `fd` is on (`statx` `STATX_MNT_ID`, Linux 5.8): what
+/// `RESOLVE_NO_XDEV` compares — two bind mounts of one file system share a device but not a
+/// mount.
+pub fn mount_id(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    // SAFETY: an all-zero `struct statx` is a valid value of the type.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is live and writable; the name is an empty NUL-terminated string.
+    check(unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            libc::STATX_MNT_ID,
+            &mut st,
+        )
+    })?;
+    if st.stx_mask & libc::STATX_MNT_ID == 0 {
+        return Err(io::Error::from_raw_os_error(libc::ENOSYS));
+    }
+    Ok(st.stx_mnt_id)
 }
 
 /// `fstatfs(fd)`: the kernel's `struct statfs`, as bytes.

@@ -83,3 +83,32 @@ pub fn native_audit_arch() -> u32 {
         0
     }
 }
+
+/// Moves the calling process into user and mount namespaces of its own (no privilege
+/// needed), where it may mount: for a test in a forked child.
+pub fn private_mounts() -> io::Result<()> {
+    // SAFETY: integer flags only.
+    if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Bind-mounts `src` on `dst` (after [`private_mounts`]).
+pub fn bind_mount(src: &std::ffi::CStr, dst: &std::ffi::CStr) -> io::Result<()> {
+    // SAFETY: both paths are live NUL-terminated strings; a bind mount takes no file system
+    // type and no data.
+    let r = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            dst.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND,
+            std::ptr::null(),
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

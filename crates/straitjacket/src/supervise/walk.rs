@@ -171,6 +171,18 @@ pub fn resolve(
         p
     };
 
+    // RESOLVE_NO_XDEV compares mounts, not devices (a bind mount is another mount of the
+    // same device); asked only in that mode.
+    let crosses = |a: BorrowedFd<'_>, b: BorrowedFd<'_>| -> Result<bool, Failed> {
+        let mnt = |fd| fsops::mount_id(fd).map_err(|e| fail(errno_of(&e), None));
+        Ok(mode.no_xdev && mnt(a)? != mnt(b)?)
+    };
+    // Whether the kernel would know the root by now. Under RESOLVE_NO_XDEV it refuses an
+    // absolute symlink (EXDEV) unless it does — as it does from the start for an absolute
+    // path or a scoped walk, and after any `..` — and the symlink is on the root's mount
+    // (fs/namei.c, nd_jump_root).
+    let mut root_known = path.first() == Some(&b'/') || mode.in_root || mode.beneath;
+
     let mut parts: VecDeque<Vec<u8>> = VecDeque::new();
     let from_root = |m: Meta| (!mode.in_root).then(|| vec![(m.id, false)]);
     let mut chain = None;
@@ -195,6 +207,7 @@ pub fn resolve(
             continue;
         }
         if part == b".." {
+            root_known = true;
             if cur_meta.id == top_id {
                 if mode.beneath {
                     return Err(fail(EXDEV, cur.reached()));
@@ -203,7 +216,7 @@ pub fn resolve(
                 let up =
                     fsops::open_entry(cur.as_fd(), c"..").map_err(|e| fail(errno_of(&e), None))?;
                 let up_meta = meta(up.as_fd())?;
-                if mode.no_xdev && up_meta.id.dev != cur_meta.id.dev {
+                if crosses(up.as_fd(), cur.as_fd())? {
                     return Err(fail(EXDEV, cur.reached()));
                 }
                 (cur, cur_meta) = (Dir::Owned(up), up_meta);
@@ -246,7 +259,7 @@ pub fn resolve(
             Err(e) => return Err(fail(errno_of(&e), cur.reached())),
         };
         let entry_meta = meta(entry.as_fd())?;
-        if mode.no_xdev && cur_meta.id.dev != entry_meta.id.dev {
+        if crosses(cur.as_fd(), entry.as_fd())? {
             return Err(fail(EXDEV, cur.reached()));
         }
         if entry_meta.is_symlink() && (!last || follow_last) {
@@ -270,7 +283,7 @@ pub fn resolve(
                 return Err(fail(ENOENT, cur.reached()));
             }
             if text.first() == Some(&b'/') {
-                if mode.beneath {
+                if mode.beneath || (mode.no_xdev && !root_known) || crosses(cur.as_fd(), top)? {
                     return Err(fail(EXDEV, cur.reached()));
                 }
                 (cur, cur_meta) = (Dir::Borrowed(top), top_meta);
@@ -492,6 +505,7 @@ mod tests {
         ];
         let root = open(Path::new("/"));
         let mut kinds = std::collections::BTreeMap::new();
+        let mut by_mode = std::collections::BTreeMap::new();
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = || {
             seed ^= seed << 13;
@@ -528,22 +542,20 @@ mod tests {
                 .and_then(|fd| fsops::meta(fd.as_fd()))
                 .map(|m| m.id)
                 .map_err(|e| e.raw_os_error().unwrap());
-            let ours = match resolve(
-                &root,
-                open(&d),
-                path.as_bytes(),
-                true,
-                Mode::default(),
-                me(),
-            ) {
-                Ok(Found {
-                    entry: Some((_, m)),
-                    ..
-                }) => Ok(m.id),
-                Ok(Found { entry: None, .. }) => Err(ENOENT),
-                Err(f) => Err(f.errno),
-            };
-            assert_eq!(ours, kernel, "{path}");
+            assert_eq!(walked(&root, &d, &path, Mode::default()), kernel, "{path}");
+            // The openat2 modes, against the kernel's own openat2 (which, like the walk,
+            // never follows a magic link).
+            let plain = walked(&root, &d, &path, Mode::default());
+            for (mode, resolve) in resolve_modes() {
+                let kernel = fsops::openat2(base.as_fd(), &c, 0o10000000 | 0o2000000, resolve | 2)
+                    .and_then(|fd| fsops::meta(fd.as_fd()))
+                    .map(|m| m.id)
+                    .map_err(|e| e.raw_os_error().unwrap());
+                assert_eq!(walked(&root, &d, &path, mode), kernel, "{path} {mode:?}");
+                let e = by_mode.entry(resolve).or_insert((0, 0));
+                e.0 += usize::from(kernel.is_ok());
+                e.1 += usize::from(kernel != plain);
+            }
             *kinds.entry(kernel.err()).or_insert(0) += 1;
         }
         // Not vacuous: many paths resolve, many fail in more than one way.
@@ -552,6 +564,102 @@ mod tests {
             kinds[&Some(ENOTDIR)] >= 100 && kinds.len() >= 4,
             "{kinds:?}"
         );
+        // Each mode both resolves paths and decides others unlike the plain walk.
+        for (_, resolve) in resolve_modes() {
+            let (resolved, changed) = by_mode[&resolve];
+            assert!(
+                resolved >= 100 && changed >= 100,
+                "{resolve:#x}: {by_mode:?}"
+            );
+        }
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// RESOLVE_NO_XDEV refuses a bind mount of the same file system (same device, another
+    /// mount), going in and coming out, as the kernel does. In a child, in mount and user
+    /// namespaces of its own (no privilege needed).
+    #[test]
+    fn no_xdev_refuses_a_bind_mount_of_the_same_device() {
+        let d = tree();
+        std::fs::create_dir_all(d.join("c/d")).unwrap();
+        std::fs::write(d.join("c/d/g"), "g").unwrap();
+        std::fs::create_dir_all(d.join("a/m")).unwrap();
+        let (src, dst) = (
+            CString::new(d.join("c").as_os_str().as_encoded_bytes()).unwrap(),
+            CString::new(d.join("a/m").as_os_str().as_encoded_bytes()).unwrap(),
+        );
+        let cases: [(&str, Result<(), i32>); 4] = [
+            ("a/m/d/g", Err(EXDEV)),
+            ("a/m/d/../..", Err(EXDEV)),
+            ("a/b/f", Ok(())),
+            ("a/m", Err(EXDEV)), // a mount point, even as the last component
+        ];
+        let out = straitjacket_sys::process::in_child(|| {
+            use straitjacket_sys::testing::{bind_mount, private_mounts};
+            if private_mounts().is_err() {
+                return 100;
+            }
+            if bind_mount(&src, &dst).is_err() {
+                return 101;
+            }
+            let root = open(Path::new("/"));
+            let no_xdev = Mode {
+                no_xdev: true,
+                ..Mode::default()
+            };
+            for (i, (path, want)) in cases.iter().enumerate() {
+                let ours = walked(&root, &d, path, no_xdev).map(|_| ());
+                let c = CString::new(*path).unwrap();
+                let kernel = fsops::openat2(open(&d).as_fd(), &c, 0o10000000 | 0o2000000, 1)
+                    .map(|_| ())
+                    .map_err(|e| e.raw_os_error().unwrap());
+                // Without the flag the same paths resolve (the mount is really crossed).
+                let plain = walked(&root, &d, path, Mode::default());
+                if ours != *want || kernel != *want || plain.is_err() {
+                    return 1 + i as i32;
+                }
+            }
+            0
+        })
+        .unwrap();
+        assert_eq!(out, straitjacket_sys::process::ChildOutcome::Exited(0));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// The walk's modes and the `RESOLVE_*` flags they stand for.
+    fn resolve_modes() -> Vec<(Mode, u64)> {
+        let m = Mode::default();
+        vec![
+            (Mode { beneath: true, ..m }, 0x08),
+            (Mode { in_root: true, ..m }, 0x10),
+            (
+                Mode {
+                    no_symlinks: true,
+                    ..m
+                },
+                0x04,
+            ),
+            (Mode { no_xdev: true, ..m }, 0x01),
+            (
+                Mode {
+                    in_root: true,
+                    no_symlinks: true,
+                    ..m
+                },
+                0x14,
+            ),
+        ]
+    }
+
+    /// What the walk makes of `path` from `dir`: the identity it reaches, or the errno.
+    fn walked(root: &OwnedFd, dir: &Path, path: &str, mode: Mode) -> Result<fsops::FileId, i32> {
+        match resolve(root, open(dir), path.as_bytes(), true, mode, me()) {
+            Ok(Found {
+                entry: Some((_, m)),
+                ..
+            }) => Ok(m.id),
+            Ok(Found { entry: None, .. }) => Err(ENOENT),
+            Err(f) => Err(f.errno),
+        }
     }
 }
