@@ -382,9 +382,34 @@ impl FsRules {
         follow: bool,
         mode: Mode,
     ) -> Result<Found, Verdict> {
+        self.find_path(req, which, &req.paths[which].path, follow, mode)
+    }
+
+    /// A path whose last name is created or removed: walked without following it, and
+    /// without the trailing slashes that would make the walk ask for a directory (the call
+    /// decides what they mean), with how the path ends.
+    fn find_name(&self, req: &FsRequest, which: usize) -> Result<(Found, Last, bool), Verdict> {
+        let path = &req.paths[which].path;
+        let (last, trailing) = ending(path);
+        let walked = match last {
+            Last::Name => without_trailing_slashes(path),
+            _ => path.as_slice(),
+        };
+        let f = self.find_path(req, which, walked, false, Mode::default())?;
+        Ok((f, last, trailing))
+    }
+
+    fn find_path(
+        &self,
+        req: &FsRequest,
+        which: usize,
+        path: &[u8],
+        follow: bool,
+        mode: Mode,
+    ) -> Result<Found, Verdict> {
         let loc = &req.paths[which];
         let base = loc.base.try_clone().map_err(errno)?;
-        walk::resolve(&req.root, base, &loc.path, follow, mode, req.caller).map_err(|f| {
+        walk::resolve(&req.root, base, path, follow, mode, req.caller).map_err(|f| {
             let shown = f
                 .reached
                 .as_ref()
@@ -525,7 +550,7 @@ impl FsRules {
                 })
             }
             FsCall::Mkdir { mode, .. } => {
-                let (f, name) = self.creatable(req, 0)?;
+                let (f, name) = self.creatable(req, 0, true)?;
                 fsops::mkdir_at(f.dir.as_fd(), &name, mode & !req.umask & 0o7777).map_err(errno)?;
                 done(Outcome::Value(0))
             }
@@ -536,36 +561,79 @@ impl FsRules {
                 if !matches!(kind, 0 | 0o100000 | 0o10000 | 0o140000) {
                     return Err(refused(EPERM));
                 }
-                let (f, name) = self.creatable(req, 0)?;
+                let (f, name) = self.creatable(req, 0, false)?;
                 let perm = mode & !req.umask & 0o7777;
                 fsops::mknod_at(f.dir.as_fd(), &name, kind | perm, dev).map_err(errno)?;
                 done(Outcome::Value(0))
             }
             FsCall::Unlink { flags, .. } => {
-                let f = self.removable(req, 0, false)?;
+                let rmdir = flags & sv::AT_REMOVEDIR != 0;
+                let (last, _) = ending(&req.paths[0].path);
+                if last != Last::Name {
+                    // fs/namei.c: do_unlinkat refuses these names, do_rmdir tells them apart.
+                    let f = self.find(req, 0, false, Mode::default())?;
+                    if !self.standing(&f, root, caller).visible {
+                        return Err(refused(EACCES));
+                    }
+                    return Err(done(Outcome::Errno(match (rmdir, last) {
+                        (false, _) => EISDIR,
+                        (true, Last::Dot) => EINVAL,
+                        (true, Last::DotDot) => ENOTEMPTY,
+                        (true, _) => EBUSY,
+                    })));
+                }
+                let (f, trailing) = self.removable(req, 0)?;
+                let is_dir = f.entry.as_ref().is_some_and(|(_, m)| m.is_dir());
+                if trailing && !rmdir {
+                    // fs/namei.c, do_unlinkat: a name with a trailing slash is a directory's.
+                    return Err(done(Outcome::Errno(if is_dir {
+                        EISDIR
+                    } else {
+                        walk::ENOTDIR
+                    })));
+                }
                 let (dir, name, _) = f.at().ok_or_else(|| done(Outcome::Errno(EBUSY)))?;
                 let rm = (flags & sv::AT_REMOVEDIR) as i32;
                 fsops::unlink_at(dir, name, rm).map_err(errno)?;
                 done(Outcome::Value(0))
             }
             FsCall::Rename { flags, .. } => {
-                let from = self.removable(req, 0, false)?;
-                let exchange = flags & 2 != 0; // RENAME_EXCHANGE
-                let to = if exchange {
-                    self.removable(req, 1, false)?
-                } else {
-                    let to = self.find(req, 1, false, Mode::default())?;
-                    if !self.found_dir_standing(&to, root, caller).grant.write {
-                        return Err(refused(EACCES));
-                    }
-                    if let Some((_, _)) = &to.entry {
-                        // Replacing an existing entry removes it: the same rule applies.
-                        if !self.standing(&to, root, caller).grant.write {
+                // fs/namei.c, do_renameat2: both directories are found first, then `.`, `..`
+                // and the root are refused (EBUSY), then the source must exist.
+                let (from, from_last, from_slash) = self.find_name(req, 0)?;
+                let (to, to_last, to_slash) = self.find_name(req, 1)?;
+                if from_last != Last::Name || to_last != Last::Name {
+                    for f in [&from, &to] {
+                        if !self.standing(f, root, caller).visible {
                             return Err(refused(EACCES));
                         }
                     }
-                    to
-                };
+                    return Err(done(Outcome::Errno(EBUSY)));
+                }
+                if from.entry.is_none() {
+                    return Err(self.missing(&from, req));
+                }
+                if !self.found_dir_standing(&from, root, caller).grant.write {
+                    return Err(refused(EACCES));
+                }
+                // A trailing slash on either name is for directories only.
+                let from_dir = from.entry.as_ref().is_some_and(|(_, m)| m.is_dir());
+                if (from_slash || to_slash) && !from_dir {
+                    return Err(done(Outcome::Errno(walk::ENOTDIR)));
+                }
+                let exchange = flags & 2 != 0; // RENAME_EXCHANGE
+                if exchange && to.entry.is_none() {
+                    return Err(self.missing(&to, req));
+                }
+                if !self.found_dir_standing(&to, root, caller).grant.write {
+                    return Err(refused(EACCES));
+                }
+                if to.entry.is_some() && !exchange {
+                    // Replacing an existing entry removes it: the same rule applies.
+                    if !self.standing(&to, root, caller).grant.write {
+                        return Err(refused(EACCES));
+                    }
+                }
                 let (fd, fname, _) = from.at().ok_or_else(|| done(Outcome::Errno(EBUSY)))?;
                 let (td, tname) = match &to.name {
                     Some(n) => (to.dir.as_fd(), n.as_c_str()),
@@ -575,7 +643,7 @@ impl FsRules {
                 done(Outcome::Value(0))
             }
             FsCall::Symlink { .. } => {
-                let (f, name) = self.creatable(req, 0)?;
+                let (f, name) = self.creatable(req, 0, false)?;
                 let target = CString::new(req.extra.clone()).map_err(|_| refused(EINVAL))?;
                 fsops::symlink_at(&target, f.dir.as_fd(), &name).map_err(errno)?;
                 done(Outcome::Value(0))
@@ -594,7 +662,7 @@ impl FsRules {
                 if !self.standing(&from, root, caller).grant.write {
                     return Err(refused(EACCES));
                 }
-                let (to, tname) = self.creatable(req, 1)?;
+                let (to, tname) = self.creatable(req, 1, false)?;
                 let (fd, fname, empty) = from.at().ok_or_else(|| done(Outcome::Errno(EPERM)))?;
                 if empty {
                     return Err(done(Outcome::Errno(EPERM)));
@@ -623,6 +691,10 @@ impl FsRules {
                 let (fd, m) = f.entry.as_ref().expect("an existing entry");
                 if m.is_dir() {
                     return Err(done(Outcome::Errno(EISDIR)));
+                }
+                // fs/open.c, vfs_truncate: only a regular file (a FIFO would be opened).
+                if m.mode & 0o170000 != 0o100000 {
+                    return Err(done(Outcome::Errno(EINVAL)));
                 }
                 let opened = reopen(fd, libc_o::WRONLY | libc_o::NONBLOCK, m)?;
                 fsops::truncate_fd(opened.as_fd(), len).map_err(errno)?;
@@ -672,6 +744,31 @@ impl FsRules {
         // Our own copy is always close-on-exec (the caller's gets what it asked for), and a
         // terminal opened for the caller never becomes the supervisor's controlling terminal.
         let kflags = (flags | sv::O_CLOEXEC | sv::O_NOFOLLOW | O_NOCTTY) as i32;
+        if create && !tmpfile {
+            // fs/namei.c, open_last_lookups: creating through a trailing slash, or a path
+            // ending in `.`, `..` or `/`, is EISDIR once the directories on the way are found.
+            let (last, trailing) = ending(&req.paths[0].path);
+            if trailing || last != Last::Name {
+                let path = without_trailing_slashes(&req.paths[0].path);
+                let path = if last == Last::Name {
+                    path
+                } else {
+                    &req.paths[0].path
+                };
+                let f = self.find_path(req, 0, path, false, walk_mode)?;
+                // Through handle_dots and do_open, O_EXCL answers first.
+                let e = if last != Last::Name && excl {
+                    EEXIST
+                } else {
+                    EISDIR
+                };
+                return Err(if self.found_dir_standing(&f, root, caller).grant.any() {
+                    done(Outcome::Errno(e))
+                } else {
+                    refused(EACCES)
+                });
+            }
+        }
         let f = self.find(req, 0, follow, walk_mode)?;
         match &f.entry {
             Some((fd, m)) => {
@@ -735,16 +832,30 @@ impl FsRules {
         }
     }
 
-    /// A path to create: it must not exist, and its directory must be writable.
-    fn creatable(&self, req: &FsRequest, which: usize) -> Result<(Found, CString), Verdict> {
-        let f = self.find(req, which, false, Mode::default())?;
+    /// A path to create: it must not exist, and its directory must be writable. As the
+    /// kernel's `filename_create`: EEXIST for a path ending in `.`, `..` or `/` or naming
+    /// anything that exists (a symlink is not followed), then ENOENT for a trailing slash
+    /// unless a directory is made.
+    fn creatable(
+        &self,
+        req: &FsRequest,
+        which: usize,
+        dir: bool,
+    ) -> Result<(Found, CString), Verdict> {
+        let (f, last, trailing) = self.find_name(req, which)?;
         let s = self.found_dir_standing(&f, &req.root, req.caller);
-        if f.entry.is_some() {
-            return Err(if s.grant.any() {
-                done(Outcome::Errno(EEXIST))
+        let shown = |e: i32| {
+            if s.grant.any() {
+                done(Outcome::Errno(e))
             } else {
                 refused(EACCES)
-            });
+            }
+        };
+        if last != Last::Name || f.entry.is_some() {
+            return Err(shown(EEXIST));
+        }
+        if trailing && !dir {
+            return Err(shown(walk::ENOENT));
         }
         if !s.grant.write {
             return Err(refused(EACCES));
@@ -753,9 +864,11 @@ impl FsRules {
         Ok((f, name))
     }
 
-    /// A path to remove (or move away): it must exist, in a writable directory.
-    fn removable(&self, req: &FsRequest, which: usize, follow: bool) -> Result<Found, Verdict> {
-        let f = self.find(req, which, follow, Mode::default())?;
+    /// A path to remove (or move away): it must exist, in a writable directory. Its last
+    /// name is not followed, even with a trailing slash (see [`FsRules::find_name`]); the
+    /// trailing slash is returned for the call to judge.
+    fn removable(&self, req: &FsRequest, which: usize) -> Result<(Found, bool), Verdict> {
+        let (f, _, trailing) = self.find_name(req, which)?;
         if f.entry.is_none() {
             return Err(self.missing(&f, req));
         }
@@ -763,7 +876,7 @@ impl FsRules {
         if !s.grant.write {
             return Err(refused(EACCES));
         }
-        Ok(f)
+        Ok((f, trailing))
     }
 
     /// An existing path whose file may be written.
@@ -779,10 +892,39 @@ impl FsRules {
     }
 }
 
+/// How a path ends, as the kernel's calls that create or remove a name see it (fs/namei.c:
+/// `LAST_NORM`, `LAST_DOT`, `LAST_DOTDOT`, `LAST_ROOT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Last {
+    Name,
+    Dot,
+    DotDot,
+    Root,
+}
+
+/// How `path` ends, and whether slashes follow its last component.
+fn ending(path: &[u8]) -> (Last, bool) {
+    let trimmed = without_trailing_slashes(path);
+    let trailing = trimmed.len() < path.len();
+    let last = match trimmed.rsplit(|&b| b == b'/').next() {
+        _ if trimmed.is_empty() => Last::Root,
+        Some(b".") => Last::Dot,
+        Some(b"..") => Last::DotDot,
+        _ => Last::Name,
+    };
+    (last, trailing)
+}
+
+fn without_trailing_slashes(path: &[u8]) -> &[u8] {
+    let end = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+    &path[..end]
+}
+
 const EAGAIN: i32 = 11;
 const O_NOCTTY: u64 = 0o400;
 const EOPNOTSUPP: i32 = 95;
 const EBUSY: i32 = 16;
+const ENOTEMPTY: i32 = 39;
 
 /// `AT_*` and `O_*` as the supervisor passes them to its own calls.
 mod libc_at {
@@ -959,6 +1101,33 @@ pub fn acts_on_fd(call: &FsCall, first_path: Option<&[u8]>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_ends_as_the_kernel_sees_it() {
+        let cases: [(&[u8], Last, bool); 11] = [
+            (b"a", Last::Name, false),
+            (b"d/a/", Last::Name, true),
+            (b"d/a//", Last::Name, true),
+            (b".", Last::Dot, false),
+            (b"d/./", Last::Dot, true),
+            (b"..", Last::DotDot, false),
+            (b"d/..", Last::DotDot, false),
+            (b"/", Last::Root, true),
+            (b"///", Last::Root, true),
+            (b"d/...", Last::Name, false),
+            (b".a", Last::Name, false),
+        ];
+        for (path, last, slash) in cases {
+            assert_eq!(
+                ending(path),
+                (last, slash),
+                "{}",
+                String::from_utf8_lossy(path)
+            );
+        }
+        assert_eq!(without_trailing_slashes(b"d/x//"), b"d/x");
+        assert_eq!(without_trailing_slashes(b"//"), b"");
+    }
 
     #[test]
     fn open_how_is_checked_as_the_kernel_does() {
