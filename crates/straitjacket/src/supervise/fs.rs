@@ -219,6 +219,34 @@ impl FsRules {
         Standing { grant, visible }
     }
 
+    /// The standing of directory `entry` (identity `id`) of directory `dir`.
+    fn entry_standing(
+        &self,
+        dir: &OwnedFd,
+        entry: &OwnedFd,
+        id: FileId,
+        root: &OwnedFd,
+        caller: Caller,
+    ) -> Standing {
+        if self.all {
+            return self.dir_standing_all();
+        }
+        let parent = self.dir_standing(dir, root, caller);
+        let in_proc_root = !self.own_pid_ns
+            && fsops::meta(dir.as_fd()).is_ok_and(|m| m.id.ino == PROC_ROOT_INO)
+            && fsops::on_procfs(dir.as_fd());
+        if in_proc_root && !self.is_callers_proc_dir(dir, entry, caller) {
+            // Another process's /proc/PID: nothing is granted.
+            return Standing::default();
+        }
+        let mut grant = parent.grant;
+        if let Some(g) = self.roots.get(&id) {
+            grant = grant.union(*g);
+        }
+        let visible = grant.any() || self.ancestors.contains(&id);
+        Standing { grant, visible }
+    }
+
     /// Whether `dir`, an entry of the procfs root `proc`, is not a process at all
     /// (`/proc/sys`, `/proc/net`) or is the caller's own `/proc/PID`.
     fn is_callers_proc_dir(&self, proc: &OwnedFd, dir: &OwnedFd, caller: Caller) -> bool {
@@ -240,9 +268,12 @@ impl FsRules {
     /// own place; a file by its directory and any rule naming the file), else its directory.
     pub fn standing(&self, f: &Found, root: &OwnedFd, caller: Caller) -> Standing {
         let mut s = match (&f.entry, &f.name) {
-            (Some((_, m)), Some(_)) if m.is_dir() => match &f.chain {
+            (Some((fd, m)), Some(_)) if m.is_dir() => match &f.chain {
                 Some(chain) => self.chain_standing(chain, Some(m.id)),
-                None => self.dir_standing(&f.entry.as_ref().expect("entry").0, root, caller),
+                // By its directory, which the walk went through, and its own rule: climbing
+                // from the entry itself would need the search permission the caller may not
+                // have on it (the kernel asks none to stat or rename a directory).
+                None => self.entry_standing(&f.dir, fd, m.id, root, caller),
             },
             _ => self.found_dir_standing(f, root, caller),
         };

@@ -106,6 +106,11 @@ const fn libc_eio() -> i32 {
     5
 }
 
+/// `AT_EMPTY_PATH`.
+const fn libc_at_empty_path() -> i32 {
+    0x1000
+}
+
 /// The directory the walk is in: one of the caller's (borrowed, not duplicated for every
 /// call) or one the walk opened.
 enum Dir<'a> {
@@ -201,14 +206,24 @@ pub fn resolve(
     let follow_last = follow_last || must_be_dir;
     let mut links = 0u32;
 
+    // The kernel checks search permission on a directory before every name looked up in it
+    // (fs/namei.c, may_lookup) — `.` and `..` at the top included, which the walk takes
+    // without a call of its own that would check it.
+    let searchable = |dir: BorrowedFd<'_>| fsops::access_at(dir, c"", 1, libc_at_empty_path());
     while let Some(part) = parts.pop_front() {
         let last = parts.is_empty();
         if part == b"." {
+            if let Err(e) = searchable(cur.as_fd()) {
+                return Err(fail(errno_of(&e), cur.reached()));
+            }
             continue;
         }
         if part == b".." {
             root_known = true;
             if cur_meta.id == top_id {
+                if let Err(e) = searchable(cur.as_fd()) {
+                    return Err(fail(errno_of(&e), cur.reached()));
+                }
                 if mode.beneath {
                     return Err(fail(EXDEV, cur.reached()));
                 }
