@@ -444,13 +444,15 @@ fn workers_blocked_for_callers_that_left_are_released() {
 
 #[test]
 fn file_calls_answer_as_the_kernel_does() {
-    // Random sequences of file calls (opens with their flags, stat, mkdir, rmdir, unlink,
-    // rename, link, symlink, readlink, chmod, chown, truncate, access, utimes, mkfifo, the *at
-    // forms from a directory fd; names ending in `/`, `.` and `..`; symlinks absolute,
-    // relative, dangling and looping), run bare and under the supervisor from the same seed:
-    // every result and every errno must be the kernel's. (It found ten differences: EEXIST,
-    // EISDIR, EBUSY, EINVAL, ENOTEMPTY for names ending in a slash, `.` or `..`, the order of
-    // rename's checks, truncate of a FIFO.)
+    // Random sequences of file calls (opens with their flags, openat2 with each RESOLVE_
+    // flag, stat, mkdir, mknod, rmdir, unlink, rename and renameat2's flags, link, symlink,
+    // readlink, chmod, chown, truncate, access, utimes, mkfifo, O_TMPFILE, the *at forms from
+    // a directory fd; names ending in `/`, `.` and `..`; symlinks absolute, relative,
+    // dangling and looping), run bare and under the supervisor from the same seed: every
+    // result and every errno must be the kernel's. (It found a dozen differences: EEXIST,
+    // EISDIR, EBUSY, EINVAL, ENOTEMPTY for names ending in a slash, `.` or `..`; the order of
+    // rename's checks and renameat2's flags; truncate of a FIFO; and openat2 with
+    // RESOLVE_IN_ROOT walking an absolute path from the real root instead of its dirfd.)
     same_as_the_kernel(false);
 }
 

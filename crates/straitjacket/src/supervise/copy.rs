@@ -186,6 +186,13 @@ pub fn fs_request(
         Some(a) if a.ptr != 0 => Some(string(tid, a.ptr)?),
         _ => None,
     };
+    let extra = match call {
+        FsCall::Symlink { target, .. } => string(tid, target)?,
+        _ => match fs::extra_len(&call) {
+            Some((ptr, len)) => bytes(tid, ptr, len)?,
+            None => Vec::new(),
+        },
+    };
     let mut empty_fd = None;
     let mut paths = Vec::new();
     if fs::acts_on_fd(&call, first.as_deref()) {
@@ -204,7 +211,9 @@ pub fn fs_request(
             if path.is_empty() {
                 return Err(NotCopied::Errno(ENOENT));
             }
-            let base = if path[0] == b'/' {
+            // openat2 scoped to its dirfd (RESOLVE_IN_ROOT, RESOLVE_BENEATH) walks even an
+            // absolute path from the dirfd: there it is the root, or out of bounds.
+            let base = if path[0] == b'/' && !fs::scoped_open(&call, &extra) {
                 root.try_clone().map_err(|_| NotCopied::Errno(EFAULT))?
             } else {
                 dir_of(tid, at.dirfd)?
@@ -212,13 +221,6 @@ pub fn fs_request(
             paths.push(Located { base, path });
         }
     }
-    let extra = match call {
-        FsCall::Symlink { target, .. } => string(tid, target)?,
-        _ => match fs::extra_len(&call) {
-            Some((ptr, len)) => bytes(tid, ptr, len)?,
-            None => Vec::new(),
-        },
-    };
     let umask = if creates(&call) {
         umask_now(tid).ok_or(NotCopied::Gone)?
     } else {

@@ -629,8 +629,18 @@ impl FsRules {
                 done(Outcome::Value(0))
             }
             FsCall::Rename { flags, .. } => {
-                // fs/namei.c, do_renameat2: both directories are found first, then `.`, `..`
-                // and the root are refused (EBUSY), then the source must exist.
+                // fs/namei.c, do_renameat2, in its order: the flags; both directories; `.`,
+                // `..` and the root (EBUSY, or EEXIST as the target under NOREPLACE); the
+                // source; the target under NOREPLACE or EXCHANGE; trailing slashes.
+                const NOREPLACE: u32 = 1;
+                const EXCHANGE: u32 = 2;
+                const WHITEOUT: u32 = 4;
+                if flags & !(NOREPLACE | EXCHANGE | WHITEOUT) != 0
+                    || (flags & (NOREPLACE | WHITEOUT) != 0 && flags & EXCHANGE != 0)
+                {
+                    return Err(done(Outcome::Errno(EINVAL)));
+                }
+                let exchange = flags & EXCHANGE != 0;
                 let (from, from_last, from_slash) = self.find_name(req, 0)?;
                 let (to, to_last, to_slash) = self.find_name(req, 1)?;
                 if from_last != Last::Name || to_last != Last::Name {
@@ -639,7 +649,12 @@ impl FsRules {
                             return Err(refused(EACCES));
                         }
                     }
-                    return Err(done(Outcome::Errno(EBUSY)));
+                    let e = if from_last == Last::Name && flags & NOREPLACE != 0 {
+                        EEXIST
+                    } else {
+                        EBUSY
+                    };
+                    return Err(done(Outcome::Errno(e)));
                 }
                 if from.entry.is_none() {
                     return Err(self.missing(&from, req));
@@ -647,17 +662,23 @@ impl FsRules {
                 if !self.found_dir_standing(&from, root, caller).grant.write {
                     return Err(refused(EACCES));
                 }
-                // A trailing slash on either name is for directories only.
-                let from_dir = from.entry.as_ref().is_some_and(|(_, m)| m.is_dir());
-                if (from_slash || to_slash) && !from_dir {
-                    return Err(done(Outcome::Errno(walk::ENOTDIR)));
-                }
-                let exchange = flags & 2 != 0; // RENAME_EXCHANGE
-                if exchange && to.entry.is_none() {
-                    return Err(self.missing(&to, req));
-                }
                 if !self.found_dir_standing(&to, root, caller).grant.write {
                     return Err(refused(EACCES));
+                }
+                let is_dir = |f: &Found| f.entry.as_ref().is_some_and(|(_, m)| m.is_dir());
+                if flags & NOREPLACE != 0 && to.entry.is_some() {
+                    return Err(done(Outcome::Errno(EEXIST)));
+                }
+                if exchange {
+                    if to.entry.is_none() {
+                        return Err(self.missing(&to, req));
+                    }
+                    if to_slash && !is_dir(&to) {
+                        return Err(done(Outcome::Errno(walk::ENOTDIR)));
+                    }
+                }
+                if !is_dir(&from) && (from_slash || (!exchange && to_slash)) {
+                    return Err(done(Outcome::Errno(walk::ENOTDIR)));
                 }
                 if to.entry.is_some() && !exchange {
                     // Replacing an existing entry removes it: the same rule applies.
@@ -1036,6 +1057,13 @@ fn reopen(handle: &OwnedFd, flags: i32, m: &Meta) -> Result<OwnedFd, Verdict> {
 }
 
 /// `struct open_how { u64 flags; u64 mode; u64 resolve; }` as copied from the caller.
+/// Whether `call` is an openat2 whose resolution is scoped to its dirfd.
+pub fn scoped_open(call: &FsCall, extra: &[u8]) -> bool {
+    matches!(call, FsCall::Open { how: Some(_), .. })
+        && open_how(extra)
+            .is_ok_and(|(_, _, r)| r & (sv::RESOLVE_BENEATH | sv::RESOLVE_IN_ROOT) != 0)
+}
+
 fn open_how(b: &[u8]) -> Result<(u64, u32, u64), Verdict> {
     if b.len() < 24 {
         return Err(done(Outcome::Errno(EINVAL)));

@@ -193,7 +193,8 @@ pub fn resolve(
     let mut chain = None;
     let (mut cur, mut cur_meta) = if path.first() == Some(&b'/') {
         if mode.beneath {
-            return Err(fail(EXDEV, None));
+            // Out of bounds by its spelling: the walk stopped where it began.
+            return Err(fail(EXDEV, Some(base)));
         }
         chain = from_root(top_meta);
         (Dir::Borrowed(top), top_meta)

@@ -2,7 +2,25 @@
 # run with the same SEED bare and under the supervisor, the lines must agree — the supervisor
 # carries out each call as the kernel would have. Names and symlinks stay inside DIR (outside
 # it the rules would rightly refuse what the bare run may do). Usage: fsops.py SEED DIR [N]
-import errno, os, random, stat, sys
+import ctypes, errno, os, random, stat, sys
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.syscall.restype = ctypes.c_long
+AT_FDCWD = -100
+
+def sys_call(nr, *args):
+    """A raw system call (x86_64 numbers); OSError on failure, as os.* raises."""
+    r = LIBC.syscall(ctypes.c_long(nr), *args)
+    if r < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return r
+
+class OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+RESOLVE = {"none": 0, "NO_XDEV": 1, "NO_MAGICLINKS": 2, "NO_SYMLINKS": 4, "BENEATH": 8,
+           "IN_ROOT": 16, "IN_ROOT|NO_SYMLINKS": 20}
 
 seed, top = int(sys.argv[1]), sys.argv[2]
 n = int(sys.argv[3]) if len(sys.argv) > 3 else 300
@@ -43,7 +61,7 @@ DESC = [""]
 def op():
     p = rnd.choice(NAMES)
     k = rnd.choice([0, 0, 0, 1, 1, 1, 2, 3, 4, 5, 6, 7, 7, 8, 8, 9, 10, 11, 11, 12, 13, 13, 14, 14, 15,
-                    16, 17, 18, 19, 20, 20, 21, 22, 23])
+                    16, 17, 18, 19, 20, 20, 21, 22, 23, 24, 24, 24, 25, 25, 26, 27, 28, 29])
     DESC[0] = "%d %s" % (k, p)
     if k == 0:
         name, fl = rnd.choice(list(FLAGS.items()))
@@ -138,6 +156,46 @@ def op():
     if k == 23:
         os.chown(real(p), os.getuid(), -1, follow_symlinks=rnd.random() < 0.5)
         return "chown %s -> ok" % p
+    if k == 24:
+        # openat2 from the directory fd of "d" or the working directory, with resolve flags.
+        rname, resolve = rnd.choice(list(RESOLVE.items()))
+        fname, fl = rnd.choice([("RDONLY", os.O_RDONLY), ("WRONLY|CREAT", os.O_WRONLY | os.O_CREAT),
+                                ("RDONLY|DIRECTORY", os.O_RDONLY | os.O_DIRECTORY)])
+        how = OpenHow(fl | os.O_NONBLOCK | os.O_CLOEXEC, 0o600 if fl & os.O_CREAT else 0, resolve)
+        q = rnd.choice(NAMES + ["../w/a", "@/a", "d/../../w/b"])
+        q = top + q[1:] if q.startswith("@") else q
+        DESC[0] = "%d openat2 %s %s %s" % (k, q.replace(top, "@"), fname, rname)
+        fd = sys_call(437, AT_FDCWD, q.encode(), ctypes.byref(how), ctypes.sizeof(how))
+        try:
+            return "%s -> %s" % (DESC[0], show_stat(os.fstat(fd)))
+        finally:
+            os.close(fd)
+    if k == 25:
+        q = rnd.choice(NAMES)
+        fname, fl = rnd.choice([("0", 0), ("NOREPLACE", 1), ("EXCHANGE", 2), ("NOREPLACE|EXCHANGE", 3)])
+        DESC[0] = "%d renameat2 %s %s %s" % (k, p, q, fname)
+        sys_call(316, AT_FDCWD, real(p).encode(), AT_FDCWD, real(q).encode(), fl)
+        return "%s -> ok" % DESC[0]
+    if k == 26:
+        q = rnd.choice(NAMES)
+        DESC[0] = "%d link-follow %s %s" % (k, p, q)
+        os.link(real(p), real(q), follow_symlinks=True)
+        return "%s -> ok" % DESC[0]
+    if k == 27:
+        fd = os.open(real(p), os.O_TMPFILE | os.O_RDWR, 0o600)
+        try:
+            return "tmpfile %s -> %s" % (p, show_stat(os.fstat(fd)))
+        finally:
+            os.close(fd)
+    if k == 28:
+        os.mknod(real(p), 0o600 | stat.S_IFREG); return "mknod %s -> ok" % p
+    if k == 29:
+        buf = ctypes.create_string_buffer(8)
+        n = LIBC.readlink(real(p).encode(), buf, 2)
+        if n < 0:
+            e = ctypes.get_errno()
+            raise OSError(e, os.strerror(e))
+        return "readlink2 %s -> %r" % (p, buf.raw[:n])
     q = rnd.choice(NAMES)
     os.replace(real(p), real(q)); return "replace %s %s -> ok" % (p, q)
 
