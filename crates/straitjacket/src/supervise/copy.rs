@@ -6,6 +6,7 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
 
 use straitjacket_policy::supervised::{self as sv, FsCall, NetCall};
 use straitjacket_sys::fsops::{self, FsCreds};
@@ -45,8 +46,8 @@ pub struct Status {
     pub tgid: i32,
     /// Ids in the caller's own (innermost) pid namespace.
     pub caller: Caller,
-    /// The thread's root directory.
-    pub root: OwnedFd,
+    /// The thread's root directory (shared by its requests, never duplicated for one).
+    pub root: Arc<OwnedFd>,
     /// A pidfd of the thread: while it is alive, this is the same thread. `None` where the
     /// kernel has no thread pidfds (before 6.9) and the thread leads no process: then what is
     /// read is used for one call and not kept.
@@ -85,7 +86,7 @@ pub fn status(tid: i32) -> Option<Status> {
             tgid: last("NStgid:")?,
             tid: last("NSpid:")?,
         },
-        root,
+        root: Arc::new(root),
         alive,
     })
 }
@@ -180,7 +181,7 @@ pub fn fs_request(
     st: &Status,
     call: FsCall,
 ) -> Result<FsRequest, NotCopied> {
-    let root = st.root.try_clone().map_err(|_| NotCopied::Gone)?;
+    let root = Arc::clone(&st.root);
     let args = fs::path_args(&call);
     let first = match args.first() {
         Some(a) if a.ptr != 0 => Some(string(tid, a.ptr)?),
@@ -214,9 +215,9 @@ pub fn fs_request(
             // openat2 scoped to its dirfd (RESOLVE_IN_ROOT, RESOLVE_BENEATH) walks even an
             // absolute path from the dirfd: there it is the root, or out of bounds.
             let base = if path[0] == b'/' && !fs::scoped_open(&call, &extra) {
-                root.try_clone().map_err(|_| NotCopied::Errno(EFAULT))?
+                Arc::clone(&root)
             } else {
-                dir_of(tid, at.dirfd)?
+                Arc::new(dir_of(tid, at.dirfd)?)
             };
             paths.push(Located { base, path });
         }
@@ -306,7 +307,7 @@ pub fn net_request(
         }
     };
     let sock = their_fd(st.tgid, fd)?;
-    let root = st.root.try_clone().map_err(|_| NotCopied::Gone)?;
+    let root = Arc::clone(&st.root);
     let cwd = proc_dir(tid, "cwd").map_err(|_| NotCopied::Gone)?;
     still_pending(listener, id)?;
     Ok(NetRequest {

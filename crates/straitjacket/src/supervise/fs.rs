@@ -27,6 +27,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use straitjacket_policy::ir::FsAccess;
 use straitjacket_policy::supervised::{self as sv, FsCall, StatKind, TimesKind};
@@ -111,8 +112,7 @@ impl FsRules {
         };
         for r in rules {
             let path = r.path.as_os_str().as_encoded_bytes();
-            let Ok(base) = root.try_clone() else { continue };
-            let found = walk::resolve(root, base, path, true, Mode::default(), caller);
+            let found = walk::resolve(root, root.as_fd(), path, true, Mode::default(), caller);
             let Some((fd, meta)) = found.ok().and_then(|f| f.entry) else {
                 if !r.system {
                     out.missing.push(r.path.clone());
@@ -123,14 +123,9 @@ impl FsRules {
             *g = g.union(Grant::of(r.access));
             if meta.is_dir() {
                 out.add_ancestors(fd, root);
-            } else if let Ok(f) = walk::resolve(
-                root,
-                root.try_clone().expect("dup"),
-                path,
-                false,
-                Mode::default(),
-                caller,
-            ) {
+            } else if let Ok(f) =
+                walk::resolve(root, root.as_fd(), path, false, Mode::default(), caller)
+            {
                 out.add_ancestors(f.dir, root);
             }
         }
@@ -335,7 +330,8 @@ impl FsRules {
 /// root for an absolute path, else its working directory or the dirfd it named).
 #[derive(Debug)]
 pub struct Located {
-    pub base: OwnedFd,
+    /// The caller's root itself for an absolute path (shared, not duplicated).
+    pub base: Arc<OwnedFd>,
     pub path: Vec<u8>,
 }
 
@@ -345,7 +341,7 @@ pub struct Located {
 pub struct FsRequest {
     pub call: FsCall,
     pub caller: Caller,
-    pub root: OwnedFd,
+    pub root: Arc<OwnedFd>,
     pub paths: Vec<Located>,
     /// The fd an `AT_EMPTY_PATH` (or NULL-path utimensat) call acts on, duplicated.
     pub empty_fd: Option<OwnedFd>,
@@ -438,8 +434,7 @@ impl FsRules {
         follow: bool,
         mode: Mode,
     ) -> Result<Found, Verdict> {
-        let loc = &req.paths[which];
-        let base = loc.base.try_clone().map_err(errno)?;
+        let base = req.paths[which].base.as_fd();
         walk::resolve(&req.root, base, path, follow, mode, req.caller).map_err(|f| {
             let shown = f
                 .reached

@@ -160,7 +160,7 @@ pub struct NetRequest {
     /// The bytes to send.
     pub data: Vec<u8>,
     /// The caller's root and working directory, for unix socket paths.
-    pub root: OwnedFd,
+    pub root: std::sync::Arc<OwnedFd>,
     pub cwd: OwnedFd,
 }
 
@@ -223,10 +223,15 @@ impl NetRules {
                     } else {
                         &req.cwd
                     };
-                    let base = base.try_clone().map_err(errno)?;
-                    let found =
-                        walk::resolve(&req.root, base, path, !bind, Mode::default(), req.caller)
-                            .map_err(|_| refused(EACCES))?;
+                    let found = walk::resolve(
+                        &req.root,
+                        base.as_fd(),
+                        path,
+                        !bind,
+                        Mode::default(),
+                        req.caller,
+                    )
+                    .map_err(|_| refused(EACCES))?;
                     let allowed = if any {
                         true
                     } else if bind {
@@ -291,10 +296,9 @@ impl NetRules {
 
     /// The identity of the socket file a unix rule names, resolved now in the caller's view.
     fn socket_id(&self, req: &NetRequest, path: &str) -> Option<fsops::FileId> {
-        let base = req.root.try_clone().ok()?;
         let f = walk::resolve(
             &req.root,
-            base,
+            req.root.as_fd(),
             path.as_bytes(),
             true,
             Mode::default(),
@@ -313,12 +317,9 @@ impl NetRules {
         dir: &OwnedFd,
         name: Option<&std::ffi::CStr>,
     ) -> bool {
-        let Ok(base) = req.root.try_clone() else {
-            return false;
-        };
         let Ok(f) = walk::resolve(
             &req.root,
-            base,
+            req.root.as_fd(),
             path.as_bytes(),
             false,
             Mode::default(),

@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 use std::ffi::{CStr, CString};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use straitjacket_sys::fsops::{self, Meta};
 
@@ -143,7 +143,7 @@ impl Dir<'_> {
 /// caller's root. `follow_last`: follow a symlink in the last component.
 pub fn resolve(
     root: &OwnedFd,
-    base: OwnedFd,
+    base: BorrowedFd<'_>,
     path: &[u8],
     follow_last: bool,
     mode: Mode,
@@ -154,14 +154,19 @@ pub fn resolve(
     }
     let meta = |fd: BorrowedFd<'_>| fsops::meta(fd).map_err(|e| fail(errno_of(&e), None));
     let root_meta = meta(root.as_fd())?;
-    let base_meta = meta(base.as_fd())?;
+    // An absolute path starts at the root itself (the same fd): one stat for both.
+    let base_meta = if base.as_raw_fd() == root.as_raw_fd() {
+        root_meta
+    } else {
+        meta(base)?
+    };
     let top_id = if mode.in_root || mode.beneath {
         base_meta.id
     } else {
         root_meta.id
     };
     let (top, top_meta) = if mode.in_root {
-        (base.as_fd(), base_meta)
+        (base, base_meta)
     } else {
         (root.as_fd(), root_meta)
     };
@@ -194,12 +199,12 @@ pub fn resolve(
     let (mut cur, mut cur_meta) = if path.first() == Some(&b'/') {
         if mode.beneath {
             // Out of bounds by its spelling: the walk stopped where it began.
-            return Err(fail(EXDEV, Some(base)));
+            return Err(fail(EXDEV, base.try_clone_to_owned().ok()));
         }
         chain = from_root(top_meta);
         (Dir::Borrowed(top), top_meta)
     } else {
-        (Dir::Borrowed(base.as_fd()), base_meta)
+        (Dir::Borrowed(base), base_meta)
     };
     push_front(&mut parts, path);
     // A trailing slash (or `/.`) asks for a directory and follows the last symlink.
@@ -403,27 +408,27 @@ mod tests {
         let root = open(Path::new("/"));
         let base = || open(&d);
         let m = Mode::default();
-        let f = resolve(&root, base(), b"a/b/../b/./f", true, m, me()).unwrap();
+        let f = resolve(&root, base().as_fd(), b"a/b/../b/./f", true, m, me()).unwrap();
         assert_eq!(found_id(&f), id_of(&d.join("a/b/f")));
-        let f = resolve(&root, base(), b"a/rel", true, m, me()).unwrap();
+        let f = resolve(&root, base().as_fd(), b"a/rel", true, m, me()).unwrap();
         assert_eq!(found_id(&f), id_of(&d.join("a/b/f")));
-        let f = resolve(&root, base(), b"a/rel", false, m, me()).unwrap();
+        let f = resolve(&root, base().as_fd(), b"a/rel", false, m, me()).unwrap();
         assert!(f.entry.as_ref().unwrap().1.is_symlink());
-        let f = resolve(&root, base(), b"a/abs", true, m, me()).unwrap();
+        let f = resolve(&root, base().as_fd(), b"a/abs", true, m, me()).unwrap();
         assert_eq!(found_id(&f), id_of(Path::new("/etc/hostname")));
-        let f = resolve(&root, base(), b"a/missing", true, m, me()).unwrap();
+        let f = resolve(&root, base().as_fd(), b"a/missing", true, m, me()).unwrap();
         assert!(f.entry.is_none());
         assert_eq!(f.name.as_deref(), Some(c"missing"));
-        let e = resolve(&root, base(), b"a/missing/x", true, m, me()).unwrap_err();
+        let e = resolve(&root, base().as_fd(), b"a/missing/x", true, m, me()).unwrap_err();
         assert_eq!(e.errno, ENOENT);
-        let e = resolve(&root, base(), b"a/loop", true, m, me()).unwrap_err();
+        let e = resolve(&root, base().as_fd(), b"a/loop", true, m, me()).unwrap_err();
         assert_eq!(e.errno, ELOOP);
-        let e = resolve(&root, base(), b"a/b/f/", true, m, me()).unwrap_err();
+        let e = resolve(&root, base().as_fd(), b"a/b/f/", true, m, me()).unwrap_err();
         assert_eq!(e.errno, ENOTDIR);
         // `..` at the root stays at the root.
-        let f = resolve(&root, base(), b"/../../etc/hostname", true, m, me()).unwrap();
+        let f = resolve(&root, base().as_fd(), b"/../../etc/hostname", true, m, me()).unwrap();
         assert_eq!(found_id(&f), id_of(Path::new("/etc/hostname")));
-        let f = resolve(&root, base(), b"/", true, m, me()).unwrap();
+        let f = resolve(&root, base().as_fd(), b"/", true, m, me()).unwrap();
         assert!(f.name.is_none());
         assert_eq!(found_id(&f), id_of(Path::new("/")));
         std::fs::remove_dir_all(&d).unwrap();
@@ -439,24 +444,24 @@ mod tests {
             ..Mode::default()
         };
         assert_eq!(
-            resolve(&root, base(), b"../a/b/f", true, beneath, me())
+            resolve(&root, base().as_fd(), b"../a/b/f", true, beneath, me())
                 .unwrap_err()
                 .errno,
             EXDEV
         );
         assert_eq!(
-            resolve(&root, base(), b"abs", true, beneath, me())
+            resolve(&root, base().as_fd(), b"abs", true, beneath, me())
                 .unwrap_err()
                 .errno,
             EXDEV
         );
-        assert!(resolve(&root, base(), b"rel", true, beneath, me()).is_ok());
+        assert!(resolve(&root, base().as_fd(), b"rel", true, beneath, me()).is_ok());
         let nosym = Mode {
             no_symlinks: true,
             ..Mode::default()
         };
         assert_eq!(
-            resolve(&root, base(), b"rel", true, nosym, me())
+            resolve(&root, base().as_fd(), b"rel", true, nosym, me())
                 .unwrap_err()
                 .errno,
             ELOOP
@@ -469,9 +474,9 @@ mod tests {
         let root = open(Path::new("/"));
         let base = || open(Path::new("/"));
         let m = Mode::default();
-        let f = resolve(&root, base(), b"/proc/self/status", true, m, me()).unwrap();
+        let f = resolve(&root, base().as_fd(), b"/proc/self/status", true, m, me()).unwrap();
         assert!(f.entry.is_some());
-        let f = resolve(&root, base(), b"/proc/self", true, m, me()).unwrap();
+        let f = resolve(&root, base().as_fd(), b"/proc/self", true, m, me()).unwrap();
         assert_eq!(
             found_id(&f),
             id_of(Path::new(&format!("/proc/{}", std::process::id())))
@@ -481,13 +486,13 @@ mod tests {
             "/proc/self/cwd",
             "/proc/self/fd/0",
         ] {
-            let e = resolve(&root, base(), magic.as_bytes(), true, m, me()).unwrap_err();
+            let e = resolve(&root, base().as_fd(), magic.as_bytes(), true, m, me()).unwrap_err();
             assert_eq!((e.errno, e.magic), (ELOOP, true), "{magic}");
         }
         // Not following the last one: the link itself (readlink works on it).
-        assert!(resolve(&root, base(), b"/proc/self/exe", false, m, me()).is_ok());
+        assert!(resolve(&root, base().as_fd(), b"/proc/self/exe", false, m, me()).is_ok());
         // An ordinary procfs symlink at the top level is followed.
-        assert!(resolve(&root, base(), b"/proc/mounts", true, m, me()).is_ok());
+        assert!(resolve(&root, base().as_fd(), b"/proc/mounts", true, m, me()).is_ok());
     }
 
     /// The kernel is the oracle: random paths through a tree of directories, files and
@@ -669,7 +674,7 @@ mod tests {
 
     /// What the walk makes of `path` from `dir`: the identity it reaches, or the errno.
     fn walked(root: &OwnedFd, dir: &Path, path: &str, mode: Mode) -> Result<fsops::FileId, i32> {
-        match resolve(root, open(dir), path.as_bytes(), true, mode, me()) {
+        match resolve(root, open(dir).as_fd(), path.as_bytes(), true, mode, me()) {
             Ok(Found {
                 entry: Some((_, m)),
                 ..
