@@ -196,6 +196,51 @@ fn i386_calls_through_int80_are_killed() {
 }
 
 #[test]
+fn path_calls_the_supervisor_does_not_carry_out_are_refused_under_fs_rules() {
+    // Under `fs` rules every path call is carried out by the supervisor or refused: an ABI's
+    // own spelling (i386 `stat64` and `truncate64` through `int $0x80`, where the policy
+    // admits i386) and a newer call (`file_getattr`, Linux 6.17) must not reach a file
+    // outside the rules. (Until 2026-11-29 the i386 ones did: found by extending the check
+    // that every path-taking call is listed from x86_64 to every ABI.)
+    let d = TempDir::new("pathabi");
+    let p = d.build("path_abi");
+    let secret = d.write("secret", "s");
+    let secret = secret.to_str().unwrap();
+    std::fs::create_dir_all(d.path().join("allowed")).unwrap();
+    let allowed = d.path().join("allowed");
+    d.write("both.sj", "arch x86_64, i386\ndefault allow\n");
+    for case in ["stat64", "truncate64", "file_getattr"] {
+        std::fs::write(secret, "s").unwrap();
+        let escapes = must_escape(case, &bare(d.path(), &p, &[case, secret]), |o| {
+            (case == "file_getattr" && *o == Outcome::Contained(ENOSYS))
+                .then(|| "this kernel has no file_getattr (Linux 6.17)".to_owned())
+        });
+        std::fs::write(secret, "s").unwrap();
+        let o = sj(
+            d.path(),
+            &[
+                "--policy",
+                "both.sj",
+                "--allow-read",
+                allowed.to_str().unwrap(),
+                "--",
+                &p,
+                case,
+                secret,
+            ],
+        );
+        must_be(case, &o, Outcome::Contained(ENOSYS));
+        if escapes && case == "truncate64" {
+            assert_eq!(
+                std::fs::read_to_string(secret).unwrap(),
+                "s",
+                "the file was emptied"
+            );
+        }
+    }
+}
+
+#[test]
 fn x32_numbers_are_killed() {
     let d = TempDir::new("x32");
     let p = d.build("x32");
