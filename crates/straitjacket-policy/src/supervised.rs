@@ -593,9 +593,14 @@ pub enum NetCall {
 /// The network calls the supervisor carries out.
 pub const NET_CALLS: &[&str] = &["connect", "bind", "sendto", "sendmsg"];
 
-/// Network calls refused while address rules are in force: `sendmmsg` (use sendmsg), and
-/// io_uring, whose connect and send requests never pass the filter.
-pub const NET_REFUSED: &[(&str, i32)] = &[("sendmmsg", EOPNOTSUPP), ("io_uring_setup", ENOSYS)];
+/// Network calls refused while address rules are in force: `sendmmsg` (use sendmsg),
+/// io_uring, whose connect and send requests never pass the filter, and the i386 ABI's
+/// `socketcall`, which multiplexes connect, bind and send behind one number and a pointer.
+pub const NET_REFUSED: &[(&str, i32)] = &[
+    ("sendmmsg", EOPNOTSUPP),
+    ("io_uring_setup", ENOSYS),
+    ("socketcall", ENOSYS),
+];
 
 pub fn net_call(name: &str, a: &[u64; 6]) -> Option<NetCall> {
     Some(match name {
@@ -676,6 +681,37 @@ mod tests {
                 missing.is_empty(),
                 "{arch:?}: take a path, neither supervised nor refused: {missing:?}"
             );
+        }
+    }
+
+    #[test]
+    fn every_call_that_sends_to_or_binds_an_address_is_supervised_or_refused() {
+        // A call taking a socket address or a message header either reads one back (accept,
+        // recvfrom, getsockname, …) or sends to or binds one: those must be checked.
+        let reads_back = [
+            "accept",
+            "accept4",
+            "recvfrom",
+            "recvmsg",
+            "recvmmsg",
+            "recvmmsg_time64",
+            "getsockname",
+            "getpeername",
+        ];
+        for arch in [Arch::X86_64, Arch::I386, Arch::X32, Arch::Aarch64] {
+            for sc in arch.syscalls() {
+                let takes_address = sc
+                    .args
+                    .iter()
+                    .any(|a| a.c_type.contains("sockaddr") || a.c_type.contains("msghdr"));
+                let multiplexed = sc.name == "socketcall";
+                if !(takes_address || multiplexed) || reads_back.contains(&sc.name) {
+                    continue;
+                }
+                let covered =
+                    NET_CALLS.contains(&sc.name) || NET_REFUSED.iter().any(|(n, _)| *n == sc.name);
+                assert!(covered, "{arch:?}: {} sends or binds unchecked", sc.name);
+            }
         }
     }
 

@@ -203,7 +203,7 @@ fn path_calls_the_supervisor_does_not_carry_out_are_refused_under_fs_rules() {
     // outside the rules. (Until 2026-11-29 the i386 ones did: found by extending the check
     // that every path-taking call is listed from x86_64 to every ABI.)
     let d = TempDir::new("pathabi");
-    let p = d.build("path_abi");
+    let p = d.build("abi_calls");
     let secret = d.write("secret", "s");
     let secret = secret.to_str().unwrap();
     std::fs::create_dir_all(d.path().join("allowed")).unwrap();
@@ -238,6 +238,33 @@ fn path_calls_the_supervisor_does_not_carry_out_are_refused_under_fs_rules() {
             );
         }
     }
+}
+
+#[test]
+fn i386_socketcall_does_not_pass_the_net_rules() {
+    // Where a policy admits i386, `socketcall` (the i386 ABI's multiplexed socket call) would
+    // connect around the supervisor's address check: under `net` rules it answers ENOSYS.
+    let d = TempDir::new("socketcall");
+    let p = d.build("abi_calls");
+    let listener = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    must_escape(
+        "socketcall",
+        &bare(d.path(), &p, &["socketcall_connect", &port]),
+        |_| None,
+    );
+    d.write(
+        "net.sj",
+        "arch x86_64, i386\ndefault allow\nnet connect 127.0.0.1:1\n",
+    );
+    must_be(
+        "socketcall",
+        &sj(
+            d.path(),
+            &["--policy", "net.sj", "--", &p, "socketcall_connect", &port],
+        ),
+        Outcome::Contained(ENOSYS),
+    );
 }
 
 #[test]
