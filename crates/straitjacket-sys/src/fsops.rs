@@ -376,7 +376,15 @@ pub fn send_to(fd: BorrowedFd<'_>, data: &[u8], flags: u32, addr: &[u8]) -> io::
     }
 }
 
-/// Sets the process's umask; the previous one.
+/// Gives the calling thread a working directory, root and umask of its own
+/// (`unshare(CLONE_FS)`), so that [`set_umask`] there leaves the other threads alone.
+pub fn own_fs_state() -> io::Result<()> {
+    // SAFETY: integer flags only; CLONE_FS may be unshared by one thread of many.
+    check(unsafe { libc::unshare(libc::CLONE_FS) })
+}
+
+/// Sets the umask of the calling thread's file system state (the process's, unless
+/// [`own_fs_state`] was called); the previous one.
 pub fn set_umask(mask: u32) -> u32 {
     // SAFETY: integers only; umask cannot fail.
     unsafe { libc::umask(mask) }

@@ -446,13 +446,14 @@ fn workers_blocked_for_callers_that_left_are_released() {
 fn file_calls_answer_as_the_kernel_does() {
     // Random sequences of file calls (opens with their flags, openat2 with each RESOLVE_
     // flag, stat, mkdir, mknod, rmdir, unlink, rename and renameat2's flags, link, symlink,
-    // readlink, chmod, chown, truncate, access, utimes, mkfifo, O_TMPFILE, the *at forms from
-    // a directory fd; names ending in `/`, `.` and `..`; symlinks absolute, relative,
-    // dangling and looping), run bare and under the supervisor from the same seed: every
-    // result and every errno must be the kernel's. (It found a dozen differences: EEXIST,
-    // EISDIR, EBUSY, EINVAL, ENOTEMPTY for names ending in a slash, `.` or `..`; the order of
-    // rename's checks and renameat2's flags; truncate of a FIFO; and openat2 with
-    // RESOLVE_IN_ROOT walking an absolute path from the real root instead of its dirfd.)
+    // readlink, chmod, chown, truncate, access, utimes, mkfifo, O_TMPFILE, unix socket binds,
+    // the *at forms from a directory fd; names ending in `/`, `.` and `..`; symlinks
+    // absolute, relative, dangling and looping), run bare and under the supervisor from the
+    // same seed: every result and every errno must be the kernel's. (It found a dozen
+    // differences: EEXIST, EISDIR, EBUSY, EINVAL, ENOTEMPTY for names ending in a slash, `.`
+    // or `..`; the order of rename's checks and renameat2's flags; truncate of a FIFO; a
+    // socket file's mode and bind's errnos; and openat2 with RESOLVE_IN_ROOT walking an
+    // absolute path from the real root instead of its dirfd.)
     same_as_the_kernel(false);
 }
 
@@ -618,4 +619,56 @@ fn network_calls_answer_as_the_kernel_does() {
     ] {
         assert!(outcomes.contains(k), "no `{k}` among {outcomes:?}");
     }
+}
+
+#[test]
+fn a_unix_socket_is_bound_only_where_the_write_rules_allow() {
+    // Binding a unix socket makes a file. With the supervisor alone (no Landlock, whose
+    // MAKE_SOCK right would refuse it too), `fs` rules without `net` rules must still keep the
+    // socket file out of directories they do not let the program write.
+    if !have_python() {
+        return;
+    }
+    let t = TempDir::new("bindfs");
+    for d in ["in", "out"] {
+        std::fs::create_dir_all(t.join(d)).unwrap();
+    }
+    let prog = r#"
+import socket, sys
+for d in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.bind(d + "/sock"); print(d[-3:].strip("/") + ": ok")
+    except OSError as e:
+        print(d[-3:].strip("/") + ": errno " + str(e.errno))
+t = socket.socket(); t.bind(("127.0.0.1", 0)); print("inet: ok")
+"#;
+    let (inside, outside) = (t.s("in"), t.s("out"));
+    let bare = Command::new(PY)
+        .args(["-c", prog, &inside, &outside])
+        .output()
+        .unwrap();
+    assert_eq!(out(&bare), "in: ok\nout: ok\ninet: ok\n", "{}", err(&bare));
+    for d in ["in", "out"] {
+        std::fs::remove_file(t.join(&format!("{d}/sock"))).unwrap();
+    }
+    let o = sj(
+        t.path(),
+        &[
+            "run",
+            "--fs-supervisor-only",
+            "--allow-read",
+            "/",
+            "--allow-write",
+            &inside,
+            "--",
+            PY,
+            "-c",
+            prog,
+            &inside,
+            &outside,
+        ],
+    );
+    assert_eq!(out(&o), "in: ok\nout: errno 13\ninet: ok\n", "{}", err(&o));
+    assert!(!t.join("out/sock").exists());
 }

@@ -16,7 +16,9 @@
 //! - with `fs` rules ([`Routing::fs`]), every call of [`supervised::FS_CALLS`] the policy
 //!   would allow becomes `notify`: the supervisor resolves the path itself and carries the call
 //!   out under the rules. The calls of [`supervised::FS_REFUSED`] get their errno in the kernel
-//!   whatever the policy says (they would reach files around the path checks).
+//!   whatever the policy says (they would reach files around the path checks). `bind`
+//!   notifies too (a unix socket's bind makes a file), and the i386 `socketcall` that could
+//!   hide one gets ENOSYS.
 //! - with address rules for the network ([`Routing::net`]), `connect`, `bind` and `sendmsg`
 //!   the policy would allow become `notify`, and so does `sendto` with a destination (a
 //!   `sendto` with a NULL address sends on a connected socket and stays in the kernel);
@@ -64,6 +66,10 @@ pub fn route(policy: &Policy, routing: &Routing) -> Policy {
         route_filter(f, routing.report);
         if routing.fs {
             supervise(f, supervised::FS_CALLS, supervised::FS_REFUSED, None);
+            if !routing.net {
+                // A unix socket's bind makes a file: the supervisor checks its directory.
+                supervise(f, &["bind"], &[("socketcall", supervised::ENOSYS)], None);
+            }
         }
         if routing.fs || routing.net {
             supervise(f, supervised::IDENTITY_CALLS, &[], None);
@@ -282,6 +288,8 @@ mod tests {
         );
         assert_eq!(decide(&r, &data("mkdir", [0; 6])).0, Action::Notify);
         assert_eq!(decide(&r, &data("connect", [0; 6])).0, Action::Allow);
+        // A bind may make a unix socket's file: the supervisor sees it under fs rules alone.
+        assert_eq!(decide(&r, &data("bind", [0; 6])).0, Action::Notify);
         // Address rules alone still shut io_uring, which would connect around them.
         let named = policy("default allow\nallow io_uring_setup\n");
         let r = route(

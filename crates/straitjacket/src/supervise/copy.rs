@@ -318,5 +318,6 @@ pub fn net_request(
         data,
         root,
         cwd,
+        umask: st.umask,
     })
 }

@@ -72,7 +72,7 @@ impl Grant {
             write: self.write || o.write,
         }
     }
-    fn any(self) -> bool {
+    pub fn any(self) -> bool {
         self.read || self.write
     }
 }
@@ -942,7 +942,7 @@ impl FsRules {
 /// How a path ends, as the kernel's calls that create or remove a name see it (fs/namei.c:
 /// `LAST_NORM`, `LAST_DOT`, `LAST_DOTDOT`, `LAST_ROOT`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Last {
+pub(crate) enum Last {
     Name,
     Dot,
     DotDot,
@@ -950,7 +950,7 @@ enum Last {
 }
 
 /// How `path` ends, and whether slashes follow its last component.
-fn ending(path: &[u8]) -> (Last, bool) {
+pub(crate) fn ending(path: &[u8]) -> (Last, bool) {
     let trimmed = without_trailing_slashes(path);
     let trailing = trimmed.len() < path.len();
     let last = match trimmed.rsplit(|&b| b == b'/').next() {
@@ -962,7 +962,7 @@ fn ending(path: &[u8]) -> (Last, bool) {
     (last, trailing)
 }
 
-fn without_trailing_slashes(path: &[u8]) -> &[u8] {
+pub(crate) fn without_trailing_slashes(path: &[u8]) -> &[u8] {
     let end = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
     &path[..end]
 }

@@ -472,9 +472,11 @@ impl Supervisor<'_> {
         }
         let is_fs = supervised::FS_CALLS.contains(&name);
         let is_net = supervised::NET_CALLS.contains(&name);
+        // Under `fs` rules alone, `bind` is carried out too: a unix socket's makes a file.
+        let fs_bind = self.routing.fs && name == "bind";
         match action {
             Action::Allow | Action::Log
-                if (self.routing.fs && is_fs) || (self.routing.net && is_net) =>
+                if (self.routing.fs && is_fs) || (self.routing.net && is_net) || fs_bind =>
             {
                 self.carry_out(listener, &n, name, rule, action);
             }

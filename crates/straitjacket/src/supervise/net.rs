@@ -21,7 +21,7 @@ use straitjacket_policy::resolve::settings::{Confinement, Endpoint};
 use straitjacket_policy::supervised::NetCall;
 use straitjacket_sys::fsops;
 
-use super::fs::{FsRules, Outcome, Verdict};
+use super::fs::{ending as fs_ending, without_trailing_slashes, FsRules, Last, Outcome, Verdict};
 use super::walk::{self, Caller, Mode};
 
 const AF_UNSPEC: u16 = 0;
@@ -32,6 +32,8 @@ const AF_NETLINK: u16 = 16;
 const EACCES: i32 = 13;
 const EINVAL: i32 = 22;
 const ENAMETOOLONG: i32 = 36;
+const ENOENT: i32 = 2;
+const EADDRINUSE: i32 = 98;
 
 /// One allowed destination or local address.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,11 +164,20 @@ pub struct NetRequest {
     /// The caller's root and working directory, for unix socket paths.
     pub root: std::sync::Arc<OwnedFd>,
     pub cwd: OwnedFd,
+    /// The caller's umask: the mode of a unix socket's file.
+    pub umask: u32,
 }
 
 fn errno(e: std::io::Error) -> Verdict {
     Verdict {
         outcome: Outcome::Errno(e.raw_os_error().unwrap_or(5)),
+        refused: false,
+    }
+}
+
+fn done(errno: i32) -> Verdict {
+    Verdict {
+        outcome: Outcome::Errno(errno),
         refused: false,
     }
 }
@@ -201,79 +212,122 @@ impl NetRules {
         let mut kaddr = req.addr.clone();
         let mut _dir = None;
         let any = rules.contains(&Allowed::Any);
-        let ok = any
-            || match &addr {
-                Addr::Unspec | Addr::Netlink | Addr::UnixUnnamed => true,
-                Addr::Other(_) => false,
-                Addr::Inet(ip, port) => rules.iter().any(|r| match r {
-                    Allowed::Inet { addrs, port: p } => {
-                        p == port
-                            && addrs
-                                .as_ref()
-                                .is_none_or(|v| v.iter().any(|a| same_ip(a, ip)))
-                    }
-                    _ => false,
-                }),
-                Addr::Abstract(name) => rules
-                    .iter()
-                    .any(|r| matches!(r, Allowed::Abstract(n) if n == name)),
-                Addr::UnixPath(path) => {
-                    let base = if path.first() == Some(&b'/') {
-                        &req.root
-                    } else {
-                        &req.cwd
-                    };
-                    let found = walk::resolve(
-                        &req.root,
-                        base.as_fd(),
-                        path,
-                        !bind,
-                        Mode::default(),
-                        req.caller,
-                    )
-                    .map_err(|_| refused(EACCES))?;
-                    let allowed = if any {
-                        true
-                    } else if bind {
-                        // The socket file does not exist yet: compare its directory and name.
-                        found.entry.is_none()
-                            && rules.iter().any(|r| match r {
-                                Allowed::UnixPath(p) => {
-                                    self.is_entry(req, p, &found.dir, found.name.as_deref())
-                                }
-                                _ => false,
-                            })
-                            && fs.is_none_or(|f| {
-                                f.found_dir_standing(&found, &req.root, req.caller)
-                                    .grant
-                                    .write
-                            })
-                    } else {
-                        let id = found.entry.as_ref().map(|(_, m)| m.id);
-                        id.is_some()
-                            && rules.iter().any(|r| match r {
-                                Allowed::UnixPath(p) => self.socket_id(req, p) == id,
-                                _ => false,
-                            })
-                    };
-                    if allowed {
-                        // The supervisor's own path to the same directory: its fd, through
-                        // /proc/self/fd, whatever the caller's root and cwd are.
-                        let name = found.name.clone().ok_or_else(|| refused(EACCES))?;
-                        let p = format!("/proc/self/fd/{}/", found.dir.as_raw_fd());
-                        let mut sun = p.into_bytes();
-                        sun.extend_from_slice(name.as_bytes());
-                        if sun.len() > 107 {
-                            return Err(refused(ENAMETOOLONG));
-                        }
-                        kaddr = AF_UNIX.to_ne_bytes().to_vec();
-                        kaddr.extend_from_slice(&sun);
-                        kaddr.push(0);
-                        _dir = Some(found.dir);
-                    }
-                    allowed
+        // A unix path is always resolved here, even when any address is allowed: in the
+        // caller's view (its root and working directory, not the supervisor's), and for a
+        // bind under the `fs` rules.
+        let ok = match &addr {
+            _ if any && !matches!(addr, Addr::UnixPath(_)) => true,
+            Addr::Unspec | Addr::Netlink | Addr::UnixUnnamed => true,
+            Addr::Other(_) => false,
+            Addr::Inet(ip, port) => rules.iter().any(|r| match r {
+                Allowed::Inet { addrs, port: p } => {
+                    p == port
+                        && addrs
+                            .as_ref()
+                            .is_none_or(|v| v.iter().any(|a| same_ip(a, ip)))
                 }
-            };
+                _ => false,
+            }),
+            Addr::Abstract(name) => rules
+                .iter()
+                .any(|r| matches!(r, Allowed::Abstract(n) if n == name)),
+            Addr::UnixPath(path) => {
+                let base = if path.first() == Some(&b'/') {
+                    &req.root
+                } else {
+                    &req.cwd
+                };
+                // A failed walk's errno where the `fs` rules let the program see where it
+                // stopped (all of it without `fs` rules), else EACCES.
+                let shown = |e: i32, reached: Option<&OwnedFd>| match fs {
+                    None => done(e),
+                    Some(f)
+                        if reached.is_some_and(|d| {
+                            f.dir_standing(d, &req.root, req.caller).grant.any()
+                        }) =>
+                    {
+                        done(e)
+                    }
+                    Some(_) => refused(EACCES),
+                };
+                // A bind makes the socket file as mknod makes a node (fs/namei.c,
+                // filename_create; EEXIST is EADDRINUSE): the name is not followed.
+                let (last, trailing) = fs_ending(path);
+                let walked = if bind && last == Last::Name {
+                    without_trailing_slashes(path)
+                } else {
+                    path.as_slice()
+                };
+                let found = walk::resolve(
+                    &req.root,
+                    base.as_fd(),
+                    walked,
+                    !bind,
+                    Mode::default(),
+                    req.caller,
+                )
+                .map_err(|f| {
+                    if f.magic {
+                        refused(EACCES)
+                    } else {
+                        shown(f.errno, f.reached.as_ref())
+                    }
+                })?;
+                let dir_shown = |e: i32| shown(e, Some(&found.dir));
+                if bind {
+                    if last != Last::Name || found.entry.is_some() {
+                        return Err(dir_shown(EADDRINUSE));
+                    }
+                    if trailing {
+                        return Err(dir_shown(ENOENT));
+                    }
+                } else if found.entry.is_none() {
+                    return Err(dir_shown(ENOENT));
+                }
+                // Making a socket file is writing in its directory: the `fs` rules
+                // decide that whatever the `net` rules allow.
+                let may_make = || {
+                    fs.is_none_or(|f| {
+                        f.found_dir_standing(&found, &req.root, req.caller)
+                            .grant
+                            .write
+                    })
+                };
+                let allowed = if any {
+                    !bind || may_make()
+                } else if bind {
+                    // The socket file does not exist yet: compare its directory and name.
+                    rules.iter().any(|r| match r {
+                        Allowed::UnixPath(p) => {
+                            self.is_entry(req, p, &found.dir, found.name.as_deref())
+                        }
+                        _ => false,
+                    }) && may_make()
+                } else {
+                    let id = found.entry.as_ref().map(|(_, m)| m.id);
+                    rules.iter().any(|r| match r {
+                        Allowed::UnixPath(p) => self.socket_id(req, p) == id,
+                        _ => false,
+                    })
+                };
+                if allowed {
+                    // The supervisor's own path to the same directory: its fd, through
+                    // /proc/self/fd, whatever the caller's root and cwd are.
+                    let name = found.name.clone().ok_or_else(|| refused(EACCES))?;
+                    let p = format!("/proc/self/fd/{}/", found.dir.as_raw_fd());
+                    let mut sun = p.into_bytes();
+                    sun.extend_from_slice(name.as_bytes());
+                    if sun.len() > 107 {
+                        return Err(refused(ENAMETOOLONG));
+                    }
+                    kaddr = AF_UNIX.to_ne_bytes().to_vec();
+                    kaddr.extend_from_slice(&sun);
+                    kaddr.push(0);
+                    _dir = Some(found.dir);
+                }
+                allowed
+            }
+        };
         if !ok {
             return Err(refused(EACCES));
         }
@@ -283,7 +337,15 @@ impl NetRules {
                 sent(0)
             }
             NetCall::Bind { .. } => {
-                fsops::bind(req.sock.as_fd(), &kaddr).map_err(errno)?;
+                // The socket file's mode is 0777 less the umask of whoever binds: the
+                // caller's, on this worker's own file system state (the supervisor's is 0).
+                let path = matches!(addr, Addr::UnixPath(_));
+                let old = path.then(|| fsops::set_umask(req.umask));
+                let bound = fsops::bind(req.sock.as_fd(), &kaddr);
+                if let Some(old) = old {
+                    fsops::set_umask(old);
+                }
+                bound.map_err(errno)?;
                 sent(0)
             }
             NetCall::SendTo { .. } | NetCall::SendMsg { .. } => {

@@ -186,6 +186,8 @@ impl Pool {
 fn worker(shared: &Shared) {
     let me = signals::thread_id();
     let _ = signals::accept_interrupts();
+    // A umask of its own, to make a unix socket's file as the caller would (see net).
+    let _ = fsops::own_fs_state();
     loop {
         let job = {
             let Ok(mut st) = shared.state.lock() else {

@@ -61,18 +61,20 @@ DESC = [""]
 def op():
     p = rnd.choice(NAMES)
     k = rnd.choice([0, 0, 0, 1, 1, 1, 2, 3, 4, 5, 6, 7, 7, 8, 8, 9, 10, 11, 11, 12, 13, 13, 14, 14, 15,
-                    16, 17, 18, 19, 20, 20, 21, 22, 23, 24, 24, 24, 25, 25, 26, 27, 28, 29])
+                    16, 17, 18, 19, 20, 20, 21, 22, 23, 24, 24, 24, 25, 25, 26, 27, 28, 29,
+                    30, 30])
     DESC[0] = "%d %s" % (k, p)
     if k == 0:
         name, fl = rnd.choice(list(FLAGS.items()))
         if fl & os.O_PATH:
             # Known limit: an O_PATH fd cannot be injected, so the supervisor answers O_PATH
-            # with a read-only fd where it may, EOPNOTSUPP for a FIFO (SECURITY.md).
+            # with a read-only fd where it may, EOPNOTSUPP for a FIFO or socket (SECURITY.md).
             # Nor can it be had of a file the caller may not read.
             try:
                 st = os.stat(real(p))
-                if stat.S_ISFIFO(st.st_mode) or not os.access(real(p), os.R_OK):
-                    return "open %s %s -> skipped (a FIFO, or unreadable)" % (p, name)
+                special = stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode)
+                if special or not os.access(real(p), os.R_OK):
+                    return "open %s %s -> skipped (a FIFO or socket, or unreadable)" % (p, name)
             except OSError:
                 pass
         fd = os.open(real(p), fl | os.O_NONBLOCK, 0o640)
@@ -196,6 +198,15 @@ def op():
             e = ctypes.get_errno()
             raise OSError(e, os.strerror(e))
         return "readlink2 %s -> %r" % (p, buf.raw[:n])
+    if k == 30:
+        # A unix socket's bind makes a file: carried out by the supervisor under fs rules.
+        import socket
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.bind(real(p))
+            return "bind-unix %s -> ok" % p
+        finally:
+            s.close()
     q = rnd.choice(NAMES)
     os.replace(real(p), real(q)); return "replace %s %s -> ok" % (p, q)
 
