@@ -301,10 +301,13 @@ fn answer(job: &Job, v: Verdict, from: Thread) {
             }
         }
         Outcome::Write { addr, bytes, value } => {
-            // Still pending: the thread is still in this call, its memory is its own.
+            // The memory is opened first, then the call checked still pending: so what was
+            // opened was the caller's (its id cannot have passed to another process yet),
+            // and stays the caller's address space whatever happens to the id after.
+            let memory = mem::Memory::open(job.tid);
             if !notify::id_valid(l, job.id) {
                 (false, Err(ENOENT))
-            } else if mem::write(job.tid, addr, &bytes).is_err() {
+            } else if memory.and_then(|m| m.write(addr, &bytes)).is_err() {
                 (
                     notify::send(l, job.id, Reply::Errno(EFAULT)).is_ok(),
                     Err(EFAULT),
