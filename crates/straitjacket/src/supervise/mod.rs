@@ -142,6 +142,8 @@ struct Proc {
     cpu_ticks: u64,
     threads: u64,
     rss_pages: u64,
+    /// When it started (clock ticks after boot): with the pid, which process this is.
+    start: u64,
 }
 
 fn read_stat(pid: i32) -> Option<Proc> {
@@ -157,6 +159,7 @@ fn read_stat(pid: i32) -> Option<Proc> {
         cpu_ticks: num(14)? + num(15)?,
         threads: num(20)?,
         rss_pages: num(24)?,
+        start: num(22)?,
     })
 }
 
@@ -821,7 +824,15 @@ impl Supervisor<'_> {
                 break;
             }
             for p in &tree {
-                let _ = process::kill(p.pid, SIGKILL);
+                // By pidfd, and only if the pid still names the process that was listed: it
+                // may have been reaped by its parent meanwhile and the pid given to a process
+                // outside the tree.
+                let Ok(fd) = pidfd::open(p.pid, 0) else {
+                    continue;
+                };
+                if read_stat(p.pid).is_some_and(|now| now.start == p.start) {
+                    let _ = pidfd::send_signal(fd.as_fd(), SIGKILL);
+                }
             }
             self.reap();
         }
