@@ -159,16 +159,6 @@ pub fn page_size() -> u64 {
     }
 }
 
-/// Sends `sig` to a process of our tree by pid (`kill(2)`). The caller names a descendant
-/// it has just seen in /proc: such a pid can be reused only once the descendant is reaped.
-pub fn kill(pid: libc::pid_t, sig: i32) -> io::Result<()> {
-    // SAFETY: kill takes integers.
-    if unsafe { libc::kill(pid, sig) } != 0 {
-        return Err(crate::last_error());
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
