@@ -672,3 +672,63 @@ t = socket.socket(); t.bind(("127.0.0.1", 0)); print("inet: ok")
     assert_eq!(out(&o), "in: ok\nout: errno 13\ninet: ok\n", "{}", err(&o));
     assert!(!t.join("out/sock").exists());
 }
+
+#[test]
+fn a_unix_socket_peer_is_not_told_the_supervisors_user_for_a_program_that_dropped_root() {
+    // The supervisor connects on the program's behalf, and a unix socket's peer learns the
+    // connecting user from the socket (SO_PEERCRED): the supervisor's. A program that dropped
+    // root must not reach a peer as root: refused. Before it drops, it connects.
+    if !have_python() {
+        return;
+    }
+    let root =
+        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    if !root {
+        eprintln!("skipping: needs root (the program starts as root and drops to nobody)");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let t = TempDir::new("peercred");
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sock = t.join("x.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    // Anyone may connect: a refusal is the supervisor's, not the file's mode.
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let prog = r#"
+import os, socket, sys
+def connect(label):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sys.argv[1]); print(label + ": ok")
+    except OSError as e:
+        print(label + ": errno " + str(e.errno))
+connect("root")
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+connect("nobody")
+"#;
+    let bare = Command::new(PY)
+        .args(["-c", prog, &t.s("x.sock")])
+        .output()
+        .unwrap();
+    assert_eq!(out(&bare), "root: ok\nnobody: ok\n", "{}", err(&bare));
+    std::fs::write(
+        t.join("p.sj"),
+        format!("default allow\nnet connect unix:{}\n", t.s("x.sock")),
+    )
+    .unwrap();
+    let o = sj(
+        t.path(),
+        &[
+            "run",
+            "--policy",
+            &t.s("p.sj"),
+            "--",
+            PY,
+            "-c",
+            prog,
+            &t.s("x.sock"),
+        ],
+    );
+    assert_eq!(out(&o), "root: ok\nnobody: errno 13\n", "{}", err(&o));
+    drop(listener);
+}

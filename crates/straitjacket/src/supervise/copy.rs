@@ -319,5 +319,6 @@ pub fn net_request(
         root,
         cwd,
         umask: st.umask,
+        other_user: st.creds.fsuid != fsops::effective_uid(),
     })
 }

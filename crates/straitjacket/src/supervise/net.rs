@@ -166,6 +166,9 @@ pub struct NetRequest {
     pub cwd: OwnedFd,
     /// The caller's umask: the mode of a unix socket's file.
     pub umask: u32,
+    /// The caller acts as another user than the supervisor (its fsuid differs from the
+    /// supervisor's euid).
+    pub other_user: bool,
 }
 
 fn errno(e: std::io::Error) -> Verdict {
@@ -329,6 +332,15 @@ impl NetRules {
             }
         };
         if !ok {
+            return Err(refused(EACCES));
+        }
+        // A unix socket's peer learns who connected or sent from the socket itself
+        // (SO_PEERCRED, SCM_CREDENTIALS): the supervisor's pid and user ids, since it is the
+        // one acting. For a caller of the same user that tells nothing new; for one that
+        // changed user (a program dropping root), the peer would take it for the supervisor's
+        // user: refused.
+        let unix_peer = matches!(addr, Addr::UnixPath(_) | Addr::Abstract(_));
+        if unix_peer && req.other_user && !bind {
             return Err(refused(EACCES));
         }
         Ok(match req.call {
