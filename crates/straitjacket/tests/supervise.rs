@@ -22,6 +22,17 @@ fn have_python() -> bool {
     false
 }
 
+/// Whether the tests run as root (a program can then start as root and drop to nobody); if
+/// not, says the test is skipped.
+fn starts_as_root() -> bool {
+    let root =
+        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    if !root {
+        eprintln!("skipping: needs root (the program starts as root and drops to nobody)");
+    }
+    root
+}
+
 /// The log's lines as JSON values.
 fn log_of(p: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(p)
@@ -329,10 +340,7 @@ fn a_program_that_drops_privileges_gets_no_more_than_its_new_identity() {
     if !have_python() {
         return;
     }
-    let root =
-        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
-    if !root {
-        eprintln!("skipping: needs root (the program starts as root and drops to nobody)");
+    if !starts_as_root() {
         return;
     }
     use std::os::unix::fs::PermissionsExt;
@@ -681,10 +689,7 @@ fn a_unix_socket_peer_is_not_told_the_supervisors_user_for_a_program_that_droppe
     if !have_python() {
         return;
     }
-    let root =
-        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
-    if !root {
-        eprintln!("skipping: needs root (the program starts as root and drops to nobody)");
+    if !starts_as_root() {
         return;
     }
     use std::os::unix::fs::PermissionsExt;
