@@ -737,3 +737,112 @@ connect("nobody")
     assert_eq!(out(&o), "root: ok\nnobody: errno 13\n", "{}", err(&o));
     drop(listener);
 }
+
+/// Everything about a directory tree a write could change: each entry's path, type, mode,
+/// size, link count, times of change, content or link text (sorted).
+fn snapshot(dir: &Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let body = if m.file_type().is_symlink() {
+                format!("-> {:?}", std::fs::read_link(&p).unwrap())
+            } else if m.is_file() {
+                format!("{:?}", std::fs::read(&p).unwrap_or_default())
+            } else {
+                if m.is_dir() {
+                    stack.push(p.clone());
+                }
+                String::new()
+            };
+            out.push(format!(
+                "{} {:o} {} {} {}.{} {}.{} {body}",
+                p.strip_prefix(dir).unwrap().display(),
+                m.mode(),
+                m.size(),
+                m.nlink(),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ctime(),
+                m.ctime_nsec(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn random_file_calls_never_change_what_the_write_rules_leave_out() {
+    // The same random calls, with names and symlinks that also lead to `../out`, a sibling of
+    // the one directory the program may write: unconfined they change `out` (so the case is
+    // not vacuous); supervised, nothing in `out` may change — no content, mode, time, link
+    // count or name.
+    if !have_python() {
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/supervise/fsops.py");
+    let t = TempDir::new("fsops-out");
+    let make = |top: &Path| {
+        std::fs::create_dir_all(top.join("w")).unwrap();
+        std::fs::create_dir_all(top.join("out/d")).unwrap();
+        std::fs::write(top.join("out/f"), "outside").unwrap();
+        std::fs::write(top.join("out/d/g"), "outside too").unwrap();
+        std::os::unix::fs::symlink("f", top.join("out/l")).unwrap();
+    };
+    let mut changed_bare = 0;
+    for seed in 1..=12 {
+        let (b, s) = (t.join(&format!("b{seed}")), t.join(&format!("s{seed}")));
+        make(&b);
+        make(&s);
+        let before = snapshot(&b.join("out"));
+        let o = Command::new(PY)
+            .args([script, &seed.to_string()])
+            .arg(b.join("w"))
+            .args(["300", "escape"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "bare seed {seed}: {}", err(&o));
+        changed_bare += usize::from(snapshot(&b.join("out")) != before);
+        let before = snapshot(&s.join("out"));
+        let mut run = Command::new(SJ);
+        run.arg("run");
+        if seed % 2 == 1 {
+            // The supervisor alone, so that Landlock cannot hide a hole in it.
+            run.arg("--fs-supervisor-only");
+        }
+        let o = run
+            .args(["--allow-read", "/", "--allow-write"])
+            .arg(s.join("w"))
+            .args([
+                "--allow-exec",
+                "/usr/bin",
+                "--",
+                PY,
+                script,
+                &seed.to_string(),
+            ])
+            .arg(s.join("w"))
+            .args(["300", "escape"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "supervised seed {seed}: {}", err(&o));
+        let after = snapshot(&s.join("out"));
+        let gone: Vec<_> = before.iter().filter(|l| !after.contains(l)).collect();
+        let new: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
+        assert!(
+            gone.is_empty() && new.is_empty(),
+            "seed {seed}: out/ changed under the rules: was {gone:?}, now {new:?}"
+        );
+    }
+    assert!(
+        changed_bare >= 10,
+        "unconfined runs changed out/ only {changed_bare} times of 12"
+    );
+}

@@ -24,6 +24,9 @@ RESOLVE = {"none": 0, "NO_XDEV": 1, "NO_MAGICLINKS": 2, "NO_SYMLINKS": 4, "BENEA
 
 seed, top = int(sys.argv[1]), sys.argv[2]
 n = int(sys.argv[3]) if len(sys.argv) > 3 else 300
+# "escape": names and symlinks also lead to ../out, a sibling of DIR the rules do not let the
+# program write (the test then checks out/ is untouched, not that the lines agree).
+escape = len(sys.argv) > 4 and sys.argv[4] == "escape"
 rnd = random.Random(seed)
 os.chdir(top)
 os.umask(0o022)
@@ -31,6 +34,9 @@ os.umask(0o022)
 NAMES = ["a", "b", "c", "d", "e", "l1", "l2", "d/x", "d/y", "e/z", "d/../a", "./b",
          "d/x/", "l1/x", "l2/", "d/", "e/../d/y", "nope/a", ".", "d/.."]
 TARGETS = ["a", "d", "d/x", "nope", "l1", "l2", "d/../e", "./e", "x", "@/a", "@/d/y", "@/l2"]
+if escape:
+    NAMES += ["../out/f", "../out/d", "../out/d/g", "../out/new", "../out/l", "d/../../out/f"]
+    TARGETS += ["../out/f", "../out/d", "@/../out/f", "@/../out", "../../w/../out/d/g"]
 FLAGS = {
     "RDONLY": os.O_RDONLY,
     "WRONLY|CREAT": os.O_WRONLY | os.O_CREAT,
