@@ -390,12 +390,6 @@ pub fn set_umask(mask: u32) -> u32 {
     unsafe { libc::umask(mask) }
 }
 
-/// The process's effective user id (what a unix socket's peer is told, with its pid).
-pub fn effective_uid() -> u32 {
-    // SAFETY: geteuid takes nothing and cannot fail.
-    unsafe { libc::geteuid() }
-}
-
 /// The calling thread's filesystem identity, as the kernel checks file access with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FsCreds {

@@ -685,7 +685,7 @@ t = socket.socket(); t.bind(("127.0.0.1", 0)); print("inet: ok")
 fn a_unix_socket_peer_is_not_told_the_supervisors_user_for_a_program_that_dropped_root() {
     // The supervisor connects on the program's behalf, and a unix socket's peer learns the
     // connecting user from the socket (SO_PEERCRED): the supervisor's. A program that dropped
-    // root must not reach a peer as root: refused. Before it drops, it connects.
+    // root (or only its group) must not reach a peer as root: refused. Before, it connects.
     if !have_python() {
         return;
     }
@@ -708,14 +708,21 @@ def connect(label):
     except OSError as e:
         print(label + ": errno " + str(e.errno))
 connect("root")
-os.setgroups([]); os.setgid(65534); os.setuid(65534)
+os.setgroups([]); os.setgid(65534)
+connect("root-in-nogroup")
+os.setuid(65534)
 connect("nobody")
 "#;
     let bare = Command::new(PY)
         .args(["-c", prog, &t.s("x.sock")])
         .output()
         .unwrap();
-    assert_eq!(out(&bare), "root: ok\nnobody: ok\n", "{}", err(&bare));
+    assert_eq!(
+        out(&bare),
+        "root: ok\nroot-in-nogroup: ok\nnobody: ok\n",
+        "{}",
+        err(&bare)
+    );
     std::fs::write(
         t.join("p.sj"),
         format!("default allow\nnet connect unix:{}\n", t.s("x.sock")),
@@ -734,7 +741,13 @@ connect("nobody")
             &t.s("x.sock"),
         ],
     );
-    assert_eq!(out(&o), "root: ok\nnobody: errno 13\n", "{}", err(&o));
+    // A changed group alone is refused too: the peer reads the gid and groups as well.
+    assert_eq!(
+        out(&o),
+        "root: ok\nroot-in-nogroup: errno 13\nnobody: errno 13\n",
+        "{}",
+        err(&o)
+    );
     drop(listener);
 }
 

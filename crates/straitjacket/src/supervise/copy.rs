@@ -319,6 +319,5 @@ pub fn net_request(
         root,
         cwd,
         umask: st.umask,
-        other_user: st.creds.fsuid != fsops::effective_uid(),
     })
 }

@@ -166,9 +166,6 @@ pub struct NetRequest {
     pub cwd: OwnedFd,
     /// The caller's umask: the mode of a unix socket's file.
     pub umask: u32,
-    /// The caller acts as another user than the supervisor (its fsuid differs from the
-    /// supervisor's euid).
-    pub other_user: bool,
 }
 
 fn errno(e: std::io::Error) -> Verdict {
@@ -195,13 +192,21 @@ fn refused(errno: i32) -> Verdict {
 impl NetRules {
     /// Checks and carries out one call. `fs`: the filesystem rules, which a unix socket path
     /// created by `bind` must also satisfy.
-    pub fn perform(&self, req: &NetRequest, fs: Option<&FsRules>) -> Verdict {
-        match self.try_perform(req, fs) {
+    ///
+    /// `other_user`: the caller's user, group or groups differ from the supervisor's, so a
+    /// unix socket's peer, who reads them from the socket, would take it for someone else.
+    pub fn perform(&self, req: &NetRequest, fs: Option<&FsRules>, other_user: bool) -> Verdict {
+        match self.try_perform(req, fs, other_user) {
             Ok(v) | Err(v) => v,
         }
     }
 
-    fn try_perform(&self, req: &NetRequest, fs: Option<&FsRules>) -> Result<Verdict, Verdict> {
+    fn try_perform(
+        &self,
+        req: &NetRequest,
+        fs: Option<&FsRules>,
+        other_user: bool,
+    ) -> Result<Verdict, Verdict> {
         let bind = matches!(req.call, NetCall::Bind { .. });
         let rules = if bind { &self.bind } else { &self.connect };
         if req.addr.is_empty() {
@@ -337,10 +342,10 @@ impl NetRules {
         // A unix socket's peer learns who connected or sent from the socket itself
         // (SO_PEERCRED, SCM_CREDENTIALS): the supervisor's pid and user ids, since it is the
         // one acting. For a caller of the same user that tells nothing new; for one that
-        // changed user (a program dropping root), the peer would take it for the supervisor's
-        // user: refused.
+        // changed user, group or groups (a program dropping root), the peer would take it for
+        // the supervisor's: refused.
         let unix_peer = matches!(addr, Addr::UnixPath(_) | Addr::Abstract(_));
-        if unix_peer && req.other_user && !bind {
+        if unix_peer && other_user && !bind {
             return Err(refused(EACCES));
         }
         Ok(match req.call {

@@ -260,10 +260,17 @@ fn verdict(job: &Job) -> Verdict {
                     Some(rules) => rules.perform(req),
                     None => FsRules::unrestricted().perform(req),
                 },
-                Work::Net(req) => match &job.rules.net {
-                    Some(rules) => rules.perform(req, job.rules.fs.as_ref()),
-                    None => NetRules::anything().perform(req, job.rules.fs.as_ref()),
-                },
+                Work::Net(req) => {
+                    let own = &job.rules.own;
+                    let other_user = job.creds.as_ref().is_some_and(|c| {
+                        (c.fsuid, c.fsgid, &c.groups) != (own.fsuid, own.fsgid, &own.groups)
+                    });
+                    let fs = job.rules.fs.as_ref();
+                    match &job.rules.net {
+                        Some(rules) => rules.perform(req, fs, other_user),
+                        None => NetRules::anything().perform(req, fs, other_user),
+                    }
+                }
             };
             if job.creds.is_some() && fsops::set_thread_creds(&job.rules.own).is_err() {
                 // Never act with a caller's identity for another caller: end this worker's
