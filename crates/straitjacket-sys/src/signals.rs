@@ -217,19 +217,52 @@ pub fn kill_unreaped_child(pid: i32, sig: i32) -> io::Result<()> {
     }
 }
 
+/// What `poll(2)` said of one fd.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ready {
+    /// Data (or a notification) can be read.
+    pub readable: bool,
+    /// The other end is gone (`POLLHUP`) or the fd is in error: it will never become
+    /// readable again once drained — a seccomp listener says so when no task uses its filter.
+    pub hung_up: bool,
+}
+
+impl Ready {
+    /// Anything to look at: readable, hung up or in error.
+    pub fn any(self) -> bool {
+        self.readable || self.hung_up
+    }
+}
+
 /// `poll(2)` on a few fds for readability; returns which are ready (readable, hung up or in
 /// error), in order. `timeout_ms` < 0 waits forever. EINTR gives all-false.
 pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<bool>> {
+    Ok(poll_ready(fds, timeout_ms)?
+        .into_iter()
+        .map(Ready::any)
+        .collect())
+}
+
+/// As [`poll_readable`], telling readable from hung up.
+pub fn poll_ready(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<Ready>> {
     let us = if timeout_ms < 0 {
         None
     } else {
         Some(i64::from(timeout_ms) * 1000)
     };
-    poll_readable_us(fds, us)
+    poll_ready_us(fds, us)
 }
 
 /// As [`poll_readable`], with the timeout in microseconds (`None`: none).
 pub fn poll_readable_us(fds: &[BorrowedFd<'_>], timeout_us: Option<i64>) -> io::Result<Vec<bool>> {
+    Ok(poll_ready_us(fds, timeout_us)?
+        .into_iter()
+        .map(Ready::any)
+        .collect())
+}
+
+/// As [`poll_ready`], with the timeout in microseconds (`None`: none).
+pub fn poll_ready_us(fds: &[BorrowedFd<'_>], timeout_us: Option<i64>) -> io::Result<Vec<Ready>> {
     let mut pfds: Vec<libc::pollfd> = fds
         .iter()
         .map(|f| libc::pollfd {
@@ -259,11 +292,17 @@ pub fn poll_readable_us(fds: &[BorrowedFd<'_>], timeout_us: Option<i64>) -> io::
     if r < 0 {
         let e = last_error();
         if e.raw_os_error() == Some(libc::EINTR) {
-            return Ok(vec![false; fds.len()]);
+            return Ok(vec![Ready::default(); fds.len()]);
         }
         return Err(e);
     }
-    Ok(pfds.iter().map(|p| p.revents != 0).collect())
+    Ok(pfds
+        .iter()
+        .map(|p| Ready {
+            readable: p.revents & libc::POLLIN != 0,
+            hung_up: p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0,
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -172,3 +172,62 @@ fn a_listener_takes_synchronous_wakeups_and_another_fd_does_not() {
     let e = notify::set_sync_wakeup(null.as_fd()).unwrap_err();
     assert_eq!(e.raw_os_error(), Some(libc::ENOTTY));
 }
+
+#[test]
+fn a_listener_hangs_up_when_no_task_uses_its_filter() {
+    use std::os::fd::{AsFd, AsRawFd};
+    use straitjacket_sys::{pidfd, signals};
+    let out = in_child(|| {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` is a live array of two c_ints for pipe to fill.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let (go_r, go_w) = (fds[0], fds[1]);
+        // The filter's only task: installs it (its listener moved to fd 200), then waits to
+        // be told to exit.
+        let task = fork_child(move || {
+            // SAFETY: closing our copy of the pipe's write end; nothing else holds it.
+            unsafe { libc::close(go_w) };
+            prctl::set_no_new_privs().unwrap();
+            let allow = [rec(0x06, 0, 0, 0x7fff_0000)];
+            let listener =
+                seccomp::install_with_listener(&allow, seccomp::FilterFlags::NONE).unwrap();
+            // SAFETY: dup2 takes integers; the listener stays open through it.
+            assert_eq!(unsafe { libc::dup2(listener.as_raw_fd(), 200) }, 200);
+            let mut b = [0u8; 1];
+            // SAFETY: `b` is a live one-byte buffer.
+            unsafe { libc::read(go_r, b.as_mut_ptr().cast(), 1) };
+            0
+        })
+        .unwrap();
+        let pidfd = pidfd::open(task.pid(), 0).unwrap();
+        let start = std::time::Instant::now();
+        let listener = loop {
+            if let Ok(fd) = pidfd::getfd(pidfd.as_fd(), 200) {
+                break fd;
+            }
+            assert!(
+                start.elapsed().as_secs() < 10,
+                "the filter was never installed"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
+        let before = signals::poll_ready(&[listener.as_fd()], 0).unwrap()[0];
+        assert_eq!(before, signals::Ready::default(), "with its task alive");
+        // SAFETY: closing the write end lets the task read EOF and exit.
+        unsafe { libc::close(go_w) };
+        assert_eq!(task.wait().unwrap(), ChildOutcome::Exited(0));
+        let after = signals::poll_ready(&[listener.as_fd()], 1000).unwrap()[0];
+        assert_eq!(
+            after,
+            signals::Ready {
+                readable: false,
+                hung_up: true
+            },
+            "after its task ended (fd {})",
+            listener.as_raw_fd()
+        );
+        0
+    })
+    .unwrap();
+    assert_eq!(out, ChildOutcome::Exited(0));
+}

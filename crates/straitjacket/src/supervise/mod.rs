@@ -354,7 +354,7 @@ impl Supervisor<'_> {
             } else {
                 -1
             };
-            let ready = signals::poll_readable(&fds, tick).map_err(sys("poll"))?;
+            let ready = signals::poll_ready(&fds, tick).map_err(sys("poll"))?;
             drop(fds);
             if self.watch.hit.is_none() {
                 if let Some(hit) = self.watch.check() {
@@ -363,17 +363,25 @@ impl Supervisor<'_> {
                     continue;
                 }
             }
-            if ready[0] {
+            if ready[0].any() {
                 self.signals(sigfd);
             }
             self.pool.release_abandoned();
-            if ready[1] {
+            if ready[1].any() {
                 self.reap();
             }
-            if listener_at.is_some_and(|i| ready[i]) {
-                self.notification();
+            if let Some(i) = listener_at {
+                if ready[i].readable {
+                    self.notification();
+                }
+                if ready[i].hung_up && !ready[i].readable {
+                    // No task uses the filter any more, and none can come to (only a task
+                    // with the filter can pass it on): nothing will arrive. Polling it
+                    // further would spin until the program is reaped.
+                    self.listener = None;
+                }
             }
-            if errors_at.is_some_and(|i| ready[i]) {
+            if errors_at.is_some_and(|i| ready[i].any()) {
                 self.check_errors();
             }
         }
