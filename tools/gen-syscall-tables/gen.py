@@ -143,6 +143,34 @@ def write(path, text):
     print(f"wrote {os.path.relpath(path)}")
 
 
+PACKING = ("//!\n//! Packed without pointers: a pointer in static data costs the executable a relocation\n"
+           "//! at every start (PIE), and these tables held thousands. Strings are (offset, length) in\n"
+           "//! `TEXT`; `arch::Arch` unpacks a table on first use.\n\n")
+
+
+class Text:
+    """The strings of one table, each once, and where each starts."""
+
+    def __init__(self):
+        self.parts, self.at, self.size = [], {}, 0
+
+    def add(self, s):
+        rust_str(s)
+        if s not in self.at:
+            self.at[s] = self.size
+            self.parts.append(s)
+            self.size += len(s)
+        if self.at[s] > 0xFFFF or len(s) > 0xFF:
+            die(f"string table too large for u16 offsets at {s!r}")
+        return self.at[s], len(s)
+
+    def emit(self):
+        body = ["#[rustfmt::skip]\n", "pub(super) static TEXT: &str = concat!(\n"]
+        body += [f"    {rust_str(p)},\n" for p in self.parts]
+        body.append(");\n\n")
+        return body
+
+
 def emit_syscalls(arch, rows):
     fname = TABLES[arch][0]
     srcs = [fname, "ftrace-x86_64.txt", "prototypes.txt", "overrides.txt"]
@@ -150,17 +178,27 @@ def emit_syscalls(arch, rows):
     what = (f"System calls of the {arch} ABI ({fname}, abi {abis}"
             + (", numbers OR'ed with __X32_SYSCALL_BIT" if arch == "x32" else "")
             + "), sorted by number.")
-    body = [header(what, srcs),
-            "use super::{ArgDef, SyscallDef};\n\n",
-            "const fn a(name: &'static str, c_type: &'static str) -> ArgDef {\n",
-            "    ArgDef { name, c_type }\n}\n\n",
-            "#[rustfmt::skip]\n",
-            "pub static SYSCALLS: &[SyscallDef] = &[\n"]
-    for nr, name, args in rows:
-        a = ", ".join(f"a({rust_str(n)}, {rust_str(t)})" for n, t in args)
-        body.append(f"    SyscallDef {{ name: {rust_str(name)}, nr: {nr:#x}, args: &[{a}] }},\n"
-                    if arch == "x32" else
-                    f"    SyscallDef {{ name: {rust_str(name)}, nr: {nr}, args: &[{a}] }},\n")
+    text, calls, args = Text(), [], []
+    for nr, name, a in rows:
+        n_at, n_len = text.add(name)
+        calls.append((nr, n_at, n_len, len(args), len(a), name))
+        for an, at in a:
+            args.append((*text.add(an), *text.add(at), f"{an}: {at}"))
+    if len(args) > 0xFFFF:
+        die(f"{arch}: too many arguments for u16 indices")
+    body = [header(what, srcs)[:-1] + PACKING,
+            "use super::{PackedArg, PackedCall};\n\n"]
+    body += text.emit()
+    body.append("/// (number, name, first argument in `ARGS`, argument count).\n"
+                f"#[rustfmt::skip]\npub(super) static CALLS: [PackedCall; {len(calls)}] = [\n")
+    for nr, n_at, n_len, first, count, name in calls:
+        num = f"{nr:#x}" if arch == "x32" else f"{nr}"
+        body.append(f"    ({num}, {n_at}, {n_len}, {first}, {count}), // {name}\n")
+    body.append("];\n\n")
+    body.append("/// (name, C type).\n"
+                f"#[rustfmt::skip]\npub(super) static ARGS: [PackedArg; {len(args)}] = [\n")
+    for n_at, n_len, t_at, t_len, what in args:
+        body.append(f"    ({n_at}, {n_len}, {t_at}, {t_len}), // {what}\n")
     body.append("];\n")
     write(os.path.join(OUT, f"gen_{arch}.rs"), "".join(body))
 
@@ -184,10 +222,11 @@ def load_consts(arch):
 
 
 def emit_consts():
-    what = ("Named constants per ABI, each slice sorted by name (binary search). "
+    what = ("Named constants per ABI, each table sorted by name (binary search). "
             "Values are the kernel's (UAPI), not libc's, where they differ.")
     srcs = sorted(set(CONST_FILES.values())) + ["consts-extra.tsv"]
-    body = [header(what, srcs), "use super::Arch;\n\n"]
+    body = [header(what, srcs)[:-1] + PACKING.replace("`TEXT`", "the table's text"),
+            "use super::{Arch, PackedConst};\n\n"]
     # ABIs with the same constants (x32 and x86_64) share one table.
     static_of, emitted = {}, []
     for arch in TABLES:
@@ -198,15 +237,21 @@ def emit_consts():
             continue
         emitted.append((arch, consts))
         static_of[arch] = arch.upper()
-        body.append(f"#[rustfmt::skip]\nstatic {arch.upper()}: &[(&str, i64)] = &[\n")
-        for n, v in consts:
-            body.append(f"    ({rust_str(n)}, {v}),\n")
+        text = Text()
+        rows = [(*text.add(n), v, n) for n, v in consts]
+        body += [p.replace("pub(super) static TEXT", f"static {arch.upper()}_TEXT")
+                 for p in text.emit()]
+        body.append(f"#[rustfmt::skip]\nstatic {arch.upper()}: [PackedConst; {len(rows)}] = [\n")
+        for at, length, v, n in rows:
+            body.append(f"    ({at}, {length}, {v}), // {n}\n")
         body.append("];\n\n")
-    body.append("pub fn constants(arch: Arch) -> &'static [(&'static str, i64)] {\n"
+    body.append("/// One ABI's constants: its text and its (name, value) rows, sorted by name.\n"
+                "pub(super) fn packed(arch: Arch) -> (&'static str, &'static [PackedConst]) {\n"
                 "    match arch {\n")
     for arch, variant in (("x86_64", "X86_64"), ("x32", "X32"), ("i386", "I386"),
                           ("aarch64", "Aarch64")):
-        body.append(f"        Arch::{variant} => {static_of[arch]},\n")
+        t = static_of[arch]
+        body.append(f"        Arch::{variant} => ({t}_TEXT, &{t}),\n")
     body.append("    }\n}\n")
     write(os.path.join(OUT, "gen_consts.rs"), "".join(body))
 

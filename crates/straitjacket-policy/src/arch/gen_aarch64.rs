@@ -7,338 +7,2107 @@
 //!   tools/gen-syscall-tables/sources/ftrace-x86_64.txt
 //!   tools/gen-syscall-tables/sources/prototypes.txt
 //!   tools/gen-syscall-tables/sources/overrides.txt
+//!
+//! Packed without pointers: a pointer in static data costs the executable a relocation
+//! at every start (PIE), and these tables held thousands. Strings are (offset, length) in
+//! `TEXT`; `arch::Arch` unpacks a table on first use.
 
-use super::{ArgDef, SyscallDef};
-
-const fn a(name: &'static str, c_type: &'static str) -> ArgDef {
-    ArgDef { name, c_type }
-}
+use super::{PackedArg, PackedCall};
 
 #[rustfmt::skip]
-pub static SYSCALLS: &[SyscallDef] = &[
-    SyscallDef { name: "io_setup", nr: 0, args: &[a("nr_events", "unsigned"), a("ctxp", "aio_context_t *")] },
-    SyscallDef { name: "io_destroy", nr: 1, args: &[a("ctx", "aio_context_t")] },
-    SyscallDef { name: "io_submit", nr: 2, args: &[a("ctx_id", "aio_context_t"), a("nr", "long"), a("iocbpp", "struct iocb * *")] },
-    SyscallDef { name: "io_cancel", nr: 3, args: &[a("ctx_id", "aio_context_t"), a("iocb", "struct iocb *"), a("result", "struct io_event *")] },
-    SyscallDef { name: "io_getevents", nr: 4, args: &[a("ctx_id", "aio_context_t"), a("min_nr", "long"), a("nr", "long"), a("events", "struct io_event *"), a("timeout", "struct __kernel_timespec *")] },
-    SyscallDef { name: "setxattr", nr: 5, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "const void *"), a("size", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "lsetxattr", nr: 6, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "const void *"), a("size", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "fsetxattr", nr: 7, args: &[a("fd", "int"), a("name", "const char *"), a("value", "const void *"), a("size", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "getxattr", nr: 8, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "void *"), a("size", "size_t")] },
-    SyscallDef { name: "lgetxattr", nr: 9, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "void *"), a("size", "size_t")] },
-    SyscallDef { name: "fgetxattr", nr: 10, args: &[a("fd", "int"), a("name", "const char *"), a("value", "void *"), a("size", "size_t")] },
-    SyscallDef { name: "listxattr", nr: 11, args: &[a("pathname", "const char *"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "llistxattr", nr: 12, args: &[a("pathname", "const char *"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "flistxattr", nr: 13, args: &[a("fd", "int"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "removexattr", nr: 14, args: &[a("pathname", "const char *"), a("name", "const char *")] },
-    SyscallDef { name: "lremovexattr", nr: 15, args: &[a("pathname", "const char *"), a("name", "const char *")] },
-    SyscallDef { name: "fremovexattr", nr: 16, args: &[a("fd", "int"), a("name", "const char *")] },
-    SyscallDef { name: "getcwd", nr: 17, args: &[a("buf", "char *"), a("size", "unsigned long")] },
-    SyscallDef { name: "lookup_dcookie", nr: 18, args: &[] },
-    SyscallDef { name: "eventfd2", nr: 19, args: &[a("count", "unsigned int"), a("flags", "int")] },
-    SyscallDef { name: "epoll_create1", nr: 20, args: &[a("flags", "int")] },
-    SyscallDef { name: "epoll_ctl", nr: 21, args: &[a("epfd", "int"), a("op", "int"), a("fd", "int"), a("event", "struct epoll_event *")] },
-    SyscallDef { name: "epoll_pwait", nr: 22, args: &[a("epfd", "int"), a("events", "struct epoll_event *"), a("maxevents", "int"), a("timeout", "int"), a("sigmask", "const sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "dup", nr: 23, args: &[a("fildes", "unsigned int")] },
-    SyscallDef { name: "dup3", nr: 24, args: &[a("oldfd", "unsigned int"), a("newfd", "unsigned int"), a("flags", "int")] },
-    SyscallDef { name: "fcntl", nr: 25, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int"), a("arg", "unsigned long")] },
-    SyscallDef { name: "inotify_init1", nr: 26, args: &[a("flags", "int")] },
-    SyscallDef { name: "inotify_add_watch", nr: 27, args: &[a("fd", "int"), a("pathname", "const char *"), a("mask", "u32")] },
-    SyscallDef { name: "inotify_rm_watch", nr: 28, args: &[a("fd", "int"), a("wd", "__s32")] },
-    SyscallDef { name: "ioctl", nr: 29, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int"), a("arg", "unsigned long")] },
-    SyscallDef { name: "ioprio_set", nr: 30, args: &[a("which", "int"), a("who", "int"), a("ioprio", "int")] },
-    SyscallDef { name: "ioprio_get", nr: 31, args: &[a("which", "int"), a("who", "int")] },
-    SyscallDef { name: "flock", nr: 32, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int")] },
-    SyscallDef { name: "mknodat", nr: 33, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "umode_t"), a("dev", "unsigned int")] },
-    SyscallDef { name: "mkdirat", nr: 34, args: &[a("dfd", "int"), a("pathname", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "unlinkat", nr: 35, args: &[a("dfd", "int"), a("pathname", "const char *"), a("flag", "int")] },
-    SyscallDef { name: "symlinkat", nr: 36, args: &[a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *")] },
-    SyscallDef { name: "linkat", nr: 37, args: &[a("olddfd", "int"), a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *"), a("flags", "int")] },
-    SyscallDef { name: "renameat", nr: 38, args: &[a("olddfd", "int"), a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *")] },
-    SyscallDef { name: "umount2", nr: 39, args: &[a("name", "char *"), a("flags", "int")] },
-    SyscallDef { name: "mount", nr: 40, args: &[a("dev_name", "char *"), a("dir_name", "char *"), a("type", "char *"), a("flags", "unsigned long"), a("data", "void *")] },
-    SyscallDef { name: "pivot_root", nr: 41, args: &[a("new_root", "const char *"), a("put_old", "const char *")] },
-    SyscallDef { name: "nfsservctl", nr: 42, args: &[] },
-    SyscallDef { name: "statfs", nr: 43, args: &[a("pathname", "const char *"), a("buf", "struct statfs *")] },
-    SyscallDef { name: "fstatfs", nr: 44, args: &[a("fd", "unsigned int"), a("buf", "struct statfs *")] },
-    SyscallDef { name: "truncate", nr: 45, args: &[a("path", "const char *"), a("length", "long")] },
-    SyscallDef { name: "ftruncate", nr: 46, args: &[a("fd", "unsigned int"), a("length", "off_t")] },
-    SyscallDef { name: "fallocate", nr: 47, args: &[a("fd", "int"), a("mode", "int"), a("offset", "loff_t"), a("len", "loff_t")] },
-    SyscallDef { name: "faccessat", nr: 48, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "int")] },
-    SyscallDef { name: "chdir", nr: 49, args: &[a("filename", "const char *")] },
-    SyscallDef { name: "fchdir", nr: 50, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "chroot", nr: 51, args: &[a("filename", "const char *")] },
-    SyscallDef { name: "fchmod", nr: 52, args: &[a("fd", "unsigned int"), a("mode", "umode_t")] },
-    SyscallDef { name: "fchmodat", nr: 53, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "fchownat", nr: 54, args: &[a("dfd", "int"), a("filename", "const char *"), a("user", "uid_t"), a("group", "gid_t"), a("flag", "int")] },
-    SyscallDef { name: "fchown", nr: 55, args: &[a("fd", "unsigned int"), a("user", "uid_t"), a("group", "gid_t")] },
-    SyscallDef { name: "openat", nr: 56, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "int"), a("mode", "umode_t")] },
-    SyscallDef { name: "close", nr: 57, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "vhangup", nr: 58, args: &[] },
-    SyscallDef { name: "pipe2", nr: 59, args: &[a("fildes", "int *"), a("flags", "int")] },
-    SyscallDef { name: "quotactl", nr: 60, args: &[a("cmd", "unsigned int"), a("special", "const char *"), a("id", "qid_t"), a("addr", "void *")] },
-    SyscallDef { name: "getdents64", nr: 61, args: &[a("fd", "unsigned int"), a("dirent", "struct linux_dirent64 *"), a("count", "unsigned int")] },
-    SyscallDef { name: "lseek", nr: 62, args: &[a("fd", "unsigned int"), a("offset", "off_t"), a("whence", "unsigned int")] },
-    SyscallDef { name: "read", nr: 63, args: &[a("fd", "unsigned int"), a("buf", "char *"), a("count", "size_t")] },
-    SyscallDef { name: "write", nr: 64, args: &[a("fd", "unsigned int"), a("buf", "const char *"), a("count", "size_t")] },
-    SyscallDef { name: "readv", nr: 65, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long")] },
-    SyscallDef { name: "writev", nr: 66, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long")] },
-    SyscallDef { name: "pread64", nr: 67, args: &[a("fd", "unsigned int"), a("buf", "char *"), a("count", "size_t"), a("pos", "loff_t")] },
-    SyscallDef { name: "pwrite64", nr: 68, args: &[a("fd", "unsigned int"), a("buf", "const char *"), a("count", "size_t"), a("pos", "loff_t")] },
-    SyscallDef { name: "preadv", nr: 69, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long")] },
-    SyscallDef { name: "pwritev", nr: 70, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long")] },
-    SyscallDef { name: "sendfile", nr: 71, args: &[a("out_fd", "int"), a("in_fd", "int"), a("offset", "loff_t *"), a("count", "size_t")] },
-    SyscallDef { name: "pselect6", nr: 72, args: &[a("n", "int"), a("inp", "fd_set *"), a("outp", "fd_set *"), a("exp", "fd_set *"), a("tsp", "struct __kernel_timespec *"), a("sig", "void *")] },
-    SyscallDef { name: "ppoll", nr: 73, args: &[a("ufds", "struct pollfd *"), a("nfds", "unsigned int"), a("tsp", "struct __kernel_timespec *"), a("sigmask", "const sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "signalfd4", nr: 74, args: &[a("ufd", "int"), a("user_mask", "sigset_t *"), a("sizemask", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "vmsplice", nr: 75, args: &[a("fd", "int"), a("uiov", "const struct iovec *"), a("nr_segs", "unsigned long"), a("flags", "unsigned int")] },
-    SyscallDef { name: "splice", nr: 76, args: &[a("fd_in", "int"), a("off_in", "loff_t *"), a("fd_out", "int"), a("off_out", "loff_t *"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "tee", nr: 77, args: &[a("fdin", "int"), a("fdout", "int"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "readlinkat", nr: 78, args: &[a("dfd", "int"), a("pathname", "const char *"), a("buf", "char *"), a("bufsiz", "int")] },
-    SyscallDef { name: "newfstatat", nr: 79, args: &[a("dfd", "int"), a("filename", "const char *"), a("statbuf", "struct stat *"), a("flag", "int")] },
-    SyscallDef { name: "fstat", nr: 80, args: &[a("fd", "unsigned int"), a("statbuf", "struct stat *")] },
-    SyscallDef { name: "sync", nr: 81, args: &[] },
-    SyscallDef { name: "fsync", nr: 82, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "fdatasync", nr: 83, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "sync_file_range", nr: 84, args: &[a("fd", "int"), a("offset", "loff_t"), a("nbytes", "loff_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "timerfd_create", nr: 85, args: &[a("clockid", "int"), a("flags", "int")] },
-    SyscallDef { name: "timerfd_settime", nr: 86, args: &[a("ufd", "int"), a("flags", "int"), a("utmr", "const struct __kernel_itimerspec *"), a("otmr", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "timerfd_gettime", nr: 87, args: &[a("ufd", "int"), a("otmr", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "utimensat", nr: 88, args: &[a("dfd", "int"), a("filename", "const char *"), a("utimes", "struct __kernel_timespec *"), a("flags", "int")] },
-    SyscallDef { name: "acct", nr: 89, args: &[a("name", "const char *")] },
-    SyscallDef { name: "capget", nr: 90, args: &[a("header", "cap_user_header_t"), a("dataptr", "cap_user_data_t")] },
-    SyscallDef { name: "capset", nr: 91, args: &[a("header", "cap_user_header_t"), a("data", "const cap_user_data_t")] },
-    SyscallDef { name: "personality", nr: 92, args: &[a("personality", "unsigned int")] },
-    SyscallDef { name: "exit", nr: 93, args: &[a("error_code", "int")] },
-    SyscallDef { name: "exit_group", nr: 94, args: &[a("error_code", "int")] },
-    SyscallDef { name: "waitid", nr: 95, args: &[a("which", "int"), a("upid", "pid_t"), a("infop", "struct siginfo *"), a("options", "int"), a("ru", "struct rusage *")] },
-    SyscallDef { name: "set_tid_address", nr: 96, args: &[a("tidptr", "int *")] },
-    SyscallDef { name: "unshare", nr: 97, args: &[a("unshare_flags", "unsigned long")] },
-    SyscallDef { name: "futex", nr: 98, args: &[a("uaddr", "u32 *"), a("op", "int"), a("val", "u32"), a("utime", "const struct __kernel_timespec *"), a("uaddr2", "u32 *"), a("val3", "u32")] },
-    SyscallDef { name: "set_robust_list", nr: 99, args: &[a("head", "struct robust_list_head *"), a("len", "size_t")] },
-    SyscallDef { name: "get_robust_list", nr: 100, args: &[a("pid", "int"), a("head_ptr", "struct robust_list_head * *"), a("len_ptr", "size_t *")] },
-    SyscallDef { name: "nanosleep", nr: 101, args: &[a("rqtp", "struct __kernel_timespec *"), a("rmtp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "getitimer", nr: 102, args: &[a("which", "int"), a("value", "struct __kernel_old_itimerval *")] },
-    SyscallDef { name: "setitimer", nr: 103, args: &[a("which", "int"), a("value", "struct __kernel_old_itimerval *"), a("ovalue", "struct __kernel_old_itimerval *")] },
-    SyscallDef { name: "kexec_load", nr: 104, args: &[a("entry", "unsigned long"), a("nr_segments", "unsigned long"), a("segments", "struct kexec_segment *"), a("flags", "unsigned long")] },
-    SyscallDef { name: "init_module", nr: 105, args: &[a("umod", "void *"), a("len", "unsigned long"), a("uargs", "const char *")] },
-    SyscallDef { name: "delete_module", nr: 106, args: &[a("name_user", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "timer_create", nr: 107, args: &[a("which_clock", "const clockid_t"), a("timer_event_spec", "struct sigevent *"), a("created_timer_id", "timer_t *")] },
-    SyscallDef { name: "timer_gettime", nr: 108, args: &[a("timer_id", "timer_t"), a("setting", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "timer_getoverrun", nr: 109, args: &[a("timer_id", "timer_t")] },
-    SyscallDef { name: "timer_settime", nr: 110, args: &[a("timer_id", "timer_t"), a("flags", "int"), a("new_setting", "const struct __kernel_itimerspec *"), a("old_setting", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "timer_delete", nr: 111, args: &[a("timer_id", "timer_t")] },
-    SyscallDef { name: "clock_settime", nr: 112, args: &[a("which_clock", "const clockid_t"), a("tp", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "clock_gettime", nr: 113, args: &[a("which_clock", "const clockid_t"), a("tp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "clock_getres", nr: 114, args: &[a("which_clock", "const clockid_t"), a("tp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "clock_nanosleep", nr: 115, args: &[a("which_clock", "const clockid_t"), a("flags", "int"), a("rqtp", "const struct __kernel_timespec *"), a("rmtp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "syslog", nr: 116, args: &[a("type", "int"), a("buf", "char *"), a("len", "int")] },
-    SyscallDef { name: "ptrace", nr: 117, args: &[a("request", "long"), a("pid", "long"), a("addr", "unsigned long"), a("data", "unsigned long")] },
-    SyscallDef { name: "sched_setparam", nr: 118, args: &[a("pid", "pid_t"), a("param", "struct sched_param *")] },
-    SyscallDef { name: "sched_setscheduler", nr: 119, args: &[a("pid", "pid_t"), a("policy", "int"), a("param", "struct sched_param *")] },
-    SyscallDef { name: "sched_getscheduler", nr: 120, args: &[a("pid", "pid_t")] },
-    SyscallDef { name: "sched_getparam", nr: 121, args: &[a("pid", "pid_t"), a("param", "struct sched_param *")] },
-    SyscallDef { name: "sched_setaffinity", nr: 122, args: &[a("pid", "pid_t"), a("len", "unsigned int"), a("user_mask_ptr", "unsigned long *")] },
-    SyscallDef { name: "sched_getaffinity", nr: 123, args: &[a("pid", "pid_t"), a("len", "unsigned int"), a("user_mask_ptr", "unsigned long *")] },
-    SyscallDef { name: "sched_yield", nr: 124, args: &[] },
-    SyscallDef { name: "sched_get_priority_max", nr: 125, args: &[a("policy", "int")] },
-    SyscallDef { name: "sched_get_priority_min", nr: 126, args: &[a("policy", "int")] },
-    SyscallDef { name: "sched_rr_get_interval", nr: 127, args: &[a("pid", "pid_t"), a("interval", "struct __kernel_timespec *")] },
-    SyscallDef { name: "restart_syscall", nr: 128, args: &[] },
-    SyscallDef { name: "kill", nr: 129, args: &[a("pid", "pid_t"), a("sig", "int")] },
-    SyscallDef { name: "tkill", nr: 130, args: &[a("pid", "pid_t"), a("sig", "int")] },
-    SyscallDef { name: "tgkill", nr: 131, args: &[a("tgid", "pid_t"), a("pid", "pid_t"), a("sig", "int")] },
-    SyscallDef { name: "sigaltstack", nr: 132, args: &[a("uss", "const stack_t *"), a("uoss", "stack_t *")] },
-    SyscallDef { name: "rt_sigsuspend", nr: 133, args: &[a("unewset", "sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigaction", nr: 134, args: &[a("sig", "int"), a("act", "const struct sigaction *"), a("oact", "struct sigaction *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigprocmask", nr: 135, args: &[a("how", "int"), a("nset", "sigset_t *"), a("oset", "sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigpending", nr: 136, args: &[a("uset", "sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigtimedwait", nr: 137, args: &[a("uthese", "const sigset_t *"), a("uinfo", "siginfo_t *"), a("uts", "const struct __kernel_timespec *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigqueueinfo", nr: 138, args: &[a("pid", "pid_t"), a("sig", "int"), a("uinfo", "siginfo_t *")] },
-    SyscallDef { name: "rt_sigreturn", nr: 139, args: &[] },
-    SyscallDef { name: "setpriority", nr: 140, args: &[a("which", "int"), a("who", "int"), a("niceval", "int")] },
-    SyscallDef { name: "getpriority", nr: 141, args: &[a("which", "int"), a("who", "int")] },
-    SyscallDef { name: "reboot", nr: 142, args: &[a("magic1", "int"), a("magic2", "int"), a("cmd", "unsigned int"), a("arg", "void *")] },
-    SyscallDef { name: "setregid", nr: 143, args: &[a("rgid", "gid_t"), a("egid", "gid_t")] },
-    SyscallDef { name: "setgid", nr: 144, args: &[a("gid", "gid_t")] },
-    SyscallDef { name: "setreuid", nr: 145, args: &[a("ruid", "uid_t"), a("euid", "uid_t")] },
-    SyscallDef { name: "setuid", nr: 146, args: &[a("uid", "uid_t")] },
-    SyscallDef { name: "setresuid", nr: 147, args: &[a("ruid", "uid_t"), a("euid", "uid_t"), a("suid", "uid_t")] },
-    SyscallDef { name: "getresuid", nr: 148, args: &[a("ruidp", "uid_t *"), a("euidp", "uid_t *"), a("suidp", "uid_t *")] },
-    SyscallDef { name: "setresgid", nr: 149, args: &[a("rgid", "gid_t"), a("egid", "gid_t"), a("sgid", "gid_t")] },
-    SyscallDef { name: "getresgid", nr: 150, args: &[a("rgidp", "gid_t *"), a("egidp", "gid_t *"), a("sgidp", "gid_t *")] },
-    SyscallDef { name: "setfsuid", nr: 151, args: &[a("uid", "uid_t")] },
-    SyscallDef { name: "setfsgid", nr: 152, args: &[a("gid", "gid_t")] },
-    SyscallDef { name: "times", nr: 153, args: &[a("tbuf", "struct tms *")] },
-    SyscallDef { name: "setpgid", nr: 154, args: &[a("pid", "pid_t"), a("pgid", "pid_t")] },
-    SyscallDef { name: "getpgid", nr: 155, args: &[a("pid", "pid_t")] },
-    SyscallDef { name: "getsid", nr: 156, args: &[a("pid", "pid_t")] },
-    SyscallDef { name: "setsid", nr: 157, args: &[] },
-    SyscallDef { name: "getgroups", nr: 158, args: &[a("gidsetsize", "int"), a("grouplist", "gid_t *")] },
-    SyscallDef { name: "setgroups", nr: 159, args: &[a("gidsetsize", "int"), a("grouplist", "gid_t *")] },
-    SyscallDef { name: "uname", nr: 160, args: &[a("name", "struct new_utsname *")] },
-    SyscallDef { name: "sethostname", nr: 161, args: &[a("name", "char *"), a("len", "int")] },
-    SyscallDef { name: "setdomainname", nr: 162, args: &[a("name", "char *"), a("len", "int")] },
-    SyscallDef { name: "getrlimit", nr: 163, args: &[a("resource", "unsigned int"), a("rlim", "struct rlimit *")] },
-    SyscallDef { name: "setrlimit", nr: 164, args: &[a("resource", "unsigned int"), a("rlim", "struct rlimit *")] },
-    SyscallDef { name: "getrusage", nr: 165, args: &[a("who", "int"), a("ru", "struct rusage *")] },
-    SyscallDef { name: "umask", nr: 166, args: &[a("mask", "int")] },
-    SyscallDef { name: "prctl", nr: 167, args: &[a("option", "int"), a("arg2", "unsigned long"), a("arg3", "unsigned long"), a("arg4", "unsigned long"), a("arg5", "unsigned long")] },
-    SyscallDef { name: "getcpu", nr: 168, args: &[a("cpup", "unsigned *"), a("nodep", "unsigned *"), a("unused", "struct getcpu_cache *")] },
-    SyscallDef { name: "gettimeofday", nr: 169, args: &[a("tv", "struct __kernel_old_timeval *"), a("tz", "struct timezone *")] },
-    SyscallDef { name: "settimeofday", nr: 170, args: &[a("tv", "struct __kernel_old_timeval *"), a("tz", "struct timezone *")] },
-    SyscallDef { name: "adjtimex", nr: 171, args: &[a("txc_p", "struct __kernel_timex *")] },
-    SyscallDef { name: "getpid", nr: 172, args: &[] },
-    SyscallDef { name: "getppid", nr: 173, args: &[] },
-    SyscallDef { name: "getuid", nr: 174, args: &[] },
-    SyscallDef { name: "geteuid", nr: 175, args: &[] },
-    SyscallDef { name: "getgid", nr: 176, args: &[] },
-    SyscallDef { name: "getegid", nr: 177, args: &[] },
-    SyscallDef { name: "gettid", nr: 178, args: &[] },
-    SyscallDef { name: "sysinfo", nr: 179, args: &[a("info", "struct sysinfo *")] },
-    SyscallDef { name: "mq_open", nr: 180, args: &[a("u_name", "const char *"), a("oflag", "int"), a("mode", "umode_t"), a("u_attr", "struct mq_attr *")] },
-    SyscallDef { name: "mq_unlink", nr: 181, args: &[a("u_name", "const char *")] },
-    SyscallDef { name: "mq_timedsend", nr: 182, args: &[a("mqdes", "mqd_t"), a("u_msg_ptr", "const char *"), a("msg_len", "size_t"), a("msg_prio", "unsigned int"), a("u_abs_timeout", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "mq_timedreceive", nr: 183, args: &[a("mqdes", "mqd_t"), a("u_msg_ptr", "char *"), a("msg_len", "size_t"), a("u_msg_prio", "unsigned int *"), a("u_abs_timeout", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "mq_notify", nr: 184, args: &[a("mqdes", "mqd_t"), a("u_notification", "const struct sigevent *")] },
-    SyscallDef { name: "mq_getsetattr", nr: 185, args: &[a("mqdes", "mqd_t"), a("u_mqstat", "const struct mq_attr *"), a("u_omqstat", "struct mq_attr *")] },
-    SyscallDef { name: "msgget", nr: 186, args: &[a("key", "key_t"), a("msgflg", "int")] },
-    SyscallDef { name: "msgctl", nr: 187, args: &[a("msqid", "int"), a("cmd", "int"), a("buf", "struct msqid_ds *")] },
-    SyscallDef { name: "msgrcv", nr: 188, args: &[a("msqid", "int"), a("msgp", "struct msgbuf *"), a("msgsz", "size_t"), a("msgtyp", "long"), a("msgflg", "int")] },
-    SyscallDef { name: "msgsnd", nr: 189, args: &[a("msqid", "int"), a("msgp", "struct msgbuf *"), a("msgsz", "size_t"), a("msgflg", "int")] },
-    SyscallDef { name: "semget", nr: 190, args: &[a("key", "key_t"), a("nsems", "int"), a("semflg", "int")] },
-    SyscallDef { name: "semctl", nr: 191, args: &[a("semid", "int"), a("semnum", "int"), a("cmd", "int"), a("arg", "unsigned long")] },
-    SyscallDef { name: "semtimedop", nr: 192, args: &[a("semid", "int"), a("tsops", "struct sembuf *"), a("nsops", "unsigned int"), a("timeout", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "semop", nr: 193, args: &[a("semid", "int"), a("tsops", "struct sembuf *"), a("nsops", "unsigned")] },
-    SyscallDef { name: "shmget", nr: 194, args: &[a("key", "key_t"), a("size", "size_t"), a("shmflg", "int")] },
-    SyscallDef { name: "shmctl", nr: 195, args: &[a("shmid", "int"), a("cmd", "int"), a("buf", "struct shmid_ds *")] },
-    SyscallDef { name: "shmat", nr: 196, args: &[a("shmid", "int"), a("shmaddr", "char *"), a("shmflg", "int")] },
-    SyscallDef { name: "shmdt", nr: 197, args: &[a("shmaddr", "char *")] },
-    SyscallDef { name: "socket", nr: 198, args: &[a("family", "int"), a("type", "int"), a("protocol", "int")] },
-    SyscallDef { name: "socketpair", nr: 199, args: &[a("family", "int"), a("type", "int"), a("protocol", "int"), a("usockvec", "int *")] },
-    SyscallDef { name: "bind", nr: 200, args: &[a("fd", "int"), a("umyaddr", "struct sockaddr *"), a("addrlen", "int")] },
-    SyscallDef { name: "listen", nr: 201, args: &[a("fd", "int"), a("backlog", "int")] },
-    SyscallDef { name: "accept", nr: 202, args: &[a("fd", "int"), a("upeer_sockaddr", "struct sockaddr *"), a("upeer_addrlen", "int *")] },
-    SyscallDef { name: "connect", nr: 203, args: &[a("fd", "int"), a("uservaddr", "struct sockaddr *"), a("addrlen", "int")] },
-    SyscallDef { name: "getsockname", nr: 204, args: &[a("fd", "int"), a("usockaddr", "struct sockaddr *"), a("usockaddr_len", "int *")] },
-    SyscallDef { name: "getpeername", nr: 205, args: &[a("fd", "int"), a("usockaddr", "struct sockaddr *"), a("usockaddr_len", "int *")] },
-    SyscallDef { name: "sendto", nr: 206, args: &[a("fd", "int"), a("buff", "void *"), a("len", "size_t"), a("flags", "unsigned int"), a("addr", "struct sockaddr *"), a("addr_len", "int")] },
-    SyscallDef { name: "recvfrom", nr: 207, args: &[a("fd", "int"), a("ubuf", "void *"), a("size", "size_t"), a("flags", "unsigned int"), a("addr", "struct sockaddr *"), a("addr_len", "int *")] },
-    SyscallDef { name: "setsockopt", nr: 208, args: &[a("fd", "int"), a("level", "int"), a("optname", "int"), a("optval", "char *"), a("optlen", "int")] },
-    SyscallDef { name: "getsockopt", nr: 209, args: &[a("fd", "int"), a("level", "int"), a("optname", "int"), a("optval", "char *"), a("optlen", "int *")] },
-    SyscallDef { name: "shutdown", nr: 210, args: &[a("fd", "int"), a("how", "int")] },
-    SyscallDef { name: "sendmsg", nr: 211, args: &[a("fd", "int"), a("msg", "struct user_msghdr *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "recvmsg", nr: 212, args: &[a("fd", "int"), a("msg", "struct user_msghdr *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "readahead", nr: 213, args: &[a("fd", "int"), a("offset", "loff_t"), a("count", "size_t")] },
-    SyscallDef { name: "brk", nr: 214, args: &[a("brk", "unsigned long")] },
-    SyscallDef { name: "munmap", nr: 215, args: &[a("addr", "unsigned long"), a("len", "size_t")] },
-    SyscallDef { name: "mremap", nr: 216, args: &[a("addr", "unsigned long"), a("old_len", "unsigned long"), a("new_len", "unsigned long"), a("flags", "unsigned long"), a("new_addr", "unsigned long")] },
-    SyscallDef { name: "add_key", nr: 217, args: &[a("_type", "const char *"), a("_description", "const char *"), a("_payload", "const void *"), a("plen", "size_t"), a("ringid", "key_serial_t")] },
-    SyscallDef { name: "request_key", nr: 218, args: &[a("_type", "const char *"), a("_description", "const char *"), a("_callout_info", "const char *"), a("destringid", "key_serial_t")] },
-    SyscallDef { name: "keyctl", nr: 219, args: &[a("option", "int"), a("arg2", "unsigned long"), a("arg3", "unsigned long"), a("arg4", "unsigned long"), a("arg5", "unsigned long")] },
-    SyscallDef { name: "clone", nr: 220, args: &[a("clone_flags", "unsigned long"), a("newsp", "unsigned long"), a("parent_tidptr", "int *"), a("tls", "unsigned long"), a("child_tidptr", "int *")] },
-    SyscallDef { name: "execve", nr: 221, args: &[a("filename", "const char *"), a("argv", "const char * const *"), a("envp", "const char * const *")] },
-    SyscallDef { name: "mmap", nr: 222, args: &[a("addr", "unsigned long"), a("len", "unsigned long"), a("prot", "unsigned long"), a("flags", "unsigned long"), a("fd", "unsigned long"), a("off", "unsigned long")] },
-    SyscallDef { name: "fadvise64", nr: 223, args: &[a("fd", "int"), a("offset", "loff_t"), a("len", "loff_t"), a("advice", "int")] },
-    SyscallDef { name: "swapon", nr: 224, args: &[a("specialfile", "const char *"), a("swap_flags", "int")] },
-    SyscallDef { name: "swapoff", nr: 225, args: &[a("specialfile", "const char *")] },
-    SyscallDef { name: "mprotect", nr: 226, args: &[a("start", "unsigned long"), a("len", "size_t"), a("prot", "unsigned long")] },
-    SyscallDef { name: "msync", nr: 227, args: &[a("start", "unsigned long"), a("len", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "mlock", nr: 228, args: &[a("start", "unsigned long"), a("len", "size_t")] },
-    SyscallDef { name: "munlock", nr: 229, args: &[a("start", "unsigned long"), a("len", "size_t")] },
-    SyscallDef { name: "mlockall", nr: 230, args: &[a("flags", "int")] },
-    SyscallDef { name: "munlockall", nr: 231, args: &[] },
-    SyscallDef { name: "mincore", nr: 232, args: &[a("start", "unsigned long"), a("len", "size_t"), a("vec", "unsigned char *")] },
-    SyscallDef { name: "madvise", nr: 233, args: &[a("start", "unsigned long"), a("len_in", "size_t"), a("behavior", "int")] },
-    SyscallDef { name: "remap_file_pages", nr: 234, args: &[a("start", "unsigned long"), a("size", "unsigned long"), a("prot", "unsigned long"), a("pgoff", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "mbind", nr: 235, args: &[a("start", "unsigned long"), a("len", "unsigned long"), a("mode", "unsigned long"), a("nmask", "const unsigned long *"), a("maxnode", "unsigned long"), a("flags", "unsigned int")] },
-    SyscallDef { name: "get_mempolicy", nr: 236, args: &[a("policy", "int *"), a("nmask", "unsigned long *"), a("maxnode", "unsigned long"), a("addr", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "set_mempolicy", nr: 237, args: &[a("mode", "int"), a("nmask", "const unsigned long *"), a("maxnode", "unsigned long")] },
-    SyscallDef { name: "migrate_pages", nr: 238, args: &[a("pid", "pid_t"), a("maxnode", "unsigned long"), a("old_nodes", "const unsigned long *"), a("new_nodes", "const unsigned long *")] },
-    SyscallDef { name: "move_pages", nr: 239, args: &[a("pid", "pid_t"), a("nr_pages", "unsigned long"), a("pages", "const void * *"), a("nodes", "const int *"), a("status", "int *"), a("flags", "int")] },
-    SyscallDef { name: "rt_tgsigqueueinfo", nr: 240, args: &[a("tgid", "pid_t"), a("pid", "pid_t"), a("sig", "int"), a("uinfo", "siginfo_t *")] },
-    SyscallDef { name: "perf_event_open", nr: 241, args: &[a("attr_uptr", "struct perf_event_attr *"), a("pid", "pid_t"), a("cpu", "int"), a("group_fd", "int"), a("flags", "unsigned long")] },
-    SyscallDef { name: "accept4", nr: 242, args: &[a("fd", "int"), a("upeer_sockaddr", "struct sockaddr *"), a("upeer_addrlen", "int *"), a("flags", "int")] },
-    SyscallDef { name: "recvmmsg", nr: 243, args: &[a("fd", "int"), a("mmsg", "struct mmsghdr *"), a("vlen", "unsigned int"), a("flags", "unsigned int"), a("timeout", "struct __kernel_timespec *")] },
-    SyscallDef { name: "wait4", nr: 260, args: &[a("upid", "pid_t"), a("stat_addr", "int *"), a("options", "int"), a("ru", "struct rusage *")] },
-    SyscallDef { name: "prlimit64", nr: 261, args: &[a("pid", "pid_t"), a("resource", "unsigned int"), a("new_rlim", "const struct rlimit64 *"), a("old_rlim", "struct rlimit64 *")] },
-    SyscallDef { name: "fanotify_init", nr: 262, args: &[a("flags", "unsigned int"), a("event_f_flags", "unsigned int")] },
-    SyscallDef { name: "fanotify_mark", nr: 263, args: &[a("fanotify_fd", "int"), a("flags", "unsigned int"), a("mask", "__u64"), a("dfd", "int"), a("pathname", "const char *")] },
-    SyscallDef { name: "name_to_handle_at", nr: 264, args: &[a("dfd", "int"), a("name", "const char *"), a("handle", "struct file_handle *"), a("mnt_id", "void *"), a("flag", "int")] },
-    SyscallDef { name: "open_by_handle_at", nr: 265, args: &[a("mountdirfd", "int"), a("handle", "struct file_handle *"), a("flags", "int")] },
-    SyscallDef { name: "clock_adjtime", nr: 266, args: &[a("which_clock", "const clockid_t"), a("utx", "struct __kernel_timex *")] },
-    SyscallDef { name: "syncfs", nr: 267, args: &[a("fd", "int")] },
-    SyscallDef { name: "setns", nr: 268, args: &[a("fd", "int"), a("flags", "int")] },
-    SyscallDef { name: "sendmmsg", nr: 269, args: &[a("fd", "int"), a("mmsg", "struct mmsghdr *"), a("vlen", "unsigned int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "process_vm_readv", nr: 270, args: &[a("pid", "pid_t"), a("lvec", "const struct iovec *"), a("liovcnt", "unsigned long"), a("rvec", "const struct iovec *"), a("riovcnt", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "process_vm_writev", nr: 271, args: &[a("pid", "pid_t"), a("lvec", "const struct iovec *"), a("liovcnt", "unsigned long"), a("rvec", "const struct iovec *"), a("riovcnt", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "kcmp", nr: 272, args: &[a("pid1", "pid_t"), a("pid2", "pid_t"), a("type", "int"), a("idx1", "unsigned long"), a("idx2", "unsigned long")] },
-    SyscallDef { name: "finit_module", nr: 273, args: &[a("fd", "int"), a("uargs", "const char *"), a("flags", "int")] },
-    SyscallDef { name: "sched_setattr", nr: 274, args: &[a("pid", "pid_t"), a("uattr", "struct sched_attr *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "sched_getattr", nr: 275, args: &[a("pid", "pid_t"), a("uattr", "struct sched_attr *"), a("usize", "unsigned int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "renameat2", nr: 276, args: &[a("olddfd", "int"), a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "seccomp", nr: 277, args: &[a("op", "unsigned int"), a("flags", "unsigned int"), a("uargs", "void *")] },
-    SyscallDef { name: "getrandom", nr: 278, args: &[a("ubuf", "char *"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "memfd_create", nr: 279, args: &[a("uname", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "bpf", nr: 280, args: &[a("cmd", "int"), a("uattr", "union bpf_attr *"), a("size", "unsigned int")] },
-    SyscallDef { name: "execveat", nr: 281, args: &[a("fd", "int"), a("filename", "const char *"), a("argv", "const char * const *"), a("envp", "const char * const *"), a("flags", "int")] },
-    SyscallDef { name: "userfaultfd", nr: 282, args: &[a("flags", "int")] },
-    SyscallDef { name: "membarrier", nr: 283, args: &[a("cmd", "int"), a("flags", "unsigned int"), a("cpu_id", "int")] },
-    SyscallDef { name: "mlock2", nr: 284, args: &[a("start", "unsigned long"), a("len", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "copy_file_range", nr: 285, args: &[a("fd_in", "int"), a("off_in", "loff_t *"), a("fd_out", "int"), a("off_out", "loff_t *"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "preadv2", nr: 286, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long"), a("flags", "rwf_t")] },
-    SyscallDef { name: "pwritev2", nr: 287, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long"), a("flags", "rwf_t")] },
-    SyscallDef { name: "pkey_mprotect", nr: 288, args: &[a("start", "unsigned long"), a("len", "size_t"), a("prot", "unsigned long"), a("pkey", "int")] },
-    SyscallDef { name: "pkey_alloc", nr: 289, args: &[a("flags", "unsigned long"), a("init_val", "unsigned long")] },
-    SyscallDef { name: "pkey_free", nr: 290, args: &[a("pkey", "int")] },
-    SyscallDef { name: "statx", nr: 291, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "unsigned"), a("mask", "unsigned int"), a("buffer", "struct statx *")] },
-    SyscallDef { name: "io_pgetevents", nr: 292, args: &[a("ctx_id", "aio_context_t"), a("min_nr", "long"), a("nr", "long"), a("events", "struct io_event *"), a("timeout", "struct __kernel_timespec *"), a("usig", "const struct __aio_sigset *")] },
-    SyscallDef { name: "rseq", nr: 293, args: &[a("rseq", "struct rseq *"), a("rseq_len", "u32"), a("flags", "int"), a("sig", "u32")] },
-    SyscallDef { name: "kexec_file_load", nr: 294, args: &[a("kernel_fd", "int"), a("initrd_fd", "int"), a("cmdline_len", "unsigned long"), a("cmdline_ptr", "const char *"), a("flags", "unsigned long")] },
-    SyscallDef { name: "pidfd_send_signal", nr: 424, args: &[a("pidfd", "int"), a("sig", "int"), a("info", "siginfo_t *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "io_uring_setup", nr: 425, args: &[a("entries", "u32"), a("params", "struct io_uring_params *")] },
-    SyscallDef { name: "io_uring_enter", nr: 426, args: &[a("fd", "unsigned int"), a("to_submit", "u32"), a("min_complete", "u32"), a("flags", "u32"), a("argp", "const void *"), a("argsz", "size_t")] },
-    SyscallDef { name: "io_uring_register", nr: 427, args: &[a("fd", "unsigned int"), a("opcode", "unsigned int"), a("arg", "void *"), a("nr_args", "unsigned int")] },
-    SyscallDef { name: "open_tree", nr: 428, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "unsigned")] },
-    SyscallDef { name: "move_mount", nr: 429, args: &[a("from_dfd", "int"), a("from_pathname", "const char *"), a("to_dfd", "int"), a("to_pathname", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "fsopen", nr: 430, args: &[a("_fs_name", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "fsconfig", nr: 431, args: &[a("fd", "int"), a("cmd", "unsigned int"), a("_key", "const char *"), a("_value", "const void *"), a("aux", "int")] },
-    SyscallDef { name: "fsmount", nr: 432, args: &[a("fs_fd", "int"), a("flags", "unsigned int"), a("attr_flags", "unsigned int")] },
-    SyscallDef { name: "fspick", nr: 433, args: &[a("dfd", "int"), a("path", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "pidfd_open", nr: 434, args: &[a("pid", "pid_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "clone3", nr: 435, args: &[a("uargs", "struct clone_args *"), a("size", "size_t")] },
-    SyscallDef { name: "close_range", nr: 436, args: &[a("fd", "unsigned int"), a("max_fd", "unsigned int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "openat2", nr: 437, args: &[a("dfd", "int"), a("filename", "const char *"), a("how", "struct open_how *"), a("usize", "size_t")] },
-    SyscallDef { name: "pidfd_getfd", nr: 438, args: &[a("pidfd", "int"), a("fd", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "faccessat2", nr: 439, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "int"), a("flags", "int")] },
-    SyscallDef { name: "process_madvise", nr: 440, args: &[a("pidfd", "int"), a("vec", "const struct iovec *"), a("vlen", "size_t"), a("behavior", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "epoll_pwait2", nr: 441, args: &[a("epfd", "int"), a("events", "struct epoll_event *"), a("maxevents", "int"), a("timeout", "const struct __kernel_timespec *"), a("sigmask", "const sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "mount_setattr", nr: 442, args: &[a("dfd", "int"), a("path", "const char *"), a("flags", "unsigned int"), a("uattr", "struct mount_attr *"), a("usize", "size_t")] },
-    SyscallDef { name: "quotactl_fd", nr: 443, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int"), a("id", "qid_t"), a("addr", "void *")] },
-    SyscallDef { name: "landlock_create_ruleset", nr: 444, args: &[a("attr", "const struct landlock_ruleset_attr * const"), a("size", "const size_t"), a("flags", "const __u32")] },
-    SyscallDef { name: "landlock_add_rule", nr: 445, args: &[a("ruleset_fd", "const int"), a("rule_type", "const enum landlock_rule_type"), a("rule_attr", "const void * const"), a("flags", "const __u32")] },
-    SyscallDef { name: "landlock_restrict_self", nr: 446, args: &[a("ruleset_fd", "const int"), a("flags", "const __u32")] },
-    SyscallDef { name: "memfd_secret", nr: 447, args: &[a("flags", "unsigned int")] },
-    SyscallDef { name: "process_mrelease", nr: 448, args: &[a("pidfd", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "futex_waitv", nr: 449, args: &[a("waiters", "struct futex_waitv *"), a("nr_futexes", "unsigned int"), a("flags", "unsigned int"), a("timeout", "struct __kernel_timespec *"), a("clockid", "clockid_t")] },
-    SyscallDef { name: "set_mempolicy_home_node", nr: 450, args: &[a("start", "unsigned long"), a("len", "unsigned long"), a("home_node", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "cachestat", nr: 451, args: &[a("fd", "unsigned int"), a("cstat_range", "struct cachestat_range *"), a("cstat", "struct cachestat *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "fchmodat2", nr: 452, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "umode_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "map_shadow_stack", nr: 453, args: &[a("addr", "unsigned long"), a("size", "unsigned long"), a("flags", "unsigned int")] },
-    SyscallDef { name: "futex_wake", nr: 454, args: &[a("uaddr", "void *"), a("mask", "unsigned long"), a("nr", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "futex_wait", nr: 455, args: &[a("uaddr", "void *"), a("val", "unsigned long"), a("mask", "unsigned long"), a("flags", "unsigned int"), a("timeout", "struct __kernel_timespec *"), a("clockid", "clockid_t")] },
-    SyscallDef { name: "futex_requeue", nr: 456, args: &[a("waiters", "struct futex_waitv *"), a("flags", "unsigned int"), a("nr_wake", "int"), a("nr_requeue", "int")] },
-    SyscallDef { name: "statmount", nr: 457, args: &[a("req", "const struct mnt_id_req *"), a("buf", "struct statmount *"), a("bufsize", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "listmount", nr: 458, args: &[a("req", "const struct mnt_id_req *"), a("mnt_ids", "u64 *"), a("nr_mnt_ids", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "lsm_get_self_attr", nr: 459, args: &[a("attr", "unsigned int"), a("ctx", "struct lsm_ctx *"), a("size", "u32 *"), a("flags", "u32")] },
-    SyscallDef { name: "lsm_set_self_attr", nr: 460, args: &[a("attr", "unsigned int"), a("ctx", "struct lsm_ctx *"), a("size", "u32"), a("flags", "u32")] },
-    SyscallDef { name: "lsm_list_modules", nr: 461, args: &[a("ids", "u64 *"), a("size", "u32 *"), a("flags", "u32")] },
-    SyscallDef { name: "mseal", nr: 462, args: &[a("start", "unsigned long"), a("len", "size_t"), a("flags", "unsigned long")] },
-    SyscallDef { name: "setxattrat", nr: 463, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("name", "const char *"), a("uargs", "const struct xattr_args *"), a("usize", "size_t")] },
-    SyscallDef { name: "getxattrat", nr: 464, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("name", "const char *"), a("uargs", "struct xattr_args *"), a("usize", "size_t")] },
-    SyscallDef { name: "listxattrat", nr: 465, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "removexattrat", nr: 466, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("name", "const char *")] },
-    SyscallDef { name: "open_tree_attr", nr: 467, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "unsigned"), a("uattr", "struct mount_attr *"), a("usize", "size_t")] },
-    SyscallDef { name: "file_getattr", nr: 468, args: &[a("dfd", "int"), a("filename", "const char *"), a("ufattr", "struct file_attr *"), a("usize", "size_t"), a("at_flags", "unsigned int")] },
-    SyscallDef { name: "file_setattr", nr: 469, args: &[a("dfd", "int"), a("filename", "const char *"), a("ufattr", "struct file_attr *"), a("usize", "size_t"), a("at_flags", "unsigned int")] },
+pub(super) static TEXT: &str = concat!(
+    "io_setup",
+    "nr_events",
+    "unsigned",
+    "ctxp",
+    "aio_context_t *",
+    "io_destroy",
+    "ctx",
+    "aio_context_t",
+    "io_submit",
+    "ctx_id",
+    "nr",
+    "long",
+    "iocbpp",
+    "struct iocb * *",
+    "io_cancel",
+    "iocb",
+    "struct iocb *",
+    "result",
+    "struct io_event *",
+    "io_getevents",
+    "min_nr",
+    "events",
+    "timeout",
+    "struct __kernel_timespec *",
+    "setxattr",
+    "pathname",
+    "const char *",
+    "name",
+    "value",
+    "const void *",
+    "size",
+    "size_t",
+    "flags",
+    "int",
+    "lsetxattr",
+    "fsetxattr",
+    "fd",
+    "getxattr",
+    "void *",
+    "lgetxattr",
+    "fgetxattr",
+    "listxattr",
+    "list",
+    "char *",
+    "llistxattr",
+    "flistxattr",
+    "removexattr",
+    "lremovexattr",
+    "fremovexattr",
+    "getcwd",
+    "buf",
+    "unsigned long",
+    "lookup_dcookie",
+    "eventfd2",
+    "count",
+    "unsigned int",
+    "epoll_create1",
+    "epoll_ctl",
+    "epfd",
+    "op",
+    "event",
+    "struct epoll_event *",
+    "epoll_pwait",
+    "maxevents",
+    "sigmask",
+    "const sigset_t *",
+    "sigsetsize",
+    "dup",
+    "fildes",
+    "dup3",
+    "oldfd",
+    "newfd",
+    "fcntl",
+    "cmd",
+    "arg",
+    "inotify_init1",
+    "inotify_add_watch",
+    "mask",
+    "u32",
+    "inotify_rm_watch",
+    "wd",
+    "__s32",
+    "ioctl",
+    "ioprio_set",
+    "which",
+    "who",
+    "ioprio",
+    "ioprio_get",
+    "flock",
+    "mknodat",
+    "dfd",
+    "filename",
+    "mode",
+    "umode_t",
+    "dev",
+    "mkdirat",
+    "unlinkat",
+    "flag",
+    "symlinkat",
+    "oldname",
+    "newdfd",
+    "newname",
+    "linkat",
+    "olddfd",
+    "renameat",
+    "umount2",
+    "mount",
+    "dev_name",
+    "dir_name",
+    "type",
+    "data",
+    "pivot_root",
+    "new_root",
+    "put_old",
+    "nfsservctl",
+    "statfs",
+    "struct statfs *",
+    "fstatfs",
+    "truncate",
+    "path",
+    "length",
+    "ftruncate",
+    "off_t",
+    "fallocate",
+    "offset",
+    "loff_t",
+    "len",
+    "faccessat",
+    "chdir",
+    "fchdir",
+    "chroot",
+    "fchmod",
+    "fchmodat",
+    "fchownat",
+    "user",
+    "uid_t",
+    "group",
+    "gid_t",
+    "fchown",
+    "openat",
+    "close",
+    "vhangup",
+    "pipe2",
+    "int *",
+    "quotactl",
+    "special",
+    "id",
+    "qid_t",
+    "addr",
+    "getdents64",
+    "dirent",
+    "struct linux_dirent64 *",
+    "lseek",
+    "whence",
+    "read",
+    "write",
+    "readv",
+    "vec",
+    "const struct iovec *",
+    "vlen",
+    "writev",
+    "pread64",
+    "pos",
+    "pwrite64",
+    "preadv",
+    "pos_l",
+    "pos_h",
+    "pwritev",
+    "sendfile",
+    "out_fd",
+    "in_fd",
+    "loff_t *",
+    "pselect6",
+    "n",
+    "inp",
+    "fd_set *",
+    "outp",
+    "exp",
+    "tsp",
+    "sig",
+    "ppoll",
+    "ufds",
+    "struct pollfd *",
+    "nfds",
+    "signalfd4",
+    "ufd",
+    "user_mask",
+    "sigset_t *",
+    "sizemask",
+    "vmsplice",
+    "uiov",
+    "nr_segs",
+    "splice",
+    "fd_in",
+    "off_in",
+    "fd_out",
+    "off_out",
+    "tee",
+    "fdin",
+    "fdout",
+    "readlinkat",
+    "bufsiz",
+    "newfstatat",
+    "statbuf",
+    "struct stat *",
+    "fstat",
+    "sync",
+    "fsync",
+    "fdatasync",
+    "sync_file_range",
+    "nbytes",
+    "timerfd_create",
+    "clockid",
+    "timerfd_settime",
+    "utmr",
+    "const struct __kernel_itimerspec *",
+    "otmr",
+    "struct __kernel_itimerspec *",
+    "timerfd_gettime",
+    "utimensat",
+    "utimes",
+    "acct",
+    "capget",
+    "header",
+    "cap_user_header_t",
+    "dataptr",
+    "cap_user_data_t",
+    "capset",
+    "const cap_user_data_t",
+    "personality",
+    "exit",
+    "error_code",
+    "exit_group",
+    "waitid",
+    "upid",
+    "pid_t",
+    "infop",
+    "struct siginfo *",
+    "options",
+    "ru",
+    "struct rusage *",
+    "set_tid_address",
+    "tidptr",
+    "unshare",
+    "unshare_flags",
+    "futex",
+    "uaddr",
+    "u32 *",
+    "val",
+    "utime",
+    "const struct __kernel_timespec *",
+    "uaddr2",
+    "val3",
+    "set_robust_list",
+    "head",
+    "struct robust_list_head *",
+    "get_robust_list",
+    "pid",
+    "head_ptr",
+    "struct robust_list_head * *",
+    "len_ptr",
+    "size_t *",
+    "nanosleep",
+    "rqtp",
+    "rmtp",
+    "getitimer",
+    "struct __kernel_old_itimerval *",
+    "setitimer",
+    "ovalue",
+    "kexec_load",
+    "entry",
+    "nr_segments",
+    "segments",
+    "struct kexec_segment *",
+    "init_module",
+    "umod",
+    "uargs",
+    "delete_module",
+    "name_user",
+    "timer_create",
+    "which_clock",
+    "const clockid_t",
+    "timer_event_spec",
+    "struct sigevent *",
+    "created_timer_id",
+    "timer_t *",
+    "timer_gettime",
+    "timer_id",
+    "timer_t",
+    "setting",
+    "timer_getoverrun",
+    "timer_settime",
+    "new_setting",
+    "old_setting",
+    "timer_delete",
+    "clock_settime",
+    "tp",
+    "clock_gettime",
+    "clock_getres",
+    "clock_nanosleep",
+    "syslog",
+    "ptrace",
+    "request",
+    "sched_setparam",
+    "param",
+    "struct sched_param *",
+    "sched_setscheduler",
+    "policy",
+    "sched_getscheduler",
+    "sched_getparam",
+    "sched_setaffinity",
+    "user_mask_ptr",
+    "unsigned long *",
+    "sched_getaffinity",
+    "sched_yield",
+    "sched_get_priority_max",
+    "sched_get_priority_min",
+    "sched_rr_get_interval",
+    "interval",
+    "restart_syscall",
+    "kill",
+    "tkill",
+    "tgkill",
+    "tgid",
+    "sigaltstack",
+    "uss",
+    "const stack_t *",
+    "uoss",
+    "stack_t *",
+    "rt_sigsuspend",
+    "unewset",
+    "rt_sigaction",
+    "act",
+    "const struct sigaction *",
+    "oact",
+    "struct sigaction *",
+    "rt_sigprocmask",
+    "how",
+    "nset",
+    "oset",
+    "rt_sigpending",
+    "uset",
+    "rt_sigtimedwait",
+    "uthese",
+    "uinfo",
+    "siginfo_t *",
+    "uts",
+    "rt_sigqueueinfo",
+    "rt_sigreturn",
+    "setpriority",
+    "niceval",
+    "getpriority",
+    "reboot",
+    "magic1",
+    "magic2",
+    "setregid",
+    "rgid",
+    "egid",
+    "setgid",
+    "gid",
+    "setreuid",
+    "ruid",
+    "euid",
+    "setuid",
+    "uid",
+    "setresuid",
+    "suid",
+    "getresuid",
+    "ruidp",
+    "uid_t *",
+    "euidp",
+    "suidp",
+    "setresgid",
+    "sgid",
+    "getresgid",
+    "rgidp",
+    "gid_t *",
+    "egidp",
+    "sgidp",
+    "setfsuid",
+    "setfsgid",
+    "times",
+    "tbuf",
+    "struct tms *",
+    "setpgid",
+    "pgid",
+    "getpgid",
+    "getsid",
+    "setsid",
+    "getgroups",
+    "gidsetsize",
+    "grouplist",
+    "setgroups",
+    "uname",
+    "struct new_utsname *",
+    "sethostname",
+    "setdomainname",
+    "getrlimit",
+    "resource",
+    "rlim",
+    "struct rlimit *",
+    "setrlimit",
+    "getrusage",
+    "umask",
+    "prctl",
+    "option",
+    "arg2",
+    "arg3",
+    "arg4",
+    "arg5",
+    "getcpu",
+    "cpup",
+    "unsigned *",
+    "nodep",
+    "unused",
+    "struct getcpu_cache *",
+    "gettimeofday",
+    "tv",
+    "struct __kernel_old_timeval *",
+    "tz",
+    "struct timezone *",
+    "settimeofday",
+    "adjtimex",
+    "txc_p",
+    "struct __kernel_timex *",
+    "getpid",
+    "getppid",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    "gettid",
+    "sysinfo",
+    "info",
+    "struct sysinfo *",
+    "mq_open",
+    "u_name",
+    "oflag",
+    "u_attr",
+    "struct mq_attr *",
+    "mq_unlink",
+    "mq_timedsend",
+    "mqdes",
+    "mqd_t",
+    "u_msg_ptr",
+    "msg_len",
+    "msg_prio",
+    "u_abs_timeout",
+    "mq_timedreceive",
+    "u_msg_prio",
+    "unsigned int *",
+    "mq_notify",
+    "u_notification",
+    "const struct sigevent *",
+    "mq_getsetattr",
+    "u_mqstat",
+    "const struct mq_attr *",
+    "u_omqstat",
+    "msgget",
+    "key",
+    "key_t",
+    "msgflg",
+    "msgctl",
+    "msqid",
+    "struct msqid_ds *",
+    "msgrcv",
+    "msgp",
+    "struct msgbuf *",
+    "msgsz",
+    "msgtyp",
+    "msgsnd",
+    "semget",
+    "nsems",
+    "semflg",
+    "semctl",
+    "semid",
+    "semnum",
+    "semtimedop",
+    "tsops",
+    "struct sembuf *",
+    "nsops",
+    "semop",
+    "shmget",
+    "shmflg",
+    "shmctl",
+    "shmid",
+    "struct shmid_ds *",
+    "shmat",
+    "shmaddr",
+    "shmdt",
+    "socket",
+    "family",
+    "protocol",
+    "socketpair",
+    "usockvec",
+    "bind",
+    "umyaddr",
+    "struct sockaddr *",
+    "addrlen",
+    "listen",
+    "backlog",
+    "accept",
+    "upeer_sockaddr",
+    "upeer_addrlen",
+    "connect",
+    "uservaddr",
+    "getsockname",
+    "usockaddr",
+    "usockaddr_len",
+    "getpeername",
+    "sendto",
+    "buff",
+    "addr_len",
+    "recvfrom",
+    "ubuf",
+    "setsockopt",
+    "level",
+    "optname",
+    "optval",
+    "optlen",
+    "getsockopt",
+    "shutdown",
+    "sendmsg",
+    "msg",
+    "struct user_msghdr *",
+    "recvmsg",
+    "readahead",
+    "brk",
+    "munmap",
+    "mremap",
+    "old_len",
+    "new_len",
+    "new_addr",
+    "add_key",
+    "_type",
+    "_description",
+    "_payload",
+    "plen",
+    "ringid",
+    "key_serial_t",
+    "request_key",
+    "_callout_info",
+    "destringid",
+    "keyctl",
+    "clone",
+    "clone_flags",
+    "newsp",
+    "parent_tidptr",
+    "tls",
+    "child_tidptr",
+    "execve",
+    "argv",
+    "const char * const *",
+    "envp",
+    "mmap",
+    "prot",
+    "off",
+    "fadvise64",
+    "advice",
+    "swapon",
+    "specialfile",
+    "swap_flags",
+    "swapoff",
+    "mprotect",
+    "start",
+    "msync",
+    "mlock",
+    "munlock",
+    "mlockall",
+    "munlockall",
+    "mincore",
+    "unsigned char *",
+    "madvise",
+    "len_in",
+    "behavior",
+    "remap_file_pages",
+    "pgoff",
+    "mbind",
+    "nmask",
+    "const unsigned long *",
+    "maxnode",
+    "get_mempolicy",
+    "set_mempolicy",
+    "migrate_pages",
+    "old_nodes",
+    "new_nodes",
+    "move_pages",
+    "nr_pages",
+    "pages",
+    "const void * *",
+    "nodes",
+    "const int *",
+    "status",
+    "rt_tgsigqueueinfo",
+    "perf_event_open",
+    "attr_uptr",
+    "struct perf_event_attr *",
+    "cpu",
+    "group_fd",
+    "accept4",
+    "recvmmsg",
+    "mmsg",
+    "struct mmsghdr *",
+    "wait4",
+    "stat_addr",
+    "prlimit64",
+    "new_rlim",
+    "const struct rlimit64 *",
+    "old_rlim",
+    "struct rlimit64 *",
+    "fanotify_init",
+    "event_f_flags",
+    "fanotify_mark",
+    "fanotify_fd",
+    "__u64",
+    "name_to_handle_at",
+    "handle",
+    "struct file_handle *",
+    "mnt_id",
+    "open_by_handle_at",
+    "mountdirfd",
+    "clock_adjtime",
+    "utx",
+    "syncfs",
+    "setns",
+    "sendmmsg",
+    "process_vm_readv",
+    "lvec",
+    "liovcnt",
+    "rvec",
+    "riovcnt",
+    "process_vm_writev",
+    "kcmp",
+    "pid1",
+    "pid2",
+    "idx1",
+    "idx2",
+    "finit_module",
+    "sched_setattr",
+    "uattr",
+    "struct sched_attr *",
+    "sched_getattr",
+    "usize",
+    "renameat2",
+    "seccomp",
+    "getrandom",
+    "memfd_create",
+    "bpf",
+    "union bpf_attr *",
+    "execveat",
+    "userfaultfd",
+    "membarrier",
+    "cpu_id",
+    "mlock2",
+    "copy_file_range",
+    "preadv2",
+    "rwf_t",
+    "pwritev2",
+    "pkey_mprotect",
+    "pkey",
+    "pkey_alloc",
+    "init_val",
+    "pkey_free",
+    "statx",
+    "buffer",
+    "struct statx *",
+    "io_pgetevents",
+    "usig",
+    "const struct __aio_sigset *",
+    "rseq",
+    "struct rseq *",
+    "rseq_len",
+    "kexec_file_load",
+    "kernel_fd",
+    "initrd_fd",
+    "cmdline_len",
+    "cmdline_ptr",
+    "pidfd_send_signal",
+    "pidfd",
+    "io_uring_setup",
+    "entries",
+    "params",
+    "struct io_uring_params *",
+    "io_uring_enter",
+    "to_submit",
+    "min_complete",
+    "argp",
+    "argsz",
+    "io_uring_register",
+    "opcode",
+    "nr_args",
+    "open_tree",
+    "move_mount",
+    "from_dfd",
+    "from_pathname",
+    "to_dfd",
+    "to_pathname",
+    "fsopen",
+    "_fs_name",
+    "fsconfig",
+    "_key",
+    "_value",
+    "aux",
+    "fsmount",
+    "fs_fd",
+    "attr_flags",
+    "fspick",
+    "pidfd_open",
+    "clone3",
+    "struct clone_args *",
+    "close_range",
+    "max_fd",
+    "openat2",
+    "struct open_how *",
+    "pidfd_getfd",
+    "faccessat2",
+    "process_madvise",
+    "epoll_pwait2",
+    "mount_setattr",
+    "struct mount_attr *",
+    "quotactl_fd",
+    "landlock_create_ruleset",
+    "attr",
+    "const struct landlock_ruleset_attr * const",
+    "const size_t",
+    "const __u32",
+    "landlock_add_rule",
+    "ruleset_fd",
+    "const int",
+    "rule_type",
+    "const enum landlock_rule_type",
+    "rule_attr",
+    "const void * const",
+    "landlock_restrict_self",
+    "memfd_secret",
+    "process_mrelease",
+    "futex_waitv",
+    "waiters",
+    "struct futex_waitv *",
+    "nr_futexes",
+    "clockid_t",
+    "set_mempolicy_home_node",
+    "home_node",
+    "cachestat",
+    "cstat_range",
+    "struct cachestat_range *",
+    "cstat",
+    "struct cachestat *",
+    "fchmodat2",
+    "map_shadow_stack",
+    "futex_wake",
+    "futex_wait",
+    "futex_requeue",
+    "nr_wake",
+    "nr_requeue",
+    "statmount",
+    "req",
+    "const struct mnt_id_req *",
+    "struct statmount *",
+    "bufsize",
+    "listmount",
+    "mnt_ids",
+    "u64 *",
+    "nr_mnt_ids",
+    "lsm_get_self_attr",
+    "struct lsm_ctx *",
+    "lsm_set_self_attr",
+    "lsm_list_modules",
+    "ids",
+    "mseal",
+    "setxattrat",
+    "at_flags",
+    "const struct xattr_args *",
+    "getxattrat",
+    "struct xattr_args *",
+    "listxattrat",
+    "removexattrat",
+    "open_tree_attr",
+    "file_getattr",
+    "ufattr",
+    "struct file_attr *",
+    "file_setattr",
+);
+
+/// (number, name, first argument in `ARGS`, argument count).
+#[rustfmt::skip]
+pub(super) static CALLS: [PackedCall; 325] = [
+    (0, 0, 8, 0, 2), // io_setup
+    (1, 44, 10, 2, 1), // io_destroy
+    (2, 70, 9, 3, 3), // io_submit
+    (3, 112, 9, 6, 3), // io_cancel
+    (4, 161, 12, 9, 5), // io_getevents
+    (5, 218, 8, 14, 5), // setxattr
+    (6, 285, 9, 19, 5), // lsetxattr
+    (7, 294, 9, 24, 5), // fsetxattr
+    (8, 305, 8, 29, 4), // getxattr
+    (9, 319, 9, 33, 4), // lgetxattr
+    (10, 328, 9, 37, 4), // fgetxattr
+    (11, 337, 9, 41, 3), // listxattr
+    (12, 356, 10, 44, 3), // llistxattr
+    (13, 366, 10, 47, 3), // flistxattr
+    (14, 376, 11, 50, 2), // removexattr
+    (15, 387, 12, 52, 2), // lremovexattr
+    (16, 399, 12, 54, 2), // fremovexattr
+    (17, 411, 6, 56, 2), // getcwd
+    (18, 433, 14, 58, 0), // lookup_dcookie
+    (19, 447, 8, 58, 2), // eventfd2
+    (20, 472, 13, 60, 1), // epoll_create1
+    (21, 485, 9, 61, 4), // epoll_ctl
+    (22, 525, 11, 65, 6), // epoll_pwait
+    (23, 578, 3, 71, 1), // dup
+    (24, 587, 4, 72, 3), // dup3
+    (25, 601, 5, 75, 3), // fcntl
+    (26, 612, 13, 78, 1), // inotify_init1
+    (27, 625, 17, 79, 3), // inotify_add_watch
+    (28, 649, 16, 82, 2), // inotify_rm_watch
+    (29, 672, 5, 84, 3), // ioctl
+    (30, 677, 10, 87, 3), // ioprio_set
+    (31, 701, 10, 90, 2), // ioprio_get
+    (32, 711, 5, 92, 2), // flock
+    (33, 716, 7, 94, 4), // mknodat
+    (34, 748, 7, 98, 3), // mkdirat
+    (35, 755, 8, 101, 3), // unlinkat
+    (36, 767, 9, 104, 3), // symlinkat
+    (37, 796, 6, 107, 5), // linkat
+    (38, 808, 8, 112, 4), // renameat
+    (39, 816, 7, 116, 2), // umount2
+    (40, 823, 5, 118, 5), // mount
+    (41, 852, 10, 123, 2), // pivot_root
+    (42, 877, 10, 125, 0), // nfsservctl
+    (43, 887, 6, 125, 2), // statfs
+    (44, 908, 7, 127, 2), // fstatfs
+    (45, 915, 8, 129, 2), // truncate
+    (46, 933, 9, 131, 2), // ftruncate
+    (47, 947, 9, 133, 4), // fallocate
+    (48, 971, 9, 137, 3), // faccessat
+    (49, 980, 5, 140, 1), // chdir
+    (50, 985, 6, 141, 1), // fchdir
+    (51, 991, 6, 142, 1), // chroot
+    (52, 997, 6, 143, 2), // fchmod
+    (53, 1003, 8, 145, 3), // fchmodat
+    (54, 1011, 8, 148, 5), // fchownat
+    (55, 1038, 6, 153, 3), // fchown
+    (56, 1044, 6, 156, 4), // openat
+    (57, 1050, 5, 160, 1), // close
+    (58, 1055, 7, 161, 0), // vhangup
+    (59, 1062, 5, 161, 2), // pipe2
+    (60, 1072, 8, 163, 4), // quotactl
+    (61, 1098, 10, 167, 3), // getdents64
+    (62, 1137, 5, 170, 3), // lseek
+    (63, 1148, 4, 173, 3), // read
+    (64, 1152, 5, 176, 3), // write
+    (65, 1157, 5, 179, 3), // readv
+    (66, 1189, 6, 182, 3), // writev
+    (67, 1195, 7, 185, 4), // pread64
+    (68, 1205, 8, 189, 4), // pwrite64
+    (69, 1213, 6, 193, 5), // preadv
+    (70, 1229, 7, 198, 5), // pwritev
+    (71, 1236, 8, 203, 4), // sendfile
+    (72, 1263, 8, 207, 6), // pselect6
+    (73, 1296, 5, 213, 5), // ppoll
+    (74, 1324, 9, 218, 4), // signalfd4
+    (75, 1363, 8, 222, 4), // vmsplice
+    (76, 1382, 6, 226, 6), // splice
+    (77, 1412, 3, 232, 4), // tee
+    (78, 1424, 10, 236, 4), // readlinkat
+    (79, 1440, 10, 240, 4), // newfstatat
+    (80, 1470, 5, 244, 2), // fstat
+    (81, 1475, 4, 246, 0), // sync
+    (82, 1479, 5, 246, 1), // fsync
+    (83, 1484, 9, 247, 1), // fdatasync
+    (84, 1493, 15, 248, 4), // sync_file_range
+    (85, 1514, 14, 252, 2), // timerfd_create
+    (86, 1535, 15, 254, 4), // timerfd_settime
+    (87, 1620, 15, 258, 2), // timerfd_gettime
+    (88, 1635, 9, 260, 4), // utimensat
+    (89, 1650, 4, 264, 1), // acct
+    (90, 1654, 6, 265, 2), // capget
+    (91, 1705, 6, 267, 2), // capset
+    (92, 1732, 11, 269, 1), // personality
+    (93, 1743, 4, 270, 1), // exit
+    (94, 1757, 10, 271, 1), // exit_group
+    (95, 1767, 6, 272, 5), // waitid
+    (96, 1827, 15, 277, 1), // set_tid_address
+    (97, 1848, 7, 278, 1), // unshare
+    (98, 1868, 5, 279, 6), // futex
+    (99, 1933, 15, 285, 2), // set_robust_list
+    (100, 1977, 15, 287, 3), // get_robust_list
+    (101, 2045, 9, 290, 2), // nanosleep
+    (102, 2062, 9, 292, 2), // getitimer
+    (103, 2102, 9, 294, 3), // setitimer
+    (104, 2117, 10, 297, 4), // kexec_load
+    (105, 2173, 11, 301, 3), // init_module
+    (106, 2193, 13, 304, 2), // delete_module
+    (107, 2215, 12, 306, 3), // timer_create
+    (108, 2311, 13, 309, 2), // timer_gettime
+    (109, 2346, 16, 311, 1), // timer_getoverrun
+    (110, 2362, 13, 312, 4), // timer_settime
+    (111, 2397, 12, 316, 1), // timer_delete
+    (112, 2409, 13, 317, 2), // clock_settime
+    (113, 2424, 13, 319, 2), // clock_gettime
+    (114, 2437, 12, 321, 2), // clock_getres
+    (115, 2449, 15, 323, 4), // clock_nanosleep
+    (116, 2464, 6, 327, 3), // syslog
+    (117, 2470, 6, 330, 4), // ptrace
+    (118, 2483, 14, 334, 2), // sched_setparam
+    (119, 2522, 18, 336, 3), // sched_setscheduler
+    (120, 2546, 18, 339, 1), // sched_getscheduler
+    (121, 2564, 14, 340, 2), // sched_getparam
+    (122, 2578, 17, 342, 3), // sched_setaffinity
+    (123, 2623, 17, 345, 3), // sched_getaffinity
+    (124, 2640, 11, 348, 0), // sched_yield
+    (125, 2651, 22, 348, 1), // sched_get_priority_max
+    (126, 2673, 22, 349, 1), // sched_get_priority_min
+    (127, 2695, 21, 350, 2), // sched_rr_get_interval
+    (128, 2724, 15, 352, 0), // restart_syscall
+    (129, 2739, 4, 352, 2), // kill
+    (130, 2743, 5, 354, 2), // tkill
+    (131, 2748, 6, 356, 3), // tgkill
+    (132, 2758, 11, 359, 2), // sigaltstack
+    (133, 2800, 13, 361, 2), // rt_sigsuspend
+    (134, 2820, 12, 363, 4), // rt_sigaction
+    (135, 2881, 14, 367, 4), // rt_sigprocmask
+    (136, 2906, 13, 371, 2), // rt_sigpending
+    (137, 2923, 15, 373, 4), // rt_sigtimedwait
+    (138, 2963, 15, 377, 3), // rt_sigqueueinfo
+    (139, 2978, 12, 380, 0), // rt_sigreturn
+    (140, 2990, 11, 380, 3), // setpriority
+    (141, 3008, 11, 383, 2), // getpriority
+    (142, 3019, 6, 385, 4), // reboot
+    (143, 3037, 8, 389, 2), // setregid
+    (144, 3053, 6, 391, 1), // setgid
+    (145, 3062, 8, 392, 2), // setreuid
+    (146, 3078, 6, 394, 1), // setuid
+    (147, 3087, 9, 395, 3), // setresuid
+    (148, 3100, 9, 398, 3), // getresuid
+    (149, 3131, 9, 401, 3), // setresgid
+    (150, 3144, 9, 404, 3), // getresgid
+    (151, 3175, 8, 407, 1), // setfsuid
+    (152, 3183, 8, 408, 1), // setfsgid
+    (153, 3191, 5, 409, 1), // times
+    (154, 3212, 7, 410, 2), // setpgid
+    (155, 3223, 7, 412, 1), // getpgid
+    (156, 3230, 6, 413, 1), // getsid
+    (157, 3236, 6, 414, 0), // setsid
+    (158, 3242, 9, 414, 2), // getgroups
+    (159, 3270, 9, 416, 2), // setgroups
+    (160, 3279, 5, 418, 1), // uname
+    (161, 3304, 11, 419, 2), // sethostname
+    (162, 3315, 13, 421, 2), // setdomainname
+    (163, 3328, 9, 423, 2), // getrlimit
+    (164, 3364, 9, 425, 2), // setrlimit
+    (165, 3373, 9, 427, 2), // getrusage
+    (166, 3382, 5, 429, 1), // umask
+    (167, 3387, 5, 430, 5), // prctl
+    (168, 3414, 6, 435, 3), // getcpu
+    (169, 3466, 12, 438, 2), // gettimeofday
+    (170, 3528, 12, 440, 2), // settimeofday
+    (171, 3540, 8, 442, 1), // adjtimex
+    (172, 3576, 6, 443, 0), // getpid
+    (173, 3582, 7, 443, 0), // getppid
+    (174, 3589, 6, 443, 0), // getuid
+    (175, 3595, 7, 443, 0), // geteuid
+    (176, 3602, 6, 443, 0), // getgid
+    (177, 3608, 7, 443, 0), // getegid
+    (178, 3615, 6, 443, 0), // gettid
+    (179, 3621, 7, 443, 1), // sysinfo
+    (180, 3648, 7, 444, 4), // mq_open
+    (181, 3688, 9, 448, 1), // mq_unlink
+    (182, 3697, 12, 449, 5), // mq_timedsend
+    (183, 3756, 15, 454, 5), // mq_timedreceive
+    (184, 3795, 9, 459, 2), // mq_notify
+    (185, 3841, 13, 461, 3), // mq_getsetattr
+    (186, 3893, 6, 464, 2), // msgget
+    (187, 3913, 6, 466, 3), // msgctl
+    (188, 3941, 6, 469, 5), // msgrcv
+    (189, 3977, 6, 474, 4), // msgsnd
+    (190, 3983, 6, 478, 3), // semget
+    (191, 4000, 6, 481, 4), // semctl
+    (192, 4017, 10, 485, 4), // semtimedop
+    (193, 4052, 5, 489, 3), // semop
+    (194, 4057, 6, 492, 3), // shmget
+    (195, 4069, 6, 495, 3), // shmctl
+    (196, 4097, 5, 498, 3), // shmat
+    (197, 4109, 5, 501, 1), // shmdt
+    (198, 4114, 6, 502, 3), // socket
+    (199, 4134, 10, 505, 4), // socketpair
+    (200, 4152, 4, 509, 3), // bind
+    (201, 4187, 6, 512, 2), // listen
+    (202, 4200, 6, 514, 3), // accept
+    (203, 4233, 7, 517, 3), // connect
+    (204, 4249, 11, 520, 3), // getsockname
+    (205, 4282, 11, 523, 3), // getpeername
+    (206, 4293, 6, 526, 6), // sendto
+    (207, 4311, 8, 532, 6), // recvfrom
+    (208, 4323, 10, 538, 5), // setsockopt
+    (209, 4357, 10, 543, 5), // getsockopt
+    (210, 4367, 8, 548, 2), // shutdown
+    (211, 4375, 7, 550, 3), // sendmsg
+    (212, 4405, 7, 553, 3), // recvmsg
+    (213, 4412, 9, 556, 3), // readahead
+    (214, 4421, 3, 559, 1), // brk
+    (215, 4424, 6, 560, 2), // munmap
+    (216, 4430, 6, 562, 5), // mremap
+    (217, 4458, 7, 567, 5), // add_key
+    (218, 4512, 11, 572, 4), // request_key
+    (219, 4546, 6, 576, 5), // keyctl
+    (220, 4552, 5, 581, 5), // clone
+    (221, 4601, 6, 586, 3), // execve
+    (222, 4635, 4, 589, 6), // mmap
+    (223, 4646, 9, 595, 4), // fadvise64
+    (224, 4661, 6, 599, 2), // swapon
+    (225, 4688, 7, 601, 1), // swapoff
+    (226, 4695, 8, 602, 3), // mprotect
+    (227, 4708, 5, 605, 3), // msync
+    (228, 4713, 5, 608, 2), // mlock
+    (229, 4718, 7, 610, 2), // munlock
+    (230, 4725, 8, 612, 1), // mlockall
+    (231, 4733, 10, 613, 0), // munlockall
+    (232, 4743, 7, 613, 3), // mincore
+    (233, 4765, 7, 616, 3), // madvise
+    (234, 4786, 16, 619, 5), // remap_file_pages
+    (235, 4807, 5, 624, 6), // mbind
+    (236, 4845, 13, 630, 5), // get_mempolicy
+    (237, 4858, 13, 635, 3), // set_mempolicy
+    (238, 4871, 13, 638, 4), // migrate_pages
+    (239, 4902, 10, 642, 6), // move_pages
+    (240, 4961, 17, 648, 4), // rt_tgsigqueueinfo
+    (241, 4978, 15, 652, 5), // perf_event_open
+    (242, 5037, 7, 657, 4), // accept4
+    (243, 5044, 8, 661, 5), // recvmmsg
+    (260, 5072, 5, 666, 4), // wait4
+    (261, 5086, 9, 670, 4), // prlimit64
+    (262, 5151, 13, 674, 2), // fanotify_init
+    (263, 5177, 13, 676, 5), // fanotify_mark
+    (264, 5206, 17, 681, 5), // name_to_handle_at
+    (265, 5255, 17, 686, 3), // open_by_handle_at
+    (266, 5282, 13, 689, 2), // clock_adjtime
+    (267, 5298, 6, 691, 1), // syncfs
+    (268, 5304, 5, 692, 2), // setns
+    (269, 5309, 8, 694, 4), // sendmmsg
+    (270, 5317, 16, 698, 6), // process_vm_readv
+    (271, 5355, 17, 704, 6), // process_vm_writev
+    (272, 5372, 4, 710, 5), // kcmp
+    (273, 5392, 12, 715, 3), // finit_module
+    (274, 5404, 13, 718, 3), // sched_setattr
+    (275, 5441, 13, 721, 4), // sched_getattr
+    (276, 5459, 9, 725, 5), // renameat2
+    (277, 5468, 7, 730, 3), // seccomp
+    (278, 5475, 9, 733, 3), // getrandom
+    (279, 5484, 12, 736, 2), // memfd_create
+    (280, 5496, 3, 738, 3), // bpf
+    (281, 5515, 8, 741, 5), // execveat
+    (282, 5523, 11, 746, 1), // userfaultfd
+    (283, 5534, 10, 747, 3), // membarrier
+    (284, 5550, 6, 750, 3), // mlock2
+    (285, 5556, 15, 753, 6), // copy_file_range
+    (286, 5571, 7, 759, 6), // preadv2
+    (287, 5583, 8, 765, 6), // pwritev2
+    (288, 5591, 13, 771, 4), // pkey_mprotect
+    (289, 5608, 10, 775, 2), // pkey_alloc
+    (290, 5626, 9, 777, 1), // pkey_free
+    (291, 5635, 5, 778, 5), // statx
+    (292, 5660, 13, 783, 6), // io_pgetevents
+    (293, 5704, 4, 789, 4), // rseq
+    (294, 5729, 15, 793, 5), // kexec_file_load
+    (424, 5784, 17, 798, 4), // pidfd_send_signal
+    (425, 5806, 14, 802, 2), // io_uring_setup
+    (426, 5857, 14, 804, 6), // io_uring_enter
+    (427, 5901, 17, 810, 4), // io_uring_register
+    (428, 5931, 9, 814, 3), // open_tree
+    (429, 5940, 10, 817, 5), // move_mount
+    (430, 5988, 6, 822, 2), // fsopen
+    (431, 6002, 8, 824, 5), // fsconfig
+    (432, 6023, 7, 829, 3), // fsmount
+    (433, 6045, 6, 832, 3), // fspick
+    (434, 6051, 10, 835, 2), // pidfd_open
+    (435, 6061, 6, 837, 2), // clone3
+    (436, 6086, 11, 839, 3), // close_range
+    (437, 6103, 7, 842, 4), // openat2
+    (438, 6127, 11, 846, 3), // pidfd_getfd
+    (439, 6138, 10, 849, 4), // faccessat2
+    (440, 6148, 15, 853, 5), // process_madvise
+    (441, 6163, 12, 858, 6), // epoll_pwait2
+    (442, 6175, 13, 864, 5), // mount_setattr
+    (443, 6207, 11, 869, 4), // quotactl_fd
+    (444, 6218, 23, 873, 3), // landlock_create_ruleset
+    (445, 6310, 17, 876, 4), // landlock_add_rule
+    (446, 6411, 22, 880, 2), // landlock_restrict_self
+    (447, 6433, 12, 882, 1), // memfd_secret
+    (448, 6445, 16, 883, 2), // process_mrelease
+    (449, 6461, 11, 885, 5), // futex_waitv
+    (450, 6518, 23, 890, 4), // set_mempolicy_home_node
+    (451, 6550, 9, 894, 4), // cachestat
+    (452, 6617, 9, 898, 4), // fchmodat2
+    (453, 6626, 16, 902, 3), // map_shadow_stack
+    (454, 6642, 10, 905, 4), // futex_wake
+    (455, 6652, 10, 909, 6), // futex_wait
+    (456, 6662, 13, 915, 4), // futex_requeue
+    (457, 6692, 9, 919, 4), // statmount
+    (458, 6754, 9, 923, 4), // listmount
+    (459, 6785, 17, 927, 4), // lsm_get_self_attr
+    (460, 6818, 17, 931, 4), // lsm_set_self_attr
+    (461, 6835, 16, 935, 3), // lsm_list_modules
+    (462, 6854, 5, 938, 3), // mseal
+    (463, 6859, 10, 941, 6), // setxattrat
+    (464, 6902, 10, 947, 6), // getxattrat
+    (465, 6931, 11, 953, 5), // listxattrat
+    (466, 6942, 13, 958, 4), // removexattrat
+    (467, 6955, 14, 962, 5), // open_tree_attr
+    (468, 6969, 12, 967, 5), // file_getattr
+    (469, 7005, 12, 972, 5), // file_setattr
+];
+
+/// (name, C type).
+#[rustfmt::skip]
+pub(super) static ARGS: [PackedArg; 977] = [
+    (8, 9, 17, 8), // nr_events: unsigned
+    (25, 4, 29, 15), // ctxp: aio_context_t *
+    (54, 3, 57, 13), // ctx: aio_context_t
+    (79, 6, 57, 13), // ctx_id: aio_context_t
+    (85, 2, 87, 4), // nr: long
+    (91, 6, 97, 15), // iocbpp: struct iocb * *
+    (79, 6, 57, 13), // ctx_id: aio_context_t
+    (121, 4, 125, 13), // iocb: struct iocb *
+    (138, 6, 144, 17), // result: struct io_event *
+    (79, 6, 57, 13), // ctx_id: aio_context_t
+    (173, 6, 87, 4), // min_nr: long
+    (85, 2, 87, 4), // nr: long
+    (179, 6, 144, 17), // events: struct io_event *
+    (185, 7, 192, 26), // timeout: struct __kernel_timespec *
+    (226, 8, 234, 12), // pathname: const char *
+    (246, 4, 234, 12), // name: const char *
+    (250, 5, 255, 12), // value: const void *
+    (267, 4, 271, 6), // size: size_t
+    (277, 5, 282, 3), // flags: int
+    (226, 8, 234, 12), // pathname: const char *
+    (246, 4, 234, 12), // name: const char *
+    (250, 5, 255, 12), // value: const void *
+    (267, 4, 271, 6), // size: size_t
+    (277, 5, 282, 3), // flags: int
+    (303, 2, 282, 3), // fd: int
+    (246, 4, 234, 12), // name: const char *
+    (250, 5, 255, 12), // value: const void *
+    (267, 4, 271, 6), // size: size_t
+    (277, 5, 282, 3), // flags: int
+    (226, 8, 234, 12), // pathname: const char *
+    (246, 4, 234, 12), // name: const char *
+    (250, 5, 313, 6), // value: void *
+    (267, 4, 271, 6), // size: size_t
+    (226, 8, 234, 12), // pathname: const char *
+    (246, 4, 234, 12), // name: const char *
+    (250, 5, 313, 6), // value: void *
+    (267, 4, 271, 6), // size: size_t
+    (303, 2, 282, 3), // fd: int
+    (246, 4, 234, 12), // name: const char *
+    (250, 5, 313, 6), // value: void *
+    (267, 4, 271, 6), // size: size_t
+    (226, 8, 234, 12), // pathname: const char *
+    (346, 4, 350, 6), // list: char *
+    (267, 4, 271, 6), // size: size_t
+    (226, 8, 234, 12), // pathname: const char *
+    (346, 4, 350, 6), // list: char *
+    (267, 4, 271, 6), // size: size_t
+    (303, 2, 282, 3), // fd: int
+    (346, 4, 350, 6), // list: char *
+    (267, 4, 271, 6), // size: size_t
+    (226, 8, 234, 12), // pathname: const char *
+    (246, 4, 234, 12), // name: const char *
+    (226, 8, 234, 12), // pathname: const char *
+    (246, 4, 234, 12), // name: const char *
+    (303, 2, 282, 3), // fd: int
+    (246, 4, 234, 12), // name: const char *
+    (417, 3, 350, 6), // buf: char *
+    (267, 4, 420, 13), // size: unsigned long
+    (455, 5, 460, 12), // count: unsigned int
+    (277, 5, 282, 3), // flags: int
+    (277, 5, 282, 3), // flags: int
+    (494, 4, 282, 3), // epfd: int
+    (498, 2, 282, 3), // op: int
+    (303, 2, 282, 3), // fd: int
+    (500, 5, 505, 20), // event: struct epoll_event *
+    (494, 4, 282, 3), // epfd: int
+    (179, 6, 505, 20), // events: struct epoll_event *
+    (536, 9, 282, 3), // maxevents: int
+    (185, 7, 282, 3), // timeout: int
+    (545, 7, 552, 16), // sigmask: const sigset_t *
+    (568, 10, 271, 6), // sigsetsize: size_t
+    (581, 6, 460, 12), // fildes: unsigned int
+    (591, 5, 460, 12), // oldfd: unsigned int
+    (596, 5, 460, 12), // newfd: unsigned int
+    (277, 5, 282, 3), // flags: int
+    (303, 2, 460, 12), // fd: unsigned int
+    (606, 3, 460, 12), // cmd: unsigned int
+    (609, 3, 420, 13), // arg: unsigned long
+    (277, 5, 282, 3), // flags: int
+    (303, 2, 282, 3), // fd: int
+    (226, 8, 234, 12), // pathname: const char *
+    (642, 4, 646, 3), // mask: u32
+    (303, 2, 282, 3), // fd: int
+    (665, 2, 667, 5), // wd: __s32
+    (303, 2, 460, 12), // fd: unsigned int
+    (606, 3, 460, 12), // cmd: unsigned int
+    (609, 3, 420, 13), // arg: unsigned long
+    (687, 5, 282, 3), // which: int
+    (692, 3, 282, 3), // who: int
+    (695, 6, 282, 3), // ioprio: int
+    (687, 5, 282, 3), // which: int
+    (692, 3, 282, 3), // who: int
+    (303, 2, 460, 12), // fd: unsigned int
+    (606, 3, 460, 12), // cmd: unsigned int
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (734, 4, 738, 7), // mode: umode_t
+    (745, 3, 460, 12), // dev: unsigned int
+    (723, 3, 282, 3), // dfd: int
+    (226, 8, 234, 12), // pathname: const char *
+    (734, 4, 738, 7), // mode: umode_t
+    (723, 3, 282, 3), // dfd: int
+    (226, 8, 234, 12), // pathname: const char *
+    (763, 4, 282, 3), // flag: int
+    (776, 7, 234, 12), // oldname: const char *
+    (783, 6, 282, 3), // newdfd: int
+    (789, 7, 234, 12), // newname: const char *
+    (802, 6, 282, 3), // olddfd: int
+    (776, 7, 234, 12), // oldname: const char *
+    (783, 6, 282, 3), // newdfd: int
+    (789, 7, 234, 12), // newname: const char *
+    (277, 5, 282, 3), // flags: int
+    (802, 6, 282, 3), // olddfd: int
+    (776, 7, 234, 12), // oldname: const char *
+    (783, 6, 282, 3), // newdfd: int
+    (789, 7, 234, 12), // newname: const char *
+    (246, 4, 350, 6), // name: char *
+    (277, 5, 282, 3), // flags: int
+    (828, 8, 350, 6), // dev_name: char *
+    (836, 8, 350, 6), // dir_name: char *
+    (844, 4, 350, 6), // type: char *
+    (277, 5, 420, 13), // flags: unsigned long
+    (848, 4, 313, 6), // data: void *
+    (862, 8, 234, 12), // new_root: const char *
+    (870, 7, 234, 12), // put_old: const char *
+    (226, 8, 234, 12), // pathname: const char *
+    (417, 3, 893, 15), // buf: struct statfs *
+    (303, 2, 460, 12), // fd: unsigned int
+    (417, 3, 893, 15), // buf: struct statfs *
+    (923, 4, 234, 12), // path: const char *
+    (927, 6, 87, 4), // length: long
+    (303, 2, 460, 12), // fd: unsigned int
+    (927, 6, 942, 5), // length: off_t
+    (303, 2, 282, 3), // fd: int
+    (734, 4, 282, 3), // mode: int
+    (956, 6, 962, 6), // offset: loff_t
+    (968, 3, 962, 6), // len: loff_t
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (734, 4, 282, 3), // mode: int
+    (726, 8, 234, 12), // filename: const char *
+    (303, 2, 460, 12), // fd: unsigned int
+    (726, 8, 234, 12), // filename: const char *
+    (303, 2, 460, 12), // fd: unsigned int
+    (734, 4, 738, 7), // mode: umode_t
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (734, 4, 738, 7), // mode: umode_t
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (1019, 4, 1023, 5), // user: uid_t
+    (1028, 5, 1033, 5), // group: gid_t
+    (763, 4, 282, 3), // flag: int
+    (303, 2, 460, 12), // fd: unsigned int
+    (1019, 4, 1023, 5), // user: uid_t
+    (1028, 5, 1033, 5), // group: gid_t
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (277, 5, 282, 3), // flags: int
+    (734, 4, 738, 7), // mode: umode_t
+    (303, 2, 460, 12), // fd: unsigned int
+    (581, 6, 1067, 5), // fildes: int *
+    (277, 5, 282, 3), // flags: int
+    (606, 3, 460, 12), // cmd: unsigned int
+    (1080, 7, 234, 12), // special: const char *
+    (1087, 2, 1089, 5), // id: qid_t
+    (1094, 4, 313, 6), // addr: void *
+    (303, 2, 460, 12), // fd: unsigned int
+    (1108, 6, 1114, 23), // dirent: struct linux_dirent64 *
+    (455, 5, 460, 12), // count: unsigned int
+    (303, 2, 460, 12), // fd: unsigned int
+    (956, 6, 942, 5), // offset: off_t
+    (1142, 6, 460, 12), // whence: unsigned int
+    (303, 2, 460, 12), // fd: unsigned int
+    (417, 3, 350, 6), // buf: char *
+    (455, 5, 271, 6), // count: size_t
+    (303, 2, 460, 12), // fd: unsigned int
+    (417, 3, 234, 12), // buf: const char *
+    (455, 5, 271, 6), // count: size_t
+    (303, 2, 420, 13), // fd: unsigned long
+    (1162, 3, 1165, 20), // vec: const struct iovec *
+    (1185, 4, 420, 13), // vlen: unsigned long
+    (303, 2, 420, 13), // fd: unsigned long
+    (1162, 3, 1165, 20), // vec: const struct iovec *
+    (1185, 4, 420, 13), // vlen: unsigned long
+    (303, 2, 460, 12), // fd: unsigned int
+    (417, 3, 350, 6), // buf: char *
+    (455, 5, 271, 6), // count: size_t
+    (1202, 3, 962, 6), // pos: loff_t
+    (303, 2, 460, 12), // fd: unsigned int
+    (417, 3, 234, 12), // buf: const char *
+    (455, 5, 271, 6), // count: size_t
+    (1202, 3, 962, 6), // pos: loff_t
+    (303, 2, 420, 13), // fd: unsigned long
+    (1162, 3, 1165, 20), // vec: const struct iovec *
+    (1185, 4, 420, 13), // vlen: unsigned long
+    (1219, 5, 420, 13), // pos_l: unsigned long
+    (1224, 5, 420, 13), // pos_h: unsigned long
+    (303, 2, 420, 13), // fd: unsigned long
+    (1162, 3, 1165, 20), // vec: const struct iovec *
+    (1185, 4, 420, 13), // vlen: unsigned long
+    (1219, 5, 420, 13), // pos_l: unsigned long
+    (1224, 5, 420, 13), // pos_h: unsigned long
+    (1244, 6, 282, 3), // out_fd: int
+    (1250, 5, 282, 3), // in_fd: int
+    (956, 6, 1255, 8), // offset: loff_t *
+    (455, 5, 271, 6), // count: size_t
+    (1271, 1, 282, 3), // n: int
+    (1272, 3, 1275, 8), // inp: fd_set *
+    (1283, 4, 1275, 8), // outp: fd_set *
+    (1287, 3, 1275, 8), // exp: fd_set *
+    (1290, 3, 192, 26), // tsp: struct __kernel_timespec *
+    (1293, 3, 313, 6), // sig: void *
+    (1301, 4, 1305, 15), // ufds: struct pollfd *
+    (1320, 4, 460, 12), // nfds: unsigned int
+    (1290, 3, 192, 26), // tsp: struct __kernel_timespec *
+    (545, 7, 552, 16), // sigmask: const sigset_t *
+    (568, 10, 271, 6), // sigsetsize: size_t
+    (1333, 3, 282, 3), // ufd: int
+    (1336, 9, 1345, 10), // user_mask: sigset_t *
+    (1355, 8, 271, 6), // sizemask: size_t
+    (277, 5, 282, 3), // flags: int
+    (303, 2, 282, 3), // fd: int
+    (1371, 4, 1165, 20), // uiov: const struct iovec *
+    (1375, 7, 420, 13), // nr_segs: unsigned long
+    (277, 5, 460, 12), // flags: unsigned int
+    (1388, 5, 282, 3), // fd_in: int
+    (1393, 6, 1255, 8), // off_in: loff_t *
+    (1399, 6, 282, 3), // fd_out: int
+    (1405, 7, 1255, 8), // off_out: loff_t *
+    (968, 3, 271, 6), // len: size_t
+    (277, 5, 460, 12), // flags: unsigned int
+    (1415, 4, 282, 3), // fdin: int
+    (1419, 5, 282, 3), // fdout: int
+    (968, 3, 271, 6), // len: size_t
+    (277, 5, 460, 12), // flags: unsigned int
+    (723, 3, 282, 3), // dfd: int
+    (226, 8, 234, 12), // pathname: const char *
+    (417, 3, 350, 6), // buf: char *
+    (1434, 6, 282, 3), // bufsiz: int
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (1450, 7, 1457, 13), // statbuf: struct stat *
+    (763, 4, 282, 3), // flag: int
+    (303, 2, 460, 12), // fd: unsigned int
+    (1450, 7, 1457, 13), // statbuf: struct stat *
+    (303, 2, 460, 12), // fd: unsigned int
+    (303, 2, 460, 12), // fd: unsigned int
+    (303, 2, 282, 3), // fd: int
+    (956, 6, 962, 6), // offset: loff_t
+    (1508, 6, 962, 6), // nbytes: loff_t
+    (277, 5, 460, 12), // flags: unsigned int
+    (1528, 7, 282, 3), // clockid: int
+    (277, 5, 282, 3), // flags: int
+    (1333, 3, 282, 3), // ufd: int
+    (277, 5, 282, 3), // flags: int
+    (1550, 4, 1554, 34), // utmr: const struct __kernel_itimerspec *
+    (1588, 4, 1592, 28), // otmr: struct __kernel_itimerspec *
+    (1333, 3, 282, 3), // ufd: int
+    (1588, 4, 1592, 28), // otmr: struct __kernel_itimerspec *
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (1644, 6, 192, 26), // utimes: struct __kernel_timespec *
+    (277, 5, 282, 3), // flags: int
+    (246, 4, 234, 12), // name: const char *
+    (1660, 6, 1666, 17), // header: cap_user_header_t
+    (1683, 7, 1690, 15), // dataptr: cap_user_data_t
+    (1660, 6, 1666, 17), // header: cap_user_header_t
+    (848, 4, 1711, 21), // data: const cap_user_data_t
+    (1732, 11, 460, 12), // personality: unsigned int
+    (1747, 10, 282, 3), // error_code: int
+    (1747, 10, 282, 3), // error_code: int
+    (687, 5, 282, 3), // which: int
+    (1773, 4, 1777, 5), // upid: pid_t
+    (1782, 5, 1787, 16), // infop: struct siginfo *
+    (1803, 7, 282, 3), // options: int
+    (1810, 2, 1812, 15), // ru: struct rusage *
+    (1842, 6, 1067, 5), // tidptr: int *
+    (1855, 13, 420, 13), // unshare_flags: unsigned long
+    (1873, 5, 1878, 5), // uaddr: u32 *
+    (498, 2, 282, 3), // op: int
+    (1883, 3, 646, 3), // val: u32
+    (1886, 5, 1891, 32), // utime: const struct __kernel_timespec *
+    (1923, 6, 1878, 5), // uaddr2: u32 *
+    (1929, 4, 646, 3), // val3: u32
+    (1948, 4, 1952, 25), // head: struct robust_list_head *
+    (968, 3, 271, 6), // len: size_t
+    (1992, 3, 282, 3), // pid: int
+    (1995, 8, 2003, 27), // head_ptr: struct robust_list_head * *
+    (2030, 7, 2037, 8), // len_ptr: size_t *
+    (2054, 4, 192, 26), // rqtp: struct __kernel_timespec *
+    (2058, 4, 192, 26), // rmtp: struct __kernel_timespec *
+    (687, 5, 282, 3), // which: int
+    (250, 5, 2071, 31), // value: struct __kernel_old_itimerval *
+    (687, 5, 282, 3), // which: int
+    (250, 5, 2071, 31), // value: struct __kernel_old_itimerval *
+    (2111, 6, 2071, 31), // ovalue: struct __kernel_old_itimerval *
+    (2127, 5, 420, 13), // entry: unsigned long
+    (2132, 11, 420, 13), // nr_segments: unsigned long
+    (2143, 8, 2151, 22), // segments: struct kexec_segment *
+    (277, 5, 420, 13), // flags: unsigned long
+    (2184, 4, 313, 6), // umod: void *
+    (968, 3, 420, 13), // len: unsigned long
+    (2188, 5, 234, 12), // uargs: const char *
+    (2206, 9, 234, 12), // name_user: const char *
+    (277, 5, 460, 12), // flags: unsigned int
+    (2227, 11, 2238, 15), // which_clock: const clockid_t
+    (2253, 16, 2269, 17), // timer_event_spec: struct sigevent *
+    (2286, 16, 2302, 9), // created_timer_id: timer_t *
+    (2324, 8, 2332, 7), // timer_id: timer_t
+    (2339, 7, 1592, 28), // setting: struct __kernel_itimerspec *
+    (2324, 8, 2332, 7), // timer_id: timer_t
+    (2324, 8, 2332, 7), // timer_id: timer_t
+    (277, 5, 282, 3), // flags: int
+    (2375, 11, 1554, 34), // new_setting: const struct __kernel_itimerspec *
+    (2386, 11, 1592, 28), // old_setting: struct __kernel_itimerspec *
+    (2324, 8, 2332, 7), // timer_id: timer_t
+    (2227, 11, 2238, 15), // which_clock: const clockid_t
+    (2422, 2, 1891, 32), // tp: const struct __kernel_timespec *
+    (2227, 11, 2238, 15), // which_clock: const clockid_t
+    (2422, 2, 192, 26), // tp: struct __kernel_timespec *
+    (2227, 11, 2238, 15), // which_clock: const clockid_t
+    (2422, 2, 192, 26), // tp: struct __kernel_timespec *
+    (2227, 11, 2238, 15), // which_clock: const clockid_t
+    (277, 5, 282, 3), // flags: int
+    (2054, 4, 1891, 32), // rqtp: const struct __kernel_timespec *
+    (2058, 4, 192, 26), // rmtp: struct __kernel_timespec *
+    (844, 4, 282, 3), // type: int
+    (417, 3, 350, 6), // buf: char *
+    (968, 3, 282, 3), // len: int
+    (2476, 7, 87, 4), // request: long
+    (1992, 3, 87, 4), // pid: long
+    (1094, 4, 420, 13), // addr: unsigned long
+    (848, 4, 420, 13), // data: unsigned long
+    (1992, 3, 1777, 5), // pid: pid_t
+    (2497, 5, 2502, 20), // param: struct sched_param *
+    (1992, 3, 1777, 5), // pid: pid_t
+    (2540, 6, 282, 3), // policy: int
+    (2497, 5, 2502, 20), // param: struct sched_param *
+    (1992, 3, 1777, 5), // pid: pid_t
+    (1992, 3, 1777, 5), // pid: pid_t
+    (2497, 5, 2502, 20), // param: struct sched_param *
+    (1992, 3, 1777, 5), // pid: pid_t
+    (968, 3, 460, 12), // len: unsigned int
+    (2595, 13, 2608, 15), // user_mask_ptr: unsigned long *
+    (1992, 3, 1777, 5), // pid: pid_t
+    (968, 3, 460, 12), // len: unsigned int
+    (2595, 13, 2608, 15), // user_mask_ptr: unsigned long *
+    (2540, 6, 282, 3), // policy: int
+    (2540, 6, 282, 3), // policy: int
+    (1992, 3, 1777, 5), // pid: pid_t
+    (2716, 8, 192, 26), // interval: struct __kernel_timespec *
+    (1992, 3, 1777, 5), // pid: pid_t
+    (1293, 3, 282, 3), // sig: int
+    (1992, 3, 1777, 5), // pid: pid_t
+    (1293, 3, 282, 3), // sig: int
+    (2754, 4, 1777, 5), // tgid: pid_t
+    (1992, 3, 1777, 5), // pid: pid_t
+    (1293, 3, 282, 3), // sig: int
+    (2769, 3, 2772, 15), // uss: const stack_t *
+    (2787, 4, 2791, 9), // uoss: stack_t *
+    (2813, 7, 1345, 10), // unewset: sigset_t *
+    (568, 10, 271, 6), // sigsetsize: size_t
+    (1293, 3, 282, 3), // sig: int
+    (2832, 3, 2835, 24), // act: const struct sigaction *
+    (2859, 4, 2863, 18), // oact: struct sigaction *
+    (568, 10, 271, 6), // sigsetsize: size_t
+    (2895, 3, 282, 3), // how: int
+    (2898, 4, 1345, 10), // nset: sigset_t *
+    (2902, 4, 1345, 10), // oset: sigset_t *
+    (568, 10, 271, 6), // sigsetsize: size_t
+    (2919, 4, 1345, 10), // uset: sigset_t *
+    (568, 10, 271, 6), // sigsetsize: size_t
+    (2938, 6, 552, 16), // uthese: const sigset_t *
+    (2944, 5, 2949, 11), // uinfo: siginfo_t *
+    (2960, 3, 1891, 32), // uts: const struct __kernel_timespec *
+    (568, 10, 271, 6), // sigsetsize: size_t
+    (1992, 3, 1777, 5), // pid: pid_t
+    (1293, 3, 282, 3), // sig: int
+    (2944, 5, 2949, 11), // uinfo: siginfo_t *
+    (687, 5, 282, 3), // which: int
+    (692, 3, 282, 3), // who: int
+    (3001, 7, 282, 3), // niceval: int
+    (687, 5, 282, 3), // which: int
+    (692, 3, 282, 3), // who: int
+    (3025, 6, 282, 3), // magic1: int
+    (3031, 6, 282, 3), // magic2: int
+    (606, 3, 460, 12), // cmd: unsigned int
+    (609, 3, 313, 6), // arg: void *
+    (3045, 4, 1033, 5), // rgid: gid_t
+    (3049, 4, 1033, 5), // egid: gid_t
+    (3059, 3, 1033, 5), // gid: gid_t
+    (3070, 4, 1023, 5), // ruid: uid_t
+    (3074, 4, 1023, 5), // euid: uid_t
+    (3084, 3, 1023, 5), // uid: uid_t
+    (3070, 4, 1023, 5), // ruid: uid_t
+    (3074, 4, 1023, 5), // euid: uid_t
+    (3096, 4, 1023, 5), // suid: uid_t
+    (3109, 5, 3114, 7), // ruidp: uid_t *
+    (3121, 5, 3114, 7), // euidp: uid_t *
+    (3126, 5, 3114, 7), // suidp: uid_t *
+    (3045, 4, 1033, 5), // rgid: gid_t
+    (3049, 4, 1033, 5), // egid: gid_t
+    (3140, 4, 1033, 5), // sgid: gid_t
+    (3153, 5, 3158, 7), // rgidp: gid_t *
+    (3165, 5, 3158, 7), // egidp: gid_t *
+    (3170, 5, 3158, 7), // sgidp: gid_t *
+    (3084, 3, 1023, 5), // uid: uid_t
+    (3059, 3, 1033, 5), // gid: gid_t
+    (3196, 4, 3200, 12), // tbuf: struct tms *
+    (1992, 3, 1777, 5), // pid: pid_t
+    (3219, 4, 1777, 5), // pgid: pid_t
+    (1992, 3, 1777, 5), // pid: pid_t
+    (1992, 3, 1777, 5), // pid: pid_t
+    (3251, 10, 282, 3), // gidsetsize: int
+    (3261, 9, 3158, 7), // grouplist: gid_t *
+    (3251, 10, 282, 3), // gidsetsize: int
+    (3261, 9, 3158, 7), // grouplist: gid_t *
+    (246, 4, 3284, 20), // name: struct new_utsname *
+    (246, 4, 350, 6), // name: char *
+    (968, 3, 282, 3), // len: int
+    (246, 4, 350, 6), // name: char *
+    (968, 3, 282, 3), // len: int
+    (3337, 8, 460, 12), // resource: unsigned int
+    (3345, 4, 3349, 15), // rlim: struct rlimit *
+    (3337, 8, 460, 12), // resource: unsigned int
+    (3345, 4, 3349, 15), // rlim: struct rlimit *
+    (692, 3, 282, 3), // who: int
+    (1810, 2, 1812, 15), // ru: struct rusage *
+    (642, 4, 282, 3), // mask: int
+    (3392, 6, 282, 3), // option: int
+    (3398, 4, 420, 13), // arg2: unsigned long
+    (3402, 4, 420, 13), // arg3: unsigned long
+    (3406, 4, 420, 13), // arg4: unsigned long
+    (3410, 4, 420, 13), // arg5: unsigned long
+    (3420, 4, 3424, 10), // cpup: unsigned *
+    (3434, 5, 3424, 10), // nodep: unsigned *
+    (3439, 6, 3445, 21), // unused: struct getcpu_cache *
+    (3478, 2, 3480, 29), // tv: struct __kernel_old_timeval *
+    (3509, 2, 3511, 17), // tz: struct timezone *
+    (3478, 2, 3480, 29), // tv: struct __kernel_old_timeval *
+    (3509, 2, 3511, 17), // tz: struct timezone *
+    (3548, 5, 3553, 23), // txc_p: struct __kernel_timex *
+    (3628, 4, 3632, 16), // info: struct sysinfo *
+    (3655, 6, 234, 12), // u_name: const char *
+    (3661, 5, 282, 3), // oflag: int
+    (734, 4, 738, 7), // mode: umode_t
+    (3666, 6, 3672, 16), // u_attr: struct mq_attr *
+    (3655, 6, 234, 12), // u_name: const char *
+    (3709, 5, 3714, 5), // mqdes: mqd_t
+    (3719, 9, 234, 12), // u_msg_ptr: const char *
+    (3728, 7, 271, 6), // msg_len: size_t
+    (3735, 8, 460, 12), // msg_prio: unsigned int
+    (3743, 13, 1891, 32), // u_abs_timeout: const struct __kernel_timespec *
+    (3709, 5, 3714, 5), // mqdes: mqd_t
+    (3719, 9, 350, 6), // u_msg_ptr: char *
+    (3728, 7, 271, 6), // msg_len: size_t
+    (3771, 10, 3781, 14), // u_msg_prio: unsigned int *
+    (3743, 13, 1891, 32), // u_abs_timeout: const struct __kernel_timespec *
+    (3709, 5, 3714, 5), // mqdes: mqd_t
+    (3804, 14, 3818, 23), // u_notification: const struct sigevent *
+    (3709, 5, 3714, 5), // mqdes: mqd_t
+    (3854, 8, 3862, 22), // u_mqstat: const struct mq_attr *
+    (3884, 9, 3672, 16), // u_omqstat: struct mq_attr *
+    (3899, 3, 3902, 5), // key: key_t
+    (3907, 6, 282, 3), // msgflg: int
+    (3919, 5, 282, 3), // msqid: int
+    (606, 3, 282, 3), // cmd: int
+    (417, 3, 3924, 17), // buf: struct msqid_ds *
+    (3919, 5, 282, 3), // msqid: int
+    (3947, 4, 3951, 15), // msgp: struct msgbuf *
+    (3966, 5, 271, 6), // msgsz: size_t
+    (3971, 6, 87, 4), // msgtyp: long
+    (3907, 6, 282, 3), // msgflg: int
+    (3919, 5, 282, 3), // msqid: int
+    (3947, 4, 3951, 15), // msgp: struct msgbuf *
+    (3966, 5, 271, 6), // msgsz: size_t
+    (3907, 6, 282, 3), // msgflg: int
+    (3899, 3, 3902, 5), // key: key_t
+    (3989, 5, 282, 3), // nsems: int
+    (3994, 6, 282, 3), // semflg: int
+    (4006, 5, 282, 3), // semid: int
+    (4011, 6, 282, 3), // semnum: int
+    (606, 3, 282, 3), // cmd: int
+    (609, 3, 420, 13), // arg: unsigned long
+    (4006, 5, 282, 3), // semid: int
+    (4027, 5, 4032, 15), // tsops: struct sembuf *
+    (4047, 5, 460, 12), // nsops: unsigned int
+    (185, 7, 1891, 32), // timeout: const struct __kernel_timespec *
+    (4006, 5, 282, 3), // semid: int
+    (4027, 5, 4032, 15), // tsops: struct sembuf *
+    (4047, 5, 17, 8), // nsops: unsigned
+    (3899, 3, 3902, 5), // key: key_t
+    (267, 4, 271, 6), // size: size_t
+    (4063, 6, 282, 3), // shmflg: int
+    (4075, 5, 282, 3), // shmid: int
+    (606, 3, 282, 3), // cmd: int
+    (417, 3, 4080, 17), // buf: struct shmid_ds *
+    (4075, 5, 282, 3), // shmid: int
+    (4102, 7, 350, 6), // shmaddr: char *
+    (4063, 6, 282, 3), // shmflg: int
+    (4102, 7, 350, 6), // shmaddr: char *
+    (4120, 6, 282, 3), // family: int
+    (844, 4, 282, 3), // type: int
+    (4126, 8, 282, 3), // protocol: int
+    (4120, 6, 282, 3), // family: int
+    (844, 4, 282, 3), // type: int
+    (4126, 8, 282, 3), // protocol: int
+    (4144, 8, 1067, 5), // usockvec: int *
+    (303, 2, 282, 3), // fd: int
+    (4156, 7, 4163, 17), // umyaddr: struct sockaddr *
+    (4180, 7, 282, 3), // addrlen: int
+    (303, 2, 282, 3), // fd: int
+    (4193, 7, 282, 3), // backlog: int
+    (303, 2, 282, 3), // fd: int
+    (4206, 14, 4163, 17), // upeer_sockaddr: struct sockaddr *
+    (4220, 13, 1067, 5), // upeer_addrlen: int *
+    (303, 2, 282, 3), // fd: int
+    (4240, 9, 4163, 17), // uservaddr: struct sockaddr *
+    (4180, 7, 282, 3), // addrlen: int
+    (303, 2, 282, 3), // fd: int
+    (4260, 9, 4163, 17), // usockaddr: struct sockaddr *
+    (4269, 13, 1067, 5), // usockaddr_len: int *
+    (303, 2, 282, 3), // fd: int
+    (4260, 9, 4163, 17), // usockaddr: struct sockaddr *
+    (4269, 13, 1067, 5), // usockaddr_len: int *
+    (303, 2, 282, 3), // fd: int
+    (4299, 4, 313, 6), // buff: void *
+    (968, 3, 271, 6), // len: size_t
+    (277, 5, 460, 12), // flags: unsigned int
+    (1094, 4, 4163, 17), // addr: struct sockaddr *
+    (4303, 8, 282, 3), // addr_len: int
+    (303, 2, 282, 3), // fd: int
+    (4319, 4, 313, 6), // ubuf: void *
+    (267, 4, 271, 6), // size: size_t
+    (277, 5, 460, 12), // flags: unsigned int
+    (1094, 4, 4163, 17), // addr: struct sockaddr *
+    (4303, 8, 1067, 5), // addr_len: int *
+    (303, 2, 282, 3), // fd: int
+    (4333, 5, 282, 3), // level: int
+    (4338, 7, 282, 3), // optname: int
+    (4345, 6, 350, 6), // optval: char *
+    (4351, 6, 282, 3), // optlen: int
+    (303, 2, 282, 3), // fd: int
+    (4333, 5, 282, 3), // level: int
+    (4338, 7, 282, 3), // optname: int
+    (4345, 6, 350, 6), // optval: char *
+    (4351, 6, 1067, 5), // optlen: int *
+    (303, 2, 282, 3), // fd: int
+    (2895, 3, 282, 3), // how: int
+    (303, 2, 282, 3), // fd: int
+    (4382, 3, 4385, 20), // msg: struct user_msghdr *
+    (277, 5, 460, 12), // flags: unsigned int
+    (303, 2, 282, 3), // fd: int
+    (4382, 3, 4385, 20), // msg: struct user_msghdr *
+    (277, 5, 460, 12), // flags: unsigned int
+    (303, 2, 282, 3), // fd: int
+    (956, 6, 962, 6), // offset: loff_t
+    (455, 5, 271, 6), // count: size_t
+    (4421, 3, 420, 13), // brk: unsigned long
+    (1094, 4, 420, 13), // addr: unsigned long
+    (968, 3, 271, 6), // len: size_t
+    (1094, 4, 420, 13), // addr: unsigned long
+    (4436, 7, 420, 13), // old_len: unsigned long
+    (4443, 7, 420, 13), // new_len: unsigned long
+    (277, 5, 420, 13), // flags: unsigned long
+    (4450, 8, 420, 13), // new_addr: unsigned long
+    (4465, 5, 234, 12), // _type: const char *
+    (4470, 12, 234, 12), // _description: const char *
+    (4482, 8, 255, 12), // _payload: const void *
+    (4490, 4, 271, 6), // plen: size_t
+    (4494, 6, 4500, 12), // ringid: key_serial_t
+    (4465, 5, 234, 12), // _type: const char *
+    (4470, 12, 234, 12), // _description: const char *
+    (4523, 13, 234, 12), // _callout_info: const char *
+    (4536, 10, 4500, 12), // destringid: key_serial_t
+    (3392, 6, 282, 3), // option: int
+    (3398, 4, 420, 13), // arg2: unsigned long
+    (3402, 4, 420, 13), // arg3: unsigned long
+    (3406, 4, 420, 13), // arg4: unsigned long
+    (3410, 4, 420, 13), // arg5: unsigned long
+    (4557, 11, 420, 13), // clone_flags: unsigned long
+    (4568, 5, 420, 13), // newsp: unsigned long
+    (4573, 13, 1067, 5), // parent_tidptr: int *
+    (4586, 3, 420, 13), // tls: unsigned long
+    (4589, 12, 1067, 5), // child_tidptr: int *
+    (726, 8, 234, 12), // filename: const char *
+    (4607, 4, 4611, 20), // argv: const char * const *
+    (4631, 4, 4611, 20), // envp: const char * const *
+    (1094, 4, 420, 13), // addr: unsigned long
+    (968, 3, 420, 13), // len: unsigned long
+    (4639, 4, 420, 13), // prot: unsigned long
+    (277, 5, 420, 13), // flags: unsigned long
+    (303, 2, 420, 13), // fd: unsigned long
+    (4643, 3, 420, 13), // off: unsigned long
+    (303, 2, 282, 3), // fd: int
+    (956, 6, 962, 6), // offset: loff_t
+    (968, 3, 962, 6), // len: loff_t
+    (4655, 6, 282, 3), // advice: int
+    (4667, 11, 234, 12), // specialfile: const char *
+    (4678, 10, 282, 3), // swap_flags: int
+    (4667, 11, 234, 12), // specialfile: const char *
+    (4703, 5, 420, 13), // start: unsigned long
+    (968, 3, 271, 6), // len: size_t
+    (4639, 4, 420, 13), // prot: unsigned long
+    (4703, 5, 420, 13), // start: unsigned long
+    (968, 3, 271, 6), // len: size_t
+    (277, 5, 282, 3), // flags: int
+    (4703, 5, 420, 13), // start: unsigned long
+    (968, 3, 271, 6), // len: size_t
+    (4703, 5, 420, 13), // start: unsigned long
+    (968, 3, 271, 6), // len: size_t
+    (277, 5, 282, 3), // flags: int
+    (4703, 5, 420, 13), // start: unsigned long
+    (968, 3, 271, 6), // len: size_t
+    (1162, 3, 4750, 15), // vec: unsigned char *
+    (4703, 5, 420, 13), // start: unsigned long
+    (4772, 6, 271, 6), // len_in: size_t
+    (4778, 8, 282, 3), // behavior: int
+    (4703, 5, 420, 13), // start: unsigned long
+    (267, 4, 420, 13), // size: unsigned long
+    (4639, 4, 420, 13), // prot: unsigned long
+    (4802, 5, 420, 13), // pgoff: unsigned long
+    (277, 5, 420, 13), // flags: unsigned long
+    (4703, 5, 420, 13), // start: unsigned long
+    (968, 3, 420, 13), // len: unsigned long
+    (734, 4, 420, 13), // mode: unsigned long
+    (4812, 5, 4817, 21), // nmask: const unsigned long *
+    (4838, 7, 420, 13), // maxnode: unsigned long
+    (277, 5, 460, 12), // flags: unsigned int
+    (2540, 6, 1067, 5), // policy: int *
+    (4812, 5, 2608, 15), // nmask: unsigned long *
+    (4838, 7, 420, 13), // maxnode: unsigned long
+    (1094, 4, 420, 13), // addr: unsigned long
+    (277, 5, 420, 13), // flags: unsigned long
+    (734, 4, 282, 3), // mode: int
+    (4812, 5, 4817, 21), // nmask: const unsigned long *
+    (4838, 7, 420, 13), // maxnode: unsigned long
+    (1992, 3, 1777, 5), // pid: pid_t
+    (4838, 7, 420, 13), // maxnode: unsigned long
+    (4884, 9, 4817, 21), // old_nodes: const unsigned long *
+    (4893, 9, 4817, 21), // new_nodes: const unsigned long *
+    (1992, 3, 1777, 5), // pid: pid_t
+    (4912, 8, 420, 13), // nr_pages: unsigned long
+    (4920, 5, 4925, 14), // pages: const void * *
+    (4939, 5, 4944, 11), // nodes: const int *
+    (4955, 6, 1067, 5), // status: int *
+    (277, 5, 282, 3), // flags: int
+    (2754, 4, 1777, 5), // tgid: pid_t
+    (1992, 3, 1777, 5), // pid: pid_t
+    (1293, 3, 282, 3), // sig: int
+    (2944, 5, 2949, 11), // uinfo: siginfo_t *
+    (4993, 9, 5002, 24), // attr_uptr: struct perf_event_attr *
+    (1992, 3, 1777, 5), // pid: pid_t
+    (5026, 3, 282, 3), // cpu: int
+    (5029, 8, 282, 3), // group_fd: int
+    (277, 5, 420, 13), // flags: unsigned long
+    (303, 2, 282, 3), // fd: int
+    (4206, 14, 4163, 17), // upeer_sockaddr: struct sockaddr *
+    (4220, 13, 1067, 5), // upeer_addrlen: int *
+    (277, 5, 282, 3), // flags: int
+    (303, 2, 282, 3), // fd: int
+    (5052, 4, 5056, 16), // mmsg: struct mmsghdr *
+    (1185, 4, 460, 12), // vlen: unsigned int
+    (277, 5, 460, 12), // flags: unsigned int
+    (185, 7, 192, 26), // timeout: struct __kernel_timespec *
+    (1773, 4, 1777, 5), // upid: pid_t
+    (5077, 9, 1067, 5), // stat_addr: int *
+    (1803, 7, 282, 3), // options: int
+    (1810, 2, 1812, 15), // ru: struct rusage *
+    (1992, 3, 1777, 5), // pid: pid_t
+    (3337, 8, 460, 12), // resource: unsigned int
+    (5095, 8, 5103, 23), // new_rlim: const struct rlimit64 *
+    (5126, 8, 5134, 17), // old_rlim: struct rlimit64 *
+    (277, 5, 460, 12), // flags: unsigned int
+    (5164, 13, 460, 12), // event_f_flags: unsigned int
+    (5190, 11, 282, 3), // fanotify_fd: int
+    (277, 5, 460, 12), // flags: unsigned int
+    (642, 4, 5201, 5), // mask: __u64
+    (723, 3, 282, 3), // dfd: int
+    (226, 8, 234, 12), // pathname: const char *
+    (723, 3, 282, 3), // dfd: int
+    (246, 4, 234, 12), // name: const char *
+    (5223, 6, 5229, 20), // handle: struct file_handle *
+    (5249, 6, 313, 6), // mnt_id: void *
+    (763, 4, 282, 3), // flag: int
+    (5272, 10, 282, 3), // mountdirfd: int
+    (5223, 6, 5229, 20), // handle: struct file_handle *
+    (277, 5, 282, 3), // flags: int
+    (2227, 11, 2238, 15), // which_clock: const clockid_t
+    (5295, 3, 3553, 23), // utx: struct __kernel_timex *
+    (303, 2, 282, 3), // fd: int
+    (303, 2, 282, 3), // fd: int
+    (277, 5, 282, 3), // flags: int
+    (303, 2, 282, 3), // fd: int
+    (5052, 4, 5056, 16), // mmsg: struct mmsghdr *
+    (1185, 4, 460, 12), // vlen: unsigned int
+    (277, 5, 460, 12), // flags: unsigned int
+    (1992, 3, 1777, 5), // pid: pid_t
+    (5333, 4, 1165, 20), // lvec: const struct iovec *
+    (5337, 7, 420, 13), // liovcnt: unsigned long
+    (5344, 4, 1165, 20), // rvec: const struct iovec *
+    (5348, 7, 420, 13), // riovcnt: unsigned long
+    (277, 5, 420, 13), // flags: unsigned long
+    (1992, 3, 1777, 5), // pid: pid_t
+    (5333, 4, 1165, 20), // lvec: const struct iovec *
+    (5337, 7, 420, 13), // liovcnt: unsigned long
+    (5344, 4, 1165, 20), // rvec: const struct iovec *
+    (5348, 7, 420, 13), // riovcnt: unsigned long
+    (277, 5, 420, 13), // flags: unsigned long
+    (5376, 4, 1777, 5), // pid1: pid_t
+    (5380, 4, 1777, 5), // pid2: pid_t
+    (844, 4, 282, 3), // type: int
+    (5384, 4, 420, 13), // idx1: unsigned long
+    (5388, 4, 420, 13), // idx2: unsigned long
+    (303, 2, 282, 3), // fd: int
+    (2188, 5, 234, 12), // uargs: const char *
+    (277, 5, 282, 3), // flags: int
+    (1992, 3, 1777, 5), // pid: pid_t
+    (5417, 5, 5422, 19), // uattr: struct sched_attr *
+    (277, 5, 460, 12), // flags: unsigned int
+    (1992, 3, 1777, 5), // pid: pid_t
+    (5417, 5, 5422, 19), // uattr: struct sched_attr *
+    (5454, 5, 460, 12), // usize: unsigned int
+    (277, 5, 460, 12), // flags: unsigned int
+    (802, 6, 282, 3), // olddfd: int
+    (776, 7, 234, 12), // oldname: const char *
+    (783, 6, 282, 3), // newdfd: int
+    (789, 7, 234, 12), // newname: const char *
+    (277, 5, 460, 12), // flags: unsigned int
+    (498, 2, 460, 12), // op: unsigned int
+    (277, 5, 460, 12), // flags: unsigned int
+    (2188, 5, 313, 6), // uargs: void *
+    (4319, 4, 350, 6), // ubuf: char *
+    (968, 3, 271, 6), // len: size_t
+    (277, 5, 460, 12), // flags: unsigned int
+    (3279, 5, 234, 12), // uname: const char *
+    (277, 5, 460, 12), // flags: unsigned int
+    (606, 3, 282, 3), // cmd: int
+    (5417, 5, 5499, 16), // uattr: union bpf_attr *
+    (267, 4, 460, 12), // size: unsigned int
+    (303, 2, 282, 3), // fd: int
+    (726, 8, 234, 12), // filename: const char *
+    (4607, 4, 4611, 20), // argv: const char * const *
+    (4631, 4, 4611, 20), // envp: const char * const *
+    (277, 5, 282, 3), // flags: int
+    (277, 5, 282, 3), // flags: int
+    (606, 3, 282, 3), // cmd: int
+    (277, 5, 460, 12), // flags: unsigned int
+    (5544, 6, 282, 3), // cpu_id: int
+    (4703, 5, 420, 13), // start: unsigned long
+    (968, 3, 271, 6), // len: size_t
+    (277, 5, 282, 3), // flags: int
+    (1388, 5, 282, 3), // fd_in: int
+    (1393, 6, 1255, 8), // off_in: loff_t *
+    (1399, 6, 282, 3), // fd_out: int
+    (1405, 7, 1255, 8), // off_out: loff_t *
+    (968, 3, 271, 6), // len: size_t
+    (277, 5, 460, 12), // flags: unsigned int
+    (303, 2, 420, 13), // fd: unsigned long
+    (1162, 3, 1165, 20), // vec: const struct iovec *
+    (1185, 4, 420, 13), // vlen: unsigned long
+    (1219, 5, 420, 13), // pos_l: unsigned long
+    (1224, 5, 420, 13), // pos_h: unsigned long
+    (277, 5, 5578, 5), // flags: rwf_t
+    (303, 2, 420, 13), // fd: unsigned long
+    (1162, 3, 1165, 20), // vec: const struct iovec *
+    (1185, 4, 420, 13), // vlen: unsigned long
+    (1219, 5, 420, 13), // pos_l: unsigned long
+    (1224, 5, 420, 13), // pos_h: unsigned long
+    (277, 5, 5578, 5), // flags: rwf_t
+    (4703, 5, 420, 13), // start: unsigned long
+    (968, 3, 271, 6), // len: size_t
+    (4639, 4, 420, 13), // prot: unsigned long
+    (5604, 4, 282, 3), // pkey: int
+    (277, 5, 420, 13), // flags: unsigned long
+    (5618, 8, 420, 13), // init_val: unsigned long
+    (5604, 4, 282, 3), // pkey: int
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (277, 5, 17, 8), // flags: unsigned
+    (642, 4, 460, 12), // mask: unsigned int
+    (5640, 6, 5646, 14), // buffer: struct statx *
+    (79, 6, 57, 13), // ctx_id: aio_context_t
+    (173, 6, 87, 4), // min_nr: long
+    (85, 2, 87, 4), // nr: long
+    (179, 6, 144, 17), // events: struct io_event *
+    (185, 7, 192, 26), // timeout: struct __kernel_timespec *
+    (5673, 4, 5677, 27), // usig: const struct __aio_sigset *
+    (5704, 4, 5708, 13), // rseq: struct rseq *
+    (5721, 8, 646, 3), // rseq_len: u32
+    (277, 5, 282, 3), // flags: int
+    (1293, 3, 646, 3), // sig: u32
+    (5744, 9, 282, 3), // kernel_fd: int
+    (5753, 9, 282, 3), // initrd_fd: int
+    (5762, 11, 420, 13), // cmdline_len: unsigned long
+    (5773, 11, 234, 12), // cmdline_ptr: const char *
+    (277, 5, 420, 13), // flags: unsigned long
+    (5801, 5, 282, 3), // pidfd: int
+    (1293, 3, 282, 3), // sig: int
+    (3628, 4, 2949, 11), // info: siginfo_t *
+    (277, 5, 460, 12), // flags: unsigned int
+    (5820, 7, 646, 3), // entries: u32
+    (5827, 6, 5833, 24), // params: struct io_uring_params *
+    (303, 2, 460, 12), // fd: unsigned int
+    (5871, 9, 646, 3), // to_submit: u32
+    (5880, 12, 646, 3), // min_complete: u32
+    (277, 5, 646, 3), // flags: u32
+    (5892, 4, 255, 12), // argp: const void *
+    (5896, 5, 271, 6), // argsz: size_t
+    (303, 2, 460, 12), // fd: unsigned int
+    (5918, 6, 460, 12), // opcode: unsigned int
+    (609, 3, 313, 6), // arg: void *
+    (5924, 7, 460, 12), // nr_args: unsigned int
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (277, 5, 17, 8), // flags: unsigned
+    (5950, 8, 282, 3), // from_dfd: int
+    (5958, 13, 234, 12), // from_pathname: const char *
+    (5971, 6, 282, 3), // to_dfd: int
+    (5977, 11, 234, 12), // to_pathname: const char *
+    (277, 5, 460, 12), // flags: unsigned int
+    (5994, 8, 234, 12), // _fs_name: const char *
+    (277, 5, 460, 12), // flags: unsigned int
+    (303, 2, 282, 3), // fd: int
+    (606, 3, 460, 12), // cmd: unsigned int
+    (6010, 4, 234, 12), // _key: const char *
+    (6014, 6, 255, 12), // _value: const void *
+    (6020, 3, 282, 3), // aux: int
+    (6030, 5, 282, 3), // fs_fd: int
+    (277, 5, 460, 12), // flags: unsigned int
+    (6035, 10, 460, 12), // attr_flags: unsigned int
+    (723, 3, 282, 3), // dfd: int
+    (923, 4, 234, 12), // path: const char *
+    (277, 5, 460, 12), // flags: unsigned int
+    (1992, 3, 1777, 5), // pid: pid_t
+    (277, 5, 460, 12), // flags: unsigned int
+    (2188, 5, 6067, 19), // uargs: struct clone_args *
+    (267, 4, 271, 6), // size: size_t
+    (303, 2, 460, 12), // fd: unsigned int
+    (6097, 6, 460, 12), // max_fd: unsigned int
+    (277, 5, 460, 12), // flags: unsigned int
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (2895, 3, 6110, 17), // how: struct open_how *
+    (5454, 5, 271, 6), // usize: size_t
+    (5801, 5, 282, 3), // pidfd: int
+    (303, 2, 282, 3), // fd: int
+    (277, 5, 460, 12), // flags: unsigned int
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (734, 4, 282, 3), // mode: int
+    (277, 5, 282, 3), // flags: int
+    (5801, 5, 282, 3), // pidfd: int
+    (1162, 3, 1165, 20), // vec: const struct iovec *
+    (1185, 4, 271, 6), // vlen: size_t
+    (4778, 8, 282, 3), // behavior: int
+    (277, 5, 460, 12), // flags: unsigned int
+    (494, 4, 282, 3), // epfd: int
+    (179, 6, 505, 20), // events: struct epoll_event *
+    (536, 9, 282, 3), // maxevents: int
+    (185, 7, 1891, 32), // timeout: const struct __kernel_timespec *
+    (545, 7, 552, 16), // sigmask: const sigset_t *
+    (568, 10, 271, 6), // sigsetsize: size_t
+    (723, 3, 282, 3), // dfd: int
+    (923, 4, 234, 12), // path: const char *
+    (277, 5, 460, 12), // flags: unsigned int
+    (5417, 5, 6188, 19), // uattr: struct mount_attr *
+    (5454, 5, 271, 6), // usize: size_t
+    (303, 2, 460, 12), // fd: unsigned int
+    (606, 3, 460, 12), // cmd: unsigned int
+    (1087, 2, 1089, 5), // id: qid_t
+    (1094, 4, 313, 6), // addr: void *
+    (6241, 4, 6245, 42), // attr: const struct landlock_ruleset_attr * const
+    (267, 4, 6287, 12), // size: const size_t
+    (277, 5, 6299, 11), // flags: const __u32
+    (6327, 10, 6337, 9), // ruleset_fd: const int
+    (6346, 9, 6355, 29), // rule_type: const enum landlock_rule_type
+    (6384, 9, 6393, 18), // rule_attr: const void * const
+    (277, 5, 6299, 11), // flags: const __u32
+    (6327, 10, 6337, 9), // ruleset_fd: const int
+    (277, 5, 6299, 11), // flags: const __u32
+    (277, 5, 460, 12), // flags: unsigned int
+    (5801, 5, 282, 3), // pidfd: int
+    (277, 5, 460, 12), // flags: unsigned int
+    (6472, 7, 6479, 20), // waiters: struct futex_waitv *
+    (6499, 10, 460, 12), // nr_futexes: unsigned int
+    (277, 5, 460, 12), // flags: unsigned int
+    (185, 7, 192, 26), // timeout: struct __kernel_timespec *
+    (1528, 7, 6509, 9), // clockid: clockid_t
+    (4703, 5, 420, 13), // start: unsigned long
+    (968, 3, 420, 13), // len: unsigned long
+    (6541, 9, 420, 13), // home_node: unsigned long
+    (277, 5, 420, 13), // flags: unsigned long
+    (303, 2, 460, 12), // fd: unsigned int
+    (6559, 11, 6570, 24), // cstat_range: struct cachestat_range *
+    (6594, 5, 6599, 18), // cstat: struct cachestat *
+    (277, 5, 460, 12), // flags: unsigned int
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (734, 4, 738, 7), // mode: umode_t
+    (277, 5, 460, 12), // flags: unsigned int
+    (1094, 4, 420, 13), // addr: unsigned long
+    (267, 4, 420, 13), // size: unsigned long
+    (277, 5, 460, 12), // flags: unsigned int
+    (1873, 5, 313, 6), // uaddr: void *
+    (642, 4, 420, 13), // mask: unsigned long
+    (85, 2, 282, 3), // nr: int
+    (277, 5, 460, 12), // flags: unsigned int
+    (1873, 5, 313, 6), // uaddr: void *
+    (1883, 3, 420, 13), // val: unsigned long
+    (642, 4, 420, 13), // mask: unsigned long
+    (277, 5, 460, 12), // flags: unsigned int
+    (185, 7, 192, 26), // timeout: struct __kernel_timespec *
+    (1528, 7, 6509, 9), // clockid: clockid_t
+    (6472, 7, 6479, 20), // waiters: struct futex_waitv *
+    (277, 5, 460, 12), // flags: unsigned int
+    (6675, 7, 282, 3), // nr_wake: int
+    (6682, 10, 282, 3), // nr_requeue: int
+    (6701, 3, 6704, 25), // req: const struct mnt_id_req *
+    (417, 3, 6729, 18), // buf: struct statmount *
+    (6747, 7, 271, 6), // bufsize: size_t
+    (277, 5, 460, 12), // flags: unsigned int
+    (6701, 3, 6704, 25), // req: const struct mnt_id_req *
+    (6763, 7, 6770, 5), // mnt_ids: u64 *
+    (6775, 10, 271, 6), // nr_mnt_ids: size_t
+    (277, 5, 460, 12), // flags: unsigned int
+    (6241, 4, 460, 12), // attr: unsigned int
+    (54, 3, 6802, 16), // ctx: struct lsm_ctx *
+    (267, 4, 1878, 5), // size: u32 *
+    (277, 5, 646, 3), // flags: u32
+    (6241, 4, 460, 12), // attr: unsigned int
+    (54, 3, 6802, 16), // ctx: struct lsm_ctx *
+    (267, 4, 646, 3), // size: u32
+    (277, 5, 646, 3), // flags: u32
+    (6851, 3, 6770, 5), // ids: u64 *
+    (267, 4, 1878, 5), // size: u32 *
+    (277, 5, 646, 3), // flags: u32
+    (4703, 5, 420, 13), // start: unsigned long
+    (968, 3, 271, 6), // len: size_t
+    (277, 5, 420, 13), // flags: unsigned long
+    (723, 3, 282, 3), // dfd: int
+    (226, 8, 234, 12), // pathname: const char *
+    (6869, 8, 460, 12), // at_flags: unsigned int
+    (246, 4, 234, 12), // name: const char *
+    (2188, 5, 6877, 25), // uargs: const struct xattr_args *
+    (5454, 5, 271, 6), // usize: size_t
+    (723, 3, 282, 3), // dfd: int
+    (226, 8, 234, 12), // pathname: const char *
+    (6869, 8, 460, 12), // at_flags: unsigned int
+    (246, 4, 234, 12), // name: const char *
+    (2188, 5, 6912, 19), // uargs: struct xattr_args *
+    (5454, 5, 271, 6), // usize: size_t
+    (723, 3, 282, 3), // dfd: int
+    (226, 8, 234, 12), // pathname: const char *
+    (6869, 8, 460, 12), // at_flags: unsigned int
+    (346, 4, 350, 6), // list: char *
+    (267, 4, 271, 6), // size: size_t
+    (723, 3, 282, 3), // dfd: int
+    (226, 8, 234, 12), // pathname: const char *
+    (6869, 8, 460, 12), // at_flags: unsigned int
+    (246, 4, 234, 12), // name: const char *
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (277, 5, 17, 8), // flags: unsigned
+    (5417, 5, 6188, 19), // uattr: struct mount_attr *
+    (5454, 5, 271, 6), // usize: size_t
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (6981, 6, 6987, 18), // ufattr: struct file_attr *
+    (5454, 5, 271, 6), // usize: size_t
+    (6869, 8, 460, 12), // at_flags: unsigned int
+    (723, 3, 282, 3), // dfd: int
+    (726, 8, 234, 12), // filename: const char *
+    (6981, 6, 6987, 18), // ufattr: struct file_attr *
+    (5454, 5, 271, 6), // usize: size_t
+    (6869, 8, 460, 12), // at_flags: unsigned int
 ];

@@ -7,472 +7,2709 @@
 //!   tools/gen-syscall-tables/sources/ftrace-x86_64.txt
 //!   tools/gen-syscall-tables/sources/prototypes.txt
 //!   tools/gen-syscall-tables/sources/overrides.txt
+//!
+//! Packed without pointers: a pointer in static data costs the executable a relocation
+//! at every start (PIE), and these tables held thousands. Strings are (offset, length) in
+//! `TEXT`; `arch::Arch` unpacks a table on first use.
 
-use super::{ArgDef, SyscallDef};
-
-const fn a(name: &'static str, c_type: &'static str) -> ArgDef {
-    ArgDef { name, c_type }
-}
+use super::{PackedArg, PackedCall};
 
 #[rustfmt::skip]
-pub static SYSCALLS: &[SyscallDef] = &[
-    SyscallDef { name: "restart_syscall", nr: 0, args: &[] },
-    SyscallDef { name: "exit", nr: 1, args: &[a("error_code", "int")] },
-    SyscallDef { name: "fork", nr: 2, args: &[] },
-    SyscallDef { name: "read", nr: 3, args: &[a("fd", "unsigned int"), a("buf", "char *"), a("count", "size_t")] },
-    SyscallDef { name: "write", nr: 4, args: &[a("fd", "unsigned int"), a("buf", "const char *"), a("count", "size_t")] },
-    SyscallDef { name: "open", nr: 5, args: &[a("filename", "const char *"), a("flags", "int"), a("mode", "umode_t")] },
-    SyscallDef { name: "close", nr: 6, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "waitpid", nr: 7, args: &[a("pid", "pid_t"), a("stat_addr", "int *"), a("options", "int")] },
-    SyscallDef { name: "creat", nr: 8, args: &[a("pathname", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "link", nr: 9, args: &[a("oldname", "const char *"), a("newname", "const char *")] },
-    SyscallDef { name: "unlink", nr: 10, args: &[a("pathname", "const char *")] },
-    SyscallDef { name: "execve", nr: 11, args: &[a("filename", "const char *"), a("argv", "const char * const *"), a("envp", "const char * const *")] },
-    SyscallDef { name: "chdir", nr: 12, args: &[a("filename", "const char *")] },
-    SyscallDef { name: "time", nr: 13, args: &[a("tloc", "old_time32_t *")] },
-    SyscallDef { name: "mknod", nr: 14, args: &[a("filename", "const char *"), a("mode", "umode_t"), a("dev", "unsigned")] },
-    SyscallDef { name: "chmod", nr: 15, args: &[a("filename", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "lchown", nr: 16, args: &[a("filename", "const char *"), a("user", "old_uid_t"), a("group", "old_gid_t")] },
-    SyscallDef { name: "break", nr: 17, args: &[] },
-    SyscallDef { name: "oldstat", nr: 18, args: &[a("filename", "const char *"), a("statbuf", "struct __old_kernel_stat *")] },
-    SyscallDef { name: "lseek", nr: 19, args: &[a("fd", "unsigned int"), a("offset", "off_t"), a("whence", "unsigned int")] },
-    SyscallDef { name: "getpid", nr: 20, args: &[] },
-    SyscallDef { name: "mount", nr: 21, args: &[a("dev_name", "char *"), a("dir_name", "char *"), a("type", "char *"), a("flags", "unsigned long"), a("data", "void *")] },
-    SyscallDef { name: "umount", nr: 22, args: &[a("name", "char *")] },
-    SyscallDef { name: "setuid", nr: 23, args: &[a("uid", "old_uid_t")] },
-    SyscallDef { name: "getuid", nr: 24, args: &[] },
-    SyscallDef { name: "stime", nr: 25, args: &[a("tptr", "old_time32_t *")] },
-    SyscallDef { name: "ptrace", nr: 26, args: &[a("request", "long"), a("pid", "long"), a("addr", "unsigned long"), a("data", "unsigned long")] },
-    SyscallDef { name: "alarm", nr: 27, args: &[a("seconds", "unsigned int")] },
-    SyscallDef { name: "oldfstat", nr: 28, args: &[a("fd", "unsigned int"), a("statbuf", "struct __old_kernel_stat *")] },
-    SyscallDef { name: "pause", nr: 29, args: &[] },
-    SyscallDef { name: "utime", nr: 30, args: &[a("filename", "const char *"), a("t", "struct old_utimbuf32 *")] },
-    SyscallDef { name: "stty", nr: 31, args: &[] },
-    SyscallDef { name: "gtty", nr: 32, args: &[] },
-    SyscallDef { name: "access", nr: 33, args: &[a("filename", "const char *"), a("mode", "int")] },
-    SyscallDef { name: "nice", nr: 34, args: &[a("increment", "int")] },
-    SyscallDef { name: "ftime", nr: 35, args: &[] },
-    SyscallDef { name: "sync", nr: 36, args: &[] },
-    SyscallDef { name: "kill", nr: 37, args: &[a("pid", "pid_t"), a("sig", "int")] },
-    SyscallDef { name: "rename", nr: 38, args: &[a("oldname", "const char *"), a("newname", "const char *")] },
-    SyscallDef { name: "mkdir", nr: 39, args: &[a("pathname", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "rmdir", nr: 40, args: &[a("pathname", "const char *")] },
-    SyscallDef { name: "dup", nr: 41, args: &[a("fildes", "unsigned int")] },
-    SyscallDef { name: "pipe", nr: 42, args: &[a("fildes", "int *")] },
-    SyscallDef { name: "times", nr: 43, args: &[a("tbuf", "struct tms *")] },
-    SyscallDef { name: "prof", nr: 44, args: &[] },
-    SyscallDef { name: "brk", nr: 45, args: &[a("brk", "unsigned long")] },
-    SyscallDef { name: "setgid", nr: 46, args: &[a("gid", "old_gid_t")] },
-    SyscallDef { name: "getgid", nr: 47, args: &[] },
-    SyscallDef { name: "signal", nr: 48, args: &[a("sig", "int"), a("handler", "__sighandler_t")] },
-    SyscallDef { name: "geteuid", nr: 49, args: &[] },
-    SyscallDef { name: "getegid", nr: 50, args: &[] },
-    SyscallDef { name: "acct", nr: 51, args: &[a("name", "const char *")] },
-    SyscallDef { name: "umount2", nr: 52, args: &[a("name", "char *"), a("flags", "int")] },
-    SyscallDef { name: "lock", nr: 53, args: &[] },
-    SyscallDef { name: "ioctl", nr: 54, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int"), a("arg", "unsigned long")] },
-    SyscallDef { name: "fcntl", nr: 55, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int"), a("arg", "unsigned long")] },
-    SyscallDef { name: "mpx", nr: 56, args: &[] },
-    SyscallDef { name: "setpgid", nr: 57, args: &[a("pid", "pid_t"), a("pgid", "pid_t")] },
-    SyscallDef { name: "ulimit", nr: 58, args: &[] },
-    SyscallDef { name: "oldolduname", nr: 59, args: &[a("name", "struct oldold_utsname *")] },
-    SyscallDef { name: "umask", nr: 60, args: &[a("mask", "int")] },
-    SyscallDef { name: "chroot", nr: 61, args: &[a("filename", "const char *")] },
-    SyscallDef { name: "ustat", nr: 62, args: &[a("dev", "unsigned"), a("ubuf", "struct ustat *")] },
-    SyscallDef { name: "dup2", nr: 63, args: &[a("oldfd", "unsigned int"), a("newfd", "unsigned int")] },
-    SyscallDef { name: "getppid", nr: 64, args: &[] },
-    SyscallDef { name: "getpgrp", nr: 65, args: &[] },
-    SyscallDef { name: "setsid", nr: 66, args: &[] },
-    SyscallDef { name: "sigaction", nr: 67, args: &[a("sig", "int"), a("act", "const struct old_sigaction *"), a("oact", "struct old_sigaction *")] },
-    SyscallDef { name: "sgetmask", nr: 68, args: &[] },
-    SyscallDef { name: "ssetmask", nr: 69, args: &[a("newmask", "int")] },
-    SyscallDef { name: "setreuid", nr: 70, args: &[a("ruid", "old_uid_t"), a("euid", "old_uid_t")] },
-    SyscallDef { name: "setregid", nr: 71, args: &[a("rgid", "old_gid_t"), a("egid", "old_gid_t")] },
-    SyscallDef { name: "sigsuspend", nr: 72, args: &[a("unused1", "int"), a("unused2", "int"), a("mask", "old_sigset_t")] },
-    SyscallDef { name: "sigpending", nr: 73, args: &[a("uset", "old_sigset_t *")] },
-    SyscallDef { name: "sethostname", nr: 74, args: &[a("name", "char *"), a("len", "int")] },
-    SyscallDef { name: "setrlimit", nr: 75, args: &[a("resource", "unsigned int"), a("rlim", "struct rlimit *")] },
-    SyscallDef { name: "getrlimit", nr: 76, args: &[a("resource", "unsigned int"), a("rlim", "struct rlimit *")] },
-    SyscallDef { name: "getrusage", nr: 77, args: &[a("who", "int"), a("ru", "struct rusage *")] },
-    SyscallDef { name: "gettimeofday", nr: 78, args: &[a("tv", "struct __kernel_old_timeval *"), a("tz", "struct timezone *")] },
-    SyscallDef { name: "settimeofday", nr: 79, args: &[a("tv", "struct __kernel_old_timeval *"), a("tz", "struct timezone *")] },
-    SyscallDef { name: "getgroups", nr: 80, args: &[a("gidsetsize", "int"), a("grouplist", "old_gid_t *")] },
-    SyscallDef { name: "setgroups", nr: 81, args: &[a("gidsetsize", "int"), a("grouplist", "old_gid_t *")] },
-    SyscallDef { name: "select", nr: 82, args: &[a("arg", "struct sel_arg_struct *")] },
-    SyscallDef { name: "symlink", nr: 83, args: &[a("oldname", "const char *"), a("newname", "const char *")] },
-    SyscallDef { name: "oldlstat", nr: 84, args: &[a("filename", "const char *"), a("statbuf", "struct __old_kernel_stat *")] },
-    SyscallDef { name: "readlink", nr: 85, args: &[a("path", "const char *"), a("buf", "char *"), a("bufsiz", "int")] },
-    SyscallDef { name: "uselib", nr: 86, args: &[a("library", "const char *")] },
-    SyscallDef { name: "swapon", nr: 87, args: &[a("specialfile", "const char *"), a("swap_flags", "int")] },
-    SyscallDef { name: "reboot", nr: 88, args: &[a("magic1", "int"), a("magic2", "int"), a("cmd", "unsigned int"), a("arg", "void *")] },
-    SyscallDef { name: "readdir", nr: 89, args: &[a("fd", "unsigned int"), a("dirent", "struct old_linux_dirent *"), a("count", "unsigned int")] },
-    SyscallDef { name: "mmap", nr: 90, args: &[a("arg", "struct mmap_arg_struct *")] },
-    SyscallDef { name: "munmap", nr: 91, args: &[a("addr", "unsigned long"), a("len", "size_t")] },
-    SyscallDef { name: "truncate", nr: 92, args: &[a("path", "const char *"), a("length", "long")] },
-    SyscallDef { name: "ftruncate", nr: 93, args: &[a("fd", "unsigned int"), a("length", "off_t")] },
-    SyscallDef { name: "fchmod", nr: 94, args: &[a("fd", "unsigned int"), a("mode", "umode_t")] },
-    SyscallDef { name: "fchown", nr: 95, args: &[a("fd", "unsigned int"), a("user", "old_uid_t"), a("group", "old_gid_t")] },
-    SyscallDef { name: "getpriority", nr: 96, args: &[a("which", "int"), a("who", "int")] },
-    SyscallDef { name: "setpriority", nr: 97, args: &[a("which", "int"), a("who", "int"), a("niceval", "int")] },
-    SyscallDef { name: "profil", nr: 98, args: &[] },
-    SyscallDef { name: "statfs", nr: 99, args: &[a("pathname", "const char *"), a("buf", "struct statfs *")] },
-    SyscallDef { name: "fstatfs", nr: 100, args: &[a("fd", "unsigned int"), a("buf", "struct statfs *")] },
-    SyscallDef { name: "ioperm", nr: 101, args: &[a("from", "unsigned long"), a("num", "unsigned long"), a("turn_on", "int")] },
-    SyscallDef { name: "socketcall", nr: 102, args: &[a("call", "int"), a("args", "unsigned long *")] },
-    SyscallDef { name: "syslog", nr: 103, args: &[a("type", "int"), a("buf", "char *"), a("len", "int")] },
-    SyscallDef { name: "setitimer", nr: 104, args: &[a("which", "int"), a("value", "struct __kernel_old_itimerval *"), a("ovalue", "struct __kernel_old_itimerval *")] },
-    SyscallDef { name: "getitimer", nr: 105, args: &[a("which", "int"), a("value", "struct __kernel_old_itimerval *")] },
-    SyscallDef { name: "stat", nr: 106, args: &[a("filename", "const char *"), a("statbuf", "struct stat *")] },
-    SyscallDef { name: "lstat", nr: 107, args: &[a("filename", "const char *"), a("statbuf", "struct stat *")] },
-    SyscallDef { name: "fstat", nr: 108, args: &[a("fd", "unsigned int"), a("statbuf", "struct stat *")] },
-    SyscallDef { name: "olduname", nr: 109, args: &[a("name", "struct old_utsname *")] },
-    SyscallDef { name: "iopl", nr: 110, args: &[a("level", "unsigned int")] },
-    SyscallDef { name: "vhangup", nr: 111, args: &[] },
-    SyscallDef { name: "idle", nr: 112, args: &[] },
-    SyscallDef { name: "vm86old", nr: 113, args: &[a("user_vm86", "struct vm86_struct *")] },
-    SyscallDef { name: "wait4", nr: 114, args: &[a("upid", "pid_t"), a("stat_addr", "int *"), a("options", "int"), a("ru", "struct rusage *")] },
-    SyscallDef { name: "swapoff", nr: 115, args: &[a("specialfile", "const char *")] },
-    SyscallDef { name: "sysinfo", nr: 116, args: &[a("info", "struct sysinfo *")] },
-    SyscallDef { name: "ipc", nr: 117, args: &[a("call", "unsigned int"), a("first", "int"), a("second", "unsigned long"), a("third", "unsigned long"), a("ptr", "void *"), a("fifth", "long")] },
-    SyscallDef { name: "fsync", nr: 118, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "sigreturn", nr: 119, args: &[] },
-    SyscallDef { name: "clone", nr: 120, args: &[a("clone_flags", "unsigned long"), a("newsp", "unsigned long"), a("parent_tidptr", "int *"), a("tls", "unsigned long"), a("child_tidptr", "int *")] },
-    SyscallDef { name: "setdomainname", nr: 121, args: &[a("name", "char *"), a("len", "int")] },
-    SyscallDef { name: "uname", nr: 122, args: &[a("name", "struct new_utsname *")] },
-    SyscallDef { name: "modify_ldt", nr: 123, args: &[a("func", "int"), a("ptr", "void *"), a("bytecount", "unsigned long")] },
-    SyscallDef { name: "adjtimex", nr: 124, args: &[a("txc_p", "struct old_timex32 *")] },
-    SyscallDef { name: "mprotect", nr: 125, args: &[a("start", "unsigned long"), a("len", "size_t"), a("prot", "unsigned long")] },
-    SyscallDef { name: "sigprocmask", nr: 126, args: &[a("how", "int"), a("set", "old_sigset_t *"), a("oset", "old_sigset_t *")] },
-    SyscallDef { name: "create_module", nr: 127, args: &[] },
-    SyscallDef { name: "init_module", nr: 128, args: &[a("umod", "void *"), a("len", "unsigned long"), a("uargs", "const char *")] },
-    SyscallDef { name: "delete_module", nr: 129, args: &[a("name_user", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "get_kernel_syms", nr: 130, args: &[] },
-    SyscallDef { name: "quotactl", nr: 131, args: &[a("cmd", "unsigned int"), a("special", "const char *"), a("id", "qid_t"), a("addr", "void *")] },
-    SyscallDef { name: "getpgid", nr: 132, args: &[a("pid", "pid_t")] },
-    SyscallDef { name: "fchdir", nr: 133, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "bdflush", nr: 134, args: &[] },
-    SyscallDef { name: "sysfs", nr: 135, args: &[a("option", "int"), a("arg1", "unsigned long"), a("arg2", "unsigned long")] },
-    SyscallDef { name: "personality", nr: 136, args: &[a("personality", "unsigned int")] },
-    SyscallDef { name: "afs_syscall", nr: 137, args: &[] },
-    SyscallDef { name: "setfsuid", nr: 138, args: &[a("uid", "old_uid_t")] },
-    SyscallDef { name: "setfsgid", nr: 139, args: &[a("gid", "old_gid_t")] },
-    SyscallDef { name: "_llseek", nr: 140, args: &[a("fd", "unsigned int"), a("offset_high", "unsigned long"), a("offset_low", "unsigned long"), a("result", "loff_t *"), a("whence", "unsigned int")] },
-    SyscallDef { name: "getdents", nr: 141, args: &[a("fd", "unsigned int"), a("dirent", "struct linux_dirent *"), a("count", "unsigned int")] },
-    SyscallDef { name: "_newselect", nr: 142, args: &[a("n", "int"), a("inp", "fd_set *"), a("outp", "fd_set *"), a("exp", "fd_set *"), a("tvp", "struct __kernel_old_timeval *")] },
-    SyscallDef { name: "flock", nr: 143, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int")] },
-    SyscallDef { name: "msync", nr: 144, args: &[a("start", "unsigned long"), a("len", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "readv", nr: 145, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long")] },
-    SyscallDef { name: "writev", nr: 146, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long")] },
-    SyscallDef { name: "getsid", nr: 147, args: &[a("pid", "pid_t")] },
-    SyscallDef { name: "fdatasync", nr: 148, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "_sysctl", nr: 149, args: &[] },
-    SyscallDef { name: "mlock", nr: 150, args: &[a("start", "unsigned long"), a("len", "size_t")] },
-    SyscallDef { name: "munlock", nr: 151, args: &[a("start", "unsigned long"), a("len", "size_t")] },
-    SyscallDef { name: "mlockall", nr: 152, args: &[a("flags", "int")] },
-    SyscallDef { name: "munlockall", nr: 153, args: &[] },
-    SyscallDef { name: "sched_setparam", nr: 154, args: &[a("pid", "pid_t"), a("param", "struct sched_param *")] },
-    SyscallDef { name: "sched_getparam", nr: 155, args: &[a("pid", "pid_t"), a("param", "struct sched_param *")] },
-    SyscallDef { name: "sched_setscheduler", nr: 156, args: &[a("pid", "pid_t"), a("policy", "int"), a("param", "struct sched_param *")] },
-    SyscallDef { name: "sched_getscheduler", nr: 157, args: &[a("pid", "pid_t")] },
-    SyscallDef { name: "sched_yield", nr: 158, args: &[] },
-    SyscallDef { name: "sched_get_priority_max", nr: 159, args: &[a("policy", "int")] },
-    SyscallDef { name: "sched_get_priority_min", nr: 160, args: &[a("policy", "int")] },
-    SyscallDef { name: "sched_rr_get_interval", nr: 161, args: &[a("pid", "pid_t"), a("interval", "struct old_timespec32 *")] },
-    SyscallDef { name: "nanosleep", nr: 162, args: &[a("rqtp", "struct old_timespec32 *"), a("rmtp", "struct old_timespec32 *")] },
-    SyscallDef { name: "mremap", nr: 163, args: &[a("addr", "unsigned long"), a("old_len", "unsigned long"), a("new_len", "unsigned long"), a("flags", "unsigned long"), a("new_addr", "unsigned long")] },
-    SyscallDef { name: "setresuid", nr: 164, args: &[a("ruid", "old_uid_t"), a("euid", "old_uid_t"), a("suid", "old_uid_t")] },
-    SyscallDef { name: "getresuid", nr: 165, args: &[a("ruid", "old_uid_t *"), a("euid", "old_uid_t *"), a("suid", "old_uid_t *")] },
-    SyscallDef { name: "vm86", nr: 166, args: &[a("cmd", "unsigned long"), a("arg", "unsigned long")] },
-    SyscallDef { name: "query_module", nr: 167, args: &[] },
-    SyscallDef { name: "poll", nr: 168, args: &[a("ufds", "struct pollfd *"), a("nfds", "unsigned int"), a("timeout_msecs", "int")] },
-    SyscallDef { name: "nfsservctl", nr: 169, args: &[] },
-    SyscallDef { name: "setresgid", nr: 170, args: &[a("rgid", "old_gid_t"), a("egid", "old_gid_t"), a("sgid", "old_gid_t")] },
-    SyscallDef { name: "getresgid", nr: 171, args: &[a("rgid", "old_gid_t *"), a("egid", "old_gid_t *"), a("sgid", "old_gid_t *")] },
-    SyscallDef { name: "prctl", nr: 172, args: &[a("option", "int"), a("arg2", "unsigned long"), a("arg3", "unsigned long"), a("arg4", "unsigned long"), a("arg5", "unsigned long")] },
-    SyscallDef { name: "rt_sigreturn", nr: 173, args: &[] },
-    SyscallDef { name: "rt_sigaction", nr: 174, args: &[a("sig", "int"), a("act", "const struct sigaction *"), a("oact", "struct sigaction *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigprocmask", nr: 175, args: &[a("how", "int"), a("nset", "sigset_t *"), a("oset", "sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigpending", nr: 176, args: &[a("uset", "sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigtimedwait", nr: 177, args: &[a("uthese", "const sigset_t *"), a("uinfo", "siginfo_t *"), a("uts", "const struct old_timespec32 *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigqueueinfo", nr: 178, args: &[a("pid", "pid_t"), a("sig", "int"), a("uinfo", "siginfo_t *")] },
-    SyscallDef { name: "rt_sigsuspend", nr: 179, args: &[a("unewset", "sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "pread64", nr: 180, args: &[a("fd", "unsigned int"), a("ubuf", "char *"), a("count", "u32"), a("poslo", "u32"), a("poshi", "u32")] },
-    SyscallDef { name: "pwrite64", nr: 181, args: &[a("fd", "unsigned int"), a("ubuf", "const char *"), a("count", "u32"), a("poslo", "u32"), a("poshi", "u32")] },
-    SyscallDef { name: "chown", nr: 182, args: &[a("filename", "const char *"), a("user", "old_uid_t"), a("group", "old_gid_t")] },
-    SyscallDef { name: "getcwd", nr: 183, args: &[a("buf", "char *"), a("size", "unsigned long")] },
-    SyscallDef { name: "capget", nr: 184, args: &[a("header", "cap_user_header_t"), a("dataptr", "cap_user_data_t")] },
-    SyscallDef { name: "capset", nr: 185, args: &[a("header", "cap_user_header_t"), a("data", "const cap_user_data_t")] },
-    SyscallDef { name: "sigaltstack", nr: 186, args: &[a("uss", "const stack_t *"), a("uoss", "stack_t *")] },
-    SyscallDef { name: "sendfile", nr: 187, args: &[a("out_fd", "int"), a("in_fd", "int"), a("offset", "off_t *"), a("count", "size_t")] },
-    SyscallDef { name: "getpmsg", nr: 188, args: &[] },
-    SyscallDef { name: "putpmsg", nr: 189, args: &[] },
-    SyscallDef { name: "vfork", nr: 190, args: &[] },
-    SyscallDef { name: "ugetrlimit", nr: 191, args: &[a("resource", "unsigned int"), a("rlim", "struct rlimit *")] },
-    SyscallDef { name: "mmap2", nr: 192, args: &[a("addr", "unsigned long"), a("len", "unsigned long"), a("prot", "unsigned long"), a("flags", "unsigned long"), a("fd", "unsigned long"), a("pgoff", "unsigned long")] },
-    SyscallDef { name: "truncate64", nr: 193, args: &[a("filename", "const char *"), a("offset_low", "unsigned long"), a("offset_high", "unsigned long")] },
-    SyscallDef { name: "ftruncate64", nr: 194, args: &[a("fd", "unsigned int"), a("offset_low", "unsigned long"), a("offset_high", "unsigned long")] },
-    SyscallDef { name: "stat64", nr: 195, args: &[a("filename", "const char *"), a("statbuf", "struct stat64 *")] },
-    SyscallDef { name: "lstat64", nr: 196, args: &[a("filename", "const char *"), a("statbuf", "struct stat64 *")] },
-    SyscallDef { name: "fstat64", nr: 197, args: &[a("fd", "unsigned long"), a("statbuf", "struct stat64 *")] },
-    SyscallDef { name: "lchown32", nr: 198, args: &[a("filename", "const char *"), a("user", "uid_t"), a("group", "gid_t")] },
-    SyscallDef { name: "getuid32", nr: 199, args: &[] },
-    SyscallDef { name: "getgid32", nr: 200, args: &[] },
-    SyscallDef { name: "geteuid32", nr: 201, args: &[] },
-    SyscallDef { name: "getegid32", nr: 202, args: &[] },
-    SyscallDef { name: "setreuid32", nr: 203, args: &[a("ruid", "uid_t"), a("euid", "uid_t")] },
-    SyscallDef { name: "setregid32", nr: 204, args: &[a("rgid", "gid_t"), a("egid", "gid_t")] },
-    SyscallDef { name: "getgroups32", nr: 205, args: &[a("gidsetsize", "int"), a("grouplist", "gid_t *")] },
-    SyscallDef { name: "setgroups32", nr: 206, args: &[a("gidsetsize", "int"), a("grouplist", "gid_t *")] },
-    SyscallDef { name: "fchown32", nr: 207, args: &[a("fd", "unsigned int"), a("user", "uid_t"), a("group", "gid_t")] },
-    SyscallDef { name: "setresuid32", nr: 208, args: &[a("ruid", "uid_t"), a("euid", "uid_t"), a("suid", "uid_t")] },
-    SyscallDef { name: "getresuid32", nr: 209, args: &[a("ruidp", "uid_t *"), a("euidp", "uid_t *"), a("suidp", "uid_t *")] },
-    SyscallDef { name: "setresgid32", nr: 210, args: &[a("rgid", "gid_t"), a("egid", "gid_t"), a("sgid", "gid_t")] },
-    SyscallDef { name: "getresgid32", nr: 211, args: &[a("rgidp", "gid_t *"), a("egidp", "gid_t *"), a("sgidp", "gid_t *")] },
-    SyscallDef { name: "chown32", nr: 212, args: &[a("filename", "const char *"), a("user", "uid_t"), a("group", "gid_t")] },
-    SyscallDef { name: "setuid32", nr: 213, args: &[a("uid", "uid_t")] },
-    SyscallDef { name: "setgid32", nr: 214, args: &[a("gid", "gid_t")] },
-    SyscallDef { name: "setfsuid32", nr: 215, args: &[a("uid", "uid_t")] },
-    SyscallDef { name: "setfsgid32", nr: 216, args: &[a("gid", "gid_t")] },
-    SyscallDef { name: "pivot_root", nr: 217, args: &[a("new_root", "const char *"), a("put_old", "const char *")] },
-    SyscallDef { name: "mincore", nr: 218, args: &[a("start", "unsigned long"), a("len", "size_t"), a("vec", "unsigned char *")] },
-    SyscallDef { name: "madvise", nr: 219, args: &[a("start", "unsigned long"), a("len_in", "size_t"), a("behavior", "int")] },
-    SyscallDef { name: "getdents64", nr: 220, args: &[a("fd", "unsigned int"), a("dirent", "struct linux_dirent64 *"), a("count", "unsigned int")] },
-    SyscallDef { name: "fcntl64", nr: 221, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int"), a("arg", "unsigned long")] },
-    SyscallDef { name: "gettid", nr: 224, args: &[] },
-    SyscallDef { name: "readahead", nr: 225, args: &[a("fd", "int"), a("off_lo", "unsigned int"), a("off_hi", "unsigned int"), a("count", "size_t")] },
-    SyscallDef { name: "setxattr", nr: 226, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "const void *"), a("size", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "lsetxattr", nr: 227, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "const void *"), a("size", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "fsetxattr", nr: 228, args: &[a("fd", "int"), a("name", "const char *"), a("value", "const void *"), a("size", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "getxattr", nr: 229, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "void *"), a("size", "size_t")] },
-    SyscallDef { name: "lgetxattr", nr: 230, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "void *"), a("size", "size_t")] },
-    SyscallDef { name: "fgetxattr", nr: 231, args: &[a("fd", "int"), a("name", "const char *"), a("value", "void *"), a("size", "size_t")] },
-    SyscallDef { name: "listxattr", nr: 232, args: &[a("pathname", "const char *"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "llistxattr", nr: 233, args: &[a("pathname", "const char *"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "flistxattr", nr: 234, args: &[a("fd", "int"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "removexattr", nr: 235, args: &[a("pathname", "const char *"), a("name", "const char *")] },
-    SyscallDef { name: "lremovexattr", nr: 236, args: &[a("pathname", "const char *"), a("name", "const char *")] },
-    SyscallDef { name: "fremovexattr", nr: 237, args: &[a("fd", "int"), a("name", "const char *")] },
-    SyscallDef { name: "tkill", nr: 238, args: &[a("pid", "pid_t"), a("sig", "int")] },
-    SyscallDef { name: "sendfile64", nr: 239, args: &[a("out_fd", "int"), a("in_fd", "int"), a("offset", "loff_t *"), a("count", "size_t")] },
-    SyscallDef { name: "futex", nr: 240, args: &[a("uaddr", "u32 *"), a("op", "int"), a("val", "u32"), a("utime", "const struct old_timespec32 *"), a("uaddr2", "u32 *"), a("val3", "u32")] },
-    SyscallDef { name: "sched_setaffinity", nr: 241, args: &[a("pid", "pid_t"), a("len", "unsigned int"), a("user_mask_ptr", "unsigned long *")] },
-    SyscallDef { name: "sched_getaffinity", nr: 242, args: &[a("pid", "pid_t"), a("len", "unsigned int"), a("user_mask_ptr", "unsigned long *")] },
-    SyscallDef { name: "set_thread_area", nr: 243, args: &[a("u_info", "struct user_desc *")] },
-    SyscallDef { name: "get_thread_area", nr: 244, args: &[a("u_info", "struct user_desc *")] },
-    SyscallDef { name: "io_setup", nr: 245, args: &[a("nr_events", "unsigned"), a("ctxp", "aio_context_t *")] },
-    SyscallDef { name: "io_destroy", nr: 246, args: &[a("ctx", "aio_context_t")] },
-    SyscallDef { name: "io_getevents", nr: 247, args: &[a("ctx_id", "__u32"), a("min_nr", "__s32"), a("nr", "__s32"), a("events", "struct io_event *"), a("timeout", "struct old_timespec32 *")] },
-    SyscallDef { name: "io_submit", nr: 248, args: &[a("ctx_id", "aio_context_t"), a("nr", "long"), a("iocbpp", "struct iocb * *")] },
-    SyscallDef { name: "io_cancel", nr: 249, args: &[a("ctx_id", "aio_context_t"), a("iocb", "struct iocb *"), a("result", "struct io_event *")] },
-    SyscallDef { name: "fadvise64", nr: 250, args: &[a("fd", "int"), a("offset_lo", "unsigned int"), a("offset_hi", "unsigned int"), a("len", "size_t"), a("advice", "int")] },
-    SyscallDef { name: "exit_group", nr: 252, args: &[a("error_code", "int")] },
-    SyscallDef { name: "lookup_dcookie", nr: 253, args: &[] },
-    SyscallDef { name: "epoll_create", nr: 254, args: &[a("size", "int")] },
-    SyscallDef { name: "epoll_ctl", nr: 255, args: &[a("epfd", "int"), a("op", "int"), a("fd", "int"), a("event", "struct epoll_event *")] },
-    SyscallDef { name: "epoll_wait", nr: 256, args: &[a("epfd", "int"), a("events", "struct epoll_event *"), a("maxevents", "int"), a("timeout", "int")] },
-    SyscallDef { name: "remap_file_pages", nr: 257, args: &[a("start", "unsigned long"), a("size", "unsigned long"), a("prot", "unsigned long"), a("pgoff", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "set_tid_address", nr: 258, args: &[a("tidptr", "int *")] },
-    SyscallDef { name: "timer_create", nr: 259, args: &[a("which_clock", "const clockid_t"), a("timer_event_spec", "struct sigevent *"), a("created_timer_id", "timer_t *")] },
-    SyscallDef { name: "timer_settime", nr: 260, args: &[a("timer_id", "timer_t"), a("flags", "int"), a("new", "struct old_itimerspec32 *"), a("old", "struct old_itimerspec32 *")] },
-    SyscallDef { name: "timer_gettime", nr: 261, args: &[a("timer_id", "timer_t"), a("setting", "struct old_itimerspec32 *")] },
-    SyscallDef { name: "timer_getoverrun", nr: 262, args: &[a("timer_id", "timer_t")] },
-    SyscallDef { name: "timer_delete", nr: 263, args: &[a("timer_id", "timer_t")] },
-    SyscallDef { name: "clock_settime", nr: 264, args: &[a("which_clock", "clockid_t"), a("tp", "struct old_timespec32 *")] },
-    SyscallDef { name: "clock_gettime", nr: 265, args: &[a("which_clock", "clockid_t"), a("tp", "struct old_timespec32 *")] },
-    SyscallDef { name: "clock_getres", nr: 266, args: &[a("which_clock", "clockid_t"), a("tp", "struct old_timespec32 *")] },
-    SyscallDef { name: "clock_nanosleep", nr: 267, args: &[a("which_clock", "clockid_t"), a("flags", "int"), a("rqtp", "struct old_timespec32 *"), a("rmtp", "struct old_timespec32 *")] },
-    SyscallDef { name: "statfs64", nr: 268, args: &[a("path", "const char *"), a("sz", "size_t"), a("buf", "struct statfs64 *")] },
-    SyscallDef { name: "fstatfs64", nr: 269, args: &[a("fd", "unsigned int"), a("sz", "size_t"), a("buf", "struct statfs64 *")] },
-    SyscallDef { name: "tgkill", nr: 270, args: &[a("tgid", "pid_t"), a("pid", "pid_t"), a("sig", "int")] },
-    SyscallDef { name: "utimes", nr: 271, args: &[a("filename", "const char *"), a("t", "struct old_timeval32 *")] },
-    SyscallDef { name: "fadvise64_64", nr: 272, args: &[a("fd", "int"), a("offset_low", "__u32"), a("offset_high", "__u32"), a("len_low", "__u32"), a("len_high", "__u32"), a("advice", "int")] },
-    SyscallDef { name: "vserver", nr: 273, args: &[] },
-    SyscallDef { name: "mbind", nr: 274, args: &[a("start", "unsigned long"), a("len", "unsigned long"), a("mode", "unsigned long"), a("nmask", "const unsigned long *"), a("maxnode", "unsigned long"), a("flags", "unsigned int")] },
-    SyscallDef { name: "get_mempolicy", nr: 275, args: &[a("policy", "int *"), a("nmask", "unsigned long *"), a("maxnode", "unsigned long"), a("addr", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "set_mempolicy", nr: 276, args: &[a("mode", "int"), a("nmask", "const unsigned long *"), a("maxnode", "unsigned long")] },
-    SyscallDef { name: "mq_open", nr: 277, args: &[a("u_name", "const char *"), a("oflag", "int"), a("mode", "umode_t"), a("u_attr", "struct mq_attr *")] },
-    SyscallDef { name: "mq_unlink", nr: 278, args: &[a("u_name", "const char *")] },
-    SyscallDef { name: "mq_timedsend", nr: 279, args: &[a("mqdes", "mqd_t"), a("u_msg_ptr", "const char *"), a("msg_len", "unsigned int"), a("msg_prio", "unsigned int"), a("u_abs_timeout", "const struct old_timespec32 *")] },
-    SyscallDef { name: "mq_timedreceive", nr: 280, args: &[a("mqdes", "mqd_t"), a("u_msg_ptr", "char *"), a("msg_len", "unsigned int"), a("u_msg_prio", "unsigned int *"), a("u_abs_timeout", "const struct old_timespec32 *")] },
-    SyscallDef { name: "mq_notify", nr: 281, args: &[a("mqdes", "mqd_t"), a("u_notification", "const struct sigevent *")] },
-    SyscallDef { name: "mq_getsetattr", nr: 282, args: &[a("mqdes", "mqd_t"), a("u_mqstat", "const struct mq_attr *"), a("u_omqstat", "struct mq_attr *")] },
-    SyscallDef { name: "kexec_load", nr: 283, args: &[a("entry", "unsigned long"), a("nr_segments", "unsigned long"), a("segments", "struct kexec_segment *"), a("flags", "unsigned long")] },
-    SyscallDef { name: "waitid", nr: 284, args: &[a("which", "int"), a("upid", "pid_t"), a("infop", "struct siginfo *"), a("options", "int"), a("ru", "struct rusage *")] },
-    SyscallDef { name: "add_key", nr: 286, args: &[a("_type", "const char *"), a("_description", "const char *"), a("_payload", "const void *"), a("plen", "size_t"), a("ringid", "key_serial_t")] },
-    SyscallDef { name: "request_key", nr: 287, args: &[a("_type", "const char *"), a("_description", "const char *"), a("_callout_info", "const char *"), a("destringid", "key_serial_t")] },
-    SyscallDef { name: "keyctl", nr: 288, args: &[a("option", "int"), a("arg2", "unsigned long"), a("arg3", "unsigned long"), a("arg4", "unsigned long"), a("arg5", "unsigned long")] },
-    SyscallDef { name: "ioprio_set", nr: 289, args: &[a("which", "int"), a("who", "int"), a("ioprio", "int")] },
-    SyscallDef { name: "ioprio_get", nr: 290, args: &[a("which", "int"), a("who", "int")] },
-    SyscallDef { name: "inotify_init", nr: 291, args: &[] },
-    SyscallDef { name: "inotify_add_watch", nr: 292, args: &[a("fd", "int"), a("pathname", "const char *"), a("mask", "u32")] },
-    SyscallDef { name: "inotify_rm_watch", nr: 293, args: &[a("fd", "int"), a("wd", "__s32")] },
-    SyscallDef { name: "migrate_pages", nr: 294, args: &[a("pid", "pid_t"), a("maxnode", "unsigned long"), a("old_nodes", "const unsigned long *"), a("new_nodes", "const unsigned long *")] },
-    SyscallDef { name: "openat", nr: 295, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "int"), a("mode", "umode_t")] },
-    SyscallDef { name: "mkdirat", nr: 296, args: &[a("dfd", "int"), a("pathname", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "mknodat", nr: 297, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "umode_t"), a("dev", "unsigned int")] },
-    SyscallDef { name: "fchownat", nr: 298, args: &[a("dfd", "int"), a("filename", "const char *"), a("user", "uid_t"), a("group", "gid_t"), a("flag", "int")] },
-    SyscallDef { name: "futimesat", nr: 299, args: &[a("dfd", "unsigned int"), a("filename", "const char *"), a("t", "struct old_timeval32 *")] },
-    SyscallDef { name: "fstatat64", nr: 300, args: &[a("dfd", "int"), a("filename", "const char *"), a("statbuf", "struct stat64 *"), a("flag", "int")] },
-    SyscallDef { name: "unlinkat", nr: 301, args: &[a("dfd", "int"), a("pathname", "const char *"), a("flag", "int")] },
-    SyscallDef { name: "renameat", nr: 302, args: &[a("olddfd", "int"), a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *")] },
-    SyscallDef { name: "linkat", nr: 303, args: &[a("olddfd", "int"), a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *"), a("flags", "int")] },
-    SyscallDef { name: "symlinkat", nr: 304, args: &[a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *")] },
-    SyscallDef { name: "readlinkat", nr: 305, args: &[a("dfd", "int"), a("pathname", "const char *"), a("buf", "char *"), a("bufsiz", "int")] },
-    SyscallDef { name: "fchmodat", nr: 306, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "faccessat", nr: 307, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "int")] },
-    SyscallDef { name: "pselect6", nr: 308, args: &[a("n", "int"), a("inp", "fd_set *"), a("outp", "fd_set *"), a("exp", "fd_set *"), a("tsp", "struct old_timespec32 *"), a("sig", "void *")] },
-    SyscallDef { name: "ppoll", nr: 309, args: &[a("ufds", "struct pollfd *"), a("nfds", "unsigned int"), a("tsp", "struct old_timespec32 *"), a("sigmask", "const sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "unshare", nr: 310, args: &[a("unshare_flags", "unsigned long")] },
-    SyscallDef { name: "set_robust_list", nr: 311, args: &[a("head", "struct robust_list_head *"), a("len", "size_t")] },
-    SyscallDef { name: "get_robust_list", nr: 312, args: &[a("pid", "int"), a("head_ptr", "struct robust_list_head * *"), a("len_ptr", "size_t *")] },
-    SyscallDef { name: "splice", nr: 313, args: &[a("fd_in", "int"), a("off_in", "loff_t *"), a("fd_out", "int"), a("off_out", "loff_t *"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "sync_file_range", nr: 314, args: &[a("fd", "int"), a("off_low", "unsigned int"), a("off_hi", "unsigned int"), a("n_low", "unsigned int"), a("n_hi", "unsigned int"), a("flags", "int")] },
-    SyscallDef { name: "tee", nr: 315, args: &[a("fdin", "int"), a("fdout", "int"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "vmsplice", nr: 316, args: &[a("fd", "int"), a("uiov", "const struct iovec *"), a("nr_segs", "unsigned long"), a("flags", "unsigned int")] },
-    SyscallDef { name: "move_pages", nr: 317, args: &[a("pid", "pid_t"), a("nr_pages", "unsigned long"), a("pages", "const void * *"), a("nodes", "const int *"), a("status", "int *"), a("flags", "int")] },
-    SyscallDef { name: "getcpu", nr: 318, args: &[a("cpup", "unsigned *"), a("nodep", "unsigned *"), a("unused", "struct getcpu_cache *")] },
-    SyscallDef { name: "epoll_pwait", nr: 319, args: &[a("epfd", "int"), a("events", "struct epoll_event *"), a("maxevents", "int"), a("timeout", "int"), a("sigmask", "const sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "utimensat", nr: 320, args: &[a("dfd", "unsigned int"), a("filename", "const char *"), a("t", "struct old_timespec32 *"), a("flags", "int")] },
-    SyscallDef { name: "signalfd", nr: 321, args: &[a("ufd", "int"), a("user_mask", "sigset_t *"), a("sizemask", "size_t")] },
-    SyscallDef { name: "timerfd_create", nr: 322, args: &[a("clockid", "int"), a("flags", "int")] },
-    SyscallDef { name: "eventfd", nr: 323, args: &[a("count", "unsigned int")] },
-    SyscallDef { name: "fallocate", nr: 324, args: &[a("fd", "int"), a("mode", "int"), a("offset_lo", "unsigned int"), a("offset_hi", "unsigned int"), a("len_lo", "unsigned int"), a("len_hi", "unsigned int")] },
-    SyscallDef { name: "timerfd_settime", nr: 325, args: &[a("ufd", "int"), a("flags", "int"), a("utmr", "const struct old_itimerspec32 *"), a("otmr", "struct old_itimerspec32 *")] },
-    SyscallDef { name: "timerfd_gettime", nr: 326, args: &[a("ufd", "int"), a("otmr", "struct old_itimerspec32 *")] },
-    SyscallDef { name: "signalfd4", nr: 327, args: &[a("ufd", "int"), a("user_mask", "sigset_t *"), a("sizemask", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "eventfd2", nr: 328, args: &[a("count", "unsigned int"), a("flags", "int")] },
-    SyscallDef { name: "epoll_create1", nr: 329, args: &[a("flags", "int")] },
-    SyscallDef { name: "dup3", nr: 330, args: &[a("oldfd", "unsigned int"), a("newfd", "unsigned int"), a("flags", "int")] },
-    SyscallDef { name: "pipe2", nr: 331, args: &[a("fildes", "int *"), a("flags", "int")] },
-    SyscallDef { name: "inotify_init1", nr: 332, args: &[a("flags", "int")] },
-    SyscallDef { name: "preadv", nr: 333, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long")] },
-    SyscallDef { name: "pwritev", nr: 334, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long")] },
-    SyscallDef { name: "rt_tgsigqueueinfo", nr: 335, args: &[a("tgid", "pid_t"), a("pid", "pid_t"), a("sig", "int"), a("uinfo", "siginfo_t *")] },
-    SyscallDef { name: "perf_event_open", nr: 336, args: &[a("attr_uptr", "struct perf_event_attr *"), a("pid", "pid_t"), a("cpu", "int"), a("group_fd", "int"), a("flags", "unsigned long")] },
-    SyscallDef { name: "recvmmsg", nr: 337, args: &[a("fd", "int"), a("mmsg", "struct mmsghdr *"), a("vlen", "unsigned int"), a("flags", "unsigned int"), a("timeout", "struct old_timespec32 *")] },
-    SyscallDef { name: "fanotify_init", nr: 338, args: &[a("flags", "unsigned int"), a("event_f_flags", "unsigned int")] },
-    SyscallDef { name: "fanotify_mark", nr: 339, args: &[a("fanotify_fd", "int"), a("flags", "unsigned int"), a("mask", "__u64"), a("dfd", "int"), a("pathname", "const char *")] },
-    SyscallDef { name: "prlimit64", nr: 340, args: &[a("pid", "pid_t"), a("resource", "unsigned int"), a("new_rlim", "const struct rlimit64 *"), a("old_rlim", "struct rlimit64 *")] },
-    SyscallDef { name: "name_to_handle_at", nr: 341, args: &[a("dfd", "int"), a("name", "const char *"), a("handle", "struct file_handle *"), a("mnt_id", "void *"), a("flag", "int")] },
-    SyscallDef { name: "open_by_handle_at", nr: 342, args: &[a("mountdirfd", "int"), a("handle", "struct file_handle *"), a("flags", "int")] },
-    SyscallDef { name: "clock_adjtime", nr: 343, args: &[a("which_clock", "clockid_t"), a("utx", "struct old_timex32 *")] },
-    SyscallDef { name: "syncfs", nr: 344, args: &[a("fd", "int")] },
-    SyscallDef { name: "sendmmsg", nr: 345, args: &[a("fd", "int"), a("mmsg", "struct mmsghdr *"), a("vlen", "unsigned int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "setns", nr: 346, args: &[a("fd", "int"), a("flags", "int")] },
-    SyscallDef { name: "process_vm_readv", nr: 347, args: &[a("pid", "pid_t"), a("lvec", "const struct iovec *"), a("liovcnt", "unsigned long"), a("rvec", "const struct iovec *"), a("riovcnt", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "process_vm_writev", nr: 348, args: &[a("pid", "pid_t"), a("lvec", "const struct iovec *"), a("liovcnt", "unsigned long"), a("rvec", "const struct iovec *"), a("riovcnt", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "kcmp", nr: 349, args: &[a("pid1", "pid_t"), a("pid2", "pid_t"), a("type", "int"), a("idx1", "unsigned long"), a("idx2", "unsigned long")] },
-    SyscallDef { name: "finit_module", nr: 350, args: &[a("fd", "int"), a("uargs", "const char *"), a("flags", "int")] },
-    SyscallDef { name: "sched_setattr", nr: 351, args: &[a("pid", "pid_t"), a("uattr", "struct sched_attr *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "sched_getattr", nr: 352, args: &[a("pid", "pid_t"), a("uattr", "struct sched_attr *"), a("usize", "unsigned int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "renameat2", nr: 353, args: &[a("olddfd", "int"), a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "seccomp", nr: 354, args: &[a("op", "unsigned int"), a("flags", "unsigned int"), a("uargs", "void *")] },
-    SyscallDef { name: "getrandom", nr: 355, args: &[a("ubuf", "char *"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "memfd_create", nr: 356, args: &[a("uname", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "bpf", nr: 357, args: &[a("cmd", "int"), a("uattr", "union bpf_attr *"), a("size", "unsigned int")] },
-    SyscallDef { name: "execveat", nr: 358, args: &[a("fd", "int"), a("filename", "const char *"), a("argv", "const char * const *"), a("envp", "const char * const *"), a("flags", "int")] },
-    SyscallDef { name: "socket", nr: 359, args: &[a("family", "int"), a("type", "int"), a("protocol", "int")] },
-    SyscallDef { name: "socketpair", nr: 360, args: &[a("family", "int"), a("type", "int"), a("protocol", "int"), a("usockvec", "int *")] },
-    SyscallDef { name: "bind", nr: 361, args: &[a("fd", "int"), a("umyaddr", "struct sockaddr *"), a("addrlen", "int")] },
-    SyscallDef { name: "connect", nr: 362, args: &[a("fd", "int"), a("uservaddr", "struct sockaddr *"), a("addrlen", "int")] },
-    SyscallDef { name: "listen", nr: 363, args: &[a("fd", "int"), a("backlog", "int")] },
-    SyscallDef { name: "accept4", nr: 364, args: &[a("fd", "int"), a("upeer_sockaddr", "struct sockaddr *"), a("upeer_addrlen", "int *"), a("flags", "int")] },
-    SyscallDef { name: "getsockopt", nr: 365, args: &[a("fd", "int"), a("level", "int"), a("optname", "int"), a("optval", "char *"), a("optlen", "int *")] },
-    SyscallDef { name: "setsockopt", nr: 366, args: &[a("fd", "int"), a("level", "int"), a("optname", "int"), a("optval", "char *"), a("optlen", "int")] },
-    SyscallDef { name: "getsockname", nr: 367, args: &[a("fd", "int"), a("usockaddr", "struct sockaddr *"), a("usockaddr_len", "int *")] },
-    SyscallDef { name: "getpeername", nr: 368, args: &[a("fd", "int"), a("usockaddr", "struct sockaddr *"), a("usockaddr_len", "int *")] },
-    SyscallDef { name: "sendto", nr: 369, args: &[a("fd", "int"), a("buff", "void *"), a("len", "size_t"), a("flags", "unsigned int"), a("addr", "struct sockaddr *"), a("addr_len", "int")] },
-    SyscallDef { name: "sendmsg", nr: 370, args: &[a("fd", "int"), a("msg", "struct user_msghdr *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "recvfrom", nr: 371, args: &[a("fd", "int"), a("ubuf", "void *"), a("size", "size_t"), a("flags", "unsigned int"), a("addr", "struct sockaddr *"), a("addr_len", "int *")] },
-    SyscallDef { name: "recvmsg", nr: 372, args: &[a("fd", "int"), a("msg", "struct user_msghdr *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "shutdown", nr: 373, args: &[a("fd", "int"), a("how", "int")] },
-    SyscallDef { name: "userfaultfd", nr: 374, args: &[a("flags", "int")] },
-    SyscallDef { name: "membarrier", nr: 375, args: &[a("cmd", "int"), a("flags", "unsigned int"), a("cpu_id", "int")] },
-    SyscallDef { name: "mlock2", nr: 376, args: &[a("start", "unsigned long"), a("len", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "copy_file_range", nr: 377, args: &[a("fd_in", "int"), a("off_in", "loff_t *"), a("fd_out", "int"), a("off_out", "loff_t *"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "preadv2", nr: 378, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long"), a("flags", "rwf_t")] },
-    SyscallDef { name: "pwritev2", nr: 379, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long"), a("flags", "rwf_t")] },
-    SyscallDef { name: "pkey_mprotect", nr: 380, args: &[a("start", "unsigned long"), a("len", "size_t"), a("prot", "unsigned long"), a("pkey", "int")] },
-    SyscallDef { name: "pkey_alloc", nr: 381, args: &[a("flags", "unsigned long"), a("init_val", "unsigned long")] },
-    SyscallDef { name: "pkey_free", nr: 382, args: &[a("pkey", "int")] },
-    SyscallDef { name: "statx", nr: 383, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "unsigned"), a("mask", "unsigned int"), a("buffer", "struct statx *")] },
-    SyscallDef { name: "arch_prctl", nr: 384, args: &[a("option", "int"), a("arg2", "unsigned long")] },
-    SyscallDef { name: "io_pgetevents", nr: 385, args: &[a("ctx_id", "aio_context_t"), a("min_nr", "long"), a("nr", "long"), a("events", "struct io_event *"), a("timeout", "struct old_timespec32 *"), a("usig", "const struct __aio_sigset *")] },
-    SyscallDef { name: "rseq", nr: 386, args: &[a("rseq", "struct rseq *"), a("rseq_len", "u32"), a("flags", "int"), a("sig", "u32")] },
-    SyscallDef { name: "semget", nr: 393, args: &[a("key", "key_t"), a("nsems", "int"), a("semflg", "int")] },
-    SyscallDef { name: "semctl", nr: 394, args: &[a("semid", "int"), a("semnum", "int"), a("cmd", "int"), a("arg", "unsigned long")] },
-    SyscallDef { name: "shmget", nr: 395, args: &[a("key", "key_t"), a("size", "size_t"), a("shmflg", "int")] },
-    SyscallDef { name: "shmctl", nr: 396, args: &[a("shmid", "int"), a("cmd", "int"), a("buf", "struct shmid_ds *")] },
-    SyscallDef { name: "shmat", nr: 397, args: &[a("shmid", "int"), a("shmaddr", "char *"), a("shmflg", "int")] },
-    SyscallDef { name: "shmdt", nr: 398, args: &[a("shmaddr", "char *")] },
-    SyscallDef { name: "msgget", nr: 399, args: &[a("key", "key_t"), a("msgflg", "int")] },
-    SyscallDef { name: "msgsnd", nr: 400, args: &[a("msqid", "int"), a("msgp", "struct msgbuf *"), a("msgsz", "size_t"), a("msgflg", "int")] },
-    SyscallDef { name: "msgrcv", nr: 401, args: &[a("msqid", "int"), a("msgp", "struct msgbuf *"), a("msgsz", "size_t"), a("msgtyp", "long"), a("msgflg", "int")] },
-    SyscallDef { name: "msgctl", nr: 402, args: &[a("msqid", "int"), a("cmd", "int"), a("buf", "struct msqid_ds *")] },
-    SyscallDef { name: "clock_gettime64", nr: 403, args: &[a("which_clock", "const clockid_t"), a("tp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "clock_settime64", nr: 404, args: &[a("which_clock", "const clockid_t"), a("tp", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "clock_adjtime64", nr: 405, args: &[a("which_clock", "const clockid_t"), a("utx", "struct __kernel_timex *")] },
-    SyscallDef { name: "clock_getres_time64", nr: 406, args: &[a("which_clock", "const clockid_t"), a("tp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "clock_nanosleep_time64", nr: 407, args: &[a("which_clock", "const clockid_t"), a("flags", "int"), a("rqtp", "const struct __kernel_timespec *"), a("rmtp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "timer_gettime64", nr: 408, args: &[a("timer_id", "timer_t"), a("setting", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "timer_settime64", nr: 409, args: &[a("timer_id", "timer_t"), a("flags", "int"), a("new_setting", "const struct __kernel_itimerspec *"), a("old_setting", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "timerfd_gettime64", nr: 410, args: &[a("ufd", "int"), a("otmr", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "timerfd_settime64", nr: 411, args: &[a("ufd", "int"), a("flags", "int"), a("utmr", "const struct __kernel_itimerspec *"), a("otmr", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "utimensat_time64", nr: 412, args: &[a("dfd", "int"), a("filename", "const char *"), a("utimes", "struct __kernel_timespec *"), a("flags", "int")] },
-    SyscallDef { name: "pselect6_time64", nr: 413, args: &[a("n", "int"), a("inp", "fd_set *"), a("outp", "fd_set *"), a("exp", "fd_set *"), a("tsp", "struct __kernel_timespec *"), a("sig", "void *")] },
-    SyscallDef { name: "ppoll_time64", nr: 414, args: &[a("ufds", "struct pollfd *"), a("nfds", "unsigned int"), a("tsp", "struct __kernel_timespec *"), a("sigmask", "const sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "io_pgetevents_time64", nr: 416, args: &[a("ctx_id", "aio_context_t"), a("min_nr", "long"), a("nr", "long"), a("events", "struct io_event *"), a("timeout", "struct __kernel_timespec *"), a("usig", "const struct __aio_sigset *")] },
-    SyscallDef { name: "recvmmsg_time64", nr: 417, args: &[a("fd", "int"), a("mmsg", "struct mmsghdr *"), a("vlen", "unsigned int"), a("flags", "unsigned int"), a("timeout", "struct __kernel_timespec *")] },
-    SyscallDef { name: "mq_timedsend_time64", nr: 418, args: &[a("mqdes", "mqd_t"), a("u_msg_ptr", "const char *"), a("msg_len", "size_t"), a("msg_prio", "unsigned int"), a("u_abs_timeout", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "mq_timedreceive_time64", nr: 419, args: &[a("mqdes", "mqd_t"), a("u_msg_ptr", "char *"), a("msg_len", "size_t"), a("u_msg_prio", "unsigned int *"), a("u_abs_timeout", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "semtimedop_time64", nr: 420, args: &[a("semid", "int"), a("tsops", "struct sembuf *"), a("nsops", "unsigned int"), a("timeout", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "rt_sigtimedwait_time64", nr: 421, args: &[a("uthese", "const sigset_t *"), a("uinfo", "siginfo_t *"), a("uts", "const struct __kernel_timespec *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "futex_time64", nr: 422, args: &[a("uaddr", "u32 *"), a("op", "int"), a("val", "u32"), a("utime", "const struct __kernel_timespec *"), a("uaddr2", "u32 *"), a("val3", "u32")] },
-    SyscallDef { name: "sched_rr_get_interval_time64", nr: 423, args: &[a("pid", "pid_t"), a("interval", "struct __kernel_timespec *")] },
-    SyscallDef { name: "pidfd_send_signal", nr: 424, args: &[a("pidfd", "int"), a("sig", "int"), a("info", "siginfo_t *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "io_uring_setup", nr: 425, args: &[a("entries", "u32"), a("params", "struct io_uring_params *")] },
-    SyscallDef { name: "io_uring_enter", nr: 426, args: &[a("fd", "unsigned int"), a("to_submit", "u32"), a("min_complete", "u32"), a("flags", "u32"), a("argp", "const void *"), a("argsz", "size_t")] },
-    SyscallDef { name: "io_uring_register", nr: 427, args: &[a("fd", "unsigned int"), a("opcode", "unsigned int"), a("arg", "void *"), a("nr_args", "unsigned int")] },
-    SyscallDef { name: "open_tree", nr: 428, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "unsigned")] },
-    SyscallDef { name: "move_mount", nr: 429, args: &[a("from_dfd", "int"), a("from_pathname", "const char *"), a("to_dfd", "int"), a("to_pathname", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "fsopen", nr: 430, args: &[a("_fs_name", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "fsconfig", nr: 431, args: &[a("fd", "int"), a("cmd", "unsigned int"), a("_key", "const char *"), a("_value", "const void *"), a("aux", "int")] },
-    SyscallDef { name: "fsmount", nr: 432, args: &[a("fs_fd", "int"), a("flags", "unsigned int"), a("attr_flags", "unsigned int")] },
-    SyscallDef { name: "fspick", nr: 433, args: &[a("dfd", "int"), a("path", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "pidfd_open", nr: 434, args: &[a("pid", "pid_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "clone3", nr: 435, args: &[a("uargs", "struct clone_args *"), a("size", "size_t")] },
-    SyscallDef { name: "close_range", nr: 436, args: &[a("fd", "unsigned int"), a("max_fd", "unsigned int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "openat2", nr: 437, args: &[a("dfd", "int"), a("filename", "const char *"), a("how", "struct open_how *"), a("usize", "size_t")] },
-    SyscallDef { name: "pidfd_getfd", nr: 438, args: &[a("pidfd", "int"), a("fd", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "faccessat2", nr: 439, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "int"), a("flags", "int")] },
-    SyscallDef { name: "process_madvise", nr: 440, args: &[a("pidfd", "int"), a("vec", "const struct iovec *"), a("vlen", "size_t"), a("behavior", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "epoll_pwait2", nr: 441, args: &[a("epfd", "int"), a("events", "struct epoll_event *"), a("maxevents", "int"), a("timeout", "const struct __kernel_timespec *"), a("sigmask", "const sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "mount_setattr", nr: 442, args: &[a("dfd", "int"), a("path", "const char *"), a("flags", "unsigned int"), a("uattr", "struct mount_attr *"), a("usize", "size_t")] },
-    SyscallDef { name: "quotactl_fd", nr: 443, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int"), a("id", "qid_t"), a("addr", "void *")] },
-    SyscallDef { name: "landlock_create_ruleset", nr: 444, args: &[a("attr", "const struct landlock_ruleset_attr * const"), a("size", "const size_t"), a("flags", "const __u32")] },
-    SyscallDef { name: "landlock_add_rule", nr: 445, args: &[a("ruleset_fd", "const int"), a("rule_type", "const enum landlock_rule_type"), a("rule_attr", "const void * const"), a("flags", "const __u32")] },
-    SyscallDef { name: "landlock_restrict_self", nr: 446, args: &[a("ruleset_fd", "const int"), a("flags", "const __u32")] },
-    SyscallDef { name: "memfd_secret", nr: 447, args: &[a("flags", "unsigned int")] },
-    SyscallDef { name: "process_mrelease", nr: 448, args: &[a("pidfd", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "futex_waitv", nr: 449, args: &[a("waiters", "struct futex_waitv *"), a("nr_futexes", "unsigned int"), a("flags", "unsigned int"), a("timeout", "struct __kernel_timespec *"), a("clockid", "clockid_t")] },
-    SyscallDef { name: "set_mempolicy_home_node", nr: 450, args: &[a("start", "unsigned long"), a("len", "unsigned long"), a("home_node", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "cachestat", nr: 451, args: &[a("fd", "unsigned int"), a("cstat_range", "struct cachestat_range *"), a("cstat", "struct cachestat *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "fchmodat2", nr: 452, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "umode_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "map_shadow_stack", nr: 453, args: &[a("addr", "unsigned long"), a("size", "unsigned long"), a("flags", "unsigned int")] },
-    SyscallDef { name: "futex_wake", nr: 454, args: &[a("uaddr", "void *"), a("mask", "unsigned long"), a("nr", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "futex_wait", nr: 455, args: &[a("uaddr", "void *"), a("val", "unsigned long"), a("mask", "unsigned long"), a("flags", "unsigned int"), a("timeout", "struct __kernel_timespec *"), a("clockid", "clockid_t")] },
-    SyscallDef { name: "futex_requeue", nr: 456, args: &[a("waiters", "struct futex_waitv *"), a("flags", "unsigned int"), a("nr_wake", "int"), a("nr_requeue", "int")] },
-    SyscallDef { name: "statmount", nr: 457, args: &[a("req", "const struct mnt_id_req *"), a("buf", "struct statmount *"), a("bufsize", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "listmount", nr: 458, args: &[a("req", "const struct mnt_id_req *"), a("mnt_ids", "u64 *"), a("nr_mnt_ids", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "lsm_get_self_attr", nr: 459, args: &[a("attr", "unsigned int"), a("ctx", "struct lsm_ctx *"), a("size", "u32 *"), a("flags", "u32")] },
-    SyscallDef { name: "lsm_set_self_attr", nr: 460, args: &[a("attr", "unsigned int"), a("ctx", "struct lsm_ctx *"), a("size", "u32"), a("flags", "u32")] },
-    SyscallDef { name: "lsm_list_modules", nr: 461, args: &[a("ids", "u64 *"), a("size", "u32 *"), a("flags", "u32")] },
-    SyscallDef { name: "mseal", nr: 462, args: &[a("start", "unsigned long"), a("len", "size_t"), a("flags", "unsigned long")] },
-    SyscallDef { name: "setxattrat", nr: 463, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("name", "const char *"), a("uargs", "const struct xattr_args *"), a("usize", "size_t")] },
-    SyscallDef { name: "getxattrat", nr: 464, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("name", "const char *"), a("uargs", "struct xattr_args *"), a("usize", "size_t")] },
-    SyscallDef { name: "listxattrat", nr: 465, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "removexattrat", nr: 466, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("name", "const char *")] },
-    SyscallDef { name: "open_tree_attr", nr: 467, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "unsigned"), a("uattr", "struct mount_attr *"), a("usize", "size_t")] },
-    SyscallDef { name: "file_getattr", nr: 468, args: &[a("dfd", "int"), a("filename", "const char *"), a("ufattr", "struct file_attr *"), a("usize", "size_t"), a("at_flags", "unsigned int")] },
-    SyscallDef { name: "file_setattr", nr: 469, args: &[a("dfd", "int"), a("filename", "const char *"), a("ufattr", "struct file_attr *"), a("usize", "size_t"), a("at_flags", "unsigned int")] },
+pub(super) static TEXT: &str = concat!(
+    "restart_syscall",
+    "exit",
+    "error_code",
+    "int",
+    "fork",
+    "read",
+    "fd",
+    "unsigned int",
+    "buf",
+    "char *",
+    "count",
+    "size_t",
+    "write",
+    "const char *",
+    "open",
+    "filename",
+    "flags",
+    "mode",
+    "umode_t",
+    "close",
+    "waitpid",
+    "pid",
+    "pid_t",
+    "stat_addr",
+    "int *",
+    "options",
+    "creat",
+    "pathname",
+    "link",
+    "oldname",
+    "newname",
+    "unlink",
+    "execve",
+    "argv",
+    "const char * const *",
+    "envp",
+    "chdir",
+    "time",
+    "tloc",
+    "old_time32_t *",
+    "mknod",
+    "dev",
+    "unsigned",
+    "chmod",
+    "lchown",
+    "user",
+    "old_uid_t",
+    "group",
+    "old_gid_t",
+    "break",
+    "oldstat",
+    "statbuf",
+    "struct __old_kernel_stat *",
+    "lseek",
+    "offset",
+    "off_t",
+    "whence",
+    "getpid",
+    "mount",
+    "dev_name",
+    "dir_name",
+    "type",
+    "unsigned long",
+    "data",
+    "void *",
+    "umount",
+    "name",
+    "setuid",
+    "uid",
+    "getuid",
+    "stime",
+    "tptr",
+    "ptrace",
+    "request",
+    "long",
+    "addr",
+    "alarm",
+    "seconds",
+    "oldfstat",
+    "pause",
+    "utime",
+    "t",
+    "struct old_utimbuf32 *",
+    "stty",
+    "gtty",
+    "access",
+    "nice",
+    "increment",
+    "ftime",
+    "sync",
+    "kill",
+    "sig",
+    "rename",
+    "mkdir",
+    "rmdir",
+    "dup",
+    "fildes",
+    "pipe",
+    "times",
+    "tbuf",
+    "struct tms *",
+    "prof",
+    "brk",
+    "setgid",
+    "gid",
+    "getgid",
+    "signal",
+    "handler",
+    "__sighandler_t",
+    "geteuid",
+    "getegid",
+    "acct",
+    "umount2",
+    "lock",
+    "ioctl",
+    "cmd",
+    "arg",
+    "fcntl",
+    "mpx",
+    "setpgid",
+    "pgid",
+    "ulimit",
+    "oldolduname",
+    "struct oldold_utsname *",
+    "umask",
+    "mask",
+    "chroot",
+    "ustat",
+    "ubuf",
+    "struct ustat *",
+    "dup2",
+    "oldfd",
+    "newfd",
+    "getppid",
+    "getpgrp",
+    "setsid",
+    "sigaction",
+    "act",
+    "const struct old_sigaction *",
+    "oact",
+    "struct old_sigaction *",
+    "sgetmask",
+    "ssetmask",
+    "newmask",
+    "setreuid",
+    "ruid",
+    "euid",
+    "setregid",
+    "rgid",
+    "egid",
+    "sigsuspend",
+    "unused1",
+    "unused2",
+    "old_sigset_t",
+    "sigpending",
+    "uset",
+    "old_sigset_t *",
+    "sethostname",
+    "len",
+    "setrlimit",
+    "resource",
+    "rlim",
+    "struct rlimit *",
+    "getrlimit",
+    "getrusage",
+    "who",
+    "ru",
+    "struct rusage *",
+    "gettimeofday",
+    "tv",
+    "struct __kernel_old_timeval *",
+    "tz",
+    "struct timezone *",
+    "settimeofday",
+    "getgroups",
+    "gidsetsize",
+    "grouplist",
+    "old_gid_t *",
+    "setgroups",
+    "select",
+    "struct sel_arg_struct *",
+    "symlink",
+    "oldlstat",
+    "readlink",
+    "path",
+    "bufsiz",
+    "uselib",
+    "library",
+    "swapon",
+    "specialfile",
+    "swap_flags",
+    "reboot",
+    "magic1",
+    "magic2",
+    "readdir",
+    "dirent",
+    "struct old_linux_dirent *",
+    "mmap",
+    "struct mmap_arg_struct *",
+    "munmap",
+    "truncate",
+    "length",
+    "ftruncate",
+    "fchmod",
+    "fchown",
+    "getpriority",
+    "which",
+    "setpriority",
+    "niceval",
+    "profil",
+    "statfs",
+    "struct statfs *",
+    "fstatfs",
+    "ioperm",
+    "from",
+    "num",
+    "turn_on",
+    "socketcall",
+    "call",
+    "args",
+    "unsigned long *",
+    "syslog",
+    "setitimer",
+    "value",
+    "struct __kernel_old_itimerval *",
+    "ovalue",
+    "getitimer",
+    "stat",
+    "struct stat *",
+    "lstat",
+    "fstat",
+    "olduname",
+    "struct old_utsname *",
+    "iopl",
+    "level",
+    "vhangup",
+    "idle",
+    "vm86old",
+    "user_vm86",
+    "struct vm86_struct *",
+    "wait4",
+    "upid",
+    "swapoff",
+    "sysinfo",
+    "info",
+    "struct sysinfo *",
+    "ipc",
+    "first",
+    "second",
+    "third",
+    "ptr",
+    "fifth",
+    "fsync",
+    "sigreturn",
+    "clone",
+    "clone_flags",
+    "newsp",
+    "parent_tidptr",
+    "tls",
+    "child_tidptr",
+    "setdomainname",
+    "uname",
+    "struct new_utsname *",
+    "modify_ldt",
+    "func",
+    "bytecount",
+    "adjtimex",
+    "txc_p",
+    "struct old_timex32 *",
+    "mprotect",
+    "start",
+    "prot",
+    "sigprocmask",
+    "how",
+    "set",
+    "oset",
+    "create_module",
+    "init_module",
+    "umod",
+    "uargs",
+    "delete_module",
+    "name_user",
+    "get_kernel_syms",
+    "quotactl",
+    "special",
+    "id",
+    "qid_t",
+    "getpgid",
+    "fchdir",
+    "bdflush",
+    "sysfs",
+    "option",
+    "arg1",
+    "arg2",
+    "personality",
+    "afs_syscall",
+    "setfsuid",
+    "setfsgid",
+    "_llseek",
+    "offset_high",
+    "offset_low",
+    "result",
+    "loff_t *",
+    "getdents",
+    "struct linux_dirent *",
+    "_newselect",
+    "n",
+    "inp",
+    "fd_set *",
+    "outp",
+    "exp",
+    "tvp",
+    "flock",
+    "msync",
+    "readv",
+    "vec",
+    "const struct iovec *",
+    "vlen",
+    "writev",
+    "getsid",
+    "fdatasync",
+    "_sysctl",
+    "mlock",
+    "munlock",
+    "mlockall",
+    "munlockall",
+    "sched_setparam",
+    "param",
+    "struct sched_param *",
+    "sched_getparam",
+    "sched_setscheduler",
+    "policy",
+    "sched_getscheduler",
+    "sched_yield",
+    "sched_get_priority_max",
+    "sched_get_priority_min",
+    "sched_rr_get_interval",
+    "interval",
+    "struct old_timespec32 *",
+    "nanosleep",
+    "rqtp",
+    "rmtp",
+    "mremap",
+    "old_len",
+    "new_len",
+    "new_addr",
+    "setresuid",
+    "suid",
+    "getresuid",
+    "old_uid_t *",
+    "vm86",
+    "query_module",
+    "poll",
+    "ufds",
+    "struct pollfd *",
+    "nfds",
+    "timeout_msecs",
+    "nfsservctl",
+    "setresgid",
+    "sgid",
+    "getresgid",
+    "prctl",
+    "arg3",
+    "arg4",
+    "arg5",
+    "rt_sigreturn",
+    "rt_sigaction",
+    "const struct sigaction *",
+    "struct sigaction *",
+    "sigsetsize",
+    "rt_sigprocmask",
+    "nset",
+    "sigset_t *",
+    "rt_sigpending",
+    "rt_sigtimedwait",
+    "uthese",
+    "const sigset_t *",
+    "uinfo",
+    "siginfo_t *",
+    "uts",
+    "const struct old_timespec32 *",
+    "rt_sigqueueinfo",
+    "rt_sigsuspend",
+    "unewset",
+    "pread64",
+    "u32",
+    "poslo",
+    "poshi",
+    "pwrite64",
+    "chown",
+    "getcwd",
+    "size",
+    "capget",
+    "header",
+    "cap_user_header_t",
+    "dataptr",
+    "cap_user_data_t",
+    "capset",
+    "const cap_user_data_t",
+    "sigaltstack",
+    "uss",
+    "const stack_t *",
+    "uoss",
+    "stack_t *",
+    "sendfile",
+    "out_fd",
+    "in_fd",
+    "off_t *",
+    "getpmsg",
+    "putpmsg",
+    "vfork",
+    "ugetrlimit",
+    "mmap2",
+    "pgoff",
+    "truncate64",
+    "ftruncate64",
+    "stat64",
+    "struct stat64 *",
+    "lstat64",
+    "fstat64",
+    "lchown32",
+    "uid_t",
+    "gid_t",
+    "getuid32",
+    "getgid32",
+    "geteuid32",
+    "getegid32",
+    "setreuid32",
+    "setregid32",
+    "getgroups32",
+    "gid_t *",
+    "setgroups32",
+    "fchown32",
+    "setresuid32",
+    "getresuid32",
+    "ruidp",
+    "uid_t *",
+    "euidp",
+    "suidp",
+    "setresgid32",
+    "getresgid32",
+    "rgidp",
+    "egidp",
+    "sgidp",
+    "chown32",
+    "setuid32",
+    "setgid32",
+    "setfsuid32",
+    "setfsgid32",
+    "pivot_root",
+    "new_root",
+    "put_old",
+    "mincore",
+    "unsigned char *",
+    "madvise",
+    "len_in",
+    "behavior",
+    "getdents64",
+    "struct linux_dirent64 *",
+    "fcntl64",
+    "gettid",
+    "readahead",
+    "off_lo",
+    "off_hi",
+    "setxattr",
+    "const void *",
+    "lsetxattr",
+    "fsetxattr",
+    "getxattr",
+    "lgetxattr",
+    "fgetxattr",
+    "listxattr",
+    "list",
+    "llistxattr",
+    "flistxattr",
+    "removexattr",
+    "lremovexattr",
+    "fremovexattr",
+    "tkill",
+    "sendfile64",
+    "futex",
+    "uaddr",
+    "u32 *",
+    "op",
+    "val",
+    "uaddr2",
+    "val3",
+    "sched_setaffinity",
+    "user_mask_ptr",
+    "sched_getaffinity",
+    "set_thread_area",
+    "u_info",
+    "struct user_desc *",
+    "get_thread_area",
+    "io_setup",
+    "nr_events",
+    "ctxp",
+    "aio_context_t *",
+    "io_destroy",
+    "ctx",
+    "aio_context_t",
+    "io_getevents",
+    "ctx_id",
+    "__u32",
+    "min_nr",
+    "__s32",
+    "nr",
+    "events",
+    "struct io_event *",
+    "timeout",
+    "io_submit",
+    "iocbpp",
+    "struct iocb * *",
+    "io_cancel",
+    "iocb",
+    "struct iocb *",
+    "fadvise64",
+    "offset_lo",
+    "offset_hi",
+    "advice",
+    "exit_group",
+    "lookup_dcookie",
+    "epoll_create",
+    "epoll_ctl",
+    "epfd",
+    "event",
+    "struct epoll_event *",
+    "epoll_wait",
+    "maxevents",
+    "remap_file_pages",
+    "set_tid_address",
+    "tidptr",
+    "timer_create",
+    "which_clock",
+    "const clockid_t",
+    "timer_event_spec",
+    "struct sigevent *",
+    "created_timer_id",
+    "timer_t *",
+    "timer_settime",
+    "timer_id",
+    "timer_t",
+    "new",
+    "struct old_itimerspec32 *",
+    "old",
+    "timer_gettime",
+    "setting",
+    "timer_getoverrun",
+    "timer_delete",
+    "clock_settime",
+    "clockid_t",
+    "tp",
+    "clock_gettime",
+    "clock_getres",
+    "clock_nanosleep",
+    "statfs64",
+    "sz",
+    "struct statfs64 *",
+    "fstatfs64",
+    "tgkill",
+    "tgid",
+    "utimes",
+    "struct old_timeval32 *",
+    "fadvise64_64",
+    "len_low",
+    "len_high",
+    "vserver",
+    "mbind",
+    "nmask",
+    "const unsigned long *",
+    "maxnode",
+    "get_mempolicy",
+    "set_mempolicy",
+    "mq_open",
+    "u_name",
+    "oflag",
+    "u_attr",
+    "struct mq_attr *",
+    "mq_unlink",
+    "mq_timedsend",
+    "mqdes",
+    "mqd_t",
+    "u_msg_ptr",
+    "msg_len",
+    "msg_prio",
+    "u_abs_timeout",
+    "mq_timedreceive",
+    "u_msg_prio",
+    "unsigned int *",
+    "mq_notify",
+    "u_notification",
+    "const struct sigevent *",
+    "mq_getsetattr",
+    "u_mqstat",
+    "const struct mq_attr *",
+    "u_omqstat",
+    "kexec_load",
+    "entry",
+    "nr_segments",
+    "segments",
+    "struct kexec_segment *",
+    "waitid",
+    "infop",
+    "struct siginfo *",
+    "add_key",
+    "_type",
+    "_description",
+    "_payload",
+    "plen",
+    "ringid",
+    "key_serial_t",
+    "request_key",
+    "_callout_info",
+    "destringid",
+    "keyctl",
+    "ioprio_set",
+    "ioprio",
+    "ioprio_get",
+    "inotify_init",
+    "inotify_add_watch",
+    "inotify_rm_watch",
+    "wd",
+    "migrate_pages",
+    "old_nodes",
+    "new_nodes",
+    "openat",
+    "dfd",
+    "mkdirat",
+    "mknodat",
+    "fchownat",
+    "flag",
+    "futimesat",
+    "fstatat64",
+    "unlinkat",
+    "renameat",
+    "olddfd",
+    "newdfd",
+    "linkat",
+    "symlinkat",
+    "readlinkat",
+    "fchmodat",
+    "faccessat",
+    "pselect6",
+    "tsp",
+    "ppoll",
+    "sigmask",
+    "unshare",
+    "unshare_flags",
+    "set_robust_list",
+    "head",
+    "struct robust_list_head *",
+    "get_robust_list",
+    "head_ptr",
+    "struct robust_list_head * *",
+    "len_ptr",
+    "size_t *",
+    "splice",
+    "fd_in",
+    "off_in",
+    "fd_out",
+    "off_out",
+    "sync_file_range",
+    "off_low",
+    "n_low",
+    "n_hi",
+    "tee",
+    "fdin",
+    "fdout",
+    "vmsplice",
+    "uiov",
+    "nr_segs",
+    "move_pages",
+    "nr_pages",
+    "pages",
+    "const void * *",
+    "nodes",
+    "const int *",
+    "status",
+    "getcpu",
+    "cpup",
+    "unsigned *",
+    "nodep",
+    "unused",
+    "struct getcpu_cache *",
+    "epoll_pwait",
+    "utimensat",
+    "signalfd",
+    "ufd",
+    "user_mask",
+    "sizemask",
+    "timerfd_create",
+    "clockid",
+    "eventfd",
+    "fallocate",
+    "len_lo",
+    "len_hi",
+    "timerfd_settime",
+    "utmr",
+    "const struct old_itimerspec32 *",
+    "otmr",
+    "timerfd_gettime",
+    "signalfd4",
+    "eventfd2",
+    "epoll_create1",
+    "dup3",
+    "pipe2",
+    "inotify_init1",
+    "preadv",
+    "pos_l",
+    "pos_h",
+    "pwritev",
+    "rt_tgsigqueueinfo",
+    "perf_event_open",
+    "attr_uptr",
+    "struct perf_event_attr *",
+    "cpu",
+    "group_fd",
+    "recvmmsg",
+    "mmsg",
+    "struct mmsghdr *",
+    "fanotify_init",
+    "event_f_flags",
+    "fanotify_mark",
+    "fanotify_fd",
+    "__u64",
+    "prlimit64",
+    "new_rlim",
+    "const struct rlimit64 *",
+    "old_rlim",
+    "struct rlimit64 *",
+    "name_to_handle_at",
+    "handle",
+    "struct file_handle *",
+    "mnt_id",
+    "open_by_handle_at",
+    "mountdirfd",
+    "clock_adjtime",
+    "utx",
+    "syncfs",
+    "sendmmsg",
+    "setns",
+    "process_vm_readv",
+    "lvec",
+    "liovcnt",
+    "rvec",
+    "riovcnt",
+    "process_vm_writev",
+    "kcmp",
+    "pid1",
+    "pid2",
+    "idx1",
+    "idx2",
+    "finit_module",
+    "sched_setattr",
+    "uattr",
+    "struct sched_attr *",
+    "sched_getattr",
+    "usize",
+    "renameat2",
+    "seccomp",
+    "getrandom",
+    "memfd_create",
+    "bpf",
+    "union bpf_attr *",
+    "execveat",
+    "socket",
+    "family",
+    "protocol",
+    "socketpair",
+    "usockvec",
+    "bind",
+    "umyaddr",
+    "struct sockaddr *",
+    "addrlen",
+    "connect",
+    "uservaddr",
+    "listen",
+    "backlog",
+    "accept4",
+    "upeer_sockaddr",
+    "upeer_addrlen",
+    "getsockopt",
+    "optname",
+    "optval",
+    "optlen",
+    "setsockopt",
+    "getsockname",
+    "usockaddr",
+    "usockaddr_len",
+    "getpeername",
+    "sendto",
+    "buff",
+    "addr_len",
+    "sendmsg",
+    "msg",
+    "struct user_msghdr *",
+    "recvfrom",
+    "recvmsg",
+    "shutdown",
+    "userfaultfd",
+    "membarrier",
+    "cpu_id",
+    "mlock2",
+    "copy_file_range",
+    "preadv2",
+    "rwf_t",
+    "pwritev2",
+    "pkey_mprotect",
+    "pkey",
+    "pkey_alloc",
+    "init_val",
+    "pkey_free",
+    "statx",
+    "buffer",
+    "struct statx *",
+    "arch_prctl",
+    "io_pgetevents",
+    "usig",
+    "const struct __aio_sigset *",
+    "rseq",
+    "struct rseq *",
+    "rseq_len",
+    "semget",
+    "key",
+    "key_t",
+    "nsems",
+    "semflg",
+    "semctl",
+    "semid",
+    "semnum",
+    "shmget",
+    "shmflg",
+    "shmctl",
+    "shmid",
+    "struct shmid_ds *",
+    "shmat",
+    "shmaddr",
+    "shmdt",
+    "msgget",
+    "msgflg",
+    "msgsnd",
+    "msqid",
+    "msgp",
+    "struct msgbuf *",
+    "msgsz",
+    "msgrcv",
+    "msgtyp",
+    "msgctl",
+    "struct msqid_ds *",
+    "clock_gettime64",
+    "struct __kernel_timespec *",
+    "clock_settime64",
+    "const struct __kernel_timespec *",
+    "clock_adjtime64",
+    "struct __kernel_timex *",
+    "clock_getres_time64",
+    "clock_nanosleep_time64",
+    "timer_gettime64",
+    "struct __kernel_itimerspec *",
+    "timer_settime64",
+    "new_setting",
+    "const struct __kernel_itimerspec *",
+    "old_setting",
+    "timerfd_gettime64",
+    "timerfd_settime64",
+    "utimensat_time64",
+    "pselect6_time64",
+    "ppoll_time64",
+    "io_pgetevents_time64",
+    "recvmmsg_time64",
+    "mq_timedsend_time64",
+    "mq_timedreceive_time64",
+    "semtimedop_time64",
+    "tsops",
+    "struct sembuf *",
+    "nsops",
+    "rt_sigtimedwait_time64",
+    "futex_time64",
+    "sched_rr_get_interval_time64",
+    "pidfd_send_signal",
+    "pidfd",
+    "io_uring_setup",
+    "entries",
+    "params",
+    "struct io_uring_params *",
+    "io_uring_enter",
+    "to_submit",
+    "min_complete",
+    "argp",
+    "argsz",
+    "io_uring_register",
+    "opcode",
+    "nr_args",
+    "open_tree",
+    "move_mount",
+    "from_dfd",
+    "from_pathname",
+    "to_dfd",
+    "to_pathname",
+    "fsopen",
+    "_fs_name",
+    "fsconfig",
+    "_key",
+    "_value",
+    "aux",
+    "fsmount",
+    "fs_fd",
+    "attr_flags",
+    "fspick",
+    "pidfd_open",
+    "clone3",
+    "struct clone_args *",
+    "close_range",
+    "max_fd",
+    "openat2",
+    "struct open_how *",
+    "pidfd_getfd",
+    "faccessat2",
+    "process_madvise",
+    "epoll_pwait2",
+    "mount_setattr",
+    "struct mount_attr *",
+    "quotactl_fd",
+    "landlock_create_ruleset",
+    "attr",
+    "const struct landlock_ruleset_attr * const",
+    "const size_t",
+    "const __u32",
+    "landlock_add_rule",
+    "ruleset_fd",
+    "const int",
+    "rule_type",
+    "const enum landlock_rule_type",
+    "rule_attr",
+    "const void * const",
+    "landlock_restrict_self",
+    "memfd_secret",
+    "process_mrelease",
+    "futex_waitv",
+    "waiters",
+    "struct futex_waitv *",
+    "nr_futexes",
+    "set_mempolicy_home_node",
+    "home_node",
+    "cachestat",
+    "cstat_range",
+    "struct cachestat_range *",
+    "cstat",
+    "struct cachestat *",
+    "fchmodat2",
+    "map_shadow_stack",
+    "futex_wake",
+    "futex_wait",
+    "futex_requeue",
+    "nr_wake",
+    "nr_requeue",
+    "statmount",
+    "req",
+    "const struct mnt_id_req *",
+    "struct statmount *",
+    "bufsize",
+    "listmount",
+    "mnt_ids",
+    "u64 *",
+    "nr_mnt_ids",
+    "lsm_get_self_attr",
+    "struct lsm_ctx *",
+    "lsm_set_self_attr",
+    "lsm_list_modules",
+    "ids",
+    "mseal",
+    "setxattrat",
+    "at_flags",
+    "const struct xattr_args *",
+    "getxattrat",
+    "struct xattr_args *",
+    "listxattrat",
+    "removexattrat",
+    "open_tree_attr",
+    "file_getattr",
+    "ufattr",
+    "struct file_attr *",
+    "file_setattr",
+);
+
+/// (number, name, first argument in `ARGS`, argument count).
+#[rustfmt::skip]
+pub(super) static CALLS: [PackedCall; 459] = [
+    (0, 0, 15, 0, 0), // restart_syscall
+    (1, 15, 4, 0, 1), // exit
+    (2, 32, 4, 1, 0), // fork
+    (3, 36, 4, 1, 3), // read
+    (4, 74, 5, 4, 3), // write
+    (5, 91, 4, 7, 3), // open
+    (6, 119, 5, 10, 1), // close
+    (7, 124, 7, 11, 3), // waitpid
+    (8, 160, 5, 14, 2), // creat
+    (9, 173, 4, 16, 2), // link
+    (10, 191, 6, 18, 1), // unlink
+    (11, 197, 6, 19, 3), // execve
+    (12, 231, 5, 22, 1), // chdir
+    (13, 236, 4, 23, 1), // time
+    (14, 258, 5, 24, 3), // mknod
+    (15, 274, 5, 27, 2), // chmod
+    (16, 279, 6, 29, 3), // lchown
+    (17, 312, 5, 32, 0), // break
+    (18, 317, 7, 32, 2), // oldstat
+    (19, 357, 5, 34, 3), // lseek
+    (20, 379, 6, 37, 0), // getpid
+    (21, 385, 5, 37, 5), // mount
+    (22, 433, 6, 42, 1), // umount
+    (23, 443, 6, 43, 1), // setuid
+    (24, 452, 6, 44, 0), // getuid
+    (25, 458, 5, 44, 1), // stime
+    (26, 467, 6, 45, 4), // ptrace
+    (27, 488, 5, 49, 1), // alarm
+    (28, 500, 8, 50, 2), // oldfstat
+    (29, 508, 5, 52, 0), // pause
+    (30, 513, 5, 52, 2), // utime
+    (31, 541, 4, 54, 0), // stty
+    (32, 545, 4, 54, 0), // gtty
+    (33, 549, 6, 54, 2), // access
+    (34, 555, 4, 56, 1), // nice
+    (35, 568, 5, 57, 0), // ftime
+    (36, 573, 4, 57, 0), // sync
+    (37, 577, 4, 57, 2), // kill
+    (38, 584, 6, 59, 2), // rename
+    (39, 590, 5, 61, 2), // mkdir
+    (40, 595, 5, 63, 1), // rmdir
+    (41, 600, 3, 64, 1), // dup
+    (42, 609, 4, 65, 1), // pipe
+    (43, 613, 5, 66, 1), // times
+    (44, 634, 4, 67, 0), // prof
+    (45, 638, 3, 67, 1), // brk
+    (46, 641, 6, 68, 1), // setgid
+    (47, 650, 6, 69, 0), // getgid
+    (48, 656, 6, 69, 2), // signal
+    (49, 683, 7, 71, 0), // geteuid
+    (50, 690, 7, 71, 0), // getegid
+    (51, 697, 4, 71, 1), // acct
+    (52, 701, 7, 72, 2), // umount2
+    (53, 708, 4, 74, 0), // lock
+    (54, 712, 5, 74, 3), // ioctl
+    (55, 723, 5, 77, 3), // fcntl
+    (56, 728, 3, 80, 0), // mpx
+    (57, 731, 7, 80, 2), // setpgid
+    (58, 742, 6, 82, 0), // ulimit
+    (59, 748, 11, 82, 1), // oldolduname
+    (60, 782, 5, 83, 1), // umask
+    (61, 791, 6, 84, 1), // chroot
+    (62, 797, 5, 85, 2), // ustat
+    (63, 820, 4, 87, 2), // dup2
+    (64, 834, 7, 89, 0), // getppid
+    (65, 841, 7, 89, 0), // getpgrp
+    (66, 848, 6, 89, 0), // setsid
+    (67, 854, 9, 89, 3), // sigaction
+    (68, 920, 8, 92, 0), // sgetmask
+    (69, 928, 8, 92, 1), // ssetmask
+    (70, 943, 8, 93, 2), // setreuid
+    (71, 959, 8, 95, 2), // setregid
+    (72, 975, 10, 97, 3), // sigsuspend
+    (73, 1011, 10, 100, 1), // sigpending
+    (74, 1039, 11, 101, 2), // sethostname
+    (75, 1053, 9, 103, 2), // setrlimit
+    (76, 1089, 9, 105, 2), // getrlimit
+    (77, 1098, 9, 107, 2), // getrusage
+    (78, 1127, 12, 109, 2), // gettimeofday
+    (79, 1189, 12, 111, 2), // settimeofday
+    (80, 1201, 9, 113, 2), // getgroups
+    (81, 1240, 9, 115, 2), // setgroups
+    (82, 1249, 6, 117, 1), // select
+    (83, 1278, 7, 118, 2), // symlink
+    (84, 1285, 8, 120, 2), // oldlstat
+    (85, 1293, 8, 122, 3), // readlink
+    (86, 1311, 6, 125, 1), // uselib
+    (87, 1324, 6, 126, 2), // swapon
+    (88, 1351, 6, 128, 4), // reboot
+    (89, 1369, 7, 132, 3), // readdir
+    (90, 1407, 4, 135, 1), // mmap
+    (91, 1435, 6, 136, 2), // munmap
+    (92, 1441, 8, 138, 2), // truncate
+    (93, 1455, 9, 140, 2), // ftruncate
+    (94, 1464, 6, 142, 2), // fchmod
+    (95, 1470, 6, 144, 3), // fchown
+    (96, 1476, 11, 147, 2), // getpriority
+    (97, 1492, 11, 149, 3), // setpriority
+    (98, 1510, 6, 152, 0), // profil
+    (99, 1516, 6, 152, 2), // statfs
+    (100, 1537, 7, 154, 2), // fstatfs
+    (101, 1544, 6, 156, 3), // ioperm
+    (102, 1564, 10, 159, 2), // socketcall
+    (103, 1597, 6, 161, 3), // syslog
+    (104, 1603, 9, 164, 3), // setitimer
+    (105, 1654, 9, 167, 2), // getitimer
+    (106, 1663, 4, 169, 2), // stat
+    (107, 1680, 5, 171, 2), // lstat
+    (108, 1685, 5, 173, 2), // fstat
+    (109, 1690, 8, 175, 1), // olduname
+    (110, 1718, 4, 176, 1), // iopl
+    (111, 1727, 7, 177, 0), // vhangup
+    (112, 1734, 4, 177, 0), // idle
+    (113, 1738, 7, 177, 1), // vm86old
+    (114, 1774, 5, 178, 4), // wait4
+    (115, 1783, 7, 182, 1), // swapoff
+    (116, 1790, 7, 183, 1), // sysinfo
+    (117, 1817, 3, 184, 6), // ipc
+    (118, 1844, 5, 190, 1), // fsync
+    (119, 1849, 9, 191, 0), // sigreturn
+    (120, 1858, 5, 191, 5), // clone
+    (121, 1907, 13, 196, 2), // setdomainname
+    (122, 1920, 5, 198, 1), // uname
+    (123, 1945, 10, 199, 3), // modify_ldt
+    (124, 1968, 8, 202, 1), // adjtimex
+    (125, 2001, 8, 203, 3), // mprotect
+    (126, 2018, 11, 206, 3), // sigprocmask
+    (127, 2039, 13, 209, 0), // create_module
+    (128, 2052, 11, 209, 3), // init_module
+    (129, 2072, 13, 212, 2), // delete_module
+    (130, 2094, 15, 214, 0), // get_kernel_syms
+    (131, 2109, 8, 214, 4), // quotactl
+    (132, 2131, 7, 218, 1), // getpgid
+    (133, 2138, 6, 219, 1), // fchdir
+    (134, 2144, 7, 220, 0), // bdflush
+    (135, 2151, 5, 220, 3), // sysfs
+    (136, 2170, 11, 223, 1), // personality
+    (137, 2181, 11, 224, 0), // afs_syscall
+    (138, 2192, 8, 224, 1), // setfsuid
+    (139, 2200, 8, 225, 1), // setfsgid
+    (140, 2208, 7, 226, 5), // _llseek
+    (141, 2250, 8, 231, 3), // getdents
+    (142, 2279, 10, 234, 5), // _newselect
+    (143, 2311, 5, 239, 2), // flock
+    (144, 2316, 5, 241, 3), // msync
+    (145, 2321, 5, 244, 3), // readv
+    (146, 2353, 6, 247, 3), // writev
+    (147, 2359, 6, 250, 1), // getsid
+    (148, 2365, 9, 251, 1), // fdatasync
+    (149, 2374, 7, 252, 0), // _sysctl
+    (150, 2381, 5, 252, 2), // mlock
+    (151, 2386, 7, 254, 2), // munlock
+    (152, 2393, 8, 256, 1), // mlockall
+    (153, 2401, 10, 257, 0), // munlockall
+    (154, 2411, 14, 257, 2), // sched_setparam
+    (155, 2450, 14, 259, 2), // sched_getparam
+    (156, 2464, 18, 261, 3), // sched_setscheduler
+    (157, 2488, 18, 264, 1), // sched_getscheduler
+    (158, 2506, 11, 265, 0), // sched_yield
+    (159, 2517, 22, 265, 1), // sched_get_priority_max
+    (160, 2539, 22, 266, 1), // sched_get_priority_min
+    (161, 2561, 21, 267, 2), // sched_rr_get_interval
+    (162, 2613, 9, 269, 2), // nanosleep
+    (163, 2630, 6, 271, 5), // mremap
+    (164, 2658, 9, 276, 3), // setresuid
+    (165, 2671, 9, 279, 3), // getresuid
+    (166, 2691, 4, 282, 2), // vm86
+    (167, 2695, 12, 284, 0), // query_module
+    (168, 2707, 4, 284, 3), // poll
+    (169, 2747, 10, 287, 0), // nfsservctl
+    (170, 2757, 9, 287, 3), // setresgid
+    (171, 2770, 9, 290, 3), // getresgid
+    (172, 2779, 5, 293, 5), // prctl
+    (173, 2796, 12, 298, 0), // rt_sigreturn
+    (174, 2808, 12, 298, 4), // rt_sigaction
+    (175, 2872, 14, 302, 4), // rt_sigprocmask
+    (176, 2900, 13, 306, 2), // rt_sigpending
+    (177, 2913, 15, 308, 4), // rt_sigtimedwait
+    (178, 2998, 15, 312, 3), // rt_sigqueueinfo
+    (179, 3013, 13, 315, 2), // rt_sigsuspend
+    (180, 3033, 7, 317, 5), // pread64
+    (181, 3053, 8, 322, 5), // pwrite64
+    (182, 3061, 5, 327, 3), // chown
+    (183, 3066, 6, 330, 2), // getcwd
+    (184, 3076, 6, 332, 2), // capget
+    (185, 3127, 6, 334, 2), // capset
+    (186, 3154, 11, 336, 2), // sigaltstack
+    (187, 3196, 8, 338, 4), // sendfile
+    (188, 3222, 7, 342, 0), // getpmsg
+    (189, 3229, 7, 342, 0), // putpmsg
+    (190, 3236, 5, 342, 0), // vfork
+    (191, 3241, 10, 342, 2), // ugetrlimit
+    (192, 3251, 5, 344, 6), // mmap2
+    (193, 3261, 10, 350, 3), // truncate64
+    (194, 3271, 11, 353, 3), // ftruncate64
+    (195, 3282, 6, 356, 2), // stat64
+    (196, 3303, 7, 358, 2), // lstat64
+    (197, 3310, 7, 360, 2), // fstat64
+    (198, 3317, 8, 362, 3), // lchown32
+    (199, 3335, 8, 365, 0), // getuid32
+    (200, 3343, 8, 365, 0), // getgid32
+    (201, 3351, 9, 365, 0), // geteuid32
+    (202, 3360, 9, 365, 0), // getegid32
+    (203, 3369, 10, 365, 2), // setreuid32
+    (204, 3379, 10, 367, 2), // setregid32
+    (205, 3389, 11, 369, 2), // getgroups32
+    (206, 3407, 11, 371, 2), // setgroups32
+    (207, 3418, 8, 373, 3), // fchown32
+    (208, 3426, 11, 376, 3), // setresuid32
+    (209, 3437, 11, 379, 3), // getresuid32
+    (210, 3470, 11, 382, 3), // setresgid32
+    (211, 3481, 11, 385, 3), // getresgid32
+    (212, 3507, 7, 388, 3), // chown32
+    (213, 3514, 8, 391, 1), // setuid32
+    (214, 3522, 8, 392, 1), // setgid32
+    (215, 3530, 10, 393, 1), // setfsuid32
+    (216, 3540, 10, 394, 1), // setfsgid32
+    (217, 3550, 10, 395, 2), // pivot_root
+    (218, 3575, 7, 397, 3), // mincore
+    (219, 3597, 7, 400, 3), // madvise
+    (220, 3618, 10, 403, 3), // getdents64
+    (221, 3651, 7, 406, 3), // fcntl64
+    (224, 3658, 6, 409, 0), // gettid
+    (225, 3664, 9, 409, 4), // readahead
+    (226, 3685, 8, 413, 5), // setxattr
+    (227, 3705, 9, 418, 5), // lsetxattr
+    (228, 3714, 9, 423, 5), // fsetxattr
+    (229, 3723, 8, 428, 4), // getxattr
+    (230, 3731, 9, 432, 4), // lgetxattr
+    (231, 3740, 9, 436, 4), // fgetxattr
+    (232, 3749, 9, 440, 3), // listxattr
+    (233, 3762, 10, 443, 3), // llistxattr
+    (234, 3772, 10, 446, 3), // flistxattr
+    (235, 3782, 11, 449, 2), // removexattr
+    (236, 3793, 12, 451, 2), // lremovexattr
+    (237, 3805, 12, 453, 2), // fremovexattr
+    (238, 3817, 5, 455, 2), // tkill
+    (239, 3822, 10, 457, 4), // sendfile64
+    (240, 3832, 5, 461, 6), // futex
+    (241, 3862, 17, 467, 3), // sched_setaffinity
+    (242, 3892, 17, 470, 3), // sched_getaffinity
+    (243, 3909, 15, 473, 1), // set_thread_area
+    (244, 3948, 15, 474, 1), // get_thread_area
+    (245, 3963, 8, 475, 2), // io_setup
+    (246, 3999, 10, 477, 1), // io_destroy
+    (247, 4025, 12, 478, 5), // io_getevents
+    (248, 4091, 9, 483, 3), // io_submit
+    (249, 4121, 9, 486, 3), // io_cancel
+    (250, 4147, 9, 489, 5), // fadvise64
+    (252, 4180, 10, 494, 1), // exit_group
+    (253, 4190, 14, 495, 0), // lookup_dcookie
+    (254, 4204, 12, 495, 1), // epoll_create
+    (255, 4216, 9, 496, 4), // epoll_ctl
+    (256, 4254, 10, 500, 4), // epoll_wait
+    (257, 4273, 16, 504, 5), // remap_file_pages
+    (258, 4289, 15, 509, 1), // set_tid_address
+    (259, 4310, 12, 510, 3), // timer_create
+    (260, 4406, 13, 513, 4), // timer_settime
+    (261, 4465, 13, 517, 2), // timer_gettime
+    (262, 4485, 16, 519, 1), // timer_getoverrun
+    (263, 4501, 12, 520, 1), // timer_delete
+    (264, 4513, 13, 521, 2), // clock_settime
+    (265, 4537, 13, 523, 2), // clock_gettime
+    (266, 4550, 12, 525, 2), // clock_getres
+    (267, 4562, 15, 527, 4), // clock_nanosleep
+    (268, 4577, 8, 531, 3), // statfs64
+    (269, 4604, 9, 534, 3), // fstatfs64
+    (270, 4613, 6, 537, 3), // tgkill
+    (271, 4623, 6, 540, 2), // utimes
+    (272, 4651, 12, 542, 6), // fadvise64_64
+    (273, 4678, 7, 548, 0), // vserver
+    (274, 4685, 5, 548, 6), // mbind
+    (275, 4723, 13, 554, 5), // get_mempolicy
+    (276, 4736, 13, 559, 3), // set_mempolicy
+    (277, 4749, 7, 562, 4), // mq_open
+    (278, 4789, 9, 566, 1), // mq_unlink
+    (279, 4798, 12, 567, 5), // mq_timedsend
+    (280, 4857, 15, 572, 5), // mq_timedreceive
+    (281, 4896, 9, 577, 2), // mq_notify
+    (282, 4942, 13, 579, 3), // mq_getsetattr
+    (283, 4994, 10, 582, 4), // kexec_load
+    (284, 5050, 6, 586, 5), // waitid
+    (286, 5077, 7, 591, 5), // add_key
+    (287, 5131, 11, 596, 4), // request_key
+    (288, 5165, 6, 600, 5), // keyctl
+    (289, 5171, 10, 605, 3), // ioprio_set
+    (290, 5187, 10, 608, 2), // ioprio_get
+    (291, 5197, 12, 610, 0), // inotify_init
+    (292, 5209, 17, 610, 3), // inotify_add_watch
+    (293, 5226, 16, 613, 2), // inotify_rm_watch
+    (294, 5244, 13, 615, 4), // migrate_pages
+    (295, 5275, 6, 619, 4), // openat
+    (296, 5284, 7, 623, 3), // mkdirat
+    (297, 5291, 7, 626, 4), // mknodat
+    (298, 5298, 8, 630, 5), // fchownat
+    (299, 5310, 9, 635, 3), // futimesat
+    (300, 5319, 9, 638, 4), // fstatat64
+    (301, 5328, 8, 642, 3), // unlinkat
+    (302, 5336, 8, 645, 4), // renameat
+    (303, 5356, 6, 649, 5), // linkat
+    (304, 5362, 9, 654, 3), // symlinkat
+    (305, 5371, 10, 657, 4), // readlinkat
+    (306, 5381, 8, 661, 3), // fchmodat
+    (307, 5389, 9, 664, 3), // faccessat
+    (308, 5398, 8, 667, 6), // pselect6
+    (309, 5409, 5, 673, 5), // ppoll
+    (310, 5421, 7, 678, 1), // unshare
+    (311, 5441, 15, 679, 2), // set_robust_list
+    (312, 5485, 15, 681, 3), // get_robust_list
+    (313, 5550, 6, 684, 6), // splice
+    (314, 5580, 15, 690, 6), // sync_file_range
+    (315, 5611, 3, 696, 4), // tee
+    (316, 5623, 8, 700, 4), // vmsplice
+    (317, 5642, 10, 704, 6), // move_pages
+    (318, 5701, 6, 710, 3), // getcpu
+    (319, 5753, 11, 713, 6), // epoll_pwait
+    (320, 5764, 9, 719, 4), // utimensat
+    (321, 5773, 8, 723, 3), // signalfd
+    (322, 5801, 14, 726, 2), // timerfd_create
+    (323, 5822, 7, 728, 1), // eventfd
+    (324, 5829, 9, 729, 6), // fallocate
+    (325, 5850, 15, 735, 4), // timerfd_settime
+    (326, 5904, 15, 739, 2), // timerfd_gettime
+    (327, 5919, 9, 741, 4), // signalfd4
+    (328, 5928, 8, 745, 2), // eventfd2
+    (329, 5936, 13, 747, 1), // epoll_create1
+    (330, 5949, 4, 748, 3), // dup3
+    (331, 5953, 5, 751, 2), // pipe2
+    (332, 5958, 13, 753, 1), // inotify_init1
+    (333, 5971, 6, 754, 5), // preadv
+    (334, 5987, 7, 759, 5), // pwritev
+    (335, 5994, 17, 764, 4), // rt_tgsigqueueinfo
+    (336, 6011, 15, 768, 5), // perf_event_open
+    (337, 6070, 8, 773, 5), // recvmmsg
+    (338, 6098, 13, 778, 2), // fanotify_init
+    (339, 6124, 13, 780, 5), // fanotify_mark
+    (340, 6153, 9, 785, 4), // prlimit64
+    (341, 6218, 17, 789, 5), // name_to_handle_at
+    (342, 6267, 17, 794, 3), // open_by_handle_at
+    (343, 6294, 13, 797, 2), // clock_adjtime
+    (344, 6310, 6, 799, 1), // syncfs
+    (345, 6316, 8, 800, 4), // sendmmsg
+    (346, 6324, 5, 804, 2), // setns
+    (347, 6329, 16, 806, 6), // process_vm_readv
+    (348, 6367, 17, 812, 6), // process_vm_writev
+    (349, 6384, 4, 818, 5), // kcmp
+    (350, 6404, 12, 823, 3), // finit_module
+    (351, 6416, 13, 826, 3), // sched_setattr
+    (352, 6453, 13, 829, 4), // sched_getattr
+    (353, 6471, 9, 833, 5), // renameat2
+    (354, 6480, 7, 838, 3), // seccomp
+    (355, 6487, 9, 841, 3), // getrandom
+    (356, 6496, 12, 844, 2), // memfd_create
+    (357, 6508, 3, 846, 3), // bpf
+    (358, 6527, 8, 849, 5), // execveat
+    (359, 6535, 6, 854, 3), // socket
+    (360, 6555, 10, 857, 4), // socketpair
+    (361, 6573, 4, 861, 3), // bind
+    (362, 6608, 7, 864, 3), // connect
+    (363, 6624, 6, 867, 2), // listen
+    (364, 6637, 7, 869, 4), // accept4
+    (365, 6671, 10, 873, 5), // getsockopt
+    (366, 6700, 10, 878, 5), // setsockopt
+    (367, 6710, 11, 883, 3), // getsockname
+    (368, 6743, 11, 886, 3), // getpeername
+    (369, 6754, 6, 889, 6), // sendto
+    (370, 6772, 7, 895, 3), // sendmsg
+    (371, 6802, 8, 898, 6), // recvfrom
+    (372, 6810, 7, 904, 3), // recvmsg
+    (373, 6817, 8, 907, 2), // shutdown
+    (374, 6825, 11, 909, 1), // userfaultfd
+    (375, 6836, 10, 910, 3), // membarrier
+    (376, 6852, 6, 913, 3), // mlock2
+    (377, 6858, 15, 916, 6), // copy_file_range
+    (378, 6873, 7, 922, 6), // preadv2
+    (379, 6885, 8, 928, 6), // pwritev2
+    (380, 6893, 13, 934, 4), // pkey_mprotect
+    (381, 6910, 10, 938, 2), // pkey_alloc
+    (382, 6928, 9, 940, 1), // pkey_free
+    (383, 6937, 5, 941, 5), // statx
+    (384, 6962, 10, 946, 2), // arch_prctl
+    (385, 6972, 13, 948, 6), // io_pgetevents
+    (386, 7016, 4, 954, 4), // rseq
+    (393, 7041, 6, 958, 3), // semget
+    (394, 7066, 6, 961, 4), // semctl
+    (395, 7083, 6, 965, 3), // shmget
+    (396, 7095, 6, 968, 3), // shmctl
+    (397, 7123, 5, 971, 3), // shmat
+    (398, 7135, 5, 974, 1), // shmdt
+    (399, 7140, 6, 975, 2), // msgget
+    (400, 7152, 6, 977, 4), // msgsnd
+    (401, 7187, 6, 981, 5), // msgrcv
+    (402, 7199, 6, 986, 3), // msgctl
+    (403, 7222, 15, 989, 2), // clock_gettime64
+    (404, 7263, 15, 991, 2), // clock_settime64
+    (405, 7310, 15, 993, 2), // clock_adjtime64
+    (406, 7348, 19, 995, 2), // clock_getres_time64
+    (407, 7367, 22, 997, 4), // clock_nanosleep_time64
+    (408, 7389, 15, 1001, 2), // timer_gettime64
+    (409, 7432, 15, 1003, 4), // timer_settime64
+    (410, 7503, 17, 1007, 2), // timerfd_gettime64
+    (411, 7520, 17, 1009, 4), // timerfd_settime64
+    (412, 7537, 16, 1013, 4), // utimensat_time64
+    (413, 7553, 15, 1017, 6), // pselect6_time64
+    (414, 7568, 12, 1023, 5), // ppoll_time64
+    (416, 7580, 20, 1028, 6), // io_pgetevents_time64
+    (417, 7600, 15, 1034, 5), // recvmmsg_time64
+    (418, 7615, 19, 1039, 5), // mq_timedsend_time64
+    (419, 7634, 22, 1044, 5), // mq_timedreceive_time64
+    (420, 7656, 17, 1049, 4), // semtimedop_time64
+    (421, 7698, 22, 1053, 4), // rt_sigtimedwait_time64
+    (422, 7720, 12, 1057, 6), // futex_time64
+    (423, 7732, 28, 1063, 2), // sched_rr_get_interval_time64
+    (424, 7760, 17, 1065, 4), // pidfd_send_signal
+    (425, 7782, 14, 1069, 2), // io_uring_setup
+    (426, 7833, 14, 1071, 6), // io_uring_enter
+    (427, 7877, 17, 1077, 4), // io_uring_register
+    (428, 7907, 9, 1081, 3), // open_tree
+    (429, 7916, 10, 1084, 5), // move_mount
+    (430, 7964, 6, 1089, 2), // fsopen
+    (431, 7978, 8, 1091, 5), // fsconfig
+    (432, 7999, 7, 1096, 3), // fsmount
+    (433, 8021, 6, 1099, 3), // fspick
+    (434, 8027, 10, 1102, 2), // pidfd_open
+    (435, 8037, 6, 1104, 2), // clone3
+    (436, 8062, 11, 1106, 3), // close_range
+    (437, 8079, 7, 1109, 4), // openat2
+    (438, 8103, 11, 1113, 3), // pidfd_getfd
+    (439, 8114, 10, 1116, 4), // faccessat2
+    (440, 8124, 15, 1120, 5), // process_madvise
+    (441, 8139, 12, 1125, 6), // epoll_pwait2
+    (442, 8151, 13, 1131, 5), // mount_setattr
+    (443, 8183, 11, 1136, 4), // quotactl_fd
+    (444, 8194, 23, 1140, 3), // landlock_create_ruleset
+    (445, 8286, 17, 1143, 4), // landlock_add_rule
+    (446, 8387, 22, 1147, 2), // landlock_restrict_self
+    (447, 8409, 12, 1149, 1), // memfd_secret
+    (448, 8421, 16, 1150, 2), // process_mrelease
+    (449, 8437, 11, 1152, 5), // futex_waitv
+    (450, 8485, 23, 1157, 4), // set_mempolicy_home_node
+    (451, 8517, 9, 1161, 4), // cachestat
+    (452, 8584, 9, 1165, 4), // fchmodat2
+    (453, 8593, 16, 1169, 3), // map_shadow_stack
+    (454, 8609, 10, 1172, 4), // futex_wake
+    (455, 8619, 10, 1176, 6), // futex_wait
+    (456, 8629, 13, 1182, 4), // futex_requeue
+    (457, 8659, 9, 1186, 4), // statmount
+    (458, 8721, 9, 1190, 4), // listmount
+    (459, 8752, 17, 1194, 4), // lsm_get_self_attr
+    (460, 8785, 17, 1198, 4), // lsm_set_self_attr
+    (461, 8802, 16, 1202, 3), // lsm_list_modules
+    (462, 8821, 5, 1205, 3), // mseal
+    (463, 8826, 10, 1208, 6), // setxattrat
+    (464, 8869, 10, 1214, 6), // getxattrat
+    (465, 8898, 11, 1220, 5), // listxattrat
+    (466, 8909, 13, 1225, 4), // removexattrat
+    (467, 8922, 14, 1229, 5), // open_tree_attr
+    (468, 8936, 12, 1234, 5), // file_getattr
+    (469, 8972, 12, 1239, 5), // file_setattr
+];
+
+/// (name, C type).
+#[rustfmt::skip]
+pub(super) static ARGS: [PackedArg; 1244] = [
+    (19, 10, 29, 3), // error_code: int
+    (40, 2, 42, 12), // fd: unsigned int
+    (54, 3, 57, 6), // buf: char *
+    (63, 5, 68, 6), // count: size_t
+    (40, 2, 42, 12), // fd: unsigned int
+    (54, 3, 79, 12), // buf: const char *
+    (63, 5, 68, 6), // count: size_t
+    (95, 8, 79, 12), // filename: const char *
+    (103, 5, 29, 3), // flags: int
+    (108, 4, 112, 7), // mode: umode_t
+    (40, 2, 42, 12), // fd: unsigned int
+    (131, 3, 134, 5), // pid: pid_t
+    (139, 9, 148, 5), // stat_addr: int *
+    (153, 7, 29, 3), // options: int
+    (165, 8, 79, 12), // pathname: const char *
+    (108, 4, 112, 7), // mode: umode_t
+    (177, 7, 79, 12), // oldname: const char *
+    (184, 7, 79, 12), // newname: const char *
+    (165, 8, 79, 12), // pathname: const char *
+    (95, 8, 79, 12), // filename: const char *
+    (203, 4, 207, 20), // argv: const char * const *
+    (227, 4, 207, 20), // envp: const char * const *
+    (95, 8, 79, 12), // filename: const char *
+    (240, 4, 244, 14), // tloc: old_time32_t *
+    (95, 8, 79, 12), // filename: const char *
+    (108, 4, 112, 7), // mode: umode_t
+    (263, 3, 266, 8), // dev: unsigned
+    (95, 8, 79, 12), // filename: const char *
+    (108, 4, 112, 7), // mode: umode_t
+    (95, 8, 79, 12), // filename: const char *
+    (285, 4, 289, 9), // user: old_uid_t
+    (298, 5, 303, 9), // group: old_gid_t
+    (95, 8, 79, 12), // filename: const char *
+    (324, 7, 331, 26), // statbuf: struct __old_kernel_stat *
+    (40, 2, 42, 12), // fd: unsigned int
+    (362, 6, 368, 5), // offset: off_t
+    (373, 6, 42, 12), // whence: unsigned int
+    (390, 8, 57, 6), // dev_name: char *
+    (398, 8, 57, 6), // dir_name: char *
+    (406, 4, 57, 6), // type: char *
+    (103, 5, 410, 13), // flags: unsigned long
+    (423, 4, 427, 6), // data: void *
+    (439, 4, 57, 6), // name: char *
+    (449, 3, 289, 9), // uid: old_uid_t
+    (463, 4, 244, 14), // tptr: old_time32_t *
+    (473, 7, 480, 4), // request: long
+    (131, 3, 480, 4), // pid: long
+    (484, 4, 410, 13), // addr: unsigned long
+    (423, 4, 410, 13), // data: unsigned long
+    (493, 7, 42, 12), // seconds: unsigned int
+    (40, 2, 42, 12), // fd: unsigned int
+    (324, 7, 331, 26), // statbuf: struct __old_kernel_stat *
+    (95, 8, 79, 12), // filename: const char *
+    (518, 1, 519, 22), // t: struct old_utimbuf32 *
+    (95, 8, 79, 12), // filename: const char *
+    (108, 4, 29, 3), // mode: int
+    (559, 9, 29, 3), // increment: int
+    (131, 3, 134, 5), // pid: pid_t
+    (581, 3, 29, 3), // sig: int
+    (177, 7, 79, 12), // oldname: const char *
+    (184, 7, 79, 12), // newname: const char *
+    (165, 8, 79, 12), // pathname: const char *
+    (108, 4, 112, 7), // mode: umode_t
+    (165, 8, 79, 12), // pathname: const char *
+    (603, 6, 42, 12), // fildes: unsigned int
+    (603, 6, 148, 5), // fildes: int *
+    (618, 4, 622, 12), // tbuf: struct tms *
+    (638, 3, 410, 13), // brk: unsigned long
+    (647, 3, 303, 9), // gid: old_gid_t
+    (581, 3, 29, 3), // sig: int
+    (662, 7, 669, 14), // handler: __sighandler_t
+    (439, 4, 79, 12), // name: const char *
+    (439, 4, 57, 6), // name: char *
+    (103, 5, 29, 3), // flags: int
+    (40, 2, 42, 12), // fd: unsigned int
+    (717, 3, 42, 12), // cmd: unsigned int
+    (720, 3, 410, 13), // arg: unsigned long
+    (40, 2, 42, 12), // fd: unsigned int
+    (717, 3, 42, 12), // cmd: unsigned int
+    (720, 3, 410, 13), // arg: unsigned long
+    (131, 3, 134, 5), // pid: pid_t
+    (738, 4, 134, 5), // pgid: pid_t
+    (439, 4, 759, 23), // name: struct oldold_utsname *
+    (787, 4, 29, 3), // mask: int
+    (95, 8, 79, 12), // filename: const char *
+    (263, 3, 266, 8), // dev: unsigned
+    (802, 4, 806, 14), // ubuf: struct ustat *
+    (824, 5, 42, 12), // oldfd: unsigned int
+    (829, 5, 42, 12), // newfd: unsigned int
+    (581, 3, 29, 3), // sig: int
+    (863, 3, 866, 28), // act: const struct old_sigaction *
+    (894, 4, 898, 22), // oact: struct old_sigaction *
+    (936, 7, 29, 3), // newmask: int
+    (951, 4, 289, 9), // ruid: old_uid_t
+    (955, 4, 289, 9), // euid: old_uid_t
+    (967, 4, 303, 9), // rgid: old_gid_t
+    (971, 4, 303, 9), // egid: old_gid_t
+    (985, 7, 29, 3), // unused1: int
+    (992, 7, 29, 3), // unused2: int
+    (787, 4, 999, 12), // mask: old_sigset_t
+    (1021, 4, 1025, 14), // uset: old_sigset_t *
+    (439, 4, 57, 6), // name: char *
+    (1050, 3, 29, 3), // len: int
+    (1062, 8, 42, 12), // resource: unsigned int
+    (1070, 4, 1074, 15), // rlim: struct rlimit *
+    (1062, 8, 42, 12), // resource: unsigned int
+    (1070, 4, 1074, 15), // rlim: struct rlimit *
+    (1107, 3, 29, 3), // who: int
+    (1110, 2, 1112, 15), // ru: struct rusage *
+    (1139, 2, 1141, 29), // tv: struct __kernel_old_timeval *
+    (1170, 2, 1172, 17), // tz: struct timezone *
+    (1139, 2, 1141, 29), // tv: struct __kernel_old_timeval *
+    (1170, 2, 1172, 17), // tz: struct timezone *
+    (1210, 10, 29, 3), // gidsetsize: int
+    (1220, 9, 1229, 11), // grouplist: old_gid_t *
+    (1210, 10, 29, 3), // gidsetsize: int
+    (1220, 9, 1229, 11), // grouplist: old_gid_t *
+    (720, 3, 1255, 23), // arg: struct sel_arg_struct *
+    (177, 7, 79, 12), // oldname: const char *
+    (184, 7, 79, 12), // newname: const char *
+    (95, 8, 79, 12), // filename: const char *
+    (324, 7, 331, 26), // statbuf: struct __old_kernel_stat *
+    (1301, 4, 79, 12), // path: const char *
+    (54, 3, 57, 6), // buf: char *
+    (1305, 6, 29, 3), // bufsiz: int
+    (1317, 7, 79, 12), // library: const char *
+    (1330, 11, 79, 12), // specialfile: const char *
+    (1341, 10, 29, 3), // swap_flags: int
+    (1357, 6, 29, 3), // magic1: int
+    (1363, 6, 29, 3), // magic2: int
+    (717, 3, 42, 12), // cmd: unsigned int
+    (720, 3, 427, 6), // arg: void *
+    (40, 2, 42, 12), // fd: unsigned int
+    (1376, 6, 1382, 25), // dirent: struct old_linux_dirent *
+    (63, 5, 42, 12), // count: unsigned int
+    (720, 3, 1411, 24), // arg: struct mmap_arg_struct *
+    (484, 4, 410, 13), // addr: unsigned long
+    (1050, 3, 68, 6), // len: size_t
+    (1301, 4, 79, 12), // path: const char *
+    (1449, 6, 480, 4), // length: long
+    (40, 2, 42, 12), // fd: unsigned int
+    (1449, 6, 368, 5), // length: off_t
+    (40, 2, 42, 12), // fd: unsigned int
+    (108, 4, 112, 7), // mode: umode_t
+    (40, 2, 42, 12), // fd: unsigned int
+    (285, 4, 289, 9), // user: old_uid_t
+    (298, 5, 303, 9), // group: old_gid_t
+    (1487, 5, 29, 3), // which: int
+    (1107, 3, 29, 3), // who: int
+    (1487, 5, 29, 3), // which: int
+    (1107, 3, 29, 3), // who: int
+    (1503, 7, 29, 3), // niceval: int
+    (165, 8, 79, 12), // pathname: const char *
+    (54, 3, 1522, 15), // buf: struct statfs *
+    (40, 2, 42, 12), // fd: unsigned int
+    (54, 3, 1522, 15), // buf: struct statfs *
+    (1550, 4, 410, 13), // from: unsigned long
+    (1554, 3, 410, 13), // num: unsigned long
+    (1557, 7, 29, 3), // turn_on: int
+    (1574, 4, 29, 3), // call: int
+    (1578, 4, 1582, 15), // args: unsigned long *
+    (406, 4, 29, 3), // type: int
+    (54, 3, 57, 6), // buf: char *
+    (1050, 3, 29, 3), // len: int
+    (1487, 5, 29, 3), // which: int
+    (1612, 5, 1617, 31), // value: struct __kernel_old_itimerval *
+    (1648, 6, 1617, 31), // ovalue: struct __kernel_old_itimerval *
+    (1487, 5, 29, 3), // which: int
+    (1612, 5, 1617, 31), // value: struct __kernel_old_itimerval *
+    (95, 8, 79, 12), // filename: const char *
+    (324, 7, 1667, 13), // statbuf: struct stat *
+    (95, 8, 79, 12), // filename: const char *
+    (324, 7, 1667, 13), // statbuf: struct stat *
+    (40, 2, 42, 12), // fd: unsigned int
+    (324, 7, 1667, 13), // statbuf: struct stat *
+    (439, 4, 1698, 20), // name: struct old_utsname *
+    (1722, 5, 42, 12), // level: unsigned int
+    (1745, 9, 1754, 20), // user_vm86: struct vm86_struct *
+    (1779, 4, 134, 5), // upid: pid_t
+    (139, 9, 148, 5), // stat_addr: int *
+    (153, 7, 29, 3), // options: int
+    (1110, 2, 1112, 15), // ru: struct rusage *
+    (1330, 11, 79, 12), // specialfile: const char *
+    (1797, 4, 1801, 16), // info: struct sysinfo *
+    (1574, 4, 42, 12), // call: unsigned int
+    (1820, 5, 29, 3), // first: int
+    (1825, 6, 410, 13), // second: unsigned long
+    (1831, 5, 410, 13), // third: unsigned long
+    (1836, 3, 427, 6), // ptr: void *
+    (1839, 5, 480, 4), // fifth: long
+    (40, 2, 42, 12), // fd: unsigned int
+    (1863, 11, 410, 13), // clone_flags: unsigned long
+    (1874, 5, 410, 13), // newsp: unsigned long
+    (1879, 13, 148, 5), // parent_tidptr: int *
+    (1892, 3, 410, 13), // tls: unsigned long
+    (1895, 12, 148, 5), // child_tidptr: int *
+    (439, 4, 57, 6), // name: char *
+    (1050, 3, 29, 3), // len: int
+    (439, 4, 1925, 20), // name: struct new_utsname *
+    (1955, 4, 29, 3), // func: int
+    (1836, 3, 427, 6), // ptr: void *
+    (1959, 9, 410, 13), // bytecount: unsigned long
+    (1976, 5, 1981, 20), // txc_p: struct old_timex32 *
+    (2009, 5, 410, 13), // start: unsigned long
+    (1050, 3, 68, 6), // len: size_t
+    (2014, 4, 410, 13), // prot: unsigned long
+    (2029, 3, 29, 3), // how: int
+    (2032, 3, 1025, 14), // set: old_sigset_t *
+    (2035, 4, 1025, 14), // oset: old_sigset_t *
+    (2063, 4, 427, 6), // umod: void *
+    (1050, 3, 410, 13), // len: unsigned long
+    (2067, 5, 79, 12), // uargs: const char *
+    (2085, 9, 79, 12), // name_user: const char *
+    (103, 5, 42, 12), // flags: unsigned int
+    (717, 3, 42, 12), // cmd: unsigned int
+    (2117, 7, 79, 12), // special: const char *
+    (2124, 2, 2126, 5), // id: qid_t
+    (484, 4, 427, 6), // addr: void *
+    (131, 3, 134, 5), // pid: pid_t
+    (40, 2, 42, 12), // fd: unsigned int
+    (2156, 6, 29, 3), // option: int
+    (2162, 4, 410, 13), // arg1: unsigned long
+    (2166, 4, 410, 13), // arg2: unsigned long
+    (2170, 11, 42, 12), // personality: unsigned int
+    (449, 3, 289, 9), // uid: old_uid_t
+    (647, 3, 303, 9), // gid: old_gid_t
+    (40, 2, 42, 12), // fd: unsigned int
+    (2215, 11, 410, 13), // offset_high: unsigned long
+    (2226, 10, 410, 13), // offset_low: unsigned long
+    (2236, 6, 2242, 8), // result: loff_t *
+    (373, 6, 42, 12), // whence: unsigned int
+    (40, 2, 42, 12), // fd: unsigned int
+    (1376, 6, 2258, 21), // dirent: struct linux_dirent *
+    (63, 5, 42, 12), // count: unsigned int
+    (2289, 1, 29, 3), // n: int
+    (2290, 3, 2293, 8), // inp: fd_set *
+    (2301, 4, 2293, 8), // outp: fd_set *
+    (2305, 3, 2293, 8), // exp: fd_set *
+    (2308, 3, 1141, 29), // tvp: struct __kernel_old_timeval *
+    (40, 2, 42, 12), // fd: unsigned int
+    (717, 3, 42, 12), // cmd: unsigned int
+    (2009, 5, 410, 13), // start: unsigned long
+    (1050, 3, 68, 6), // len: size_t
+    (103, 5, 29, 3), // flags: int
+    (40, 2, 410, 13), // fd: unsigned long
+    (2326, 3, 2329, 20), // vec: const struct iovec *
+    (2349, 4, 410, 13), // vlen: unsigned long
+    (40, 2, 410, 13), // fd: unsigned long
+    (2326, 3, 2329, 20), // vec: const struct iovec *
+    (2349, 4, 410, 13), // vlen: unsigned long
+    (131, 3, 134, 5), // pid: pid_t
+    (40, 2, 42, 12), // fd: unsigned int
+    (2009, 5, 410, 13), // start: unsigned long
+    (1050, 3, 68, 6), // len: size_t
+    (2009, 5, 410, 13), // start: unsigned long
+    (1050, 3, 68, 6), // len: size_t
+    (103, 5, 29, 3), // flags: int
+    (131, 3, 134, 5), // pid: pid_t
+    (2425, 5, 2430, 20), // param: struct sched_param *
+    (131, 3, 134, 5), // pid: pid_t
+    (2425, 5, 2430, 20), // param: struct sched_param *
+    (131, 3, 134, 5), // pid: pid_t
+    (2482, 6, 29, 3), // policy: int
+    (2425, 5, 2430, 20), // param: struct sched_param *
+    (131, 3, 134, 5), // pid: pid_t
+    (2482, 6, 29, 3), // policy: int
+    (2482, 6, 29, 3), // policy: int
+    (131, 3, 134, 5), // pid: pid_t
+    (2582, 8, 2590, 23), // interval: struct old_timespec32 *
+    (2622, 4, 2590, 23), // rqtp: struct old_timespec32 *
+    (2626, 4, 2590, 23), // rmtp: struct old_timespec32 *
+    (484, 4, 410, 13), // addr: unsigned long
+    (2636, 7, 410, 13), // old_len: unsigned long
+    (2643, 7, 410, 13), // new_len: unsigned long
+    (103, 5, 410, 13), // flags: unsigned long
+    (2650, 8, 410, 13), // new_addr: unsigned long
+    (951, 4, 289, 9), // ruid: old_uid_t
+    (955, 4, 289, 9), // euid: old_uid_t
+    (2667, 4, 289, 9), // suid: old_uid_t
+    (951, 4, 2680, 11), // ruid: old_uid_t *
+    (955, 4, 2680, 11), // euid: old_uid_t *
+    (2667, 4, 2680, 11), // suid: old_uid_t *
+    (717, 3, 410, 13), // cmd: unsigned long
+    (720, 3, 410, 13), // arg: unsigned long
+    (2711, 4, 2715, 15), // ufds: struct pollfd *
+    (2730, 4, 42, 12), // nfds: unsigned int
+    (2734, 13, 29, 3), // timeout_msecs: int
+    (967, 4, 303, 9), // rgid: old_gid_t
+    (971, 4, 303, 9), // egid: old_gid_t
+    (2766, 4, 303, 9), // sgid: old_gid_t
+    (967, 4, 1229, 11), // rgid: old_gid_t *
+    (971, 4, 1229, 11), // egid: old_gid_t *
+    (2766, 4, 1229, 11), // sgid: old_gid_t *
+    (2156, 6, 29, 3), // option: int
+    (2166, 4, 410, 13), // arg2: unsigned long
+    (2784, 4, 410, 13), // arg3: unsigned long
+    (2788, 4, 410, 13), // arg4: unsigned long
+    (2792, 4, 410, 13), // arg5: unsigned long
+    (581, 3, 29, 3), // sig: int
+    (863, 3, 2820, 24), // act: const struct sigaction *
+    (894, 4, 2844, 18), // oact: struct sigaction *
+    (2862, 10, 68, 6), // sigsetsize: size_t
+    (2029, 3, 29, 3), // how: int
+    (2886, 4, 2890, 10), // nset: sigset_t *
+    (2035, 4, 2890, 10), // oset: sigset_t *
+    (2862, 10, 68, 6), // sigsetsize: size_t
+    (1021, 4, 2890, 10), // uset: sigset_t *
+    (2862, 10, 68, 6), // sigsetsize: size_t
+    (2928, 6, 2934, 16), // uthese: const sigset_t *
+    (2950, 5, 2955, 11), // uinfo: siginfo_t *
+    (2966, 3, 2969, 29), // uts: const struct old_timespec32 *
+    (2862, 10, 68, 6), // sigsetsize: size_t
+    (131, 3, 134, 5), // pid: pid_t
+    (581, 3, 29, 3), // sig: int
+    (2950, 5, 2955, 11), // uinfo: siginfo_t *
+    (3026, 7, 2890, 10), // unewset: sigset_t *
+    (2862, 10, 68, 6), // sigsetsize: size_t
+    (40, 2, 42, 12), // fd: unsigned int
+    (802, 4, 57, 6), // ubuf: char *
+    (63, 5, 3040, 3), // count: u32
+    (3043, 5, 3040, 3), // poslo: u32
+    (3048, 5, 3040, 3), // poshi: u32
+    (40, 2, 42, 12), // fd: unsigned int
+    (802, 4, 79, 12), // ubuf: const char *
+    (63, 5, 3040, 3), // count: u32
+    (3043, 5, 3040, 3), // poslo: u32
+    (3048, 5, 3040, 3), // poshi: u32
+    (95, 8, 79, 12), // filename: const char *
+    (285, 4, 289, 9), // user: old_uid_t
+    (298, 5, 303, 9), // group: old_gid_t
+    (54, 3, 57, 6), // buf: char *
+    (3072, 4, 410, 13), // size: unsigned long
+    (3082, 6, 3088, 17), // header: cap_user_header_t
+    (3105, 7, 3112, 15), // dataptr: cap_user_data_t
+    (3082, 6, 3088, 17), // header: cap_user_header_t
+    (423, 4, 3133, 21), // data: const cap_user_data_t
+    (3165, 3, 3168, 15), // uss: const stack_t *
+    (3183, 4, 3187, 9), // uoss: stack_t *
+    (3204, 6, 29, 3), // out_fd: int
+    (3210, 5, 29, 3), // in_fd: int
+    (362, 6, 3215, 7), // offset: off_t *
+    (63, 5, 68, 6), // count: size_t
+    (1062, 8, 42, 12), // resource: unsigned int
+    (1070, 4, 1074, 15), // rlim: struct rlimit *
+    (484, 4, 410, 13), // addr: unsigned long
+    (1050, 3, 410, 13), // len: unsigned long
+    (2014, 4, 410, 13), // prot: unsigned long
+    (103, 5, 410, 13), // flags: unsigned long
+    (40, 2, 410, 13), // fd: unsigned long
+    (3256, 5, 410, 13), // pgoff: unsigned long
+    (95, 8, 79, 12), // filename: const char *
+    (2226, 10, 410, 13), // offset_low: unsigned long
+    (2215, 11, 410, 13), // offset_high: unsigned long
+    (40, 2, 42, 12), // fd: unsigned int
+    (2226, 10, 410, 13), // offset_low: unsigned long
+    (2215, 11, 410, 13), // offset_high: unsigned long
+    (95, 8, 79, 12), // filename: const char *
+    (324, 7, 3288, 15), // statbuf: struct stat64 *
+    (95, 8, 79, 12), // filename: const char *
+    (324, 7, 3288, 15), // statbuf: struct stat64 *
+    (40, 2, 410, 13), // fd: unsigned long
+    (324, 7, 3288, 15), // statbuf: struct stat64 *
+    (95, 8, 79, 12), // filename: const char *
+    (285, 4, 3325, 5), // user: uid_t
+    (298, 5, 3330, 5), // group: gid_t
+    (951, 4, 3325, 5), // ruid: uid_t
+    (955, 4, 3325, 5), // euid: uid_t
+    (967, 4, 3330, 5), // rgid: gid_t
+    (971, 4, 3330, 5), // egid: gid_t
+    (1210, 10, 29, 3), // gidsetsize: int
+    (1220, 9, 3400, 7), // grouplist: gid_t *
+    (1210, 10, 29, 3), // gidsetsize: int
+    (1220, 9, 3400, 7), // grouplist: gid_t *
+    (40, 2, 42, 12), // fd: unsigned int
+    (285, 4, 3325, 5), // user: uid_t
+    (298, 5, 3330, 5), // group: gid_t
+    (951, 4, 3325, 5), // ruid: uid_t
+    (955, 4, 3325, 5), // euid: uid_t
+    (2667, 4, 3325, 5), // suid: uid_t
+    (3448, 5, 3453, 7), // ruidp: uid_t *
+    (3460, 5, 3453, 7), // euidp: uid_t *
+    (3465, 5, 3453, 7), // suidp: uid_t *
+    (967, 4, 3330, 5), // rgid: gid_t
+    (971, 4, 3330, 5), // egid: gid_t
+    (2766, 4, 3330, 5), // sgid: gid_t
+    (3492, 5, 3400, 7), // rgidp: gid_t *
+    (3497, 5, 3400, 7), // egidp: gid_t *
+    (3502, 5, 3400, 7), // sgidp: gid_t *
+    (95, 8, 79, 12), // filename: const char *
+    (285, 4, 3325, 5), // user: uid_t
+    (298, 5, 3330, 5), // group: gid_t
+    (449, 3, 3325, 5), // uid: uid_t
+    (647, 3, 3330, 5), // gid: gid_t
+    (449, 3, 3325, 5), // uid: uid_t
+    (647, 3, 3330, 5), // gid: gid_t
+    (3560, 8, 79, 12), // new_root: const char *
+    (3568, 7, 79, 12), // put_old: const char *
+    (2009, 5, 410, 13), // start: unsigned long
+    (1050, 3, 68, 6), // len: size_t
+    (2326, 3, 3582, 15), // vec: unsigned char *
+    (2009, 5, 410, 13), // start: unsigned long
+    (3604, 6, 68, 6), // len_in: size_t
+    (3610, 8, 29, 3), // behavior: int
+    (40, 2, 42, 12), // fd: unsigned int
+    (1376, 6, 3628, 23), // dirent: struct linux_dirent64 *
+    (63, 5, 42, 12), // count: unsigned int
+    (40, 2, 42, 12), // fd: unsigned int
+    (717, 3, 42, 12), // cmd: unsigned int
+    (720, 3, 410, 13), // arg: unsigned long
+    (40, 2, 29, 3), // fd: int
+    (3673, 6, 42, 12), // off_lo: unsigned int
+    (3679, 6, 42, 12), // off_hi: unsigned int
+    (63, 5, 68, 6), // count: size_t
+    (165, 8, 79, 12), // pathname: const char *
+    (439, 4, 79, 12), // name: const char *
+    (1612, 5, 3693, 12), // value: const void *
+    (3072, 4, 68, 6), // size: size_t
+    (103, 5, 29, 3), // flags: int
+    (165, 8, 79, 12), // pathname: const char *
+    (439, 4, 79, 12), // name: const char *
+    (1612, 5, 3693, 12), // value: const void *
+    (3072, 4, 68, 6), // size: size_t
+    (103, 5, 29, 3), // flags: int
+    (40, 2, 29, 3), // fd: int
+    (439, 4, 79, 12), // name: const char *
+    (1612, 5, 3693, 12), // value: const void *
+    (3072, 4, 68, 6), // size: size_t
+    (103, 5, 29, 3), // flags: int
+    (165, 8, 79, 12), // pathname: const char *
+    (439, 4, 79, 12), // name: const char *
+    (1612, 5, 427, 6), // value: void *
+    (3072, 4, 68, 6), // size: size_t
+    (165, 8, 79, 12), // pathname: const char *
+    (439, 4, 79, 12), // name: const char *
+    (1612, 5, 427, 6), // value: void *
+    (3072, 4, 68, 6), // size: size_t
+    (40, 2, 29, 3), // fd: int
+    (439, 4, 79, 12), // name: const char *
+    (1612, 5, 427, 6), // value: void *
+    (3072, 4, 68, 6), // size: size_t
+    (165, 8, 79, 12), // pathname: const char *
+    (3758, 4, 57, 6), // list: char *
+    (3072, 4, 68, 6), // size: size_t
+    (165, 8, 79, 12), // pathname: const char *
+    (3758, 4, 57, 6), // list: char *
+    (3072, 4, 68, 6), // size: size_t
+    (40, 2, 29, 3), // fd: int
+    (3758, 4, 57, 6), // list: char *
+    (3072, 4, 68, 6), // size: size_t
+    (165, 8, 79, 12), // pathname: const char *
+    (439, 4, 79, 12), // name: const char *
+    (165, 8, 79, 12), // pathname: const char *
+    (439, 4, 79, 12), // name: const char *
+    (40, 2, 29, 3), // fd: int
+    (439, 4, 79, 12), // name: const char *
+    (131, 3, 134, 5), // pid: pid_t
+    (581, 3, 29, 3), // sig: int
+    (3204, 6, 29, 3), // out_fd: int
+    (3210, 5, 29, 3), // in_fd: int
+    (362, 6, 2242, 8), // offset: loff_t *
+    (63, 5, 68, 6), // count: size_t
+    (3837, 5, 3842, 5), // uaddr: u32 *
+    (3847, 2, 29, 3), // op: int
+    (3849, 3, 3040, 3), // val: u32
+    (513, 5, 2969, 29), // utime: const struct old_timespec32 *
+    (3852, 6, 3842, 5), // uaddr2: u32 *
+    (3858, 4, 3040, 3), // val3: u32
+    (131, 3, 134, 5), // pid: pid_t
+    (1050, 3, 42, 12), // len: unsigned int
+    (3879, 13, 1582, 15), // user_mask_ptr: unsigned long *
+    (131, 3, 134, 5), // pid: pid_t
+    (1050, 3, 42, 12), // len: unsigned int
+    (3879, 13, 1582, 15), // user_mask_ptr: unsigned long *
+    (3924, 6, 3930, 18), // u_info: struct user_desc *
+    (3924, 6, 3930, 18), // u_info: struct user_desc *
+    (3971, 9, 266, 8), // nr_events: unsigned
+    (3980, 4, 3984, 15), // ctxp: aio_context_t *
+    (4009, 3, 4012, 13), // ctx: aio_context_t
+    (4037, 6, 4043, 5), // ctx_id: __u32
+    (4048, 6, 4054, 5), // min_nr: __s32
+    (4059, 2, 4054, 5), // nr: __s32
+    (4061, 6, 4067, 17), // events: struct io_event *
+    (4084, 7, 2590, 23), // timeout: struct old_timespec32 *
+    (4037, 6, 4012, 13), // ctx_id: aio_context_t
+    (4059, 2, 480, 4), // nr: long
+    (4100, 6, 4106, 15), // iocbpp: struct iocb * *
+    (4037, 6, 4012, 13), // ctx_id: aio_context_t
+    (4130, 4, 4134, 13), // iocb: struct iocb *
+    (2236, 6, 4067, 17), // result: struct io_event *
+    (40, 2, 29, 3), // fd: int
+    (4156, 9, 42, 12), // offset_lo: unsigned int
+    (4165, 9, 42, 12), // offset_hi: unsigned int
+    (1050, 3, 68, 6), // len: size_t
+    (4174, 6, 29, 3), // advice: int
+    (19, 10, 29, 3), // error_code: int
+    (3072, 4, 29, 3), // size: int
+    (4225, 4, 29, 3), // epfd: int
+    (3847, 2, 29, 3), // op: int
+    (40, 2, 29, 3), // fd: int
+    (4229, 5, 4234, 20), // event: struct epoll_event *
+    (4225, 4, 29, 3), // epfd: int
+    (4061, 6, 4234, 20), // events: struct epoll_event *
+    (4264, 9, 29, 3), // maxevents: int
+    (4084, 7, 29, 3), // timeout: int
+    (2009, 5, 410, 13), // start: unsigned long
+    (3072, 4, 410, 13), // size: unsigned long
+    (2014, 4, 410, 13), // prot: unsigned long
+    (3256, 5, 410, 13), // pgoff: unsigned long
+    (103, 5, 410, 13), // flags: unsigned long
+    (4304, 6, 148, 5), // tidptr: int *
+    (4322, 11, 4333, 15), // which_clock: const clockid_t
+    (4348, 16, 4364, 17), // timer_event_spec: struct sigevent *
+    (4381, 16, 4397, 9), // created_timer_id: timer_t *
+    (4419, 8, 4427, 7), // timer_id: timer_t
+    (103, 5, 29, 3), // flags: int
+    (4434, 3, 4437, 25), // new: struct old_itimerspec32 *
+    (4462, 3, 4437, 25), // old: struct old_itimerspec32 *
+    (4419, 8, 4427, 7), // timer_id: timer_t
+    (4478, 7, 4437, 25), // setting: struct old_itimerspec32 *
+    (4419, 8, 4427, 7), // timer_id: timer_t
+    (4419, 8, 4427, 7), // timer_id: timer_t
+    (4322, 11, 4526, 9), // which_clock: clockid_t
+    (4535, 2, 2590, 23), // tp: struct old_timespec32 *
+    (4322, 11, 4526, 9), // which_clock: clockid_t
+    (4535, 2, 2590, 23), // tp: struct old_timespec32 *
+    (4322, 11, 4526, 9), // which_clock: clockid_t
+    (4535, 2, 2590, 23), // tp: struct old_timespec32 *
+    (4322, 11, 4526, 9), // which_clock: clockid_t
+    (103, 5, 29, 3), // flags: int
+    (2622, 4, 2590, 23), // rqtp: struct old_timespec32 *
+    (2626, 4, 2590, 23), // rmtp: struct old_timespec32 *
+    (1301, 4, 79, 12), // path: const char *
+    (4585, 2, 68, 6), // sz: size_t
+    (54, 3, 4587, 17), // buf: struct statfs64 *
+    (40, 2, 42, 12), // fd: unsigned int
+    (4585, 2, 68, 6), // sz: size_t
+    (54, 3, 4587, 17), // buf: struct statfs64 *
+    (4619, 4, 134, 5), // tgid: pid_t
+    (131, 3, 134, 5), // pid: pid_t
+    (581, 3, 29, 3), // sig: int
+    (95, 8, 79, 12), // filename: const char *
+    (518, 1, 4629, 22), // t: struct old_timeval32 *
+    (40, 2, 29, 3), // fd: int
+    (2226, 10, 4043, 5), // offset_low: __u32
+    (2215, 11, 4043, 5), // offset_high: __u32
+    (4663, 7, 4043, 5), // len_low: __u32
+    (4670, 8, 4043, 5), // len_high: __u32
+    (4174, 6, 29, 3), // advice: int
+    (2009, 5, 410, 13), // start: unsigned long
+    (1050, 3, 410, 13), // len: unsigned long
+    (108, 4, 410, 13), // mode: unsigned long
+    (4690, 5, 4695, 21), // nmask: const unsigned long *
+    (4716, 7, 410, 13), // maxnode: unsigned long
+    (103, 5, 42, 12), // flags: unsigned int
+    (2482, 6, 148, 5), // policy: int *
+    (4690, 5, 1582, 15), // nmask: unsigned long *
+    (4716, 7, 410, 13), // maxnode: unsigned long
+    (484, 4, 410, 13), // addr: unsigned long
+    (103, 5, 410, 13), // flags: unsigned long
+    (108, 4, 29, 3), // mode: int
+    (4690, 5, 4695, 21), // nmask: const unsigned long *
+    (4716, 7, 410, 13), // maxnode: unsigned long
+    (4756, 6, 79, 12), // u_name: const char *
+    (4762, 5, 29, 3), // oflag: int
+    (108, 4, 112, 7), // mode: umode_t
+    (4767, 6, 4773, 16), // u_attr: struct mq_attr *
+    (4756, 6, 79, 12), // u_name: const char *
+    (4810, 5, 4815, 5), // mqdes: mqd_t
+    (4820, 9, 79, 12), // u_msg_ptr: const char *
+    (4829, 7, 42, 12), // msg_len: unsigned int
+    (4836, 8, 42, 12), // msg_prio: unsigned int
+    (4844, 13, 2969, 29), // u_abs_timeout: const struct old_timespec32 *
+    (4810, 5, 4815, 5), // mqdes: mqd_t
+    (4820, 9, 57, 6), // u_msg_ptr: char *
+    (4829, 7, 42, 12), // msg_len: unsigned int
+    (4872, 10, 4882, 14), // u_msg_prio: unsigned int *
+    (4844, 13, 2969, 29), // u_abs_timeout: const struct old_timespec32 *
+    (4810, 5, 4815, 5), // mqdes: mqd_t
+    (4905, 14, 4919, 23), // u_notification: const struct sigevent *
+    (4810, 5, 4815, 5), // mqdes: mqd_t
+    (4955, 8, 4963, 22), // u_mqstat: const struct mq_attr *
+    (4985, 9, 4773, 16), // u_omqstat: struct mq_attr *
+    (5004, 5, 410, 13), // entry: unsigned long
+    (5009, 11, 410, 13), // nr_segments: unsigned long
+    (5020, 8, 5028, 22), // segments: struct kexec_segment *
+    (103, 5, 410, 13), // flags: unsigned long
+    (1487, 5, 29, 3), // which: int
+    (1779, 4, 134, 5), // upid: pid_t
+    (5056, 5, 5061, 16), // infop: struct siginfo *
+    (153, 7, 29, 3), // options: int
+    (1110, 2, 1112, 15), // ru: struct rusage *
+    (5084, 5, 79, 12), // _type: const char *
+    (5089, 12, 79, 12), // _description: const char *
+    (5101, 8, 3693, 12), // _payload: const void *
+    (5109, 4, 68, 6), // plen: size_t
+    (5113, 6, 5119, 12), // ringid: key_serial_t
+    (5084, 5, 79, 12), // _type: const char *
+    (5089, 12, 79, 12), // _description: const char *
+    (5142, 13, 79, 12), // _callout_info: const char *
+    (5155, 10, 5119, 12), // destringid: key_serial_t
+    (2156, 6, 29, 3), // option: int
+    (2166, 4, 410, 13), // arg2: unsigned long
+    (2784, 4, 410, 13), // arg3: unsigned long
+    (2788, 4, 410, 13), // arg4: unsigned long
+    (2792, 4, 410, 13), // arg5: unsigned long
+    (1487, 5, 29, 3), // which: int
+    (1107, 3, 29, 3), // who: int
+    (5181, 6, 29, 3), // ioprio: int
+    (1487, 5, 29, 3), // which: int
+    (1107, 3, 29, 3), // who: int
+    (40, 2, 29, 3), // fd: int
+    (165, 8, 79, 12), // pathname: const char *
+    (787, 4, 3040, 3), // mask: u32
+    (40, 2, 29, 3), // fd: int
+    (5242, 2, 4054, 5), // wd: __s32
+    (131, 3, 134, 5), // pid: pid_t
+    (4716, 7, 410, 13), // maxnode: unsigned long
+    (5257, 9, 4695, 21), // old_nodes: const unsigned long *
+    (5266, 9, 4695, 21), // new_nodes: const unsigned long *
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (103, 5, 29, 3), // flags: int
+    (108, 4, 112, 7), // mode: umode_t
+    (5281, 3, 29, 3), // dfd: int
+    (165, 8, 79, 12), // pathname: const char *
+    (108, 4, 112, 7), // mode: umode_t
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (108, 4, 112, 7), // mode: umode_t
+    (263, 3, 42, 12), // dev: unsigned int
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (285, 4, 3325, 5), // user: uid_t
+    (298, 5, 3330, 5), // group: gid_t
+    (5306, 4, 29, 3), // flag: int
+    (5281, 3, 42, 12), // dfd: unsigned int
+    (95, 8, 79, 12), // filename: const char *
+    (518, 1, 4629, 22), // t: struct old_timeval32 *
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (324, 7, 3288, 15), // statbuf: struct stat64 *
+    (5306, 4, 29, 3), // flag: int
+    (5281, 3, 29, 3), // dfd: int
+    (165, 8, 79, 12), // pathname: const char *
+    (5306, 4, 29, 3), // flag: int
+    (5344, 6, 29, 3), // olddfd: int
+    (177, 7, 79, 12), // oldname: const char *
+    (5350, 6, 29, 3), // newdfd: int
+    (184, 7, 79, 12), // newname: const char *
+    (5344, 6, 29, 3), // olddfd: int
+    (177, 7, 79, 12), // oldname: const char *
+    (5350, 6, 29, 3), // newdfd: int
+    (184, 7, 79, 12), // newname: const char *
+    (103, 5, 29, 3), // flags: int
+    (177, 7, 79, 12), // oldname: const char *
+    (5350, 6, 29, 3), // newdfd: int
+    (184, 7, 79, 12), // newname: const char *
+    (5281, 3, 29, 3), // dfd: int
+    (165, 8, 79, 12), // pathname: const char *
+    (54, 3, 57, 6), // buf: char *
+    (1305, 6, 29, 3), // bufsiz: int
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (108, 4, 112, 7), // mode: umode_t
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (108, 4, 29, 3), // mode: int
+    (2289, 1, 29, 3), // n: int
+    (2290, 3, 2293, 8), // inp: fd_set *
+    (2301, 4, 2293, 8), // outp: fd_set *
+    (2305, 3, 2293, 8), // exp: fd_set *
+    (5406, 3, 2590, 23), // tsp: struct old_timespec32 *
+    (581, 3, 427, 6), // sig: void *
+    (2711, 4, 2715, 15), // ufds: struct pollfd *
+    (2730, 4, 42, 12), // nfds: unsigned int
+    (5406, 3, 2590, 23), // tsp: struct old_timespec32 *
+    (5414, 7, 2934, 16), // sigmask: const sigset_t *
+    (2862, 10, 68, 6), // sigsetsize: size_t
+    (5428, 13, 410, 13), // unshare_flags: unsigned long
+    (5456, 4, 5460, 25), // head: struct robust_list_head *
+    (1050, 3, 68, 6), // len: size_t
+    (131, 3, 29, 3), // pid: int
+    (5500, 8, 5508, 27), // head_ptr: struct robust_list_head * *
+    (5535, 7, 5542, 8), // len_ptr: size_t *
+    (5556, 5, 29, 3), // fd_in: int
+    (5561, 6, 2242, 8), // off_in: loff_t *
+    (5567, 6, 29, 3), // fd_out: int
+    (5573, 7, 2242, 8), // off_out: loff_t *
+    (1050, 3, 68, 6), // len: size_t
+    (103, 5, 42, 12), // flags: unsigned int
+    (40, 2, 29, 3), // fd: int
+    (5595, 7, 42, 12), // off_low: unsigned int
+    (3679, 6, 42, 12), // off_hi: unsigned int
+    (5602, 5, 42, 12), // n_low: unsigned int
+    (5607, 4, 42, 12), // n_hi: unsigned int
+    (103, 5, 29, 3), // flags: int
+    (5614, 4, 29, 3), // fdin: int
+    (5618, 5, 29, 3), // fdout: int
+    (1050, 3, 68, 6), // len: size_t
+    (103, 5, 42, 12), // flags: unsigned int
+    (40, 2, 29, 3), // fd: int
+    (5631, 4, 2329, 20), // uiov: const struct iovec *
+    (5635, 7, 410, 13), // nr_segs: unsigned long
+    (103, 5, 42, 12), // flags: unsigned int
+    (131, 3, 134, 5), // pid: pid_t
+    (5652, 8, 410, 13), // nr_pages: unsigned long
+    (5660, 5, 5665, 14), // pages: const void * *
+    (5679, 5, 5684, 11), // nodes: const int *
+    (5695, 6, 148, 5), // status: int *
+    (103, 5, 29, 3), // flags: int
+    (5707, 4, 5711, 10), // cpup: unsigned *
+    (5721, 5, 5711, 10), // nodep: unsigned *
+    (5726, 6, 5732, 21), // unused: struct getcpu_cache *
+    (4225, 4, 29, 3), // epfd: int
+    (4061, 6, 4234, 20), // events: struct epoll_event *
+    (4264, 9, 29, 3), // maxevents: int
+    (4084, 7, 29, 3), // timeout: int
+    (5414, 7, 2934, 16), // sigmask: const sigset_t *
+    (2862, 10, 68, 6), // sigsetsize: size_t
+    (5281, 3, 42, 12), // dfd: unsigned int
+    (95, 8, 79, 12), // filename: const char *
+    (518, 1, 2590, 23), // t: struct old_timespec32 *
+    (103, 5, 29, 3), // flags: int
+    (5781, 3, 29, 3), // ufd: int
+    (5784, 9, 2890, 10), // user_mask: sigset_t *
+    (5793, 8, 68, 6), // sizemask: size_t
+    (5815, 7, 29, 3), // clockid: int
+    (103, 5, 29, 3), // flags: int
+    (63, 5, 42, 12), // count: unsigned int
+    (40, 2, 29, 3), // fd: int
+    (108, 4, 29, 3), // mode: int
+    (4156, 9, 42, 12), // offset_lo: unsigned int
+    (4165, 9, 42, 12), // offset_hi: unsigned int
+    (5838, 6, 42, 12), // len_lo: unsigned int
+    (5844, 6, 42, 12), // len_hi: unsigned int
+    (5781, 3, 29, 3), // ufd: int
+    (103, 5, 29, 3), // flags: int
+    (5865, 4, 5869, 31), // utmr: const struct old_itimerspec32 *
+    (5900, 4, 4437, 25), // otmr: struct old_itimerspec32 *
+    (5781, 3, 29, 3), // ufd: int
+    (5900, 4, 4437, 25), // otmr: struct old_itimerspec32 *
+    (5781, 3, 29, 3), // ufd: int
+    (5784, 9, 2890, 10), // user_mask: sigset_t *
+    (5793, 8, 68, 6), // sizemask: size_t
+    (103, 5, 29, 3), // flags: int
+    (63, 5, 42, 12), // count: unsigned int
+    (103, 5, 29, 3), // flags: int
+    (103, 5, 29, 3), // flags: int
+    (824, 5, 42, 12), // oldfd: unsigned int
+    (829, 5, 42, 12), // newfd: unsigned int
+    (103, 5, 29, 3), // flags: int
+    (603, 6, 148, 5), // fildes: int *
+    (103, 5, 29, 3), // flags: int
+    (103, 5, 29, 3), // flags: int
+    (40, 2, 410, 13), // fd: unsigned long
+    (2326, 3, 2329, 20), // vec: const struct iovec *
+    (2349, 4, 410, 13), // vlen: unsigned long
+    (5977, 5, 410, 13), // pos_l: unsigned long
+    (5982, 5, 410, 13), // pos_h: unsigned long
+    (40, 2, 410, 13), // fd: unsigned long
+    (2326, 3, 2329, 20), // vec: const struct iovec *
+    (2349, 4, 410, 13), // vlen: unsigned long
+    (5977, 5, 410, 13), // pos_l: unsigned long
+    (5982, 5, 410, 13), // pos_h: unsigned long
+    (4619, 4, 134, 5), // tgid: pid_t
+    (131, 3, 134, 5), // pid: pid_t
+    (581, 3, 29, 3), // sig: int
+    (2950, 5, 2955, 11), // uinfo: siginfo_t *
+    (6026, 9, 6035, 24), // attr_uptr: struct perf_event_attr *
+    (131, 3, 134, 5), // pid: pid_t
+    (6059, 3, 29, 3), // cpu: int
+    (6062, 8, 29, 3), // group_fd: int
+    (103, 5, 410, 13), // flags: unsigned long
+    (40, 2, 29, 3), // fd: int
+    (6078, 4, 6082, 16), // mmsg: struct mmsghdr *
+    (2349, 4, 42, 12), // vlen: unsigned int
+    (103, 5, 42, 12), // flags: unsigned int
+    (4084, 7, 2590, 23), // timeout: struct old_timespec32 *
+    (103, 5, 42, 12), // flags: unsigned int
+    (6111, 13, 42, 12), // event_f_flags: unsigned int
+    (6137, 11, 29, 3), // fanotify_fd: int
+    (103, 5, 42, 12), // flags: unsigned int
+    (787, 4, 6148, 5), // mask: __u64
+    (5281, 3, 29, 3), // dfd: int
+    (165, 8, 79, 12), // pathname: const char *
+    (131, 3, 134, 5), // pid: pid_t
+    (1062, 8, 42, 12), // resource: unsigned int
+    (6162, 8, 6170, 23), // new_rlim: const struct rlimit64 *
+    (6193, 8, 6201, 17), // old_rlim: struct rlimit64 *
+    (5281, 3, 29, 3), // dfd: int
+    (439, 4, 79, 12), // name: const char *
+    (6235, 6, 6241, 20), // handle: struct file_handle *
+    (6261, 6, 427, 6), // mnt_id: void *
+    (5306, 4, 29, 3), // flag: int
+    (6284, 10, 29, 3), // mountdirfd: int
+    (6235, 6, 6241, 20), // handle: struct file_handle *
+    (103, 5, 29, 3), // flags: int
+    (4322, 11, 4526, 9), // which_clock: clockid_t
+    (6307, 3, 1981, 20), // utx: struct old_timex32 *
+    (40, 2, 29, 3), // fd: int
+    (40, 2, 29, 3), // fd: int
+    (6078, 4, 6082, 16), // mmsg: struct mmsghdr *
+    (2349, 4, 42, 12), // vlen: unsigned int
+    (103, 5, 42, 12), // flags: unsigned int
+    (40, 2, 29, 3), // fd: int
+    (103, 5, 29, 3), // flags: int
+    (131, 3, 134, 5), // pid: pid_t
+    (6345, 4, 2329, 20), // lvec: const struct iovec *
+    (6349, 7, 410, 13), // liovcnt: unsigned long
+    (6356, 4, 2329, 20), // rvec: const struct iovec *
+    (6360, 7, 410, 13), // riovcnt: unsigned long
+    (103, 5, 410, 13), // flags: unsigned long
+    (131, 3, 134, 5), // pid: pid_t
+    (6345, 4, 2329, 20), // lvec: const struct iovec *
+    (6349, 7, 410, 13), // liovcnt: unsigned long
+    (6356, 4, 2329, 20), // rvec: const struct iovec *
+    (6360, 7, 410, 13), // riovcnt: unsigned long
+    (103, 5, 410, 13), // flags: unsigned long
+    (6388, 4, 134, 5), // pid1: pid_t
+    (6392, 4, 134, 5), // pid2: pid_t
+    (406, 4, 29, 3), // type: int
+    (6396, 4, 410, 13), // idx1: unsigned long
+    (6400, 4, 410, 13), // idx2: unsigned long
+    (40, 2, 29, 3), // fd: int
+    (2067, 5, 79, 12), // uargs: const char *
+    (103, 5, 29, 3), // flags: int
+    (131, 3, 134, 5), // pid: pid_t
+    (6429, 5, 6434, 19), // uattr: struct sched_attr *
+    (103, 5, 42, 12), // flags: unsigned int
+    (131, 3, 134, 5), // pid: pid_t
+    (6429, 5, 6434, 19), // uattr: struct sched_attr *
+    (6466, 5, 42, 12), // usize: unsigned int
+    (103, 5, 42, 12), // flags: unsigned int
+    (5344, 6, 29, 3), // olddfd: int
+    (177, 7, 79, 12), // oldname: const char *
+    (5350, 6, 29, 3), // newdfd: int
+    (184, 7, 79, 12), // newname: const char *
+    (103, 5, 42, 12), // flags: unsigned int
+    (3847, 2, 42, 12), // op: unsigned int
+    (103, 5, 42, 12), // flags: unsigned int
+    (2067, 5, 427, 6), // uargs: void *
+    (802, 4, 57, 6), // ubuf: char *
+    (1050, 3, 68, 6), // len: size_t
+    (103, 5, 42, 12), // flags: unsigned int
+    (1920, 5, 79, 12), // uname: const char *
+    (103, 5, 42, 12), // flags: unsigned int
+    (717, 3, 29, 3), // cmd: int
+    (6429, 5, 6511, 16), // uattr: union bpf_attr *
+    (3072, 4, 42, 12), // size: unsigned int
+    (40, 2, 29, 3), // fd: int
+    (95, 8, 79, 12), // filename: const char *
+    (203, 4, 207, 20), // argv: const char * const *
+    (227, 4, 207, 20), // envp: const char * const *
+    (103, 5, 29, 3), // flags: int
+    (6541, 6, 29, 3), // family: int
+    (406, 4, 29, 3), // type: int
+    (6547, 8, 29, 3), // protocol: int
+    (6541, 6, 29, 3), // family: int
+    (406, 4, 29, 3), // type: int
+    (6547, 8, 29, 3), // protocol: int
+    (6565, 8, 148, 5), // usockvec: int *
+    (40, 2, 29, 3), // fd: int
+    (6577, 7, 6584, 17), // umyaddr: struct sockaddr *
+    (6601, 7, 29, 3), // addrlen: int
+    (40, 2, 29, 3), // fd: int
+    (6615, 9, 6584, 17), // uservaddr: struct sockaddr *
+    (6601, 7, 29, 3), // addrlen: int
+    (40, 2, 29, 3), // fd: int
+    (6630, 7, 29, 3), // backlog: int
+    (40, 2, 29, 3), // fd: int
+    (6644, 14, 6584, 17), // upeer_sockaddr: struct sockaddr *
+    (6658, 13, 148, 5), // upeer_addrlen: int *
+    (103, 5, 29, 3), // flags: int
+    (40, 2, 29, 3), // fd: int
+    (1722, 5, 29, 3), // level: int
+    (6681, 7, 29, 3), // optname: int
+    (6688, 6, 57, 6), // optval: char *
+    (6694, 6, 148, 5), // optlen: int *
+    (40, 2, 29, 3), // fd: int
+    (1722, 5, 29, 3), // level: int
+    (6681, 7, 29, 3), // optname: int
+    (6688, 6, 57, 6), // optval: char *
+    (6694, 6, 29, 3), // optlen: int
+    (40, 2, 29, 3), // fd: int
+    (6721, 9, 6584, 17), // usockaddr: struct sockaddr *
+    (6730, 13, 148, 5), // usockaddr_len: int *
+    (40, 2, 29, 3), // fd: int
+    (6721, 9, 6584, 17), // usockaddr: struct sockaddr *
+    (6730, 13, 148, 5), // usockaddr_len: int *
+    (40, 2, 29, 3), // fd: int
+    (6760, 4, 427, 6), // buff: void *
+    (1050, 3, 68, 6), // len: size_t
+    (103, 5, 42, 12), // flags: unsigned int
+    (484, 4, 6584, 17), // addr: struct sockaddr *
+    (6764, 8, 29, 3), // addr_len: int
+    (40, 2, 29, 3), // fd: int
+    (6779, 3, 6782, 20), // msg: struct user_msghdr *
+    (103, 5, 42, 12), // flags: unsigned int
+    (40, 2, 29, 3), // fd: int
+    (802, 4, 427, 6), // ubuf: void *
+    (3072, 4, 68, 6), // size: size_t
+    (103, 5, 42, 12), // flags: unsigned int
+    (484, 4, 6584, 17), // addr: struct sockaddr *
+    (6764, 8, 148, 5), // addr_len: int *
+    (40, 2, 29, 3), // fd: int
+    (6779, 3, 6782, 20), // msg: struct user_msghdr *
+    (103, 5, 42, 12), // flags: unsigned int
+    (40, 2, 29, 3), // fd: int
+    (2029, 3, 29, 3), // how: int
+    (103, 5, 29, 3), // flags: int
+    (717, 3, 29, 3), // cmd: int
+    (103, 5, 42, 12), // flags: unsigned int
+    (6846, 6, 29, 3), // cpu_id: int
+    (2009, 5, 410, 13), // start: unsigned long
+    (1050, 3, 68, 6), // len: size_t
+    (103, 5, 29, 3), // flags: int
+    (5556, 5, 29, 3), // fd_in: int
+    (5561, 6, 2242, 8), // off_in: loff_t *
+    (5567, 6, 29, 3), // fd_out: int
+    (5573, 7, 2242, 8), // off_out: loff_t *
+    (1050, 3, 68, 6), // len: size_t
+    (103, 5, 42, 12), // flags: unsigned int
+    (40, 2, 410, 13), // fd: unsigned long
+    (2326, 3, 2329, 20), // vec: const struct iovec *
+    (2349, 4, 410, 13), // vlen: unsigned long
+    (5977, 5, 410, 13), // pos_l: unsigned long
+    (5982, 5, 410, 13), // pos_h: unsigned long
+    (103, 5, 6880, 5), // flags: rwf_t
+    (40, 2, 410, 13), // fd: unsigned long
+    (2326, 3, 2329, 20), // vec: const struct iovec *
+    (2349, 4, 410, 13), // vlen: unsigned long
+    (5977, 5, 410, 13), // pos_l: unsigned long
+    (5982, 5, 410, 13), // pos_h: unsigned long
+    (103, 5, 6880, 5), // flags: rwf_t
+    (2009, 5, 410, 13), // start: unsigned long
+    (1050, 3, 68, 6), // len: size_t
+    (2014, 4, 410, 13), // prot: unsigned long
+    (6906, 4, 29, 3), // pkey: int
+    (103, 5, 410, 13), // flags: unsigned long
+    (6920, 8, 410, 13), // init_val: unsigned long
+    (6906, 4, 29, 3), // pkey: int
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (103, 5, 266, 8), // flags: unsigned
+    (787, 4, 42, 12), // mask: unsigned int
+    (6942, 6, 6948, 14), // buffer: struct statx *
+    (2156, 6, 29, 3), // option: int
+    (2166, 4, 410, 13), // arg2: unsigned long
+    (4037, 6, 4012, 13), // ctx_id: aio_context_t
+    (4048, 6, 480, 4), // min_nr: long
+    (4059, 2, 480, 4), // nr: long
+    (4061, 6, 4067, 17), // events: struct io_event *
+    (4084, 7, 2590, 23), // timeout: struct old_timespec32 *
+    (6985, 4, 6989, 27), // usig: const struct __aio_sigset *
+    (7016, 4, 7020, 13), // rseq: struct rseq *
+    (7033, 8, 3040, 3), // rseq_len: u32
+    (103, 5, 29, 3), // flags: int
+    (581, 3, 3040, 3), // sig: u32
+    (7047, 3, 7050, 5), // key: key_t
+    (7055, 5, 29, 3), // nsems: int
+    (7060, 6, 29, 3), // semflg: int
+    (7072, 5, 29, 3), // semid: int
+    (7077, 6, 29, 3), // semnum: int
+    (717, 3, 29, 3), // cmd: int
+    (720, 3, 410, 13), // arg: unsigned long
+    (7047, 3, 7050, 5), // key: key_t
+    (3072, 4, 68, 6), // size: size_t
+    (7089, 6, 29, 3), // shmflg: int
+    (7101, 5, 29, 3), // shmid: int
+    (717, 3, 29, 3), // cmd: int
+    (54, 3, 7106, 17), // buf: struct shmid_ds *
+    (7101, 5, 29, 3), // shmid: int
+    (7128, 7, 57, 6), // shmaddr: char *
+    (7089, 6, 29, 3), // shmflg: int
+    (7128, 7, 57, 6), // shmaddr: char *
+    (7047, 3, 7050, 5), // key: key_t
+    (7146, 6, 29, 3), // msgflg: int
+    (7158, 5, 29, 3), // msqid: int
+    (7163, 4, 7167, 15), // msgp: struct msgbuf *
+    (7182, 5, 68, 6), // msgsz: size_t
+    (7146, 6, 29, 3), // msgflg: int
+    (7158, 5, 29, 3), // msqid: int
+    (7163, 4, 7167, 15), // msgp: struct msgbuf *
+    (7182, 5, 68, 6), // msgsz: size_t
+    (7193, 6, 480, 4), // msgtyp: long
+    (7146, 6, 29, 3), // msgflg: int
+    (7158, 5, 29, 3), // msqid: int
+    (717, 3, 29, 3), // cmd: int
+    (54, 3, 7205, 17), // buf: struct msqid_ds *
+    (4322, 11, 4333, 15), // which_clock: const clockid_t
+    (4535, 2, 7237, 26), // tp: struct __kernel_timespec *
+    (4322, 11, 4333, 15), // which_clock: const clockid_t
+    (4535, 2, 7278, 32), // tp: const struct __kernel_timespec *
+    (4322, 11, 4333, 15), // which_clock: const clockid_t
+    (6307, 3, 7325, 23), // utx: struct __kernel_timex *
+    (4322, 11, 4333, 15), // which_clock: const clockid_t
+    (4535, 2, 7237, 26), // tp: struct __kernel_timespec *
+    (4322, 11, 4333, 15), // which_clock: const clockid_t
+    (103, 5, 29, 3), // flags: int
+    (2622, 4, 7278, 32), // rqtp: const struct __kernel_timespec *
+    (2626, 4, 7237, 26), // rmtp: struct __kernel_timespec *
+    (4419, 8, 4427, 7), // timer_id: timer_t
+    (4478, 7, 7404, 28), // setting: struct __kernel_itimerspec *
+    (4419, 8, 4427, 7), // timer_id: timer_t
+    (103, 5, 29, 3), // flags: int
+    (7447, 11, 7458, 34), // new_setting: const struct __kernel_itimerspec *
+    (7492, 11, 7404, 28), // old_setting: struct __kernel_itimerspec *
+    (5781, 3, 29, 3), // ufd: int
+    (5900, 4, 7404, 28), // otmr: struct __kernel_itimerspec *
+    (5781, 3, 29, 3), // ufd: int
+    (103, 5, 29, 3), // flags: int
+    (5865, 4, 7458, 34), // utmr: const struct __kernel_itimerspec *
+    (5900, 4, 7404, 28), // otmr: struct __kernel_itimerspec *
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (4623, 6, 7237, 26), // utimes: struct __kernel_timespec *
+    (103, 5, 29, 3), // flags: int
+    (2289, 1, 29, 3), // n: int
+    (2290, 3, 2293, 8), // inp: fd_set *
+    (2301, 4, 2293, 8), // outp: fd_set *
+    (2305, 3, 2293, 8), // exp: fd_set *
+    (5406, 3, 7237, 26), // tsp: struct __kernel_timespec *
+    (581, 3, 427, 6), // sig: void *
+    (2711, 4, 2715, 15), // ufds: struct pollfd *
+    (2730, 4, 42, 12), // nfds: unsigned int
+    (5406, 3, 7237, 26), // tsp: struct __kernel_timespec *
+    (5414, 7, 2934, 16), // sigmask: const sigset_t *
+    (2862, 10, 68, 6), // sigsetsize: size_t
+    (4037, 6, 4012, 13), // ctx_id: aio_context_t
+    (4048, 6, 480, 4), // min_nr: long
+    (4059, 2, 480, 4), // nr: long
+    (4061, 6, 4067, 17), // events: struct io_event *
+    (4084, 7, 7237, 26), // timeout: struct __kernel_timespec *
+    (6985, 4, 6989, 27), // usig: const struct __aio_sigset *
+    (40, 2, 29, 3), // fd: int
+    (6078, 4, 6082, 16), // mmsg: struct mmsghdr *
+    (2349, 4, 42, 12), // vlen: unsigned int
+    (103, 5, 42, 12), // flags: unsigned int
+    (4084, 7, 7237, 26), // timeout: struct __kernel_timespec *
+    (4810, 5, 4815, 5), // mqdes: mqd_t
+    (4820, 9, 79, 12), // u_msg_ptr: const char *
+    (4829, 7, 68, 6), // msg_len: size_t
+    (4836, 8, 42, 12), // msg_prio: unsigned int
+    (4844, 13, 7278, 32), // u_abs_timeout: const struct __kernel_timespec *
+    (4810, 5, 4815, 5), // mqdes: mqd_t
+    (4820, 9, 57, 6), // u_msg_ptr: char *
+    (4829, 7, 68, 6), // msg_len: size_t
+    (4872, 10, 4882, 14), // u_msg_prio: unsigned int *
+    (4844, 13, 7278, 32), // u_abs_timeout: const struct __kernel_timespec *
+    (7072, 5, 29, 3), // semid: int
+    (7673, 5, 7678, 15), // tsops: struct sembuf *
+    (7693, 5, 42, 12), // nsops: unsigned int
+    (4084, 7, 7278, 32), // timeout: const struct __kernel_timespec *
+    (2928, 6, 2934, 16), // uthese: const sigset_t *
+    (2950, 5, 2955, 11), // uinfo: siginfo_t *
+    (2966, 3, 7278, 32), // uts: const struct __kernel_timespec *
+    (2862, 10, 68, 6), // sigsetsize: size_t
+    (3837, 5, 3842, 5), // uaddr: u32 *
+    (3847, 2, 29, 3), // op: int
+    (3849, 3, 3040, 3), // val: u32
+    (513, 5, 7278, 32), // utime: const struct __kernel_timespec *
+    (3852, 6, 3842, 5), // uaddr2: u32 *
+    (3858, 4, 3040, 3), // val3: u32
+    (131, 3, 134, 5), // pid: pid_t
+    (2582, 8, 7237, 26), // interval: struct __kernel_timespec *
+    (7777, 5, 29, 3), // pidfd: int
+    (581, 3, 29, 3), // sig: int
+    (1797, 4, 2955, 11), // info: siginfo_t *
+    (103, 5, 42, 12), // flags: unsigned int
+    (7796, 7, 3040, 3), // entries: u32
+    (7803, 6, 7809, 24), // params: struct io_uring_params *
+    (40, 2, 42, 12), // fd: unsigned int
+    (7847, 9, 3040, 3), // to_submit: u32
+    (7856, 12, 3040, 3), // min_complete: u32
+    (103, 5, 3040, 3), // flags: u32
+    (7868, 4, 3693, 12), // argp: const void *
+    (7872, 5, 68, 6), // argsz: size_t
+    (40, 2, 42, 12), // fd: unsigned int
+    (7894, 6, 42, 12), // opcode: unsigned int
+    (720, 3, 427, 6), // arg: void *
+    (7900, 7, 42, 12), // nr_args: unsigned int
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (103, 5, 266, 8), // flags: unsigned
+    (7926, 8, 29, 3), // from_dfd: int
+    (7934, 13, 79, 12), // from_pathname: const char *
+    (7947, 6, 29, 3), // to_dfd: int
+    (7953, 11, 79, 12), // to_pathname: const char *
+    (103, 5, 42, 12), // flags: unsigned int
+    (7970, 8, 79, 12), // _fs_name: const char *
+    (103, 5, 42, 12), // flags: unsigned int
+    (40, 2, 29, 3), // fd: int
+    (717, 3, 42, 12), // cmd: unsigned int
+    (7986, 4, 79, 12), // _key: const char *
+    (7990, 6, 3693, 12), // _value: const void *
+    (7996, 3, 29, 3), // aux: int
+    (8006, 5, 29, 3), // fs_fd: int
+    (103, 5, 42, 12), // flags: unsigned int
+    (8011, 10, 42, 12), // attr_flags: unsigned int
+    (5281, 3, 29, 3), // dfd: int
+    (1301, 4, 79, 12), // path: const char *
+    (103, 5, 42, 12), // flags: unsigned int
+    (131, 3, 134, 5), // pid: pid_t
+    (103, 5, 42, 12), // flags: unsigned int
+    (2067, 5, 8043, 19), // uargs: struct clone_args *
+    (3072, 4, 68, 6), // size: size_t
+    (40, 2, 42, 12), // fd: unsigned int
+    (8073, 6, 42, 12), // max_fd: unsigned int
+    (103, 5, 42, 12), // flags: unsigned int
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (2029, 3, 8086, 17), // how: struct open_how *
+    (6466, 5, 68, 6), // usize: size_t
+    (7777, 5, 29, 3), // pidfd: int
+    (40, 2, 29, 3), // fd: int
+    (103, 5, 42, 12), // flags: unsigned int
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (108, 4, 29, 3), // mode: int
+    (103, 5, 29, 3), // flags: int
+    (7777, 5, 29, 3), // pidfd: int
+    (2326, 3, 2329, 20), // vec: const struct iovec *
+    (2349, 4, 68, 6), // vlen: size_t
+    (3610, 8, 29, 3), // behavior: int
+    (103, 5, 42, 12), // flags: unsigned int
+    (4225, 4, 29, 3), // epfd: int
+    (4061, 6, 4234, 20), // events: struct epoll_event *
+    (4264, 9, 29, 3), // maxevents: int
+    (4084, 7, 7278, 32), // timeout: const struct __kernel_timespec *
+    (5414, 7, 2934, 16), // sigmask: const sigset_t *
+    (2862, 10, 68, 6), // sigsetsize: size_t
+    (5281, 3, 29, 3), // dfd: int
+    (1301, 4, 79, 12), // path: const char *
+    (103, 5, 42, 12), // flags: unsigned int
+    (6429, 5, 8164, 19), // uattr: struct mount_attr *
+    (6466, 5, 68, 6), // usize: size_t
+    (40, 2, 42, 12), // fd: unsigned int
+    (717, 3, 42, 12), // cmd: unsigned int
+    (2124, 2, 2126, 5), // id: qid_t
+    (484, 4, 427, 6), // addr: void *
+    (8217, 4, 8221, 42), // attr: const struct landlock_ruleset_attr * const
+    (3072, 4, 8263, 12), // size: const size_t
+    (103, 5, 8275, 11), // flags: const __u32
+    (8303, 10, 8313, 9), // ruleset_fd: const int
+    (8322, 9, 8331, 29), // rule_type: const enum landlock_rule_type
+    (8360, 9, 8369, 18), // rule_attr: const void * const
+    (103, 5, 8275, 11), // flags: const __u32
+    (8303, 10, 8313, 9), // ruleset_fd: const int
+    (103, 5, 8275, 11), // flags: const __u32
+    (103, 5, 42, 12), // flags: unsigned int
+    (7777, 5, 29, 3), // pidfd: int
+    (103, 5, 42, 12), // flags: unsigned int
+    (8448, 7, 8455, 20), // waiters: struct futex_waitv *
+    (8475, 10, 42, 12), // nr_futexes: unsigned int
+    (103, 5, 42, 12), // flags: unsigned int
+    (4084, 7, 7237, 26), // timeout: struct __kernel_timespec *
+    (5815, 7, 4526, 9), // clockid: clockid_t
+    (2009, 5, 410, 13), // start: unsigned long
+    (1050, 3, 410, 13), // len: unsigned long
+    (8508, 9, 410, 13), // home_node: unsigned long
+    (103, 5, 410, 13), // flags: unsigned long
+    (40, 2, 42, 12), // fd: unsigned int
+    (8526, 11, 8537, 24), // cstat_range: struct cachestat_range *
+    (8561, 5, 8566, 18), // cstat: struct cachestat *
+    (103, 5, 42, 12), // flags: unsigned int
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (108, 4, 112, 7), // mode: umode_t
+    (103, 5, 42, 12), // flags: unsigned int
+    (484, 4, 410, 13), // addr: unsigned long
+    (3072, 4, 410, 13), // size: unsigned long
+    (103, 5, 42, 12), // flags: unsigned int
+    (3837, 5, 427, 6), // uaddr: void *
+    (787, 4, 410, 13), // mask: unsigned long
+    (4059, 2, 29, 3), // nr: int
+    (103, 5, 42, 12), // flags: unsigned int
+    (3837, 5, 427, 6), // uaddr: void *
+    (3849, 3, 410, 13), // val: unsigned long
+    (787, 4, 410, 13), // mask: unsigned long
+    (103, 5, 42, 12), // flags: unsigned int
+    (4084, 7, 7237, 26), // timeout: struct __kernel_timespec *
+    (5815, 7, 4526, 9), // clockid: clockid_t
+    (8448, 7, 8455, 20), // waiters: struct futex_waitv *
+    (103, 5, 42, 12), // flags: unsigned int
+    (8642, 7, 29, 3), // nr_wake: int
+    (8649, 10, 29, 3), // nr_requeue: int
+    (8668, 3, 8671, 25), // req: const struct mnt_id_req *
+    (54, 3, 8696, 18), // buf: struct statmount *
+    (8714, 7, 68, 6), // bufsize: size_t
+    (103, 5, 42, 12), // flags: unsigned int
+    (8668, 3, 8671, 25), // req: const struct mnt_id_req *
+    (8730, 7, 8737, 5), // mnt_ids: u64 *
+    (8742, 10, 68, 6), // nr_mnt_ids: size_t
+    (103, 5, 42, 12), // flags: unsigned int
+    (8217, 4, 42, 12), // attr: unsigned int
+    (4009, 3, 8769, 16), // ctx: struct lsm_ctx *
+    (3072, 4, 3842, 5), // size: u32 *
+    (103, 5, 3040, 3), // flags: u32
+    (8217, 4, 42, 12), // attr: unsigned int
+    (4009, 3, 8769, 16), // ctx: struct lsm_ctx *
+    (3072, 4, 3040, 3), // size: u32
+    (103, 5, 3040, 3), // flags: u32
+    (8818, 3, 8737, 5), // ids: u64 *
+    (3072, 4, 3842, 5), // size: u32 *
+    (103, 5, 3040, 3), // flags: u32
+    (2009, 5, 410, 13), // start: unsigned long
+    (1050, 3, 68, 6), // len: size_t
+    (103, 5, 410, 13), // flags: unsigned long
+    (5281, 3, 29, 3), // dfd: int
+    (165, 8, 79, 12), // pathname: const char *
+    (8836, 8, 42, 12), // at_flags: unsigned int
+    (439, 4, 79, 12), // name: const char *
+    (2067, 5, 8844, 25), // uargs: const struct xattr_args *
+    (6466, 5, 68, 6), // usize: size_t
+    (5281, 3, 29, 3), // dfd: int
+    (165, 8, 79, 12), // pathname: const char *
+    (8836, 8, 42, 12), // at_flags: unsigned int
+    (439, 4, 79, 12), // name: const char *
+    (2067, 5, 8879, 19), // uargs: struct xattr_args *
+    (6466, 5, 68, 6), // usize: size_t
+    (5281, 3, 29, 3), // dfd: int
+    (165, 8, 79, 12), // pathname: const char *
+    (8836, 8, 42, 12), // at_flags: unsigned int
+    (3758, 4, 57, 6), // list: char *
+    (3072, 4, 68, 6), // size: size_t
+    (5281, 3, 29, 3), // dfd: int
+    (165, 8, 79, 12), // pathname: const char *
+    (8836, 8, 42, 12), // at_flags: unsigned int
+    (439, 4, 79, 12), // name: const char *
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (103, 5, 266, 8), // flags: unsigned
+    (6429, 5, 8164, 19), // uattr: struct mount_attr *
+    (6466, 5, 68, 6), // usize: size_t
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (8948, 6, 8954, 18), // ufattr: struct file_attr *
+    (6466, 5, 68, 6), // usize: size_t
+    (8836, 8, 42, 12), // at_flags: unsigned int
+    (5281, 3, 29, 3), // dfd: int
+    (95, 8, 79, 12), // filename: const char *
+    (8948, 6, 8954, 18), // ufattr: struct file_attr *
+    (6466, 5, 68, 6), // usize: size_t
+    (8836, 8, 42, 12), // at_flags: unsigned int
 ];

@@ -7,385 +7,2295 @@
 //!   tools/gen-syscall-tables/sources/ftrace-x86_64.txt
 //!   tools/gen-syscall-tables/sources/prototypes.txt
 //!   tools/gen-syscall-tables/sources/overrides.txt
+//!
+//! Packed without pointers: a pointer in static data costs the executable a relocation
+//! at every start (PIE), and these tables held thousands. Strings are (offset, length) in
+//! `TEXT`; `arch::Arch` unpacks a table on first use.
 
-use super::{ArgDef, SyscallDef};
-
-const fn a(name: &'static str, c_type: &'static str) -> ArgDef {
-    ArgDef { name, c_type }
-}
+use super::{PackedArg, PackedCall};
 
 #[rustfmt::skip]
-pub static SYSCALLS: &[SyscallDef] = &[
-    SyscallDef { name: "read", nr: 0x40000000, args: &[a("fd", "unsigned int"), a("buf", "char *"), a("count", "size_t")] },
-    SyscallDef { name: "write", nr: 0x40000001, args: &[a("fd", "unsigned int"), a("buf", "const char *"), a("count", "size_t")] },
-    SyscallDef { name: "open", nr: 0x40000002, args: &[a("filename", "const char *"), a("flags", "int"), a("mode", "umode_t")] },
-    SyscallDef { name: "close", nr: 0x40000003, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "stat", nr: 0x40000004, args: &[a("filename", "const char *"), a("statbuf", "struct stat *")] },
-    SyscallDef { name: "fstat", nr: 0x40000005, args: &[a("fd", "unsigned int"), a("statbuf", "struct stat *")] },
-    SyscallDef { name: "lstat", nr: 0x40000006, args: &[a("filename", "const char *"), a("statbuf", "struct stat *")] },
-    SyscallDef { name: "poll", nr: 0x40000007, args: &[a("ufds", "struct pollfd *"), a("nfds", "unsigned int"), a("timeout_msecs", "int")] },
-    SyscallDef { name: "lseek", nr: 0x40000008, args: &[a("fd", "unsigned int"), a("offset", "off_t"), a("whence", "unsigned int")] },
-    SyscallDef { name: "mmap", nr: 0x40000009, args: &[a("addr", "unsigned long"), a("len", "unsigned long"), a("prot", "unsigned long"), a("flags", "unsigned long"), a("fd", "unsigned long"), a("off", "unsigned long")] },
-    SyscallDef { name: "mprotect", nr: 0x4000000a, args: &[a("start", "unsigned long"), a("len", "size_t"), a("prot", "unsigned long")] },
-    SyscallDef { name: "munmap", nr: 0x4000000b, args: &[a("addr", "unsigned long"), a("len", "size_t")] },
-    SyscallDef { name: "brk", nr: 0x4000000c, args: &[a("brk", "unsigned long")] },
-    SyscallDef { name: "rt_sigprocmask", nr: 0x4000000e, args: &[a("how", "int"), a("nset", "sigset_t *"), a("oset", "sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "pread64", nr: 0x40000011, args: &[a("fd", "unsigned int"), a("buf", "char *"), a("count", "size_t"), a("pos", "loff_t")] },
-    SyscallDef { name: "pwrite64", nr: 0x40000012, args: &[a("fd", "unsigned int"), a("buf", "const char *"), a("count", "size_t"), a("pos", "loff_t")] },
-    SyscallDef { name: "access", nr: 0x40000015, args: &[a("filename", "const char *"), a("mode", "int")] },
-    SyscallDef { name: "pipe", nr: 0x40000016, args: &[a("fildes", "int *")] },
-    SyscallDef { name: "select", nr: 0x40000017, args: &[a("n", "int"), a("inp", "fd_set *"), a("outp", "fd_set *"), a("exp", "fd_set *"), a("tvp", "struct __kernel_old_timeval *")] },
-    SyscallDef { name: "sched_yield", nr: 0x40000018, args: &[] },
-    SyscallDef { name: "mremap", nr: 0x40000019, args: &[a("addr", "unsigned long"), a("old_len", "unsigned long"), a("new_len", "unsigned long"), a("flags", "unsigned long"), a("new_addr", "unsigned long")] },
-    SyscallDef { name: "msync", nr: 0x4000001a, args: &[a("start", "unsigned long"), a("len", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "mincore", nr: 0x4000001b, args: &[a("start", "unsigned long"), a("len", "size_t"), a("vec", "unsigned char *")] },
-    SyscallDef { name: "madvise", nr: 0x4000001c, args: &[a("start", "unsigned long"), a("len_in", "size_t"), a("behavior", "int")] },
-    SyscallDef { name: "shmget", nr: 0x4000001d, args: &[a("key", "key_t"), a("size", "size_t"), a("shmflg", "int")] },
-    SyscallDef { name: "shmat", nr: 0x4000001e, args: &[a("shmid", "int"), a("shmaddr", "char *"), a("shmflg", "int")] },
-    SyscallDef { name: "shmctl", nr: 0x4000001f, args: &[a("shmid", "int"), a("cmd", "int"), a("buf", "struct shmid_ds *")] },
-    SyscallDef { name: "dup", nr: 0x40000020, args: &[a("fildes", "unsigned int")] },
-    SyscallDef { name: "dup2", nr: 0x40000021, args: &[a("oldfd", "unsigned int"), a("newfd", "unsigned int")] },
-    SyscallDef { name: "pause", nr: 0x40000022, args: &[] },
-    SyscallDef { name: "nanosleep", nr: 0x40000023, args: &[a("rqtp", "struct __kernel_timespec *"), a("rmtp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "getitimer", nr: 0x40000024, args: &[a("which", "int"), a("value", "struct __kernel_old_itimerval *")] },
-    SyscallDef { name: "alarm", nr: 0x40000025, args: &[a("seconds", "unsigned int")] },
-    SyscallDef { name: "setitimer", nr: 0x40000026, args: &[a("which", "int"), a("value", "struct __kernel_old_itimerval *"), a("ovalue", "struct __kernel_old_itimerval *")] },
-    SyscallDef { name: "getpid", nr: 0x40000027, args: &[] },
-    SyscallDef { name: "sendfile", nr: 0x40000028, args: &[a("out_fd", "int"), a("in_fd", "int"), a("offset", "loff_t *"), a("count", "size_t")] },
-    SyscallDef { name: "socket", nr: 0x40000029, args: &[a("family", "int"), a("type", "int"), a("protocol", "int")] },
-    SyscallDef { name: "connect", nr: 0x4000002a, args: &[a("fd", "int"), a("uservaddr", "struct sockaddr *"), a("addrlen", "int")] },
-    SyscallDef { name: "accept", nr: 0x4000002b, args: &[a("fd", "int"), a("upeer_sockaddr", "struct sockaddr *"), a("upeer_addrlen", "int *")] },
-    SyscallDef { name: "sendto", nr: 0x4000002c, args: &[a("fd", "int"), a("buff", "void *"), a("len", "size_t"), a("flags", "unsigned int"), a("addr", "struct sockaddr *"), a("addr_len", "int")] },
-    SyscallDef { name: "shutdown", nr: 0x40000030, args: &[a("fd", "int"), a("how", "int")] },
-    SyscallDef { name: "bind", nr: 0x40000031, args: &[a("fd", "int"), a("umyaddr", "struct sockaddr *"), a("addrlen", "int")] },
-    SyscallDef { name: "listen", nr: 0x40000032, args: &[a("fd", "int"), a("backlog", "int")] },
-    SyscallDef { name: "getsockname", nr: 0x40000033, args: &[a("fd", "int"), a("usockaddr", "struct sockaddr *"), a("usockaddr_len", "int *")] },
-    SyscallDef { name: "getpeername", nr: 0x40000034, args: &[a("fd", "int"), a("usockaddr", "struct sockaddr *"), a("usockaddr_len", "int *")] },
-    SyscallDef { name: "socketpair", nr: 0x40000035, args: &[a("family", "int"), a("type", "int"), a("protocol", "int"), a("usockvec", "int *")] },
-    SyscallDef { name: "clone", nr: 0x40000038, args: &[a("clone_flags", "unsigned long"), a("newsp", "unsigned long"), a("parent_tidptr", "int *"), a("child_tidptr", "int *"), a("tls", "unsigned long")] },
-    SyscallDef { name: "fork", nr: 0x40000039, args: &[] },
-    SyscallDef { name: "vfork", nr: 0x4000003a, args: &[] },
-    SyscallDef { name: "exit", nr: 0x4000003c, args: &[a("error_code", "int")] },
-    SyscallDef { name: "wait4", nr: 0x4000003d, args: &[a("upid", "pid_t"), a("stat_addr", "int *"), a("options", "int"), a("ru", "struct rusage *")] },
-    SyscallDef { name: "kill", nr: 0x4000003e, args: &[a("pid", "pid_t"), a("sig", "int")] },
-    SyscallDef { name: "uname", nr: 0x4000003f, args: &[a("name", "struct new_utsname *")] },
-    SyscallDef { name: "semget", nr: 0x40000040, args: &[a("key", "key_t"), a("nsems", "int"), a("semflg", "int")] },
-    SyscallDef { name: "semop", nr: 0x40000041, args: &[a("semid", "int"), a("tsops", "struct sembuf *"), a("nsops", "unsigned")] },
-    SyscallDef { name: "semctl", nr: 0x40000042, args: &[a("semid", "int"), a("semnum", "int"), a("cmd", "int"), a("arg", "unsigned long")] },
-    SyscallDef { name: "shmdt", nr: 0x40000043, args: &[a("shmaddr", "char *")] },
-    SyscallDef { name: "msgget", nr: 0x40000044, args: &[a("key", "key_t"), a("msgflg", "int")] },
-    SyscallDef { name: "msgsnd", nr: 0x40000045, args: &[a("msqid", "int"), a("msgp", "struct msgbuf *"), a("msgsz", "size_t"), a("msgflg", "int")] },
-    SyscallDef { name: "msgrcv", nr: 0x40000046, args: &[a("msqid", "int"), a("msgp", "struct msgbuf *"), a("msgsz", "size_t"), a("msgtyp", "long"), a("msgflg", "int")] },
-    SyscallDef { name: "msgctl", nr: 0x40000047, args: &[a("msqid", "int"), a("cmd", "int"), a("buf", "struct msqid_ds *")] },
-    SyscallDef { name: "fcntl", nr: 0x40000048, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int"), a("arg", "unsigned long")] },
-    SyscallDef { name: "flock", nr: 0x40000049, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int")] },
-    SyscallDef { name: "fsync", nr: 0x4000004a, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "fdatasync", nr: 0x4000004b, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "truncate", nr: 0x4000004c, args: &[a("path", "const char *"), a("length", "long")] },
-    SyscallDef { name: "ftruncate", nr: 0x4000004d, args: &[a("fd", "unsigned int"), a("length", "off_t")] },
-    SyscallDef { name: "getdents", nr: 0x4000004e, args: &[a("fd", "unsigned int"), a("dirent", "struct linux_dirent *"), a("count", "unsigned int")] },
-    SyscallDef { name: "getcwd", nr: 0x4000004f, args: &[a("buf", "char *"), a("size", "unsigned long")] },
-    SyscallDef { name: "chdir", nr: 0x40000050, args: &[a("filename", "const char *")] },
-    SyscallDef { name: "fchdir", nr: 0x40000051, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "rename", nr: 0x40000052, args: &[a("oldname", "const char *"), a("newname", "const char *")] },
-    SyscallDef { name: "mkdir", nr: 0x40000053, args: &[a("pathname", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "rmdir", nr: 0x40000054, args: &[a("pathname", "const char *")] },
-    SyscallDef { name: "creat", nr: 0x40000055, args: &[a("pathname", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "link", nr: 0x40000056, args: &[a("oldname", "const char *"), a("newname", "const char *")] },
-    SyscallDef { name: "unlink", nr: 0x40000057, args: &[a("pathname", "const char *")] },
-    SyscallDef { name: "symlink", nr: 0x40000058, args: &[a("oldname", "const char *"), a("newname", "const char *")] },
-    SyscallDef { name: "readlink", nr: 0x40000059, args: &[a("path", "const char *"), a("buf", "char *"), a("bufsiz", "int")] },
-    SyscallDef { name: "chmod", nr: 0x4000005a, args: &[a("filename", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "fchmod", nr: 0x4000005b, args: &[a("fd", "unsigned int"), a("mode", "umode_t")] },
-    SyscallDef { name: "chown", nr: 0x4000005c, args: &[a("filename", "const char *"), a("user", "uid_t"), a("group", "gid_t")] },
-    SyscallDef { name: "fchown", nr: 0x4000005d, args: &[a("fd", "unsigned int"), a("user", "uid_t"), a("group", "gid_t")] },
-    SyscallDef { name: "lchown", nr: 0x4000005e, args: &[a("filename", "const char *"), a("user", "uid_t"), a("group", "gid_t")] },
-    SyscallDef { name: "umask", nr: 0x4000005f, args: &[a("mask", "int")] },
-    SyscallDef { name: "gettimeofday", nr: 0x40000060, args: &[a("tv", "struct __kernel_old_timeval *"), a("tz", "struct timezone *")] },
-    SyscallDef { name: "getrlimit", nr: 0x40000061, args: &[a("resource", "unsigned int"), a("rlim", "struct rlimit *")] },
-    SyscallDef { name: "getrusage", nr: 0x40000062, args: &[a("who", "int"), a("ru", "struct rusage *")] },
-    SyscallDef { name: "sysinfo", nr: 0x40000063, args: &[a("info", "struct sysinfo *")] },
-    SyscallDef { name: "times", nr: 0x40000064, args: &[a("tbuf", "struct tms *")] },
-    SyscallDef { name: "getuid", nr: 0x40000066, args: &[] },
-    SyscallDef { name: "syslog", nr: 0x40000067, args: &[a("type", "int"), a("buf", "char *"), a("len", "int")] },
-    SyscallDef { name: "getgid", nr: 0x40000068, args: &[] },
-    SyscallDef { name: "setuid", nr: 0x40000069, args: &[a("uid", "uid_t")] },
-    SyscallDef { name: "setgid", nr: 0x4000006a, args: &[a("gid", "gid_t")] },
-    SyscallDef { name: "geteuid", nr: 0x4000006b, args: &[] },
-    SyscallDef { name: "getegid", nr: 0x4000006c, args: &[] },
-    SyscallDef { name: "setpgid", nr: 0x4000006d, args: &[a("pid", "pid_t"), a("pgid", "pid_t")] },
-    SyscallDef { name: "getppid", nr: 0x4000006e, args: &[] },
-    SyscallDef { name: "getpgrp", nr: 0x4000006f, args: &[] },
-    SyscallDef { name: "setsid", nr: 0x40000070, args: &[] },
-    SyscallDef { name: "setreuid", nr: 0x40000071, args: &[a("ruid", "uid_t"), a("euid", "uid_t")] },
-    SyscallDef { name: "setregid", nr: 0x40000072, args: &[a("rgid", "gid_t"), a("egid", "gid_t")] },
-    SyscallDef { name: "getgroups", nr: 0x40000073, args: &[a("gidsetsize", "int"), a("grouplist", "gid_t *")] },
-    SyscallDef { name: "setgroups", nr: 0x40000074, args: &[a("gidsetsize", "int"), a("grouplist", "gid_t *")] },
-    SyscallDef { name: "setresuid", nr: 0x40000075, args: &[a("ruid", "uid_t"), a("euid", "uid_t"), a("suid", "uid_t")] },
-    SyscallDef { name: "getresuid", nr: 0x40000076, args: &[a("ruidp", "uid_t *"), a("euidp", "uid_t *"), a("suidp", "uid_t *")] },
-    SyscallDef { name: "setresgid", nr: 0x40000077, args: &[a("rgid", "gid_t"), a("egid", "gid_t"), a("sgid", "gid_t")] },
-    SyscallDef { name: "getresgid", nr: 0x40000078, args: &[a("rgidp", "gid_t *"), a("egidp", "gid_t *"), a("sgidp", "gid_t *")] },
-    SyscallDef { name: "getpgid", nr: 0x40000079, args: &[a("pid", "pid_t")] },
-    SyscallDef { name: "setfsuid", nr: 0x4000007a, args: &[a("uid", "uid_t")] },
-    SyscallDef { name: "setfsgid", nr: 0x4000007b, args: &[a("gid", "gid_t")] },
-    SyscallDef { name: "getsid", nr: 0x4000007c, args: &[a("pid", "pid_t")] },
-    SyscallDef { name: "capget", nr: 0x4000007d, args: &[a("header", "cap_user_header_t"), a("dataptr", "cap_user_data_t")] },
-    SyscallDef { name: "capset", nr: 0x4000007e, args: &[a("header", "cap_user_header_t"), a("data", "const cap_user_data_t")] },
-    SyscallDef { name: "rt_sigsuspend", nr: 0x40000082, args: &[a("unewset", "sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "utime", nr: 0x40000084, args: &[a("filename", "char *"), a("times", "struct utimbuf *")] },
-    SyscallDef { name: "mknod", nr: 0x40000085, args: &[a("filename", "const char *"), a("mode", "umode_t"), a("dev", "unsigned")] },
-    SyscallDef { name: "personality", nr: 0x40000087, args: &[a("personality", "unsigned int")] },
-    SyscallDef { name: "ustat", nr: 0x40000088, args: &[a("dev", "unsigned"), a("ubuf", "struct ustat *")] },
-    SyscallDef { name: "statfs", nr: 0x40000089, args: &[a("pathname", "const char *"), a("buf", "struct statfs *")] },
-    SyscallDef { name: "fstatfs", nr: 0x4000008a, args: &[a("fd", "unsigned int"), a("buf", "struct statfs *")] },
-    SyscallDef { name: "sysfs", nr: 0x4000008b, args: &[a("option", "int"), a("arg1", "unsigned long"), a("arg2", "unsigned long")] },
-    SyscallDef { name: "getpriority", nr: 0x4000008c, args: &[a("which", "int"), a("who", "int")] },
-    SyscallDef { name: "setpriority", nr: 0x4000008d, args: &[a("which", "int"), a("who", "int"), a("niceval", "int")] },
-    SyscallDef { name: "sched_setparam", nr: 0x4000008e, args: &[a("pid", "pid_t"), a("param", "struct sched_param *")] },
-    SyscallDef { name: "sched_getparam", nr: 0x4000008f, args: &[a("pid", "pid_t"), a("param", "struct sched_param *")] },
-    SyscallDef { name: "sched_setscheduler", nr: 0x40000090, args: &[a("pid", "pid_t"), a("policy", "int"), a("param", "struct sched_param *")] },
-    SyscallDef { name: "sched_getscheduler", nr: 0x40000091, args: &[a("pid", "pid_t")] },
-    SyscallDef { name: "sched_get_priority_max", nr: 0x40000092, args: &[a("policy", "int")] },
-    SyscallDef { name: "sched_get_priority_min", nr: 0x40000093, args: &[a("policy", "int")] },
-    SyscallDef { name: "sched_rr_get_interval", nr: 0x40000094, args: &[a("pid", "pid_t"), a("interval", "struct __kernel_timespec *")] },
-    SyscallDef { name: "mlock", nr: 0x40000095, args: &[a("start", "unsigned long"), a("len", "size_t")] },
-    SyscallDef { name: "munlock", nr: 0x40000096, args: &[a("start", "unsigned long"), a("len", "size_t")] },
-    SyscallDef { name: "mlockall", nr: 0x40000097, args: &[a("flags", "int")] },
-    SyscallDef { name: "munlockall", nr: 0x40000098, args: &[] },
-    SyscallDef { name: "vhangup", nr: 0x40000099, args: &[] },
-    SyscallDef { name: "modify_ldt", nr: 0x4000009a, args: &[a("func", "int"), a("ptr", "void *"), a("bytecount", "unsigned long")] },
-    SyscallDef { name: "pivot_root", nr: 0x4000009b, args: &[a("new_root", "const char *"), a("put_old", "const char *")] },
-    SyscallDef { name: "prctl", nr: 0x4000009d, args: &[a("option", "int"), a("arg2", "unsigned long"), a("arg3", "unsigned long"), a("arg4", "unsigned long"), a("arg5", "unsigned long")] },
-    SyscallDef { name: "arch_prctl", nr: 0x4000009e, args: &[a("option", "int"), a("arg2", "unsigned long")] },
-    SyscallDef { name: "adjtimex", nr: 0x4000009f, args: &[a("txc_p", "struct __kernel_timex *")] },
-    SyscallDef { name: "setrlimit", nr: 0x400000a0, args: &[a("resource", "unsigned int"), a("rlim", "struct rlimit *")] },
-    SyscallDef { name: "chroot", nr: 0x400000a1, args: &[a("filename", "const char *")] },
-    SyscallDef { name: "sync", nr: 0x400000a2, args: &[] },
-    SyscallDef { name: "acct", nr: 0x400000a3, args: &[a("name", "const char *")] },
-    SyscallDef { name: "settimeofday", nr: 0x400000a4, args: &[a("tv", "struct __kernel_old_timeval *"), a("tz", "struct timezone *")] },
-    SyscallDef { name: "mount", nr: 0x400000a5, args: &[a("dev_name", "char *"), a("dir_name", "char *"), a("type", "char *"), a("flags", "unsigned long"), a("data", "void *")] },
-    SyscallDef { name: "umount2", nr: 0x400000a6, args: &[a("name", "char *"), a("flags", "int")] },
-    SyscallDef { name: "swapon", nr: 0x400000a7, args: &[a("specialfile", "const char *"), a("swap_flags", "int")] },
-    SyscallDef { name: "swapoff", nr: 0x400000a8, args: &[a("specialfile", "const char *")] },
-    SyscallDef { name: "reboot", nr: 0x400000a9, args: &[a("magic1", "int"), a("magic2", "int"), a("cmd", "unsigned int"), a("arg", "void *")] },
-    SyscallDef { name: "sethostname", nr: 0x400000aa, args: &[a("name", "char *"), a("len", "int")] },
-    SyscallDef { name: "setdomainname", nr: 0x400000ab, args: &[a("name", "char *"), a("len", "int")] },
-    SyscallDef { name: "iopl", nr: 0x400000ac, args: &[a("level", "unsigned int")] },
-    SyscallDef { name: "ioperm", nr: 0x400000ad, args: &[a("from", "unsigned long"), a("num", "unsigned long"), a("turn_on", "int")] },
-    SyscallDef { name: "init_module", nr: 0x400000af, args: &[a("umod", "void *"), a("len", "unsigned long"), a("uargs", "const char *")] },
-    SyscallDef { name: "delete_module", nr: 0x400000b0, args: &[a("name_user", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "quotactl", nr: 0x400000b3, args: &[a("cmd", "unsigned int"), a("special", "const char *"), a("id", "qid_t"), a("addr", "void *")] },
-    SyscallDef { name: "getpmsg", nr: 0x400000b5, args: &[] },
-    SyscallDef { name: "putpmsg", nr: 0x400000b6, args: &[] },
-    SyscallDef { name: "afs_syscall", nr: 0x400000b7, args: &[] },
-    SyscallDef { name: "tuxcall", nr: 0x400000b8, args: &[] },
-    SyscallDef { name: "security", nr: 0x400000b9, args: &[] },
-    SyscallDef { name: "gettid", nr: 0x400000ba, args: &[] },
-    SyscallDef { name: "readahead", nr: 0x400000bb, args: &[a("fd", "int"), a("offset", "loff_t"), a("count", "size_t")] },
-    SyscallDef { name: "setxattr", nr: 0x400000bc, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "const void *"), a("size", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "lsetxattr", nr: 0x400000bd, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "const void *"), a("size", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "fsetxattr", nr: 0x400000be, args: &[a("fd", "int"), a("name", "const char *"), a("value", "const void *"), a("size", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "getxattr", nr: 0x400000bf, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "void *"), a("size", "size_t")] },
-    SyscallDef { name: "lgetxattr", nr: 0x400000c0, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "void *"), a("size", "size_t")] },
-    SyscallDef { name: "fgetxattr", nr: 0x400000c1, args: &[a("fd", "int"), a("name", "const char *"), a("value", "void *"), a("size", "size_t")] },
-    SyscallDef { name: "listxattr", nr: 0x400000c2, args: &[a("pathname", "const char *"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "llistxattr", nr: 0x400000c3, args: &[a("pathname", "const char *"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "flistxattr", nr: 0x400000c4, args: &[a("fd", "int"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "removexattr", nr: 0x400000c5, args: &[a("pathname", "const char *"), a("name", "const char *")] },
-    SyscallDef { name: "lremovexattr", nr: 0x400000c6, args: &[a("pathname", "const char *"), a("name", "const char *")] },
-    SyscallDef { name: "fremovexattr", nr: 0x400000c7, args: &[a("fd", "int"), a("name", "const char *")] },
-    SyscallDef { name: "tkill", nr: 0x400000c8, args: &[a("pid", "pid_t"), a("sig", "int")] },
-    SyscallDef { name: "time", nr: 0x400000c9, args: &[a("tloc", "__kernel_old_time_t *")] },
-    SyscallDef { name: "futex", nr: 0x400000ca, args: &[a("uaddr", "u32 *"), a("op", "int"), a("val", "u32"), a("utime", "const struct __kernel_timespec *"), a("uaddr2", "u32 *"), a("val3", "u32")] },
-    SyscallDef { name: "sched_setaffinity", nr: 0x400000cb, args: &[a("pid", "pid_t"), a("len", "unsigned int"), a("user_mask_ptr", "unsigned long *")] },
-    SyscallDef { name: "sched_getaffinity", nr: 0x400000cc, args: &[a("pid", "pid_t"), a("len", "unsigned int"), a("user_mask_ptr", "unsigned long *")] },
-    SyscallDef { name: "io_destroy", nr: 0x400000cf, args: &[a("ctx", "aio_context_t")] },
-    SyscallDef { name: "io_getevents", nr: 0x400000d0, args: &[a("ctx_id", "aio_context_t"), a("min_nr", "long"), a("nr", "long"), a("events", "struct io_event *"), a("timeout", "struct __kernel_timespec *")] },
-    SyscallDef { name: "io_cancel", nr: 0x400000d2, args: &[a("ctx_id", "aio_context_t"), a("iocb", "struct iocb *"), a("result", "struct io_event *")] },
-    SyscallDef { name: "lookup_dcookie", nr: 0x400000d4, args: &[] },
-    SyscallDef { name: "epoll_create", nr: 0x400000d5, args: &[a("size", "int")] },
-    SyscallDef { name: "remap_file_pages", nr: 0x400000d8, args: &[a("start", "unsigned long"), a("size", "unsigned long"), a("prot", "unsigned long"), a("pgoff", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "getdents64", nr: 0x400000d9, args: &[a("fd", "unsigned int"), a("dirent", "struct linux_dirent64 *"), a("count", "unsigned int")] },
-    SyscallDef { name: "set_tid_address", nr: 0x400000da, args: &[a("tidptr", "int *")] },
-    SyscallDef { name: "restart_syscall", nr: 0x400000db, args: &[] },
-    SyscallDef { name: "semtimedop", nr: 0x400000dc, args: &[a("semid", "int"), a("tsops", "struct sembuf *"), a("nsops", "unsigned int"), a("timeout", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "fadvise64", nr: 0x400000dd, args: &[a("fd", "int"), a("offset", "loff_t"), a("len", "size_t"), a("advice", "int")] },
-    SyscallDef { name: "timer_settime", nr: 0x400000df, args: &[a("timer_id", "timer_t"), a("flags", "int"), a("new_setting", "const struct __kernel_itimerspec *"), a("old_setting", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "timer_gettime", nr: 0x400000e0, args: &[a("timer_id", "timer_t"), a("setting", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "timer_getoverrun", nr: 0x400000e1, args: &[a("timer_id", "timer_t")] },
-    SyscallDef { name: "timer_delete", nr: 0x400000e2, args: &[a("timer_id", "timer_t")] },
-    SyscallDef { name: "clock_settime", nr: 0x400000e3, args: &[a("which_clock", "const clockid_t"), a("tp", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "clock_gettime", nr: 0x400000e4, args: &[a("which_clock", "const clockid_t"), a("tp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "clock_getres", nr: 0x400000e5, args: &[a("which_clock", "const clockid_t"), a("tp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "clock_nanosleep", nr: 0x400000e6, args: &[a("which_clock", "const clockid_t"), a("flags", "int"), a("rqtp", "const struct __kernel_timespec *"), a("rmtp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "exit_group", nr: 0x400000e7, args: &[a("error_code", "int")] },
-    SyscallDef { name: "epoll_wait", nr: 0x400000e8, args: &[a("epfd", "int"), a("events", "struct epoll_event *"), a("maxevents", "int"), a("timeout", "int")] },
-    SyscallDef { name: "epoll_ctl", nr: 0x400000e9, args: &[a("epfd", "int"), a("op", "int"), a("fd", "int"), a("event", "struct epoll_event *")] },
-    SyscallDef { name: "tgkill", nr: 0x400000ea, args: &[a("tgid", "pid_t"), a("pid", "pid_t"), a("sig", "int")] },
-    SyscallDef { name: "utimes", nr: 0x400000eb, args: &[a("filename", "char *"), a("utimes", "struct __kernel_old_timeval *")] },
-    SyscallDef { name: "mbind", nr: 0x400000ed, args: &[a("start", "unsigned long"), a("len", "unsigned long"), a("mode", "unsigned long"), a("nmask", "const unsigned long *"), a("maxnode", "unsigned long"), a("flags", "unsigned int")] },
-    SyscallDef { name: "set_mempolicy", nr: 0x400000ee, args: &[a("mode", "int"), a("nmask", "const unsigned long *"), a("maxnode", "unsigned long")] },
-    SyscallDef { name: "get_mempolicy", nr: 0x400000ef, args: &[a("policy", "int *"), a("nmask", "unsigned long *"), a("maxnode", "unsigned long"), a("addr", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "mq_open", nr: 0x400000f0, args: &[a("u_name", "const char *"), a("oflag", "int"), a("mode", "umode_t"), a("u_attr", "struct mq_attr *")] },
-    SyscallDef { name: "mq_unlink", nr: 0x400000f1, args: &[a("u_name", "const char *")] },
-    SyscallDef { name: "mq_timedsend", nr: 0x400000f2, args: &[a("mqdes", "mqd_t"), a("u_msg_ptr", "const char *"), a("msg_len", "size_t"), a("msg_prio", "unsigned int"), a("u_abs_timeout", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "mq_timedreceive", nr: 0x400000f3, args: &[a("mqdes", "mqd_t"), a("u_msg_ptr", "char *"), a("msg_len", "size_t"), a("u_msg_prio", "unsigned int *"), a("u_abs_timeout", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "mq_getsetattr", nr: 0x400000f5, args: &[a("mqdes", "mqd_t"), a("u_mqstat", "const struct mq_attr *"), a("u_omqstat", "struct mq_attr *")] },
-    SyscallDef { name: "add_key", nr: 0x400000f8, args: &[a("_type", "const char *"), a("_description", "const char *"), a("_payload", "const void *"), a("plen", "size_t"), a("ringid", "key_serial_t")] },
-    SyscallDef { name: "request_key", nr: 0x400000f9, args: &[a("_type", "const char *"), a("_description", "const char *"), a("_callout_info", "const char *"), a("destringid", "key_serial_t")] },
-    SyscallDef { name: "keyctl", nr: 0x400000fa, args: &[a("option", "int"), a("arg2", "unsigned long"), a("arg3", "unsigned long"), a("arg4", "unsigned long"), a("arg5", "unsigned long")] },
-    SyscallDef { name: "ioprio_set", nr: 0x400000fb, args: &[a("which", "int"), a("who", "int"), a("ioprio", "int")] },
-    SyscallDef { name: "ioprio_get", nr: 0x400000fc, args: &[a("which", "int"), a("who", "int")] },
-    SyscallDef { name: "inotify_init", nr: 0x400000fd, args: &[] },
-    SyscallDef { name: "inotify_add_watch", nr: 0x400000fe, args: &[a("fd", "int"), a("pathname", "const char *"), a("mask", "u32")] },
-    SyscallDef { name: "inotify_rm_watch", nr: 0x400000ff, args: &[a("fd", "int"), a("wd", "__s32")] },
-    SyscallDef { name: "migrate_pages", nr: 0x40000100, args: &[a("pid", "pid_t"), a("maxnode", "unsigned long"), a("old_nodes", "const unsigned long *"), a("new_nodes", "const unsigned long *")] },
-    SyscallDef { name: "openat", nr: 0x40000101, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "int"), a("mode", "umode_t")] },
-    SyscallDef { name: "mkdirat", nr: 0x40000102, args: &[a("dfd", "int"), a("pathname", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "mknodat", nr: 0x40000103, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "umode_t"), a("dev", "unsigned int")] },
-    SyscallDef { name: "fchownat", nr: 0x40000104, args: &[a("dfd", "int"), a("filename", "const char *"), a("user", "uid_t"), a("group", "gid_t"), a("flag", "int")] },
-    SyscallDef { name: "futimesat", nr: 0x40000105, args: &[a("dfd", "int"), a("filename", "const char *"), a("utimes", "struct __kernel_old_timeval *")] },
-    SyscallDef { name: "newfstatat", nr: 0x40000106, args: &[a("dfd", "int"), a("filename", "const char *"), a("statbuf", "struct stat *"), a("flag", "int")] },
-    SyscallDef { name: "unlinkat", nr: 0x40000107, args: &[a("dfd", "int"), a("pathname", "const char *"), a("flag", "int")] },
-    SyscallDef { name: "renameat", nr: 0x40000108, args: &[a("olddfd", "int"), a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *")] },
-    SyscallDef { name: "linkat", nr: 0x40000109, args: &[a("olddfd", "int"), a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *"), a("flags", "int")] },
-    SyscallDef { name: "symlinkat", nr: 0x4000010a, args: &[a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *")] },
-    SyscallDef { name: "readlinkat", nr: 0x4000010b, args: &[a("dfd", "int"), a("pathname", "const char *"), a("buf", "char *"), a("bufsiz", "int")] },
-    SyscallDef { name: "fchmodat", nr: 0x4000010c, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "faccessat", nr: 0x4000010d, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "int")] },
-    SyscallDef { name: "pselect6", nr: 0x4000010e, args: &[a("n", "int"), a("inp", "fd_set *"), a("outp", "fd_set *"), a("exp", "fd_set *"), a("tsp", "struct __kernel_timespec *"), a("sig", "void *")] },
-    SyscallDef { name: "ppoll", nr: 0x4000010f, args: &[a("ufds", "struct pollfd *"), a("nfds", "unsigned int"), a("tsp", "struct __kernel_timespec *"), a("sigmask", "const sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "unshare", nr: 0x40000110, args: &[a("unshare_flags", "unsigned long")] },
-    SyscallDef { name: "splice", nr: 0x40000113, args: &[a("fd_in", "int"), a("off_in", "loff_t *"), a("fd_out", "int"), a("off_out", "loff_t *"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "tee", nr: 0x40000114, args: &[a("fdin", "int"), a("fdout", "int"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "sync_file_range", nr: 0x40000115, args: &[a("fd", "int"), a("offset", "loff_t"), a("nbytes", "loff_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "utimensat", nr: 0x40000118, args: &[a("dfd", "int"), a("filename", "const char *"), a("utimes", "struct __kernel_timespec *"), a("flags", "int")] },
-    SyscallDef { name: "epoll_pwait", nr: 0x40000119, args: &[a("epfd", "int"), a("events", "struct epoll_event *"), a("maxevents", "int"), a("timeout", "int"), a("sigmask", "const sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "signalfd", nr: 0x4000011a, args: &[a("ufd", "int"), a("user_mask", "sigset_t *"), a("sizemask", "size_t")] },
-    SyscallDef { name: "timerfd_create", nr: 0x4000011b, args: &[a("clockid", "int"), a("flags", "int")] },
-    SyscallDef { name: "eventfd", nr: 0x4000011c, args: &[a("count", "unsigned int")] },
-    SyscallDef { name: "fallocate", nr: 0x4000011d, args: &[a("fd", "int"), a("mode", "int"), a("offset", "loff_t"), a("len", "loff_t")] },
-    SyscallDef { name: "timerfd_settime", nr: 0x4000011e, args: &[a("ufd", "int"), a("flags", "int"), a("utmr", "const struct __kernel_itimerspec *"), a("otmr", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "timerfd_gettime", nr: 0x4000011f, args: &[a("ufd", "int"), a("otmr", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "accept4", nr: 0x40000120, args: &[a("fd", "int"), a("upeer_sockaddr", "struct sockaddr *"), a("upeer_addrlen", "int *"), a("flags", "int")] },
-    SyscallDef { name: "signalfd4", nr: 0x40000121, args: &[a("ufd", "int"), a("user_mask", "sigset_t *"), a("sizemask", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "eventfd2", nr: 0x40000122, args: &[a("count", "unsigned int"), a("flags", "int")] },
-    SyscallDef { name: "epoll_create1", nr: 0x40000123, args: &[a("flags", "int")] },
-    SyscallDef { name: "dup3", nr: 0x40000124, args: &[a("oldfd", "unsigned int"), a("newfd", "unsigned int"), a("flags", "int")] },
-    SyscallDef { name: "pipe2", nr: 0x40000125, args: &[a("fildes", "int *"), a("flags", "int")] },
-    SyscallDef { name: "inotify_init1", nr: 0x40000126, args: &[a("flags", "int")] },
-    SyscallDef { name: "perf_event_open", nr: 0x4000012a, args: &[a("attr_uptr", "struct perf_event_attr *"), a("pid", "pid_t"), a("cpu", "int"), a("group_fd", "int"), a("flags", "unsigned long")] },
-    SyscallDef { name: "fanotify_init", nr: 0x4000012c, args: &[a("flags", "unsigned int"), a("event_f_flags", "unsigned int")] },
-    SyscallDef { name: "fanotify_mark", nr: 0x4000012d, args: &[a("fanotify_fd", "int"), a("flags", "unsigned int"), a("mask", "__u64"), a("dfd", "int"), a("pathname", "const char *")] },
-    SyscallDef { name: "prlimit64", nr: 0x4000012e, args: &[a("pid", "pid_t"), a("resource", "unsigned int"), a("new_rlim", "const struct rlimit64 *"), a("old_rlim", "struct rlimit64 *")] },
-    SyscallDef { name: "name_to_handle_at", nr: 0x4000012f, args: &[a("dfd", "int"), a("name", "const char *"), a("handle", "struct file_handle *"), a("mnt_id", "void *"), a("flag", "int")] },
-    SyscallDef { name: "open_by_handle_at", nr: 0x40000130, args: &[a("mountdirfd", "int"), a("handle", "struct file_handle *"), a("flags", "int")] },
-    SyscallDef { name: "clock_adjtime", nr: 0x40000131, args: &[a("which_clock", "const clockid_t"), a("utx", "struct __kernel_timex *")] },
-    SyscallDef { name: "syncfs", nr: 0x40000132, args: &[a("fd", "int")] },
-    SyscallDef { name: "setns", nr: 0x40000134, args: &[a("fd", "int"), a("flags", "int")] },
-    SyscallDef { name: "getcpu", nr: 0x40000135, args: &[a("cpup", "unsigned *"), a("nodep", "unsigned *"), a("unused", "struct getcpu_cache *")] },
-    SyscallDef { name: "kcmp", nr: 0x40000138, args: &[a("pid1", "pid_t"), a("pid2", "pid_t"), a("type", "int"), a("idx1", "unsigned long"), a("idx2", "unsigned long")] },
-    SyscallDef { name: "finit_module", nr: 0x40000139, args: &[a("fd", "int"), a("uargs", "const char *"), a("flags", "int")] },
-    SyscallDef { name: "sched_setattr", nr: 0x4000013a, args: &[a("pid", "pid_t"), a("uattr", "struct sched_attr *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "sched_getattr", nr: 0x4000013b, args: &[a("pid", "pid_t"), a("uattr", "struct sched_attr *"), a("usize", "unsigned int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "renameat2", nr: 0x4000013c, args: &[a("olddfd", "int"), a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "seccomp", nr: 0x4000013d, args: &[a("op", "unsigned int"), a("flags", "unsigned int"), a("uargs", "void *")] },
-    SyscallDef { name: "getrandom", nr: 0x4000013e, args: &[a("ubuf", "char *"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "memfd_create", nr: 0x4000013f, args: &[a("uname", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "kexec_file_load", nr: 0x40000140, args: &[a("kernel_fd", "int"), a("initrd_fd", "int"), a("cmdline_len", "unsigned long"), a("cmdline_ptr", "const char *"), a("flags", "unsigned long")] },
-    SyscallDef { name: "bpf", nr: 0x40000141, args: &[a("cmd", "int"), a("uattr", "union bpf_attr *"), a("size", "unsigned int")] },
-    SyscallDef { name: "userfaultfd", nr: 0x40000143, args: &[a("flags", "int")] },
-    SyscallDef { name: "membarrier", nr: 0x40000144, args: &[a("cmd", "int"), a("flags", "unsigned int"), a("cpu_id", "int")] },
-    SyscallDef { name: "mlock2", nr: 0x40000145, args: &[a("start", "unsigned long"), a("len", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "copy_file_range", nr: 0x40000146, args: &[a("fd_in", "int"), a("off_in", "loff_t *"), a("fd_out", "int"), a("off_out", "loff_t *"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "pkey_mprotect", nr: 0x40000149, args: &[a("start", "unsigned long"), a("len", "size_t"), a("prot", "unsigned long"), a("pkey", "int")] },
-    SyscallDef { name: "pkey_alloc", nr: 0x4000014a, args: &[a("flags", "unsigned long"), a("init_val", "unsigned long")] },
-    SyscallDef { name: "pkey_free", nr: 0x4000014b, args: &[a("pkey", "int")] },
-    SyscallDef { name: "statx", nr: 0x4000014c, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "unsigned"), a("mask", "unsigned int"), a("buffer", "struct statx *")] },
-    SyscallDef { name: "io_pgetevents", nr: 0x4000014d, args: &[a("ctx_id", "aio_context_t"), a("min_nr", "long"), a("nr", "long"), a("events", "struct io_event *"), a("timeout", "struct __kernel_timespec *"), a("usig", "const struct __aio_sigset *")] },
-    SyscallDef { name: "rseq", nr: 0x4000014e, args: &[a("rseq", "struct rseq *"), a("rseq_len", "u32"), a("flags", "int"), a("sig", "u32")] },
-    SyscallDef { name: "uretprobe", nr: 0x4000014f, args: &[] },
-    SyscallDef { name: "uprobe", nr: 0x40000150, args: &[] },
-    SyscallDef { name: "pidfd_send_signal", nr: 0x400001a8, args: &[a("pidfd", "int"), a("sig", "int"), a("info", "siginfo_t *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "io_uring_setup", nr: 0x400001a9, args: &[a("entries", "u32"), a("params", "struct io_uring_params *")] },
-    SyscallDef { name: "io_uring_enter", nr: 0x400001aa, args: &[a("fd", "unsigned int"), a("to_submit", "u32"), a("min_complete", "u32"), a("flags", "u32"), a("argp", "const void *"), a("argsz", "size_t")] },
-    SyscallDef { name: "io_uring_register", nr: 0x400001ab, args: &[a("fd", "unsigned int"), a("opcode", "unsigned int"), a("arg", "void *"), a("nr_args", "unsigned int")] },
-    SyscallDef { name: "open_tree", nr: 0x400001ac, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "unsigned")] },
-    SyscallDef { name: "move_mount", nr: 0x400001ad, args: &[a("from_dfd", "int"), a("from_pathname", "const char *"), a("to_dfd", "int"), a("to_pathname", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "fsopen", nr: 0x400001ae, args: &[a("_fs_name", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "fsconfig", nr: 0x400001af, args: &[a("fd", "int"), a("cmd", "unsigned int"), a("_key", "const char *"), a("_value", "const void *"), a("aux", "int")] },
-    SyscallDef { name: "fsmount", nr: 0x400001b0, args: &[a("fs_fd", "int"), a("flags", "unsigned int"), a("attr_flags", "unsigned int")] },
-    SyscallDef { name: "fspick", nr: 0x400001b1, args: &[a("dfd", "int"), a("path", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "pidfd_open", nr: 0x400001b2, args: &[a("pid", "pid_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "clone3", nr: 0x400001b3, args: &[a("uargs", "struct clone_args *"), a("size", "size_t")] },
-    SyscallDef { name: "close_range", nr: 0x400001b4, args: &[a("fd", "unsigned int"), a("max_fd", "unsigned int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "openat2", nr: 0x400001b5, args: &[a("dfd", "int"), a("filename", "const char *"), a("how", "struct open_how *"), a("usize", "size_t")] },
-    SyscallDef { name: "pidfd_getfd", nr: 0x400001b6, args: &[a("pidfd", "int"), a("fd", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "faccessat2", nr: 0x400001b7, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "int"), a("flags", "int")] },
-    SyscallDef { name: "process_madvise", nr: 0x400001b8, args: &[a("pidfd", "int"), a("vec", "const struct iovec *"), a("vlen", "size_t"), a("behavior", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "epoll_pwait2", nr: 0x400001b9, args: &[a("epfd", "int"), a("events", "struct epoll_event *"), a("maxevents", "int"), a("timeout", "const struct __kernel_timespec *"), a("sigmask", "const sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "mount_setattr", nr: 0x400001ba, args: &[a("dfd", "int"), a("path", "const char *"), a("flags", "unsigned int"), a("uattr", "struct mount_attr *"), a("usize", "size_t")] },
-    SyscallDef { name: "quotactl_fd", nr: 0x400001bb, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int"), a("id", "qid_t"), a("addr", "void *")] },
-    SyscallDef { name: "landlock_create_ruleset", nr: 0x400001bc, args: &[a("attr", "const struct landlock_ruleset_attr * const"), a("size", "const size_t"), a("flags", "const __u32")] },
-    SyscallDef { name: "landlock_add_rule", nr: 0x400001bd, args: &[a("ruleset_fd", "const int"), a("rule_type", "const enum landlock_rule_type"), a("rule_attr", "const void * const"), a("flags", "const __u32")] },
-    SyscallDef { name: "landlock_restrict_self", nr: 0x400001be, args: &[a("ruleset_fd", "const int"), a("flags", "const __u32")] },
-    SyscallDef { name: "memfd_secret", nr: 0x400001bf, args: &[a("flags", "unsigned int")] },
-    SyscallDef { name: "process_mrelease", nr: 0x400001c0, args: &[a("pidfd", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "futex_waitv", nr: 0x400001c1, args: &[a("waiters", "struct futex_waitv *"), a("nr_futexes", "unsigned int"), a("flags", "unsigned int"), a("timeout", "struct __kernel_timespec *"), a("clockid", "clockid_t")] },
-    SyscallDef { name: "set_mempolicy_home_node", nr: 0x400001c2, args: &[a("start", "unsigned long"), a("len", "unsigned long"), a("home_node", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "cachestat", nr: 0x400001c3, args: &[a("fd", "unsigned int"), a("cstat_range", "struct cachestat_range *"), a("cstat", "struct cachestat *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "fchmodat2", nr: 0x400001c4, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "umode_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "map_shadow_stack", nr: 0x400001c5, args: &[a("addr", "unsigned long"), a("size", "unsigned long"), a("flags", "unsigned int")] },
-    SyscallDef { name: "futex_wake", nr: 0x400001c6, args: &[a("uaddr", "void *"), a("mask", "unsigned long"), a("nr", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "futex_wait", nr: 0x400001c7, args: &[a("uaddr", "void *"), a("val", "unsigned long"), a("mask", "unsigned long"), a("flags", "unsigned int"), a("timeout", "struct __kernel_timespec *"), a("clockid", "clockid_t")] },
-    SyscallDef { name: "futex_requeue", nr: 0x400001c8, args: &[a("waiters", "struct futex_waitv *"), a("flags", "unsigned int"), a("nr_wake", "int"), a("nr_requeue", "int")] },
-    SyscallDef { name: "statmount", nr: 0x400001c9, args: &[a("req", "const struct mnt_id_req *"), a("buf", "struct statmount *"), a("bufsize", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "listmount", nr: 0x400001ca, args: &[a("req", "const struct mnt_id_req *"), a("mnt_ids", "u64 *"), a("nr_mnt_ids", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "lsm_get_self_attr", nr: 0x400001cb, args: &[a("attr", "unsigned int"), a("ctx", "struct lsm_ctx *"), a("size", "u32 *"), a("flags", "u32")] },
-    SyscallDef { name: "lsm_set_self_attr", nr: 0x400001cc, args: &[a("attr", "unsigned int"), a("ctx", "struct lsm_ctx *"), a("size", "u32"), a("flags", "u32")] },
-    SyscallDef { name: "lsm_list_modules", nr: 0x400001cd, args: &[a("ids", "u64 *"), a("size", "u32 *"), a("flags", "u32")] },
-    SyscallDef { name: "mseal", nr: 0x400001ce, args: &[a("start", "unsigned long"), a("len", "size_t"), a("flags", "unsigned long")] },
-    SyscallDef { name: "setxattrat", nr: 0x400001cf, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("name", "const char *"), a("uargs", "const struct xattr_args *"), a("usize", "size_t")] },
-    SyscallDef { name: "getxattrat", nr: 0x400001d0, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("name", "const char *"), a("uargs", "struct xattr_args *"), a("usize", "size_t")] },
-    SyscallDef { name: "listxattrat", nr: 0x400001d1, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "removexattrat", nr: 0x400001d2, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("name", "const char *")] },
-    SyscallDef { name: "open_tree_attr", nr: 0x400001d3, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "unsigned"), a("uattr", "struct mount_attr *"), a("usize", "size_t")] },
-    SyscallDef { name: "file_getattr", nr: 0x400001d4, args: &[a("dfd", "int"), a("filename", "const char *"), a("ufattr", "struct file_attr *"), a("usize", "size_t"), a("at_flags", "unsigned int")] },
-    SyscallDef { name: "file_setattr", nr: 0x400001d5, args: &[a("dfd", "int"), a("filename", "const char *"), a("ufattr", "struct file_attr *"), a("usize", "size_t"), a("at_flags", "unsigned int")] },
-    SyscallDef { name: "rt_sigaction", nr: 0x40000200, args: &[a("sig", "int"), a("act", "const struct sigaction *"), a("oact", "struct sigaction *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigreturn", nr: 0x40000201, args: &[] },
-    SyscallDef { name: "ioctl", nr: 0x40000202, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int"), a("arg", "unsigned long")] },
-    SyscallDef { name: "readv", nr: 0x40000203, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long")] },
-    SyscallDef { name: "writev", nr: 0x40000204, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long")] },
-    SyscallDef { name: "recvfrom", nr: 0x40000205, args: &[a("fd", "int"), a("ubuf", "void *"), a("size", "size_t"), a("flags", "unsigned int"), a("addr", "struct sockaddr *"), a("addr_len", "int *")] },
-    SyscallDef { name: "sendmsg", nr: 0x40000206, args: &[a("fd", "int"), a("msg", "struct user_msghdr *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "recvmsg", nr: 0x40000207, args: &[a("fd", "int"), a("msg", "struct user_msghdr *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "execve", nr: 0x40000208, args: &[a("filename", "const char *"), a("argv", "const char * const *"), a("envp", "const char * const *")] },
-    SyscallDef { name: "ptrace", nr: 0x40000209, args: &[a("request", "long"), a("pid", "long"), a("addr", "unsigned long"), a("data", "unsigned long")] },
-    SyscallDef { name: "rt_sigpending", nr: 0x4000020a, args: &[a("uset", "sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigtimedwait", nr: 0x4000020b, args: &[a("uthese", "const sigset_t *"), a("uinfo", "siginfo_t *"), a("uts", "const struct __kernel_timespec *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigqueueinfo", nr: 0x4000020c, args: &[a("pid", "pid_t"), a("sig", "int"), a("uinfo", "siginfo_t *")] },
-    SyscallDef { name: "sigaltstack", nr: 0x4000020d, args: &[a("uss", "const stack_t *"), a("uoss", "stack_t *")] },
-    SyscallDef { name: "timer_create", nr: 0x4000020e, args: &[a("which_clock", "const clockid_t"), a("timer_event_spec", "struct sigevent *"), a("created_timer_id", "timer_t *")] },
-    SyscallDef { name: "mq_notify", nr: 0x4000020f, args: &[a("mqdes", "mqd_t"), a("u_notification", "const struct sigevent *")] },
-    SyscallDef { name: "kexec_load", nr: 0x40000210, args: &[a("entry", "unsigned long"), a("nr_segments", "unsigned long"), a("segments", "struct kexec_segment *"), a("flags", "unsigned long")] },
-    SyscallDef { name: "waitid", nr: 0x40000211, args: &[a("which", "int"), a("upid", "pid_t"), a("infop", "struct siginfo *"), a("options", "int"), a("ru", "struct rusage *")] },
-    SyscallDef { name: "set_robust_list", nr: 0x40000212, args: &[a("head", "struct robust_list_head *"), a("len", "size_t")] },
-    SyscallDef { name: "get_robust_list", nr: 0x40000213, args: &[a("pid", "int"), a("head_ptr", "struct robust_list_head * *"), a("len_ptr", "size_t *")] },
-    SyscallDef { name: "vmsplice", nr: 0x40000214, args: &[a("fd", "int"), a("uiov", "const struct iovec *"), a("nr_segs", "unsigned long"), a("flags", "unsigned int")] },
-    SyscallDef { name: "move_pages", nr: 0x40000215, args: &[a("pid", "pid_t"), a("nr_pages", "unsigned long"), a("pages", "const void * *"), a("nodes", "const int *"), a("status", "int *"), a("flags", "int")] },
-    SyscallDef { name: "preadv", nr: 0x40000216, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long")] },
-    SyscallDef { name: "pwritev", nr: 0x40000217, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long")] },
-    SyscallDef { name: "rt_tgsigqueueinfo", nr: 0x40000218, args: &[a("tgid", "pid_t"), a("pid", "pid_t"), a("sig", "int"), a("uinfo", "siginfo_t *")] },
-    SyscallDef { name: "recvmmsg", nr: 0x40000219, args: &[a("fd", "int"), a("mmsg", "struct mmsghdr *"), a("vlen", "unsigned int"), a("flags", "unsigned int"), a("timeout", "struct __kernel_timespec *")] },
-    SyscallDef { name: "sendmmsg", nr: 0x4000021a, args: &[a("fd", "int"), a("mmsg", "struct mmsghdr *"), a("vlen", "unsigned int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "process_vm_readv", nr: 0x4000021b, args: &[a("pid", "pid_t"), a("lvec", "const struct iovec *"), a("liovcnt", "unsigned long"), a("rvec", "const struct iovec *"), a("riovcnt", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "process_vm_writev", nr: 0x4000021c, args: &[a("pid", "pid_t"), a("lvec", "const struct iovec *"), a("liovcnt", "unsigned long"), a("rvec", "const struct iovec *"), a("riovcnt", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "setsockopt", nr: 0x4000021d, args: &[a("fd", "int"), a("level", "int"), a("optname", "int"), a("optval", "char *"), a("optlen", "int")] },
-    SyscallDef { name: "getsockopt", nr: 0x4000021e, args: &[a("fd", "int"), a("level", "int"), a("optname", "int"), a("optval", "char *"), a("optlen", "int *")] },
-    SyscallDef { name: "io_setup", nr: 0x4000021f, args: &[a("nr_events", "unsigned"), a("ctxp", "aio_context_t *")] },
-    SyscallDef { name: "io_submit", nr: 0x40000220, args: &[a("ctx_id", "aio_context_t"), a("nr", "long"), a("iocbpp", "struct iocb * *")] },
-    SyscallDef { name: "execveat", nr: 0x40000221, args: &[a("fd", "int"), a("filename", "const char *"), a("argv", "const char * const *"), a("envp", "const char * const *"), a("flags", "int")] },
-    SyscallDef { name: "preadv2", nr: 0x40000222, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long"), a("flags", "rwf_t")] },
-    SyscallDef { name: "pwritev2", nr: 0x40000223, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long"), a("flags", "rwf_t")] },
+pub(super) static TEXT: &str = concat!(
+    "read",
+    "fd",
+    "unsigned int",
+    "buf",
+    "char *",
+    "count",
+    "size_t",
+    "write",
+    "const char *",
+    "open",
+    "filename",
+    "flags",
+    "int",
+    "mode",
+    "umode_t",
+    "close",
+    "stat",
+    "statbuf",
+    "struct stat *",
+    "fstat",
+    "lstat",
+    "poll",
+    "ufds",
+    "struct pollfd *",
+    "nfds",
+    "timeout_msecs",
+    "lseek",
+    "offset",
+    "off_t",
+    "whence",
+    "mmap",
+    "addr",
+    "unsigned long",
+    "len",
+    "prot",
+    "off",
+    "mprotect",
+    "start",
+    "munmap",
+    "brk",
+    "rt_sigprocmask",
+    "how",
+    "nset",
+    "sigset_t *",
+    "oset",
+    "sigsetsize",
+    "pread64",
+    "pos",
+    "loff_t",
+    "pwrite64",
+    "access",
+    "pipe",
+    "fildes",
+    "int *",
+    "select",
+    "n",
+    "inp",
+    "fd_set *",
+    "outp",
+    "exp",
+    "tvp",
+    "struct __kernel_old_timeval *",
+    "sched_yield",
+    "mremap",
+    "old_len",
+    "new_len",
+    "new_addr",
+    "msync",
+    "mincore",
+    "vec",
+    "unsigned char *",
+    "madvise",
+    "len_in",
+    "behavior",
+    "shmget",
+    "key",
+    "key_t",
+    "size",
+    "shmflg",
+    "shmat",
+    "shmid",
+    "shmaddr",
+    "shmctl",
+    "cmd",
+    "struct shmid_ds *",
+    "dup",
+    "dup2",
+    "oldfd",
+    "newfd",
+    "pause",
+    "nanosleep",
+    "rqtp",
+    "struct __kernel_timespec *",
+    "rmtp",
+    "getitimer",
+    "which",
+    "value",
+    "struct __kernel_old_itimerval *",
+    "alarm",
+    "seconds",
+    "setitimer",
+    "ovalue",
+    "getpid",
+    "sendfile",
+    "out_fd",
+    "in_fd",
+    "loff_t *",
+    "socket",
+    "family",
+    "type",
+    "protocol",
+    "connect",
+    "uservaddr",
+    "struct sockaddr *",
+    "addrlen",
+    "accept",
+    "upeer_sockaddr",
+    "upeer_addrlen",
+    "sendto",
+    "buff",
+    "void *",
+    "addr_len",
+    "shutdown",
+    "bind",
+    "umyaddr",
+    "listen",
+    "backlog",
+    "getsockname",
+    "usockaddr",
+    "usockaddr_len",
+    "getpeername",
+    "socketpair",
+    "usockvec",
+    "clone",
+    "clone_flags",
+    "newsp",
+    "parent_tidptr",
+    "child_tidptr",
+    "tls",
+    "fork",
+    "vfork",
+    "exit",
+    "error_code",
+    "wait4",
+    "upid",
+    "pid_t",
+    "stat_addr",
+    "options",
+    "ru",
+    "struct rusage *",
+    "kill",
+    "pid",
+    "sig",
+    "uname",
+    "name",
+    "struct new_utsname *",
+    "semget",
+    "nsems",
+    "semflg",
+    "semop",
+    "semid",
+    "tsops",
+    "struct sembuf *",
+    "nsops",
+    "unsigned",
+    "semctl",
+    "semnum",
+    "arg",
+    "shmdt",
+    "msgget",
+    "msgflg",
+    "msgsnd",
+    "msqid",
+    "msgp",
+    "struct msgbuf *",
+    "msgsz",
+    "msgrcv",
+    "msgtyp",
+    "long",
+    "msgctl",
+    "struct msqid_ds *",
+    "fcntl",
+    "flock",
+    "fsync",
+    "fdatasync",
+    "truncate",
+    "path",
+    "length",
+    "ftruncate",
+    "getdents",
+    "dirent",
+    "struct linux_dirent *",
+    "getcwd",
+    "chdir",
+    "fchdir",
+    "rename",
+    "oldname",
+    "newname",
+    "mkdir",
+    "pathname",
+    "rmdir",
+    "creat",
+    "link",
+    "unlink",
+    "symlink",
+    "readlink",
+    "bufsiz",
+    "chmod",
+    "fchmod",
+    "chown",
+    "user",
+    "uid_t",
+    "group",
+    "gid_t",
+    "fchown",
+    "lchown",
+    "umask",
+    "mask",
+    "gettimeofday",
+    "tv",
+    "tz",
+    "struct timezone *",
+    "getrlimit",
+    "resource",
+    "rlim",
+    "struct rlimit *",
+    "getrusage",
+    "who",
+    "sysinfo",
+    "info",
+    "struct sysinfo *",
+    "times",
+    "tbuf",
+    "struct tms *",
+    "getuid",
+    "syslog",
+    "getgid",
+    "setuid",
+    "uid",
+    "setgid",
+    "gid",
+    "geteuid",
+    "getegid",
+    "setpgid",
+    "pgid",
+    "getppid",
+    "getpgrp",
+    "setsid",
+    "setreuid",
+    "ruid",
+    "euid",
+    "setregid",
+    "rgid",
+    "egid",
+    "getgroups",
+    "gidsetsize",
+    "grouplist",
+    "gid_t *",
+    "setgroups",
+    "setresuid",
+    "suid",
+    "getresuid",
+    "ruidp",
+    "uid_t *",
+    "euidp",
+    "suidp",
+    "setresgid",
+    "sgid",
+    "getresgid",
+    "rgidp",
+    "egidp",
+    "sgidp",
+    "getpgid",
+    "setfsuid",
+    "setfsgid",
+    "getsid",
+    "capget",
+    "header",
+    "cap_user_header_t",
+    "dataptr",
+    "cap_user_data_t",
+    "capset",
+    "data",
+    "const cap_user_data_t",
+    "rt_sigsuspend",
+    "unewset",
+    "utime",
+    "struct utimbuf *",
+    "mknod",
+    "dev",
+    "personality",
+    "ustat",
+    "ubuf",
+    "struct ustat *",
+    "statfs",
+    "struct statfs *",
+    "fstatfs",
+    "sysfs",
+    "option",
+    "arg1",
+    "arg2",
+    "getpriority",
+    "setpriority",
+    "niceval",
+    "sched_setparam",
+    "param",
+    "struct sched_param *",
+    "sched_getparam",
+    "sched_setscheduler",
+    "policy",
+    "sched_getscheduler",
+    "sched_get_priority_max",
+    "sched_get_priority_min",
+    "sched_rr_get_interval",
+    "interval",
+    "mlock",
+    "munlock",
+    "mlockall",
+    "munlockall",
+    "vhangup",
+    "modify_ldt",
+    "func",
+    "ptr",
+    "bytecount",
+    "pivot_root",
+    "new_root",
+    "put_old",
+    "prctl",
+    "arg3",
+    "arg4",
+    "arg5",
+    "arch_prctl",
+    "adjtimex",
+    "txc_p",
+    "struct __kernel_timex *",
+    "setrlimit",
+    "chroot",
+    "sync",
+    "acct",
+    "settimeofday",
+    "mount",
+    "dev_name",
+    "dir_name",
+    "umount2",
+    "swapon",
+    "specialfile",
+    "swap_flags",
+    "swapoff",
+    "reboot",
+    "magic1",
+    "magic2",
+    "sethostname",
+    "setdomainname",
+    "iopl",
+    "level",
+    "ioperm",
+    "from",
+    "num",
+    "turn_on",
+    "init_module",
+    "umod",
+    "uargs",
+    "delete_module",
+    "name_user",
+    "quotactl",
+    "special",
+    "id",
+    "qid_t",
+    "getpmsg",
+    "putpmsg",
+    "afs_syscall",
+    "tuxcall",
+    "security",
+    "gettid",
+    "readahead",
+    "setxattr",
+    "const void *",
+    "lsetxattr",
+    "fsetxattr",
+    "getxattr",
+    "lgetxattr",
+    "fgetxattr",
+    "listxattr",
+    "list",
+    "llistxattr",
+    "flistxattr",
+    "removexattr",
+    "lremovexattr",
+    "fremovexattr",
+    "tkill",
+    "time",
+    "tloc",
+    "__kernel_old_time_t *",
+    "futex",
+    "uaddr",
+    "u32 *",
+    "op",
+    "val",
+    "u32",
+    "const struct __kernel_timespec *",
+    "uaddr2",
+    "val3",
+    "sched_setaffinity",
+    "user_mask_ptr",
+    "unsigned long *",
+    "sched_getaffinity",
+    "io_destroy",
+    "ctx",
+    "aio_context_t",
+    "io_getevents",
+    "ctx_id",
+    "min_nr",
+    "nr",
+    "events",
+    "struct io_event *",
+    "timeout",
+    "io_cancel",
+    "iocb",
+    "struct iocb *",
+    "result",
+    "lookup_dcookie",
+    "epoll_create",
+    "remap_file_pages",
+    "pgoff",
+    "getdents64",
+    "struct linux_dirent64 *",
+    "set_tid_address",
+    "tidptr",
+    "restart_syscall",
+    "semtimedop",
+    "fadvise64",
+    "advice",
+    "timer_settime",
+    "timer_id",
+    "timer_t",
+    "new_setting",
+    "const struct __kernel_itimerspec *",
+    "old_setting",
+    "struct __kernel_itimerspec *",
+    "timer_gettime",
+    "setting",
+    "timer_getoverrun",
+    "timer_delete",
+    "clock_settime",
+    "which_clock",
+    "const clockid_t",
+    "tp",
+    "clock_gettime",
+    "clock_getres",
+    "clock_nanosleep",
+    "exit_group",
+    "epoll_wait",
+    "epfd",
+    "struct epoll_event *",
+    "maxevents",
+    "epoll_ctl",
+    "event",
+    "tgkill",
+    "tgid",
+    "utimes",
+    "mbind",
+    "nmask",
+    "const unsigned long *",
+    "maxnode",
+    "set_mempolicy",
+    "get_mempolicy",
+    "mq_open",
+    "u_name",
+    "oflag",
+    "u_attr",
+    "struct mq_attr *",
+    "mq_unlink",
+    "mq_timedsend",
+    "mqdes",
+    "mqd_t",
+    "u_msg_ptr",
+    "msg_len",
+    "msg_prio",
+    "u_abs_timeout",
+    "mq_timedreceive",
+    "u_msg_prio",
+    "unsigned int *",
+    "mq_getsetattr",
+    "u_mqstat",
+    "const struct mq_attr *",
+    "u_omqstat",
+    "add_key",
+    "_type",
+    "_description",
+    "_payload",
+    "plen",
+    "ringid",
+    "key_serial_t",
+    "request_key",
+    "_callout_info",
+    "destringid",
+    "keyctl",
+    "ioprio_set",
+    "ioprio",
+    "ioprio_get",
+    "inotify_init",
+    "inotify_add_watch",
+    "inotify_rm_watch",
+    "wd",
+    "__s32",
+    "migrate_pages",
+    "old_nodes",
+    "new_nodes",
+    "openat",
+    "dfd",
+    "mkdirat",
+    "mknodat",
+    "fchownat",
+    "flag",
+    "futimesat",
+    "newfstatat",
+    "unlinkat",
+    "renameat",
+    "olddfd",
+    "newdfd",
+    "linkat",
+    "symlinkat",
+    "readlinkat",
+    "fchmodat",
+    "faccessat",
+    "pselect6",
+    "tsp",
+    "ppoll",
+    "sigmask",
+    "const sigset_t *",
+    "unshare",
+    "unshare_flags",
+    "splice",
+    "fd_in",
+    "off_in",
+    "fd_out",
+    "off_out",
+    "tee",
+    "fdin",
+    "fdout",
+    "sync_file_range",
+    "nbytes",
+    "utimensat",
+    "epoll_pwait",
+    "signalfd",
+    "ufd",
+    "user_mask",
+    "sizemask",
+    "timerfd_create",
+    "clockid",
+    "eventfd",
+    "fallocate",
+    "timerfd_settime",
+    "utmr",
+    "otmr",
+    "timerfd_gettime",
+    "accept4",
+    "signalfd4",
+    "eventfd2",
+    "epoll_create1",
+    "dup3",
+    "pipe2",
+    "inotify_init1",
+    "perf_event_open",
+    "attr_uptr",
+    "struct perf_event_attr *",
+    "cpu",
+    "group_fd",
+    "fanotify_init",
+    "event_f_flags",
+    "fanotify_mark",
+    "fanotify_fd",
+    "__u64",
+    "prlimit64",
+    "new_rlim",
+    "const struct rlimit64 *",
+    "old_rlim",
+    "struct rlimit64 *",
+    "name_to_handle_at",
+    "handle",
+    "struct file_handle *",
+    "mnt_id",
+    "open_by_handle_at",
+    "mountdirfd",
+    "clock_adjtime",
+    "utx",
+    "syncfs",
+    "setns",
+    "getcpu",
+    "cpup",
+    "unsigned *",
+    "nodep",
+    "unused",
+    "struct getcpu_cache *",
+    "kcmp",
+    "pid1",
+    "pid2",
+    "idx1",
+    "idx2",
+    "finit_module",
+    "sched_setattr",
+    "uattr",
+    "struct sched_attr *",
+    "sched_getattr",
+    "usize",
+    "renameat2",
+    "seccomp",
+    "getrandom",
+    "memfd_create",
+    "kexec_file_load",
+    "kernel_fd",
+    "initrd_fd",
+    "cmdline_len",
+    "cmdline_ptr",
+    "bpf",
+    "union bpf_attr *",
+    "userfaultfd",
+    "membarrier",
+    "cpu_id",
+    "mlock2",
+    "copy_file_range",
+    "pkey_mprotect",
+    "pkey",
+    "pkey_alloc",
+    "init_val",
+    "pkey_free",
+    "statx",
+    "buffer",
+    "struct statx *",
+    "io_pgetevents",
+    "usig",
+    "const struct __aio_sigset *",
+    "rseq",
+    "struct rseq *",
+    "rseq_len",
+    "uretprobe",
+    "uprobe",
+    "pidfd_send_signal",
+    "pidfd",
+    "siginfo_t *",
+    "io_uring_setup",
+    "entries",
+    "params",
+    "struct io_uring_params *",
+    "io_uring_enter",
+    "to_submit",
+    "min_complete",
+    "argp",
+    "argsz",
+    "io_uring_register",
+    "opcode",
+    "nr_args",
+    "open_tree",
+    "move_mount",
+    "from_dfd",
+    "from_pathname",
+    "to_dfd",
+    "to_pathname",
+    "fsopen",
+    "_fs_name",
+    "fsconfig",
+    "_key",
+    "_value",
+    "aux",
+    "fsmount",
+    "fs_fd",
+    "attr_flags",
+    "fspick",
+    "pidfd_open",
+    "clone3",
+    "struct clone_args *",
+    "close_range",
+    "max_fd",
+    "openat2",
+    "struct open_how *",
+    "pidfd_getfd",
+    "faccessat2",
+    "process_madvise",
+    "const struct iovec *",
+    "vlen",
+    "epoll_pwait2",
+    "mount_setattr",
+    "struct mount_attr *",
+    "quotactl_fd",
+    "landlock_create_ruleset",
+    "attr",
+    "const struct landlock_ruleset_attr * const",
+    "const size_t",
+    "const __u32",
+    "landlock_add_rule",
+    "ruleset_fd",
+    "const int",
+    "rule_type",
+    "const enum landlock_rule_type",
+    "rule_attr",
+    "const void * const",
+    "landlock_restrict_self",
+    "memfd_secret",
+    "process_mrelease",
+    "futex_waitv",
+    "waiters",
+    "struct futex_waitv *",
+    "nr_futexes",
+    "clockid_t",
+    "set_mempolicy_home_node",
+    "home_node",
+    "cachestat",
+    "cstat_range",
+    "struct cachestat_range *",
+    "cstat",
+    "struct cachestat *",
+    "fchmodat2",
+    "map_shadow_stack",
+    "futex_wake",
+    "futex_wait",
+    "futex_requeue",
+    "nr_wake",
+    "nr_requeue",
+    "statmount",
+    "req",
+    "const struct mnt_id_req *",
+    "struct statmount *",
+    "bufsize",
+    "listmount",
+    "mnt_ids",
+    "u64 *",
+    "nr_mnt_ids",
+    "lsm_get_self_attr",
+    "struct lsm_ctx *",
+    "lsm_set_self_attr",
+    "lsm_list_modules",
+    "ids",
+    "mseal",
+    "setxattrat",
+    "at_flags",
+    "const struct xattr_args *",
+    "getxattrat",
+    "struct xattr_args *",
+    "listxattrat",
+    "removexattrat",
+    "open_tree_attr",
+    "file_getattr",
+    "ufattr",
+    "struct file_attr *",
+    "file_setattr",
+    "rt_sigaction",
+    "act",
+    "const struct sigaction *",
+    "oact",
+    "struct sigaction *",
+    "rt_sigreturn",
+    "ioctl",
+    "readv",
+    "writev",
+    "recvfrom",
+    "sendmsg",
+    "msg",
+    "struct user_msghdr *",
+    "recvmsg",
+    "execve",
+    "argv",
+    "const char * const *",
+    "envp",
+    "ptrace",
+    "request",
+    "rt_sigpending",
+    "uset",
+    "rt_sigtimedwait",
+    "uthese",
+    "uinfo",
+    "uts",
+    "rt_sigqueueinfo",
+    "sigaltstack",
+    "uss",
+    "const stack_t *",
+    "uoss",
+    "stack_t *",
+    "timer_create",
+    "timer_event_spec",
+    "struct sigevent *",
+    "created_timer_id",
+    "timer_t *",
+    "mq_notify",
+    "u_notification",
+    "const struct sigevent *",
+    "kexec_load",
+    "entry",
+    "nr_segments",
+    "segments",
+    "struct kexec_segment *",
+    "waitid",
+    "infop",
+    "struct siginfo *",
+    "set_robust_list",
+    "head",
+    "struct robust_list_head *",
+    "get_robust_list",
+    "head_ptr",
+    "struct robust_list_head * *",
+    "len_ptr",
+    "size_t *",
+    "vmsplice",
+    "uiov",
+    "nr_segs",
+    "move_pages",
+    "nr_pages",
+    "pages",
+    "const void * *",
+    "nodes",
+    "const int *",
+    "status",
+    "preadv",
+    "pos_l",
+    "pos_h",
+    "pwritev",
+    "rt_tgsigqueueinfo",
+    "recvmmsg",
+    "mmsg",
+    "struct mmsghdr *",
+    "sendmmsg",
+    "process_vm_readv",
+    "lvec",
+    "liovcnt",
+    "rvec",
+    "riovcnt",
+    "process_vm_writev",
+    "setsockopt",
+    "optname",
+    "optval",
+    "optlen",
+    "getsockopt",
+    "io_setup",
+    "nr_events",
+    "ctxp",
+    "aio_context_t *",
+    "io_submit",
+    "iocbpp",
+    "struct iocb * *",
+    "execveat",
+    "preadv2",
+    "rwf_t",
+    "pwritev2",
+);
+
+/// (number, name, first argument in `ARGS`, argument count).
+#[rustfmt::skip]
+pub(super) static CALLS: [PackedCall; 372] = [
+    (0x40000000, 0, 4, 0, 3), // read
+    (0x40000001, 38, 5, 3, 3), // write
+    (0x40000002, 55, 4, 6, 3), // open
+    (0x40000003, 86, 5, 9, 1), // close
+    (0x40000004, 91, 4, 10, 2), // stat
+    (0x40000005, 115, 5, 12, 2), // fstat
+    (0x40000006, 120, 5, 14, 2), // lstat
+    (0x40000007, 125, 4, 16, 3), // poll
+    (0x40000008, 165, 5, 19, 3), // lseek
+    (0x40000009, 187, 4, 22, 6), // mmap
+    (0x4000000a, 218, 8, 28, 3), // mprotect
+    (0x4000000b, 231, 6, 31, 2), // munmap
+    (0x4000000c, 237, 3, 33, 1), // brk
+    (0x4000000e, 240, 14, 34, 4), // rt_sigprocmask
+    (0x40000011, 285, 7, 38, 4), // pread64
+    (0x40000012, 301, 8, 42, 4), // pwrite64
+    (0x40000015, 309, 6, 46, 2), // access
+    (0x40000016, 315, 4, 48, 1), // pipe
+    (0x40000017, 330, 6, 49, 5), // select
+    (0x40000018, 387, 11, 54, 0), // sched_yield
+    (0x40000019, 398, 6, 54, 5), // mremap
+    (0x4000001a, 426, 5, 59, 3), // msync
+    (0x4000001b, 431, 7, 62, 3), // mincore
+    (0x4000001c, 456, 7, 65, 3), // madvise
+    (0x4000001d, 477, 6, 68, 3), // shmget
+    (0x4000001e, 501, 5, 71, 3), // shmat
+    (0x4000001f, 518, 6, 74, 3), // shmctl
+    (0x40000020, 544, 3, 77, 1), // dup
+    (0x40000021, 547, 4, 78, 2), // dup2
+    (0x40000022, 561, 5, 80, 0), // pause
+    (0x40000023, 566, 9, 80, 2), // nanosleep
+    (0x40000024, 609, 9, 82, 2), // getitimer
+    (0x40000025, 659, 5, 84, 1), // alarm
+    (0x40000026, 671, 9, 85, 3), // setitimer
+    (0x40000027, 686, 6, 88, 0), // getpid
+    (0x40000028, 692, 8, 88, 4), // sendfile
+    (0x40000029, 719, 6, 92, 3), // socket
+    (0x4000002a, 743, 7, 95, 3), // connect
+    (0x4000002b, 783, 6, 98, 3), // accept
+    (0x4000002c, 816, 6, 101, 6), // sendto
+    (0x40000030, 840, 8, 107, 2), // shutdown
+    (0x40000031, 848, 4, 109, 3), // bind
+    (0x40000032, 859, 6, 112, 2), // listen
+    (0x40000033, 872, 11, 114, 3), // getsockname
+    (0x40000034, 905, 11, 117, 3), // getpeername
+    (0x40000035, 916, 10, 120, 4), // socketpair
+    (0x40000038, 934, 5, 124, 5), // clone
+    (0x40000039, 983, 4, 129, 0), // fork
+    (0x4000003a, 987, 5, 129, 0), // vfork
+    (0x4000003c, 992, 4, 129, 1), // exit
+    (0x4000003d, 1006, 5, 130, 4), // wait4
+    (0x4000003e, 1053, 4, 134, 2), // kill
+    (0x4000003f, 1063, 5, 136, 1), // uname
+    (0x40000040, 1092, 6, 137, 3), // semget
+    (0x40000041, 1109, 5, 140, 3), // semop
+    (0x40000042, 1152, 6, 143, 4), // semctl
+    (0x40000043, 1167, 5, 147, 1), // shmdt
+    (0x40000044, 1172, 6, 148, 2), // msgget
+    (0x40000045, 1184, 6, 150, 4), // msgsnd
+    (0x40000046, 1219, 6, 154, 5), // msgrcv
+    (0x40000047, 1235, 6, 159, 3), // msgctl
+    (0x40000048, 1258, 5, 162, 3), // fcntl
+    (0x40000049, 1263, 5, 165, 2), // flock
+    (0x4000004a, 1268, 5, 167, 1), // fsync
+    (0x4000004b, 1273, 9, 168, 1), // fdatasync
+    (0x4000004c, 1282, 8, 169, 2), // truncate
+    (0x4000004d, 1300, 9, 171, 2), // ftruncate
+    (0x4000004e, 1309, 8, 173, 3), // getdents
+    (0x4000004f, 1344, 6, 176, 2), // getcwd
+    (0x40000050, 1350, 5, 178, 1), // chdir
+    (0x40000051, 1355, 6, 179, 1), // fchdir
+    (0x40000052, 1361, 6, 180, 2), // rename
+    (0x40000053, 1381, 5, 182, 2), // mkdir
+    (0x40000054, 1394, 5, 184, 1), // rmdir
+    (0x40000055, 1399, 5, 185, 2), // creat
+    (0x40000056, 1404, 4, 187, 2), // link
+    (0x40000057, 1408, 6, 189, 1), // unlink
+    (0x40000058, 1414, 7, 190, 2), // symlink
+    (0x40000059, 1421, 8, 192, 3), // readlink
+    (0x4000005a, 1435, 5, 195, 2), // chmod
+    (0x4000005b, 1440, 6, 197, 2), // fchmod
+    (0x4000005c, 1446, 5, 199, 3), // chown
+    (0x4000005d, 1470, 6, 202, 3), // fchown
+    (0x4000005e, 1476, 6, 205, 3), // lchown
+    (0x4000005f, 1482, 5, 208, 1), // umask
+    (0x40000060, 1491, 12, 209, 2), // gettimeofday
+    (0x40000061, 1524, 9, 211, 2), // getrlimit
+    (0x40000062, 1560, 9, 213, 2), // getrusage
+    (0x40000063, 1572, 7, 215, 1), // sysinfo
+    (0x40000064, 1599, 5, 216, 1), // times
+    (0x40000066, 1620, 6, 217, 0), // getuid
+    (0x40000067, 1626, 6, 217, 3), // syslog
+    (0x40000068, 1632, 6, 220, 0), // getgid
+    (0x40000069, 1638, 6, 220, 1), // setuid
+    (0x4000006a, 1647, 6, 221, 1), // setgid
+    (0x4000006b, 1656, 7, 222, 0), // geteuid
+    (0x4000006c, 1663, 7, 222, 0), // getegid
+    (0x4000006d, 1670, 7, 222, 2), // setpgid
+    (0x4000006e, 1681, 7, 224, 0), // getppid
+    (0x4000006f, 1688, 7, 224, 0), // getpgrp
+    (0x40000070, 1695, 6, 224, 0), // setsid
+    (0x40000071, 1701, 8, 224, 2), // setreuid
+    (0x40000072, 1717, 8, 226, 2), // setregid
+    (0x40000073, 1733, 9, 228, 2), // getgroups
+    (0x40000074, 1768, 9, 230, 2), // setgroups
+    (0x40000075, 1777, 9, 232, 3), // setresuid
+    (0x40000076, 1790, 9, 235, 3), // getresuid
+    (0x40000077, 1821, 9, 238, 3), // setresgid
+    (0x40000078, 1834, 9, 241, 3), // getresgid
+    (0x40000079, 1858, 7, 244, 1), // getpgid
+    (0x4000007a, 1865, 8, 245, 1), // setfsuid
+    (0x4000007b, 1873, 8, 246, 1), // setfsgid
+    (0x4000007c, 1881, 6, 247, 1), // getsid
+    (0x4000007d, 1887, 6, 248, 2), // capget
+    (0x4000007e, 1938, 6, 250, 2), // capset
+    (0x40000082, 1969, 13, 252, 2), // rt_sigsuspend
+    (0x40000084, 1989, 5, 254, 2), // utime
+    (0x40000085, 2010, 5, 256, 3), // mknod
+    (0x40000087, 2018, 11, 259, 1), // personality
+    (0x40000088, 2029, 5, 260, 2), // ustat
+    (0x40000089, 2052, 6, 262, 2), // statfs
+    (0x4000008a, 2073, 7, 264, 2), // fstatfs
+    (0x4000008b, 2080, 5, 266, 3), // sysfs
+    (0x4000008c, 2099, 11, 269, 2), // getpriority
+    (0x4000008d, 2110, 11, 271, 3), // setpriority
+    (0x4000008e, 2128, 14, 274, 2), // sched_setparam
+    (0x4000008f, 2167, 14, 276, 2), // sched_getparam
+    (0x40000090, 2181, 18, 278, 3), // sched_setscheduler
+    (0x40000091, 2205, 18, 281, 1), // sched_getscheduler
+    (0x40000092, 2223, 22, 282, 1), // sched_get_priority_max
+    (0x40000093, 2245, 22, 283, 1), // sched_get_priority_min
+    (0x40000094, 2267, 21, 284, 2), // sched_rr_get_interval
+    (0x40000095, 2296, 5, 286, 2), // mlock
+    (0x40000096, 2301, 7, 288, 2), // munlock
+    (0x40000097, 2308, 8, 290, 1), // mlockall
+    (0x40000098, 2316, 10, 291, 0), // munlockall
+    (0x40000099, 2326, 7, 291, 0), // vhangup
+    (0x4000009a, 2333, 10, 291, 3), // modify_ldt
+    (0x4000009b, 2359, 10, 294, 2), // pivot_root
+    (0x4000009d, 2384, 5, 296, 5), // prctl
+    (0x4000009e, 2401, 10, 301, 2), // arch_prctl
+    (0x4000009f, 2411, 8, 303, 1), // adjtimex
+    (0x400000a0, 2447, 9, 304, 2), // setrlimit
+    (0x400000a1, 2456, 6, 306, 1), // chroot
+    (0x400000a2, 2462, 4, 307, 0), // sync
+    (0x400000a3, 2466, 4, 307, 1), // acct
+    (0x400000a4, 2470, 12, 308, 2), // settimeofday
+    (0x400000a5, 2482, 5, 310, 5), // mount
+    (0x400000a6, 2503, 7, 315, 2), // umount2
+    (0x400000a7, 2510, 6, 317, 2), // swapon
+    (0x400000a8, 2537, 7, 319, 1), // swapoff
+    (0x400000a9, 2544, 6, 320, 4), // reboot
+    (0x400000aa, 2562, 11, 324, 2), // sethostname
+    (0x400000ab, 2573, 13, 326, 2), // setdomainname
+    (0x400000ac, 2586, 4, 328, 1), // iopl
+    (0x400000ad, 2595, 6, 329, 3), // ioperm
+    (0x400000af, 2615, 11, 332, 3), // init_module
+    (0x400000b0, 2635, 13, 335, 2), // delete_module
+    (0x400000b3, 2657, 8, 337, 4), // quotactl
+    (0x400000b5, 2679, 7, 341, 0), // getpmsg
+    (0x400000b6, 2686, 7, 341, 0), // putpmsg
+    (0x400000b7, 2693, 11, 341, 0), // afs_syscall
+    (0x400000b8, 2704, 7, 341, 0), // tuxcall
+    (0x400000b9, 2711, 8, 341, 0), // security
+    (0x400000ba, 2719, 6, 341, 0), // gettid
+    (0x400000bb, 2725, 9, 341, 3), // readahead
+    (0x400000bc, 2734, 8, 344, 5), // setxattr
+    (0x400000bd, 2754, 9, 349, 5), // lsetxattr
+    (0x400000be, 2763, 9, 354, 5), // fsetxattr
+    (0x400000bf, 2772, 8, 359, 4), // getxattr
+    (0x400000c0, 2780, 9, 363, 4), // lgetxattr
+    (0x400000c1, 2789, 9, 367, 4), // fgetxattr
+    (0x400000c2, 2798, 9, 371, 3), // listxattr
+    (0x400000c3, 2811, 10, 374, 3), // llistxattr
+    (0x400000c4, 2821, 10, 377, 3), // flistxattr
+    (0x400000c5, 2831, 11, 380, 2), // removexattr
+    (0x400000c6, 2842, 12, 382, 2), // lremovexattr
+    (0x400000c7, 2854, 12, 384, 2), // fremovexattr
+    (0x400000c8, 2866, 5, 386, 2), // tkill
+    (0x400000c9, 2871, 4, 388, 1), // time
+    (0x400000ca, 2900, 5, 389, 6), // futex
+    (0x400000cb, 2965, 17, 395, 3), // sched_setaffinity
+    (0x400000cc, 3010, 17, 398, 3), // sched_getaffinity
+    (0x400000cf, 3027, 10, 401, 1), // io_destroy
+    (0x400000d0, 3053, 12, 402, 5), // io_getevents
+    (0x400000d2, 3109, 9, 407, 3), // io_cancel
+    (0x400000d4, 3141, 14, 410, 0), // lookup_dcookie
+    (0x400000d5, 3155, 12, 410, 1), // epoll_create
+    (0x400000d8, 3167, 16, 411, 5), // remap_file_pages
+    (0x400000d9, 3188, 10, 416, 3), // getdents64
+    (0x400000da, 3221, 15, 419, 1), // set_tid_address
+    (0x400000db, 3242, 15, 420, 0), // restart_syscall
+    (0x400000dc, 3257, 10, 420, 4), // semtimedop
+    (0x400000dd, 3267, 9, 424, 4), // fadvise64
+    (0x400000df, 3282, 13, 428, 4), // timer_settime
+    (0x400000e0, 3394, 13, 432, 2), // timer_gettime
+    (0x400000e1, 3414, 16, 434, 1), // timer_getoverrun
+    (0x400000e2, 3430, 12, 435, 1), // timer_delete
+    (0x400000e3, 3442, 13, 436, 2), // clock_settime
+    (0x400000e4, 3483, 13, 438, 2), // clock_gettime
+    (0x400000e5, 3496, 12, 440, 2), // clock_getres
+    (0x400000e6, 3508, 15, 442, 4), // clock_nanosleep
+    (0x400000e7, 3523, 10, 446, 1), // exit_group
+    (0x400000e8, 3533, 10, 447, 4), // epoll_wait
+    (0x400000e9, 3576, 9, 451, 4), // epoll_ctl
+    (0x400000ea, 3590, 6, 455, 3), // tgkill
+    (0x400000eb, 3600, 6, 458, 2), // utimes
+    (0x400000ed, 3606, 5, 460, 6), // mbind
+    (0x400000ee, 3644, 13, 466, 3), // set_mempolicy
+    (0x400000ef, 3657, 13, 469, 5), // get_mempolicy
+    (0x400000f0, 3670, 7, 474, 4), // mq_open
+    (0x400000f1, 3710, 9, 478, 1), // mq_unlink
+    (0x400000f2, 3719, 12, 479, 5), // mq_timedsend
+    (0x400000f3, 3778, 15, 484, 5), // mq_timedreceive
+    (0x400000f5, 3817, 13, 489, 3), // mq_getsetattr
+    (0x400000f8, 3869, 7, 492, 5), // add_key
+    (0x400000f9, 3923, 11, 497, 4), // request_key
+    (0x400000fa, 3957, 6, 501, 5), // keyctl
+    (0x400000fb, 3963, 10, 506, 3), // ioprio_set
+    (0x400000fc, 3979, 10, 509, 2), // ioprio_get
+    (0x400000fd, 3989, 12, 511, 0), // inotify_init
+    (0x400000fe, 4001, 17, 511, 3), // inotify_add_watch
+    (0x400000ff, 4018, 16, 514, 2), // inotify_rm_watch
+    (0x40000100, 4041, 13, 516, 4), // migrate_pages
+    (0x40000101, 4072, 6, 520, 4), // openat
+    (0x40000102, 4081, 7, 524, 3), // mkdirat
+    (0x40000103, 4088, 7, 527, 4), // mknodat
+    (0x40000104, 4095, 8, 531, 5), // fchownat
+    (0x40000105, 4107, 9, 536, 3), // futimesat
+    (0x40000106, 4116, 10, 539, 4), // newfstatat
+    (0x40000107, 4126, 8, 543, 3), // unlinkat
+    (0x40000108, 4134, 8, 546, 4), // renameat
+    (0x40000109, 4154, 6, 550, 5), // linkat
+    (0x4000010a, 4160, 9, 555, 3), // symlinkat
+    (0x4000010b, 4169, 10, 558, 4), // readlinkat
+    (0x4000010c, 4179, 8, 562, 3), // fchmodat
+    (0x4000010d, 4187, 9, 565, 3), // faccessat
+    (0x4000010e, 4196, 8, 568, 6), // pselect6
+    (0x4000010f, 4207, 5, 574, 5), // ppoll
+    (0x40000110, 4235, 7, 579, 1), // unshare
+    (0x40000113, 4255, 6, 580, 6), // splice
+    (0x40000114, 4285, 3, 586, 4), // tee
+    (0x40000115, 4297, 15, 590, 4), // sync_file_range
+    (0x40000118, 4318, 9, 594, 4), // utimensat
+    (0x40000119, 4327, 11, 598, 6), // epoll_pwait
+    (0x4000011a, 4338, 8, 604, 3), // signalfd
+    (0x4000011b, 4366, 14, 607, 2), // timerfd_create
+    (0x4000011c, 4387, 7, 609, 1), // eventfd
+    (0x4000011d, 4394, 9, 610, 4), // fallocate
+    (0x4000011e, 4403, 15, 614, 4), // timerfd_settime
+    (0x4000011f, 4426, 15, 618, 2), // timerfd_gettime
+    (0x40000120, 4441, 7, 620, 4), // accept4
+    (0x40000121, 4448, 9, 624, 4), // signalfd4
+    (0x40000122, 4457, 8, 628, 2), // eventfd2
+    (0x40000123, 4465, 13, 630, 1), // epoll_create1
+    (0x40000124, 4478, 4, 631, 3), // dup3
+    (0x40000125, 4482, 5, 634, 2), // pipe2
+    (0x40000126, 4487, 13, 636, 1), // inotify_init1
+    (0x4000012a, 4500, 15, 637, 5), // perf_event_open
+    (0x4000012c, 4559, 13, 642, 2), // fanotify_init
+    (0x4000012d, 4585, 13, 644, 5), // fanotify_mark
+    (0x4000012e, 4614, 9, 649, 4), // prlimit64
+    (0x4000012f, 4679, 17, 653, 5), // name_to_handle_at
+    (0x40000130, 4728, 17, 658, 3), // open_by_handle_at
+    (0x40000131, 4755, 13, 661, 2), // clock_adjtime
+    (0x40000132, 4771, 6, 663, 1), // syncfs
+    (0x40000134, 4777, 5, 664, 2), // setns
+    (0x40000135, 4782, 6, 666, 3), // getcpu
+    (0x40000138, 4834, 4, 669, 5), // kcmp
+    (0x40000139, 4854, 12, 674, 3), // finit_module
+    (0x4000013a, 4866, 13, 677, 3), // sched_setattr
+    (0x4000013b, 4903, 13, 680, 4), // sched_getattr
+    (0x4000013c, 4921, 9, 684, 5), // renameat2
+    (0x4000013d, 4930, 7, 689, 3), // seccomp
+    (0x4000013e, 4937, 9, 692, 3), // getrandom
+    (0x4000013f, 4946, 12, 695, 2), // memfd_create
+    (0x40000140, 4958, 15, 697, 5), // kexec_file_load
+    (0x40000141, 5013, 3, 702, 3), // bpf
+    (0x40000143, 5032, 11, 705, 1), // userfaultfd
+    (0x40000144, 5043, 10, 706, 3), // membarrier
+    (0x40000145, 5059, 6, 709, 3), // mlock2
+    (0x40000146, 5065, 15, 712, 6), // copy_file_range
+    (0x40000149, 5080, 13, 718, 4), // pkey_mprotect
+    (0x4000014a, 5097, 10, 722, 2), // pkey_alloc
+    (0x4000014b, 5115, 9, 724, 1), // pkey_free
+    (0x4000014c, 5124, 5, 725, 5), // statx
+    (0x4000014d, 5149, 13, 730, 6), // io_pgetevents
+    (0x4000014e, 5193, 4, 736, 4), // rseq
+    (0x4000014f, 5218, 9, 740, 0), // uretprobe
+    (0x40000150, 5227, 6, 740, 0), // uprobe
+    (0x400001a8, 5233, 17, 740, 4), // pidfd_send_signal
+    (0x400001a9, 5266, 14, 744, 2), // io_uring_setup
+    (0x400001aa, 5317, 14, 746, 6), // io_uring_enter
+    (0x400001ab, 5361, 17, 752, 4), // io_uring_register
+    (0x400001ac, 5391, 9, 756, 3), // open_tree
+    (0x400001ad, 5400, 10, 759, 5), // move_mount
+    (0x400001ae, 5448, 6, 764, 2), // fsopen
+    (0x400001af, 5462, 8, 766, 5), // fsconfig
+    (0x400001b0, 5483, 7, 771, 3), // fsmount
+    (0x400001b1, 5505, 6, 774, 3), // fspick
+    (0x400001b2, 5511, 10, 777, 2), // pidfd_open
+    (0x400001b3, 5521, 6, 779, 2), // clone3
+    (0x400001b4, 5546, 11, 781, 3), // close_range
+    (0x400001b5, 5563, 7, 784, 4), // openat2
+    (0x400001b6, 5587, 11, 788, 3), // pidfd_getfd
+    (0x400001b7, 5598, 10, 791, 4), // faccessat2
+    (0x400001b8, 5608, 15, 795, 5), // process_madvise
+    (0x400001b9, 5647, 12, 800, 6), // epoll_pwait2
+    (0x400001ba, 5659, 13, 806, 5), // mount_setattr
+    (0x400001bb, 5691, 11, 811, 4), // quotactl_fd
+    (0x400001bc, 5702, 23, 815, 3), // landlock_create_ruleset
+    (0x400001bd, 5794, 17, 818, 4), // landlock_add_rule
+    (0x400001be, 5895, 22, 822, 2), // landlock_restrict_self
+    (0x400001bf, 5917, 12, 824, 1), // memfd_secret
+    (0x400001c0, 5929, 16, 825, 2), // process_mrelease
+    (0x400001c1, 5945, 11, 827, 5), // futex_waitv
+    (0x400001c2, 6002, 23, 832, 4), // set_mempolicy_home_node
+    (0x400001c3, 6034, 9, 836, 4), // cachestat
+    (0x400001c4, 6101, 9, 840, 4), // fchmodat2
+    (0x400001c5, 6110, 16, 844, 3), // map_shadow_stack
+    (0x400001c6, 6126, 10, 847, 4), // futex_wake
+    (0x400001c7, 6136, 10, 851, 6), // futex_wait
+    (0x400001c8, 6146, 13, 857, 4), // futex_requeue
+    (0x400001c9, 6176, 9, 861, 4), // statmount
+    (0x400001ca, 6238, 9, 865, 4), // listmount
+    (0x400001cb, 6269, 17, 869, 4), // lsm_get_self_attr
+    (0x400001cc, 6302, 17, 873, 4), // lsm_set_self_attr
+    (0x400001cd, 6319, 16, 877, 3), // lsm_list_modules
+    (0x400001ce, 6338, 5, 880, 3), // mseal
+    (0x400001cf, 6343, 10, 883, 6), // setxattrat
+    (0x400001d0, 6386, 10, 889, 6), // getxattrat
+    (0x400001d1, 6415, 11, 895, 5), // listxattrat
+    (0x400001d2, 6426, 13, 900, 4), // removexattrat
+    (0x400001d3, 6439, 14, 904, 5), // open_tree_attr
+    (0x400001d4, 6453, 12, 909, 5), // file_getattr
+    (0x400001d5, 6489, 12, 914, 5), // file_setattr
+    (0x40000200, 6501, 12, 919, 4), // rt_sigaction
+    (0x40000201, 6562, 12, 923, 0), // rt_sigreturn
+    (0x40000202, 6574, 5, 923, 3), // ioctl
+    (0x40000203, 6579, 5, 926, 3), // readv
+    (0x40000204, 6584, 6, 929, 3), // writev
+    (0x40000205, 6590, 8, 932, 6), // recvfrom
+    (0x40000206, 6598, 7, 938, 3), // sendmsg
+    (0x40000207, 6628, 7, 941, 3), // recvmsg
+    (0x40000208, 6635, 6, 944, 3), // execve
+    (0x40000209, 6669, 6, 947, 4), // ptrace
+    (0x4000020a, 6682, 13, 951, 2), // rt_sigpending
+    (0x4000020b, 6699, 15, 953, 4), // rt_sigtimedwait
+    (0x4000020c, 6728, 15, 957, 3), // rt_sigqueueinfo
+    (0x4000020d, 6743, 11, 960, 2), // sigaltstack
+    (0x4000020e, 6785, 12, 962, 3), // timer_create
+    (0x4000020f, 6855, 9, 965, 2), // mq_notify
+    (0x40000210, 6901, 10, 967, 4), // kexec_load
+    (0x40000211, 6957, 6, 971, 5), // waitid
+    (0x40000212, 6984, 15, 976, 2), // set_robust_list
+    (0x40000213, 7028, 15, 978, 3), // get_robust_list
+    (0x40000214, 7093, 8, 981, 4), // vmsplice
+    (0x40000215, 7112, 10, 985, 6), // move_pages
+    (0x40000216, 7171, 6, 991, 5), // preadv
+    (0x40000217, 7187, 7, 996, 5), // pwritev
+    (0x40000218, 7194, 17, 1001, 4), // rt_tgsigqueueinfo
+    (0x40000219, 7211, 8, 1005, 5), // recvmmsg
+    (0x4000021a, 7239, 8, 1010, 4), // sendmmsg
+    (0x4000021b, 7247, 16, 1014, 6), // process_vm_readv
+    (0x4000021c, 7285, 17, 1020, 6), // process_vm_writev
+    (0x4000021d, 7302, 10, 1026, 5), // setsockopt
+    (0x4000021e, 7331, 10, 1031, 5), // getsockopt
+    (0x4000021f, 7341, 8, 1036, 2), // io_setup
+    (0x40000220, 7377, 9, 1038, 3), // io_submit
+    (0x40000221, 7407, 8, 1041, 5), // execveat
+    (0x40000222, 7415, 7, 1046, 6), // preadv2
+    (0x40000223, 7427, 8, 1052, 6), // pwritev2
+];
+
+/// (name, C type).
+#[rustfmt::skip]
+pub(super) static ARGS: [PackedArg; 1058] = [
+    (4, 2, 6, 12), // fd: unsigned int
+    (18, 3, 21, 6), // buf: char *
+    (27, 5, 32, 6), // count: size_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (18, 3, 43, 12), // buf: const char *
+    (27, 5, 32, 6), // count: size_t
+    (59, 8, 43, 12), // filename: const char *
+    (67, 5, 72, 3), // flags: int
+    (75, 4, 79, 7), // mode: umode_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (59, 8, 43, 12), // filename: const char *
+    (95, 7, 102, 13), // statbuf: struct stat *
+    (4, 2, 6, 12), // fd: unsigned int
+    (95, 7, 102, 13), // statbuf: struct stat *
+    (59, 8, 43, 12), // filename: const char *
+    (95, 7, 102, 13), // statbuf: struct stat *
+    (129, 4, 133, 15), // ufds: struct pollfd *
+    (148, 4, 6, 12), // nfds: unsigned int
+    (152, 13, 72, 3), // timeout_msecs: int
+    (4, 2, 6, 12), // fd: unsigned int
+    (170, 6, 176, 5), // offset: off_t
+    (181, 6, 6, 12), // whence: unsigned int
+    (191, 4, 195, 13), // addr: unsigned long
+    (208, 3, 195, 13), // len: unsigned long
+    (211, 4, 195, 13), // prot: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (4, 2, 195, 13), // fd: unsigned long
+    (215, 3, 195, 13), // off: unsigned long
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (211, 4, 195, 13), // prot: unsigned long
+    (191, 4, 195, 13), // addr: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (237, 3, 195, 13), // brk: unsigned long
+    (254, 3, 72, 3), // how: int
+    (257, 4, 261, 10), // nset: sigset_t *
+    (271, 4, 261, 10), // oset: sigset_t *
+    (275, 10, 32, 6), // sigsetsize: size_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (18, 3, 21, 6), // buf: char *
+    (27, 5, 32, 6), // count: size_t
+    (292, 3, 295, 6), // pos: loff_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (18, 3, 43, 12), // buf: const char *
+    (27, 5, 32, 6), // count: size_t
+    (292, 3, 295, 6), // pos: loff_t
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 72, 3), // mode: int
+    (319, 6, 325, 5), // fildes: int *
+    (336, 1, 72, 3), // n: int
+    (337, 3, 340, 8), // inp: fd_set *
+    (348, 4, 340, 8), // outp: fd_set *
+    (352, 3, 340, 8), // exp: fd_set *
+    (355, 3, 358, 29), // tvp: struct __kernel_old_timeval *
+    (191, 4, 195, 13), // addr: unsigned long
+    (404, 7, 195, 13), // old_len: unsigned long
+    (411, 7, 195, 13), // new_len: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (418, 8, 195, 13), // new_addr: unsigned long
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 72, 3), // flags: int
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (438, 3, 441, 15), // vec: unsigned char *
+    (226, 5, 195, 13), // start: unsigned long
+    (463, 6, 32, 6), // len_in: size_t
+    (469, 8, 72, 3), // behavior: int
+    (483, 3, 486, 5), // key: key_t
+    (491, 4, 32, 6), // size: size_t
+    (495, 6, 72, 3), // shmflg: int
+    (506, 5, 72, 3), // shmid: int
+    (511, 7, 21, 6), // shmaddr: char *
+    (495, 6, 72, 3), // shmflg: int
+    (506, 5, 72, 3), // shmid: int
+    (524, 3, 72, 3), // cmd: int
+    (18, 3, 527, 17), // buf: struct shmid_ds *
+    (319, 6, 6, 12), // fildes: unsigned int
+    (551, 5, 6, 12), // oldfd: unsigned int
+    (556, 5, 6, 12), // newfd: unsigned int
+    (575, 4, 579, 26), // rqtp: struct __kernel_timespec *
+    (605, 4, 579, 26), // rmtp: struct __kernel_timespec *
+    (618, 5, 72, 3), // which: int
+    (623, 5, 628, 31), // value: struct __kernel_old_itimerval *
+    (664, 7, 6, 12), // seconds: unsigned int
+    (618, 5, 72, 3), // which: int
+    (623, 5, 628, 31), // value: struct __kernel_old_itimerval *
+    (680, 6, 628, 31), // ovalue: struct __kernel_old_itimerval *
+    (700, 6, 72, 3), // out_fd: int
+    (706, 5, 72, 3), // in_fd: int
+    (170, 6, 711, 8), // offset: loff_t *
+    (27, 5, 32, 6), // count: size_t
+    (725, 6, 72, 3), // family: int
+    (731, 4, 72, 3), // type: int
+    (735, 8, 72, 3), // protocol: int
+    (4, 2, 72, 3), // fd: int
+    (750, 9, 759, 17), // uservaddr: struct sockaddr *
+    (776, 7, 72, 3), // addrlen: int
+    (4, 2, 72, 3), // fd: int
+    (789, 14, 759, 17), // upeer_sockaddr: struct sockaddr *
+    (803, 13, 325, 5), // upeer_addrlen: int *
+    (4, 2, 72, 3), // fd: int
+    (822, 4, 826, 6), // buff: void *
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (191, 4, 759, 17), // addr: struct sockaddr *
+    (832, 8, 72, 3), // addr_len: int
+    (4, 2, 72, 3), // fd: int
+    (254, 3, 72, 3), // how: int
+    (4, 2, 72, 3), // fd: int
+    (852, 7, 759, 17), // umyaddr: struct sockaddr *
+    (776, 7, 72, 3), // addrlen: int
+    (4, 2, 72, 3), // fd: int
+    (865, 7, 72, 3), // backlog: int
+    (4, 2, 72, 3), // fd: int
+    (883, 9, 759, 17), // usockaddr: struct sockaddr *
+    (892, 13, 325, 5), // usockaddr_len: int *
+    (4, 2, 72, 3), // fd: int
+    (883, 9, 759, 17), // usockaddr: struct sockaddr *
+    (892, 13, 325, 5), // usockaddr_len: int *
+    (725, 6, 72, 3), // family: int
+    (731, 4, 72, 3), // type: int
+    (735, 8, 72, 3), // protocol: int
+    (926, 8, 325, 5), // usockvec: int *
+    (939, 11, 195, 13), // clone_flags: unsigned long
+    (950, 5, 195, 13), // newsp: unsigned long
+    (955, 13, 325, 5), // parent_tidptr: int *
+    (968, 12, 325, 5), // child_tidptr: int *
+    (980, 3, 195, 13), // tls: unsigned long
+    (996, 10, 72, 3), // error_code: int
+    (1011, 4, 1015, 5), // upid: pid_t
+    (1020, 9, 325, 5), // stat_addr: int *
+    (1029, 7, 72, 3), // options: int
+    (1036, 2, 1038, 15), // ru: struct rusage *
+    (1057, 3, 1015, 5), // pid: pid_t
+    (1060, 3, 72, 3), // sig: int
+    (1068, 4, 1072, 20), // name: struct new_utsname *
+    (483, 3, 486, 5), // key: key_t
+    (1098, 5, 72, 3), // nsems: int
+    (1103, 6, 72, 3), // semflg: int
+    (1114, 5, 72, 3), // semid: int
+    (1119, 5, 1124, 15), // tsops: struct sembuf *
+    (1139, 5, 1144, 8), // nsops: unsigned
+    (1114, 5, 72, 3), // semid: int
+    (1158, 6, 72, 3), // semnum: int
+    (524, 3, 72, 3), // cmd: int
+    (1164, 3, 195, 13), // arg: unsigned long
+    (511, 7, 21, 6), // shmaddr: char *
+    (483, 3, 486, 5), // key: key_t
+    (1178, 6, 72, 3), // msgflg: int
+    (1190, 5, 72, 3), // msqid: int
+    (1195, 4, 1199, 15), // msgp: struct msgbuf *
+    (1214, 5, 32, 6), // msgsz: size_t
+    (1178, 6, 72, 3), // msgflg: int
+    (1190, 5, 72, 3), // msqid: int
+    (1195, 4, 1199, 15), // msgp: struct msgbuf *
+    (1214, 5, 32, 6), // msgsz: size_t
+    (1225, 6, 1231, 4), // msgtyp: long
+    (1178, 6, 72, 3), // msgflg: int
+    (1190, 5, 72, 3), // msqid: int
+    (524, 3, 72, 3), // cmd: int
+    (18, 3, 1241, 17), // buf: struct msqid_ds *
+    (4, 2, 6, 12), // fd: unsigned int
+    (524, 3, 6, 12), // cmd: unsigned int
+    (1164, 3, 195, 13), // arg: unsigned long
+    (4, 2, 6, 12), // fd: unsigned int
+    (524, 3, 6, 12), // cmd: unsigned int
+    (4, 2, 6, 12), // fd: unsigned int
+    (4, 2, 6, 12), // fd: unsigned int
+    (1290, 4, 43, 12), // path: const char *
+    (1294, 6, 1231, 4), // length: long
+    (4, 2, 6, 12), // fd: unsigned int
+    (1294, 6, 176, 5), // length: off_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (1317, 6, 1323, 21), // dirent: struct linux_dirent *
+    (27, 5, 6, 12), // count: unsigned int
+    (18, 3, 21, 6), // buf: char *
+    (491, 4, 195, 13), // size: unsigned long
+    (59, 8, 43, 12), // filename: const char *
+    (4, 2, 6, 12), // fd: unsigned int
+    (1367, 7, 43, 12), // oldname: const char *
+    (1374, 7, 43, 12), // newname: const char *
+    (1386, 8, 43, 12), // pathname: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (1386, 8, 43, 12), // pathname: const char *
+    (1386, 8, 43, 12), // pathname: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (1367, 7, 43, 12), // oldname: const char *
+    (1374, 7, 43, 12), // newname: const char *
+    (1386, 8, 43, 12), // pathname: const char *
+    (1367, 7, 43, 12), // oldname: const char *
+    (1374, 7, 43, 12), // newname: const char *
+    (1290, 4, 43, 12), // path: const char *
+    (18, 3, 21, 6), // buf: char *
+    (1429, 6, 72, 3), // bufsiz: int
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (75, 4, 79, 7), // mode: umode_t
+    (59, 8, 43, 12), // filename: const char *
+    (1451, 4, 1455, 5), // user: uid_t
+    (1460, 5, 1465, 5), // group: gid_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (1451, 4, 1455, 5), // user: uid_t
+    (1460, 5, 1465, 5), // group: gid_t
+    (59, 8, 43, 12), // filename: const char *
+    (1451, 4, 1455, 5), // user: uid_t
+    (1460, 5, 1465, 5), // group: gid_t
+    (1487, 4, 72, 3), // mask: int
+    (1503, 2, 358, 29), // tv: struct __kernel_old_timeval *
+    (1505, 2, 1507, 17), // tz: struct timezone *
+    (1533, 8, 6, 12), // resource: unsigned int
+    (1541, 4, 1545, 15), // rlim: struct rlimit *
+    (1569, 3, 72, 3), // who: int
+    (1036, 2, 1038, 15), // ru: struct rusage *
+    (1579, 4, 1583, 16), // info: struct sysinfo *
+    (1604, 4, 1608, 12), // tbuf: struct tms *
+    (731, 4, 72, 3), // type: int
+    (18, 3, 21, 6), // buf: char *
+    (208, 3, 72, 3), // len: int
+    (1644, 3, 1455, 5), // uid: uid_t
+    (1653, 3, 1465, 5), // gid: gid_t
+    (1057, 3, 1015, 5), // pid: pid_t
+    (1677, 4, 1015, 5), // pgid: pid_t
+    (1709, 4, 1455, 5), // ruid: uid_t
+    (1713, 4, 1455, 5), // euid: uid_t
+    (1725, 4, 1465, 5), // rgid: gid_t
+    (1729, 4, 1465, 5), // egid: gid_t
+    (1742, 10, 72, 3), // gidsetsize: int
+    (1752, 9, 1761, 7), // grouplist: gid_t *
+    (1742, 10, 72, 3), // gidsetsize: int
+    (1752, 9, 1761, 7), // grouplist: gid_t *
+    (1709, 4, 1455, 5), // ruid: uid_t
+    (1713, 4, 1455, 5), // euid: uid_t
+    (1786, 4, 1455, 5), // suid: uid_t
+    (1799, 5, 1804, 7), // ruidp: uid_t *
+    (1811, 5, 1804, 7), // euidp: uid_t *
+    (1816, 5, 1804, 7), // suidp: uid_t *
+    (1725, 4, 1465, 5), // rgid: gid_t
+    (1729, 4, 1465, 5), // egid: gid_t
+    (1830, 4, 1465, 5), // sgid: gid_t
+    (1843, 5, 1761, 7), // rgidp: gid_t *
+    (1848, 5, 1761, 7), // egidp: gid_t *
+    (1853, 5, 1761, 7), // sgidp: gid_t *
+    (1057, 3, 1015, 5), // pid: pid_t
+    (1644, 3, 1455, 5), // uid: uid_t
+    (1653, 3, 1465, 5), // gid: gid_t
+    (1057, 3, 1015, 5), // pid: pid_t
+    (1893, 6, 1899, 17), // header: cap_user_header_t
+    (1916, 7, 1923, 15), // dataptr: cap_user_data_t
+    (1893, 6, 1899, 17), // header: cap_user_header_t
+    (1944, 4, 1948, 21), // data: const cap_user_data_t
+    (1982, 7, 261, 10), // unewset: sigset_t *
+    (275, 10, 32, 6), // sigsetsize: size_t
+    (59, 8, 21, 6), // filename: char *
+    (1599, 5, 1994, 16), // times: struct utimbuf *
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (2015, 3, 1144, 8), // dev: unsigned
+    (2018, 11, 6, 12), // personality: unsigned int
+    (2015, 3, 1144, 8), // dev: unsigned
+    (2034, 4, 2038, 14), // ubuf: struct ustat *
+    (1386, 8, 43, 12), // pathname: const char *
+    (18, 3, 2058, 15), // buf: struct statfs *
+    (4, 2, 6, 12), // fd: unsigned int
+    (18, 3, 2058, 15), // buf: struct statfs *
+    (2085, 6, 72, 3), // option: int
+    (2091, 4, 195, 13), // arg1: unsigned long
+    (2095, 4, 195, 13), // arg2: unsigned long
+    (618, 5, 72, 3), // which: int
+    (1569, 3, 72, 3), // who: int
+    (618, 5, 72, 3), // which: int
+    (1569, 3, 72, 3), // who: int
+    (2121, 7, 72, 3), // niceval: int
+    (1057, 3, 1015, 5), // pid: pid_t
+    (2142, 5, 2147, 20), // param: struct sched_param *
+    (1057, 3, 1015, 5), // pid: pid_t
+    (2142, 5, 2147, 20), // param: struct sched_param *
+    (1057, 3, 1015, 5), // pid: pid_t
+    (2199, 6, 72, 3), // policy: int
+    (2142, 5, 2147, 20), // param: struct sched_param *
+    (1057, 3, 1015, 5), // pid: pid_t
+    (2199, 6, 72, 3), // policy: int
+    (2199, 6, 72, 3), // policy: int
+    (1057, 3, 1015, 5), // pid: pid_t
+    (2288, 8, 579, 26), // interval: struct __kernel_timespec *
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 72, 3), // flags: int
+    (2343, 4, 72, 3), // func: int
+    (2347, 3, 826, 6), // ptr: void *
+    (2350, 9, 195, 13), // bytecount: unsigned long
+    (2369, 8, 43, 12), // new_root: const char *
+    (2377, 7, 43, 12), // put_old: const char *
+    (2085, 6, 72, 3), // option: int
+    (2095, 4, 195, 13), // arg2: unsigned long
+    (2389, 4, 195, 13), // arg3: unsigned long
+    (2393, 4, 195, 13), // arg4: unsigned long
+    (2397, 4, 195, 13), // arg5: unsigned long
+    (2085, 6, 72, 3), // option: int
+    (2095, 4, 195, 13), // arg2: unsigned long
+    (2419, 5, 2424, 23), // txc_p: struct __kernel_timex *
+    (1533, 8, 6, 12), // resource: unsigned int
+    (1541, 4, 1545, 15), // rlim: struct rlimit *
+    (59, 8, 43, 12), // filename: const char *
+    (1068, 4, 43, 12), // name: const char *
+    (1503, 2, 358, 29), // tv: struct __kernel_old_timeval *
+    (1505, 2, 1507, 17), // tz: struct timezone *
+    (2487, 8, 21, 6), // dev_name: char *
+    (2495, 8, 21, 6), // dir_name: char *
+    (731, 4, 21, 6), // type: char *
+    (67, 5, 195, 13), // flags: unsigned long
+    (1944, 4, 826, 6), // data: void *
+    (1068, 4, 21, 6), // name: char *
+    (67, 5, 72, 3), // flags: int
+    (2516, 11, 43, 12), // specialfile: const char *
+    (2527, 10, 72, 3), // swap_flags: int
+    (2516, 11, 43, 12), // specialfile: const char *
+    (2550, 6, 72, 3), // magic1: int
+    (2556, 6, 72, 3), // magic2: int
+    (524, 3, 6, 12), // cmd: unsigned int
+    (1164, 3, 826, 6), // arg: void *
+    (1068, 4, 21, 6), // name: char *
+    (208, 3, 72, 3), // len: int
+    (1068, 4, 21, 6), // name: char *
+    (208, 3, 72, 3), // len: int
+    (2590, 5, 6, 12), // level: unsigned int
+    (2601, 4, 195, 13), // from: unsigned long
+    (2605, 3, 195, 13), // num: unsigned long
+    (2608, 7, 72, 3), // turn_on: int
+    (2626, 4, 826, 6), // umod: void *
+    (208, 3, 195, 13), // len: unsigned long
+    (2630, 5, 43, 12), // uargs: const char *
+    (2648, 9, 43, 12), // name_user: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (524, 3, 6, 12), // cmd: unsigned int
+    (2665, 7, 43, 12), // special: const char *
+    (2672, 2, 2674, 5), // id: qid_t
+    (191, 4, 826, 6), // addr: void *
+    (4, 2, 72, 3), // fd: int
+    (170, 6, 295, 6), // offset: loff_t
+    (27, 5, 32, 6), // count: size_t
+    (1386, 8, 43, 12), // pathname: const char *
+    (1068, 4, 43, 12), // name: const char *
+    (623, 5, 2742, 12), // value: const void *
+    (491, 4, 32, 6), // size: size_t
+    (67, 5, 72, 3), // flags: int
+    (1386, 8, 43, 12), // pathname: const char *
+    (1068, 4, 43, 12), // name: const char *
+    (623, 5, 2742, 12), // value: const void *
+    (491, 4, 32, 6), // size: size_t
+    (67, 5, 72, 3), // flags: int
+    (4, 2, 72, 3), // fd: int
+    (1068, 4, 43, 12), // name: const char *
+    (623, 5, 2742, 12), // value: const void *
+    (491, 4, 32, 6), // size: size_t
+    (67, 5, 72, 3), // flags: int
+    (1386, 8, 43, 12), // pathname: const char *
+    (1068, 4, 43, 12), // name: const char *
+    (623, 5, 826, 6), // value: void *
+    (491, 4, 32, 6), // size: size_t
+    (1386, 8, 43, 12), // pathname: const char *
+    (1068, 4, 43, 12), // name: const char *
+    (623, 5, 826, 6), // value: void *
+    (491, 4, 32, 6), // size: size_t
+    (4, 2, 72, 3), // fd: int
+    (1068, 4, 43, 12), // name: const char *
+    (623, 5, 826, 6), // value: void *
+    (491, 4, 32, 6), // size: size_t
+    (1386, 8, 43, 12), // pathname: const char *
+    (2807, 4, 21, 6), // list: char *
+    (491, 4, 32, 6), // size: size_t
+    (1386, 8, 43, 12), // pathname: const char *
+    (2807, 4, 21, 6), // list: char *
+    (491, 4, 32, 6), // size: size_t
+    (4, 2, 72, 3), // fd: int
+    (2807, 4, 21, 6), // list: char *
+    (491, 4, 32, 6), // size: size_t
+    (1386, 8, 43, 12), // pathname: const char *
+    (1068, 4, 43, 12), // name: const char *
+    (1386, 8, 43, 12), // pathname: const char *
+    (1068, 4, 43, 12), // name: const char *
+    (4, 2, 72, 3), // fd: int
+    (1068, 4, 43, 12), // name: const char *
+    (1057, 3, 1015, 5), // pid: pid_t
+    (1060, 3, 72, 3), // sig: int
+    (2875, 4, 2879, 21), // tloc: __kernel_old_time_t *
+    (2905, 5, 2910, 5), // uaddr: u32 *
+    (2915, 2, 72, 3), // op: int
+    (2917, 3, 2920, 3), // val: u32
+    (1989, 5, 2923, 32), // utime: const struct __kernel_timespec *
+    (2955, 6, 2910, 5), // uaddr2: u32 *
+    (2961, 4, 2920, 3), // val3: u32
+    (1057, 3, 1015, 5), // pid: pid_t
+    (208, 3, 6, 12), // len: unsigned int
+    (2982, 13, 2995, 15), // user_mask_ptr: unsigned long *
+    (1057, 3, 1015, 5), // pid: pid_t
+    (208, 3, 6, 12), // len: unsigned int
+    (2982, 13, 2995, 15), // user_mask_ptr: unsigned long *
+    (3037, 3, 3040, 13), // ctx: aio_context_t
+    (3065, 6, 3040, 13), // ctx_id: aio_context_t
+    (3071, 6, 1231, 4), // min_nr: long
+    (3077, 2, 1231, 4), // nr: long
+    (3079, 6, 3085, 17), // events: struct io_event *
+    (3102, 7, 579, 26), // timeout: struct __kernel_timespec *
+    (3065, 6, 3040, 13), // ctx_id: aio_context_t
+    (3118, 4, 3122, 13), // iocb: struct iocb *
+    (3135, 6, 3085, 17), // result: struct io_event *
+    (491, 4, 72, 3), // size: int
+    (226, 5, 195, 13), // start: unsigned long
+    (491, 4, 195, 13), // size: unsigned long
+    (211, 4, 195, 13), // prot: unsigned long
+    (3183, 5, 195, 13), // pgoff: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (4, 2, 6, 12), // fd: unsigned int
+    (1317, 6, 3198, 23), // dirent: struct linux_dirent64 *
+    (27, 5, 6, 12), // count: unsigned int
+    (3236, 6, 325, 5), // tidptr: int *
+    (1114, 5, 72, 3), // semid: int
+    (1119, 5, 1124, 15), // tsops: struct sembuf *
+    (1139, 5, 6, 12), // nsops: unsigned int
+    (3102, 7, 2923, 32), // timeout: const struct __kernel_timespec *
+    (4, 2, 72, 3), // fd: int
+    (170, 6, 295, 6), // offset: loff_t
+    (208, 3, 32, 6), // len: size_t
+    (3276, 6, 72, 3), // advice: int
+    (3295, 8, 3303, 7), // timer_id: timer_t
+    (67, 5, 72, 3), // flags: int
+    (3310, 11, 3321, 34), // new_setting: const struct __kernel_itimerspec *
+    (3355, 11, 3366, 28), // old_setting: struct __kernel_itimerspec *
+    (3295, 8, 3303, 7), // timer_id: timer_t
+    (3407, 7, 3366, 28), // setting: struct __kernel_itimerspec *
+    (3295, 8, 3303, 7), // timer_id: timer_t
+    (3295, 8, 3303, 7), // timer_id: timer_t
+    (3455, 11, 3466, 15), // which_clock: const clockid_t
+    (3481, 2, 2923, 32), // tp: const struct __kernel_timespec *
+    (3455, 11, 3466, 15), // which_clock: const clockid_t
+    (3481, 2, 579, 26), // tp: struct __kernel_timespec *
+    (3455, 11, 3466, 15), // which_clock: const clockid_t
+    (3481, 2, 579, 26), // tp: struct __kernel_timespec *
+    (3455, 11, 3466, 15), // which_clock: const clockid_t
+    (67, 5, 72, 3), // flags: int
+    (575, 4, 2923, 32), // rqtp: const struct __kernel_timespec *
+    (605, 4, 579, 26), // rmtp: struct __kernel_timespec *
+    (996, 10, 72, 3), // error_code: int
+    (3543, 4, 72, 3), // epfd: int
+    (3079, 6, 3547, 20), // events: struct epoll_event *
+    (3567, 9, 72, 3), // maxevents: int
+    (3102, 7, 72, 3), // timeout: int
+    (3543, 4, 72, 3), // epfd: int
+    (2915, 2, 72, 3), // op: int
+    (4, 2, 72, 3), // fd: int
+    (3585, 5, 3547, 20), // event: struct epoll_event *
+    (3596, 4, 1015, 5), // tgid: pid_t
+    (1057, 3, 1015, 5), // pid: pid_t
+    (1060, 3, 72, 3), // sig: int
+    (59, 8, 21, 6), // filename: char *
+    (3600, 6, 358, 29), // utimes: struct __kernel_old_timeval *
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 195, 13), // len: unsigned long
+    (75, 4, 195, 13), // mode: unsigned long
+    (3611, 5, 3616, 21), // nmask: const unsigned long *
+    (3637, 7, 195, 13), // maxnode: unsigned long
+    (67, 5, 6, 12), // flags: unsigned int
+    (75, 4, 72, 3), // mode: int
+    (3611, 5, 3616, 21), // nmask: const unsigned long *
+    (3637, 7, 195, 13), // maxnode: unsigned long
+    (2199, 6, 325, 5), // policy: int *
+    (3611, 5, 2995, 15), // nmask: unsigned long *
+    (3637, 7, 195, 13), // maxnode: unsigned long
+    (191, 4, 195, 13), // addr: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (3677, 6, 43, 12), // u_name: const char *
+    (3683, 5, 72, 3), // oflag: int
+    (75, 4, 79, 7), // mode: umode_t
+    (3688, 6, 3694, 16), // u_attr: struct mq_attr *
+    (3677, 6, 43, 12), // u_name: const char *
+    (3731, 5, 3736, 5), // mqdes: mqd_t
+    (3741, 9, 43, 12), // u_msg_ptr: const char *
+    (3750, 7, 32, 6), // msg_len: size_t
+    (3757, 8, 6, 12), // msg_prio: unsigned int
+    (3765, 13, 2923, 32), // u_abs_timeout: const struct __kernel_timespec *
+    (3731, 5, 3736, 5), // mqdes: mqd_t
+    (3741, 9, 21, 6), // u_msg_ptr: char *
+    (3750, 7, 32, 6), // msg_len: size_t
+    (3793, 10, 3803, 14), // u_msg_prio: unsigned int *
+    (3765, 13, 2923, 32), // u_abs_timeout: const struct __kernel_timespec *
+    (3731, 5, 3736, 5), // mqdes: mqd_t
+    (3830, 8, 3838, 22), // u_mqstat: const struct mq_attr *
+    (3860, 9, 3694, 16), // u_omqstat: struct mq_attr *
+    (3876, 5, 43, 12), // _type: const char *
+    (3881, 12, 43, 12), // _description: const char *
+    (3893, 8, 2742, 12), // _payload: const void *
+    (3901, 4, 32, 6), // plen: size_t
+    (3905, 6, 3911, 12), // ringid: key_serial_t
+    (3876, 5, 43, 12), // _type: const char *
+    (3881, 12, 43, 12), // _description: const char *
+    (3934, 13, 43, 12), // _callout_info: const char *
+    (3947, 10, 3911, 12), // destringid: key_serial_t
+    (2085, 6, 72, 3), // option: int
+    (2095, 4, 195, 13), // arg2: unsigned long
+    (2389, 4, 195, 13), // arg3: unsigned long
+    (2393, 4, 195, 13), // arg4: unsigned long
+    (2397, 4, 195, 13), // arg5: unsigned long
+    (618, 5, 72, 3), // which: int
+    (1569, 3, 72, 3), // who: int
+    (3973, 6, 72, 3), // ioprio: int
+    (618, 5, 72, 3), // which: int
+    (1569, 3, 72, 3), // who: int
+    (4, 2, 72, 3), // fd: int
+    (1386, 8, 43, 12), // pathname: const char *
+    (1487, 4, 2920, 3), // mask: u32
+    (4, 2, 72, 3), // fd: int
+    (4034, 2, 4036, 5), // wd: __s32
+    (1057, 3, 1015, 5), // pid: pid_t
+    (3637, 7, 195, 13), // maxnode: unsigned long
+    (4054, 9, 3616, 21), // old_nodes: const unsigned long *
+    (4063, 9, 3616, 21), // new_nodes: const unsigned long *
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (67, 5, 72, 3), // flags: int
+    (75, 4, 79, 7), // mode: umode_t
+    (4078, 3, 72, 3), // dfd: int
+    (1386, 8, 43, 12), // pathname: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (2015, 3, 6, 12), // dev: unsigned int
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (1451, 4, 1455, 5), // user: uid_t
+    (1460, 5, 1465, 5), // group: gid_t
+    (4103, 4, 72, 3), // flag: int
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (3600, 6, 358, 29), // utimes: struct __kernel_old_timeval *
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (95, 7, 102, 13), // statbuf: struct stat *
+    (4103, 4, 72, 3), // flag: int
+    (4078, 3, 72, 3), // dfd: int
+    (1386, 8, 43, 12), // pathname: const char *
+    (4103, 4, 72, 3), // flag: int
+    (4142, 6, 72, 3), // olddfd: int
+    (1367, 7, 43, 12), // oldname: const char *
+    (4148, 6, 72, 3), // newdfd: int
+    (1374, 7, 43, 12), // newname: const char *
+    (4142, 6, 72, 3), // olddfd: int
+    (1367, 7, 43, 12), // oldname: const char *
+    (4148, 6, 72, 3), // newdfd: int
+    (1374, 7, 43, 12), // newname: const char *
+    (67, 5, 72, 3), // flags: int
+    (1367, 7, 43, 12), // oldname: const char *
+    (4148, 6, 72, 3), // newdfd: int
+    (1374, 7, 43, 12), // newname: const char *
+    (4078, 3, 72, 3), // dfd: int
+    (1386, 8, 43, 12), // pathname: const char *
+    (18, 3, 21, 6), // buf: char *
+    (1429, 6, 72, 3), // bufsiz: int
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 72, 3), // mode: int
+    (336, 1, 72, 3), // n: int
+    (337, 3, 340, 8), // inp: fd_set *
+    (348, 4, 340, 8), // outp: fd_set *
+    (352, 3, 340, 8), // exp: fd_set *
+    (4204, 3, 579, 26), // tsp: struct __kernel_timespec *
+    (1060, 3, 826, 6), // sig: void *
+    (129, 4, 133, 15), // ufds: struct pollfd *
+    (148, 4, 6, 12), // nfds: unsigned int
+    (4204, 3, 579, 26), // tsp: struct __kernel_timespec *
+    (4212, 7, 4219, 16), // sigmask: const sigset_t *
+    (275, 10, 32, 6), // sigsetsize: size_t
+    (4242, 13, 195, 13), // unshare_flags: unsigned long
+    (4261, 5, 72, 3), // fd_in: int
+    (4266, 6, 711, 8), // off_in: loff_t *
+    (4272, 6, 72, 3), // fd_out: int
+    (4278, 7, 711, 8), // off_out: loff_t *
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (4288, 4, 72, 3), // fdin: int
+    (4292, 5, 72, 3), // fdout: int
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (4, 2, 72, 3), // fd: int
+    (170, 6, 295, 6), // offset: loff_t
+    (4312, 6, 295, 6), // nbytes: loff_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (3600, 6, 579, 26), // utimes: struct __kernel_timespec *
+    (67, 5, 72, 3), // flags: int
+    (3543, 4, 72, 3), // epfd: int
+    (3079, 6, 3547, 20), // events: struct epoll_event *
+    (3567, 9, 72, 3), // maxevents: int
+    (3102, 7, 72, 3), // timeout: int
+    (4212, 7, 4219, 16), // sigmask: const sigset_t *
+    (275, 10, 32, 6), // sigsetsize: size_t
+    (4346, 3, 72, 3), // ufd: int
+    (4349, 9, 261, 10), // user_mask: sigset_t *
+    (4358, 8, 32, 6), // sizemask: size_t
+    (4380, 7, 72, 3), // clockid: int
+    (67, 5, 72, 3), // flags: int
+    (27, 5, 6, 12), // count: unsigned int
+    (4, 2, 72, 3), // fd: int
+    (75, 4, 72, 3), // mode: int
+    (170, 6, 295, 6), // offset: loff_t
+    (208, 3, 295, 6), // len: loff_t
+    (4346, 3, 72, 3), // ufd: int
+    (67, 5, 72, 3), // flags: int
+    (4418, 4, 3321, 34), // utmr: const struct __kernel_itimerspec *
+    (4422, 4, 3366, 28), // otmr: struct __kernel_itimerspec *
+    (4346, 3, 72, 3), // ufd: int
+    (4422, 4, 3366, 28), // otmr: struct __kernel_itimerspec *
+    (4, 2, 72, 3), // fd: int
+    (789, 14, 759, 17), // upeer_sockaddr: struct sockaddr *
+    (803, 13, 325, 5), // upeer_addrlen: int *
+    (67, 5, 72, 3), // flags: int
+    (4346, 3, 72, 3), // ufd: int
+    (4349, 9, 261, 10), // user_mask: sigset_t *
+    (4358, 8, 32, 6), // sizemask: size_t
+    (67, 5, 72, 3), // flags: int
+    (27, 5, 6, 12), // count: unsigned int
+    (67, 5, 72, 3), // flags: int
+    (67, 5, 72, 3), // flags: int
+    (551, 5, 6, 12), // oldfd: unsigned int
+    (556, 5, 6, 12), // newfd: unsigned int
+    (67, 5, 72, 3), // flags: int
+    (319, 6, 325, 5), // fildes: int *
+    (67, 5, 72, 3), // flags: int
+    (67, 5, 72, 3), // flags: int
+    (4515, 9, 4524, 24), // attr_uptr: struct perf_event_attr *
+    (1057, 3, 1015, 5), // pid: pid_t
+    (4548, 3, 72, 3), // cpu: int
+    (4551, 8, 72, 3), // group_fd: int
+    (67, 5, 195, 13), // flags: unsigned long
+    (67, 5, 6, 12), // flags: unsigned int
+    (4572, 13, 6, 12), // event_f_flags: unsigned int
+    (4598, 11, 72, 3), // fanotify_fd: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (1487, 4, 4609, 5), // mask: __u64
+    (4078, 3, 72, 3), // dfd: int
+    (1386, 8, 43, 12), // pathname: const char *
+    (1057, 3, 1015, 5), // pid: pid_t
+    (1533, 8, 6, 12), // resource: unsigned int
+    (4623, 8, 4631, 23), // new_rlim: const struct rlimit64 *
+    (4654, 8, 4662, 17), // old_rlim: struct rlimit64 *
+    (4078, 3, 72, 3), // dfd: int
+    (1068, 4, 43, 12), // name: const char *
+    (4696, 6, 4702, 20), // handle: struct file_handle *
+    (4722, 6, 826, 6), // mnt_id: void *
+    (4103, 4, 72, 3), // flag: int
+    (4745, 10, 72, 3), // mountdirfd: int
+    (4696, 6, 4702, 20), // handle: struct file_handle *
+    (67, 5, 72, 3), // flags: int
+    (3455, 11, 3466, 15), // which_clock: const clockid_t
+    (4768, 3, 2424, 23), // utx: struct __kernel_timex *
+    (4, 2, 72, 3), // fd: int
+    (4, 2, 72, 3), // fd: int
+    (67, 5, 72, 3), // flags: int
+    (4788, 4, 4792, 10), // cpup: unsigned *
+    (4802, 5, 4792, 10), // nodep: unsigned *
+    (4807, 6, 4813, 21), // unused: struct getcpu_cache *
+    (4838, 4, 1015, 5), // pid1: pid_t
+    (4842, 4, 1015, 5), // pid2: pid_t
+    (731, 4, 72, 3), // type: int
+    (4846, 4, 195, 13), // idx1: unsigned long
+    (4850, 4, 195, 13), // idx2: unsigned long
+    (4, 2, 72, 3), // fd: int
+    (2630, 5, 43, 12), // uargs: const char *
+    (67, 5, 72, 3), // flags: int
+    (1057, 3, 1015, 5), // pid: pid_t
+    (4879, 5, 4884, 19), // uattr: struct sched_attr *
+    (67, 5, 6, 12), // flags: unsigned int
+    (1057, 3, 1015, 5), // pid: pid_t
+    (4879, 5, 4884, 19), // uattr: struct sched_attr *
+    (4916, 5, 6, 12), // usize: unsigned int
+    (67, 5, 6, 12), // flags: unsigned int
+    (4142, 6, 72, 3), // olddfd: int
+    (1367, 7, 43, 12), // oldname: const char *
+    (4148, 6, 72, 3), // newdfd: int
+    (1374, 7, 43, 12), // newname: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (2915, 2, 6, 12), // op: unsigned int
+    (67, 5, 6, 12), // flags: unsigned int
+    (2630, 5, 826, 6), // uargs: void *
+    (2034, 4, 21, 6), // ubuf: char *
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (1063, 5, 43, 12), // uname: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (4973, 9, 72, 3), // kernel_fd: int
+    (4982, 9, 72, 3), // initrd_fd: int
+    (4991, 11, 195, 13), // cmdline_len: unsigned long
+    (5002, 11, 43, 12), // cmdline_ptr: const char *
+    (67, 5, 195, 13), // flags: unsigned long
+    (524, 3, 72, 3), // cmd: int
+    (4879, 5, 5016, 16), // uattr: union bpf_attr *
+    (491, 4, 6, 12), // size: unsigned int
+    (67, 5, 72, 3), // flags: int
+    (524, 3, 72, 3), // cmd: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (5053, 6, 72, 3), // cpu_id: int
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 72, 3), // flags: int
+    (4261, 5, 72, 3), // fd_in: int
+    (4266, 6, 711, 8), // off_in: loff_t *
+    (4272, 6, 72, 3), // fd_out: int
+    (4278, 7, 711, 8), // off_out: loff_t *
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (211, 4, 195, 13), // prot: unsigned long
+    (5093, 4, 72, 3), // pkey: int
+    (67, 5, 195, 13), // flags: unsigned long
+    (5107, 8, 195, 13), // init_val: unsigned long
+    (5093, 4, 72, 3), // pkey: int
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (67, 5, 1144, 8), // flags: unsigned
+    (1487, 4, 6, 12), // mask: unsigned int
+    (5129, 6, 5135, 14), // buffer: struct statx *
+    (3065, 6, 3040, 13), // ctx_id: aio_context_t
+    (3071, 6, 1231, 4), // min_nr: long
+    (3077, 2, 1231, 4), // nr: long
+    (3079, 6, 3085, 17), // events: struct io_event *
+    (3102, 7, 579, 26), // timeout: struct __kernel_timespec *
+    (5162, 4, 5166, 27), // usig: const struct __aio_sigset *
+    (5193, 4, 5197, 13), // rseq: struct rseq *
+    (5210, 8, 2920, 3), // rseq_len: u32
+    (67, 5, 72, 3), // flags: int
+    (1060, 3, 2920, 3), // sig: u32
+    (5250, 5, 72, 3), // pidfd: int
+    (1060, 3, 72, 3), // sig: int
+    (1579, 4, 5255, 11), // info: siginfo_t *
+    (67, 5, 6, 12), // flags: unsigned int
+    (5280, 7, 2920, 3), // entries: u32
+    (5287, 6, 5293, 24), // params: struct io_uring_params *
+    (4, 2, 6, 12), // fd: unsigned int
+    (5331, 9, 2920, 3), // to_submit: u32
+    (5340, 12, 2920, 3), // min_complete: u32
+    (67, 5, 2920, 3), // flags: u32
+    (5352, 4, 2742, 12), // argp: const void *
+    (5356, 5, 32, 6), // argsz: size_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (5378, 6, 6, 12), // opcode: unsigned int
+    (1164, 3, 826, 6), // arg: void *
+    (5384, 7, 6, 12), // nr_args: unsigned int
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (67, 5, 1144, 8), // flags: unsigned
+    (5410, 8, 72, 3), // from_dfd: int
+    (5418, 13, 43, 12), // from_pathname: const char *
+    (5431, 6, 72, 3), // to_dfd: int
+    (5437, 11, 43, 12), // to_pathname: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (5454, 8, 43, 12), // _fs_name: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (4, 2, 72, 3), // fd: int
+    (524, 3, 6, 12), // cmd: unsigned int
+    (5470, 4, 43, 12), // _key: const char *
+    (5474, 6, 2742, 12), // _value: const void *
+    (5480, 3, 72, 3), // aux: int
+    (5490, 5, 72, 3), // fs_fd: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (5495, 10, 6, 12), // attr_flags: unsigned int
+    (4078, 3, 72, 3), // dfd: int
+    (1290, 4, 43, 12), // path: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (1057, 3, 1015, 5), // pid: pid_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (2630, 5, 5527, 19), // uargs: struct clone_args *
+    (491, 4, 32, 6), // size: size_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (5557, 6, 6, 12), // max_fd: unsigned int
+    (67, 5, 6, 12), // flags: unsigned int
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (254, 3, 5570, 17), // how: struct open_how *
+    (4916, 5, 32, 6), // usize: size_t
+    (5250, 5, 72, 3), // pidfd: int
+    (4, 2, 72, 3), // fd: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 72, 3), // mode: int
+    (67, 5, 72, 3), // flags: int
+    (5250, 5, 72, 3), // pidfd: int
+    (438, 3, 5623, 20), // vec: const struct iovec *
+    (5643, 4, 32, 6), // vlen: size_t
+    (469, 8, 72, 3), // behavior: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (3543, 4, 72, 3), // epfd: int
+    (3079, 6, 3547, 20), // events: struct epoll_event *
+    (3567, 9, 72, 3), // maxevents: int
+    (3102, 7, 2923, 32), // timeout: const struct __kernel_timespec *
+    (4212, 7, 4219, 16), // sigmask: const sigset_t *
+    (275, 10, 32, 6), // sigsetsize: size_t
+    (4078, 3, 72, 3), // dfd: int
+    (1290, 4, 43, 12), // path: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (4879, 5, 5672, 19), // uattr: struct mount_attr *
+    (4916, 5, 32, 6), // usize: size_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (524, 3, 6, 12), // cmd: unsigned int
+    (2672, 2, 2674, 5), // id: qid_t
+    (191, 4, 826, 6), // addr: void *
+    (5725, 4, 5729, 42), // attr: const struct landlock_ruleset_attr * const
+    (491, 4, 5771, 12), // size: const size_t
+    (67, 5, 5783, 11), // flags: const __u32
+    (5811, 10, 5821, 9), // ruleset_fd: const int
+    (5830, 9, 5839, 29), // rule_type: const enum landlock_rule_type
+    (5868, 9, 5877, 18), // rule_attr: const void * const
+    (67, 5, 5783, 11), // flags: const __u32
+    (5811, 10, 5821, 9), // ruleset_fd: const int
+    (67, 5, 5783, 11), // flags: const __u32
+    (67, 5, 6, 12), // flags: unsigned int
+    (5250, 5, 72, 3), // pidfd: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (5956, 7, 5963, 20), // waiters: struct futex_waitv *
+    (5983, 10, 6, 12), // nr_futexes: unsigned int
+    (67, 5, 6, 12), // flags: unsigned int
+    (3102, 7, 579, 26), // timeout: struct __kernel_timespec *
+    (4380, 7, 5993, 9), // clockid: clockid_t
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 195, 13), // len: unsigned long
+    (6025, 9, 195, 13), // home_node: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (4, 2, 6, 12), // fd: unsigned int
+    (6043, 11, 6054, 24), // cstat_range: struct cachestat_range *
+    (6078, 5, 6083, 18), // cstat: struct cachestat *
+    (67, 5, 6, 12), // flags: unsigned int
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (191, 4, 195, 13), // addr: unsigned long
+    (491, 4, 195, 13), // size: unsigned long
+    (67, 5, 6, 12), // flags: unsigned int
+    (2905, 5, 826, 6), // uaddr: void *
+    (1487, 4, 195, 13), // mask: unsigned long
+    (3077, 2, 72, 3), // nr: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (2905, 5, 826, 6), // uaddr: void *
+    (2917, 3, 195, 13), // val: unsigned long
+    (1487, 4, 195, 13), // mask: unsigned long
+    (67, 5, 6, 12), // flags: unsigned int
+    (3102, 7, 579, 26), // timeout: struct __kernel_timespec *
+    (4380, 7, 5993, 9), // clockid: clockid_t
+    (5956, 7, 5963, 20), // waiters: struct futex_waitv *
+    (67, 5, 6, 12), // flags: unsigned int
+    (6159, 7, 72, 3), // nr_wake: int
+    (6166, 10, 72, 3), // nr_requeue: int
+    (6185, 3, 6188, 25), // req: const struct mnt_id_req *
+    (18, 3, 6213, 18), // buf: struct statmount *
+    (6231, 7, 32, 6), // bufsize: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (6185, 3, 6188, 25), // req: const struct mnt_id_req *
+    (6247, 7, 6254, 5), // mnt_ids: u64 *
+    (6259, 10, 32, 6), // nr_mnt_ids: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (5725, 4, 6, 12), // attr: unsigned int
+    (3037, 3, 6286, 16), // ctx: struct lsm_ctx *
+    (491, 4, 2910, 5), // size: u32 *
+    (67, 5, 2920, 3), // flags: u32
+    (5725, 4, 6, 12), // attr: unsigned int
+    (3037, 3, 6286, 16), // ctx: struct lsm_ctx *
+    (491, 4, 2920, 3), // size: u32
+    (67, 5, 2920, 3), // flags: u32
+    (6335, 3, 6254, 5), // ids: u64 *
+    (491, 4, 2910, 5), // size: u32 *
+    (67, 5, 2920, 3), // flags: u32
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 195, 13), // flags: unsigned long
+    (4078, 3, 72, 3), // dfd: int
+    (1386, 8, 43, 12), // pathname: const char *
+    (6353, 8, 6, 12), // at_flags: unsigned int
+    (1068, 4, 43, 12), // name: const char *
+    (2630, 5, 6361, 25), // uargs: const struct xattr_args *
+    (4916, 5, 32, 6), // usize: size_t
+    (4078, 3, 72, 3), // dfd: int
+    (1386, 8, 43, 12), // pathname: const char *
+    (6353, 8, 6, 12), // at_flags: unsigned int
+    (1068, 4, 43, 12), // name: const char *
+    (2630, 5, 6396, 19), // uargs: struct xattr_args *
+    (4916, 5, 32, 6), // usize: size_t
+    (4078, 3, 72, 3), // dfd: int
+    (1386, 8, 43, 12), // pathname: const char *
+    (6353, 8, 6, 12), // at_flags: unsigned int
+    (2807, 4, 21, 6), // list: char *
+    (491, 4, 32, 6), // size: size_t
+    (4078, 3, 72, 3), // dfd: int
+    (1386, 8, 43, 12), // pathname: const char *
+    (6353, 8, 6, 12), // at_flags: unsigned int
+    (1068, 4, 43, 12), // name: const char *
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (67, 5, 1144, 8), // flags: unsigned
+    (4879, 5, 5672, 19), // uattr: struct mount_attr *
+    (4916, 5, 32, 6), // usize: size_t
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (6465, 6, 6471, 18), // ufattr: struct file_attr *
+    (4916, 5, 32, 6), // usize: size_t
+    (6353, 8, 6, 12), // at_flags: unsigned int
+    (4078, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (6465, 6, 6471, 18), // ufattr: struct file_attr *
+    (4916, 5, 32, 6), // usize: size_t
+    (6353, 8, 6, 12), // at_flags: unsigned int
+    (1060, 3, 72, 3), // sig: int
+    (6513, 3, 6516, 24), // act: const struct sigaction *
+    (6540, 4, 6544, 18), // oact: struct sigaction *
+    (275, 10, 32, 6), // sigsetsize: size_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (524, 3, 6, 12), // cmd: unsigned int
+    (1164, 3, 195, 13), // arg: unsigned long
+    (4, 2, 195, 13), // fd: unsigned long
+    (438, 3, 5623, 20), // vec: const struct iovec *
+    (5643, 4, 195, 13), // vlen: unsigned long
+    (4, 2, 195, 13), // fd: unsigned long
+    (438, 3, 5623, 20), // vec: const struct iovec *
+    (5643, 4, 195, 13), // vlen: unsigned long
+    (4, 2, 72, 3), // fd: int
+    (2034, 4, 826, 6), // ubuf: void *
+    (491, 4, 32, 6), // size: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (191, 4, 759, 17), // addr: struct sockaddr *
+    (832, 8, 325, 5), // addr_len: int *
+    (4, 2, 72, 3), // fd: int
+    (6605, 3, 6608, 20), // msg: struct user_msghdr *
+    (67, 5, 6, 12), // flags: unsigned int
+    (4, 2, 72, 3), // fd: int
+    (6605, 3, 6608, 20), // msg: struct user_msghdr *
+    (67, 5, 6, 12), // flags: unsigned int
+    (59, 8, 43, 12), // filename: const char *
+    (6641, 4, 6645, 20), // argv: const char * const *
+    (6665, 4, 6645, 20), // envp: const char * const *
+    (6675, 7, 1231, 4), // request: long
+    (1057, 3, 1231, 4), // pid: long
+    (191, 4, 195, 13), // addr: unsigned long
+    (1944, 4, 195, 13), // data: unsigned long
+    (6695, 4, 261, 10), // uset: sigset_t *
+    (275, 10, 32, 6), // sigsetsize: size_t
+    (6714, 6, 4219, 16), // uthese: const sigset_t *
+    (6720, 5, 5255, 11), // uinfo: siginfo_t *
+    (6725, 3, 2923, 32), // uts: const struct __kernel_timespec *
+    (275, 10, 32, 6), // sigsetsize: size_t
+    (1057, 3, 1015, 5), // pid: pid_t
+    (1060, 3, 72, 3), // sig: int
+    (6720, 5, 5255, 11), // uinfo: siginfo_t *
+    (6754, 3, 6757, 15), // uss: const stack_t *
+    (6772, 4, 6776, 9), // uoss: stack_t *
+    (3455, 11, 3466, 15), // which_clock: const clockid_t
+    (6797, 16, 6813, 17), // timer_event_spec: struct sigevent *
+    (6830, 16, 6846, 9), // created_timer_id: timer_t *
+    (3731, 5, 3736, 5), // mqdes: mqd_t
+    (6864, 14, 6878, 23), // u_notification: const struct sigevent *
+    (6911, 5, 195, 13), // entry: unsigned long
+    (6916, 11, 195, 13), // nr_segments: unsigned long
+    (6927, 8, 6935, 22), // segments: struct kexec_segment *
+    (67, 5, 195, 13), // flags: unsigned long
+    (618, 5, 72, 3), // which: int
+    (1011, 4, 1015, 5), // upid: pid_t
+    (6963, 5, 6968, 16), // infop: struct siginfo *
+    (1029, 7, 72, 3), // options: int
+    (1036, 2, 1038, 15), // ru: struct rusage *
+    (6999, 4, 7003, 25), // head: struct robust_list_head *
+    (208, 3, 32, 6), // len: size_t
+    (1057, 3, 72, 3), // pid: int
+    (7043, 8, 7051, 27), // head_ptr: struct robust_list_head * *
+    (7078, 7, 7085, 8), // len_ptr: size_t *
+    (4, 2, 72, 3), // fd: int
+    (7101, 4, 5623, 20), // uiov: const struct iovec *
+    (7105, 7, 195, 13), // nr_segs: unsigned long
+    (67, 5, 6, 12), // flags: unsigned int
+    (1057, 3, 1015, 5), // pid: pid_t
+    (7122, 8, 195, 13), // nr_pages: unsigned long
+    (7130, 5, 7135, 14), // pages: const void * *
+    (7149, 5, 7154, 11), // nodes: const int *
+    (7165, 6, 325, 5), // status: int *
+    (67, 5, 72, 3), // flags: int
+    (4, 2, 195, 13), // fd: unsigned long
+    (438, 3, 5623, 20), // vec: const struct iovec *
+    (5643, 4, 195, 13), // vlen: unsigned long
+    (7177, 5, 195, 13), // pos_l: unsigned long
+    (7182, 5, 195, 13), // pos_h: unsigned long
+    (4, 2, 195, 13), // fd: unsigned long
+    (438, 3, 5623, 20), // vec: const struct iovec *
+    (5643, 4, 195, 13), // vlen: unsigned long
+    (7177, 5, 195, 13), // pos_l: unsigned long
+    (7182, 5, 195, 13), // pos_h: unsigned long
+    (3596, 4, 1015, 5), // tgid: pid_t
+    (1057, 3, 1015, 5), // pid: pid_t
+    (1060, 3, 72, 3), // sig: int
+    (6720, 5, 5255, 11), // uinfo: siginfo_t *
+    (4, 2, 72, 3), // fd: int
+    (7219, 4, 7223, 16), // mmsg: struct mmsghdr *
+    (5643, 4, 6, 12), // vlen: unsigned int
+    (67, 5, 6, 12), // flags: unsigned int
+    (3102, 7, 579, 26), // timeout: struct __kernel_timespec *
+    (4, 2, 72, 3), // fd: int
+    (7219, 4, 7223, 16), // mmsg: struct mmsghdr *
+    (5643, 4, 6, 12), // vlen: unsigned int
+    (67, 5, 6, 12), // flags: unsigned int
+    (1057, 3, 1015, 5), // pid: pid_t
+    (7263, 4, 5623, 20), // lvec: const struct iovec *
+    (7267, 7, 195, 13), // liovcnt: unsigned long
+    (7274, 4, 5623, 20), // rvec: const struct iovec *
+    (7278, 7, 195, 13), // riovcnt: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (1057, 3, 1015, 5), // pid: pid_t
+    (7263, 4, 5623, 20), // lvec: const struct iovec *
+    (7267, 7, 195, 13), // liovcnt: unsigned long
+    (7274, 4, 5623, 20), // rvec: const struct iovec *
+    (7278, 7, 195, 13), // riovcnt: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (4, 2, 72, 3), // fd: int
+    (2590, 5, 72, 3), // level: int
+    (7312, 7, 72, 3), // optname: int
+    (7319, 6, 21, 6), // optval: char *
+    (7325, 6, 72, 3), // optlen: int
+    (4, 2, 72, 3), // fd: int
+    (2590, 5, 72, 3), // level: int
+    (7312, 7, 72, 3), // optname: int
+    (7319, 6, 21, 6), // optval: char *
+    (7325, 6, 325, 5), // optlen: int *
+    (7349, 9, 1144, 8), // nr_events: unsigned
+    (7358, 4, 7362, 15), // ctxp: aio_context_t *
+    (3065, 6, 3040, 13), // ctx_id: aio_context_t
+    (3077, 2, 1231, 4), // nr: long
+    (7386, 6, 7392, 15), // iocbpp: struct iocb * *
+    (4, 2, 72, 3), // fd: int
+    (59, 8, 43, 12), // filename: const char *
+    (6641, 4, 6645, 20), // argv: const char * const *
+    (6665, 4, 6645, 20), // envp: const char * const *
+    (67, 5, 72, 3), // flags: int
+    (4, 2, 195, 13), // fd: unsigned long
+    (438, 3, 5623, 20), // vec: const struct iovec *
+    (5643, 4, 195, 13), // vlen: unsigned long
+    (7177, 5, 195, 13), // pos_l: unsigned long
+    (7182, 5, 195, 13), // pos_h: unsigned long
+    (67, 5, 7422, 5), // flags: rwf_t
+    (4, 2, 195, 13), // fd: unsigned long
+    (438, 3, 5623, 20), // vec: const struct iovec *
+    (5643, 4, 195, 13), // vlen: unsigned long
+    (7177, 5, 195, 13), // pos_l: unsigned long
+    (7182, 5, 195, 13), // pos_h: unsigned long
+    (67, 5, 7422, 5), // flags: rwf_t
 ];

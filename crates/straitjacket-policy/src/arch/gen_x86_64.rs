@@ -7,396 +7,2317 @@
 //!   tools/gen-syscall-tables/sources/ftrace-x86_64.txt
 //!   tools/gen-syscall-tables/sources/prototypes.txt
 //!   tools/gen-syscall-tables/sources/overrides.txt
+//!
+//! Packed without pointers: a pointer in static data costs the executable a relocation
+//! at every start (PIE), and these tables held thousands. Strings are (offset, length) in
+//! `TEXT`; `arch::Arch` unpacks a table on first use.
 
-use super::{ArgDef, SyscallDef};
-
-const fn a(name: &'static str, c_type: &'static str) -> ArgDef {
-    ArgDef { name, c_type }
-}
+use super::{PackedArg, PackedCall};
 
 #[rustfmt::skip]
-pub static SYSCALLS: &[SyscallDef] = &[
-    SyscallDef { name: "read", nr: 0, args: &[a("fd", "unsigned int"), a("buf", "char *"), a("count", "size_t")] },
-    SyscallDef { name: "write", nr: 1, args: &[a("fd", "unsigned int"), a("buf", "const char *"), a("count", "size_t")] },
-    SyscallDef { name: "open", nr: 2, args: &[a("filename", "const char *"), a("flags", "int"), a("mode", "umode_t")] },
-    SyscallDef { name: "close", nr: 3, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "stat", nr: 4, args: &[a("filename", "const char *"), a("statbuf", "struct stat *")] },
-    SyscallDef { name: "fstat", nr: 5, args: &[a("fd", "unsigned int"), a("statbuf", "struct stat *")] },
-    SyscallDef { name: "lstat", nr: 6, args: &[a("filename", "const char *"), a("statbuf", "struct stat *")] },
-    SyscallDef { name: "poll", nr: 7, args: &[a("ufds", "struct pollfd *"), a("nfds", "unsigned int"), a("timeout_msecs", "int")] },
-    SyscallDef { name: "lseek", nr: 8, args: &[a("fd", "unsigned int"), a("offset", "off_t"), a("whence", "unsigned int")] },
-    SyscallDef { name: "mmap", nr: 9, args: &[a("addr", "unsigned long"), a("len", "unsigned long"), a("prot", "unsigned long"), a("flags", "unsigned long"), a("fd", "unsigned long"), a("off", "unsigned long")] },
-    SyscallDef { name: "mprotect", nr: 10, args: &[a("start", "unsigned long"), a("len", "size_t"), a("prot", "unsigned long")] },
-    SyscallDef { name: "munmap", nr: 11, args: &[a("addr", "unsigned long"), a("len", "size_t")] },
-    SyscallDef { name: "brk", nr: 12, args: &[a("brk", "unsigned long")] },
-    SyscallDef { name: "rt_sigaction", nr: 13, args: &[a("sig", "int"), a("act", "const struct sigaction *"), a("oact", "struct sigaction *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigprocmask", nr: 14, args: &[a("how", "int"), a("nset", "sigset_t *"), a("oset", "sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigreturn", nr: 15, args: &[] },
-    SyscallDef { name: "ioctl", nr: 16, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int"), a("arg", "unsigned long")] },
-    SyscallDef { name: "pread64", nr: 17, args: &[a("fd", "unsigned int"), a("buf", "char *"), a("count", "size_t"), a("pos", "loff_t")] },
-    SyscallDef { name: "pwrite64", nr: 18, args: &[a("fd", "unsigned int"), a("buf", "const char *"), a("count", "size_t"), a("pos", "loff_t")] },
-    SyscallDef { name: "readv", nr: 19, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long")] },
-    SyscallDef { name: "writev", nr: 20, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long")] },
-    SyscallDef { name: "access", nr: 21, args: &[a("filename", "const char *"), a("mode", "int")] },
-    SyscallDef { name: "pipe", nr: 22, args: &[a("fildes", "int *")] },
-    SyscallDef { name: "select", nr: 23, args: &[a("n", "int"), a("inp", "fd_set *"), a("outp", "fd_set *"), a("exp", "fd_set *"), a("tvp", "struct __kernel_old_timeval *")] },
-    SyscallDef { name: "sched_yield", nr: 24, args: &[] },
-    SyscallDef { name: "mremap", nr: 25, args: &[a("addr", "unsigned long"), a("old_len", "unsigned long"), a("new_len", "unsigned long"), a("flags", "unsigned long"), a("new_addr", "unsigned long")] },
-    SyscallDef { name: "msync", nr: 26, args: &[a("start", "unsigned long"), a("len", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "mincore", nr: 27, args: &[a("start", "unsigned long"), a("len", "size_t"), a("vec", "unsigned char *")] },
-    SyscallDef { name: "madvise", nr: 28, args: &[a("start", "unsigned long"), a("len_in", "size_t"), a("behavior", "int")] },
-    SyscallDef { name: "shmget", nr: 29, args: &[a("key", "key_t"), a("size", "size_t"), a("shmflg", "int")] },
-    SyscallDef { name: "shmat", nr: 30, args: &[a("shmid", "int"), a("shmaddr", "char *"), a("shmflg", "int")] },
-    SyscallDef { name: "shmctl", nr: 31, args: &[a("shmid", "int"), a("cmd", "int"), a("buf", "struct shmid_ds *")] },
-    SyscallDef { name: "dup", nr: 32, args: &[a("fildes", "unsigned int")] },
-    SyscallDef { name: "dup2", nr: 33, args: &[a("oldfd", "unsigned int"), a("newfd", "unsigned int")] },
-    SyscallDef { name: "pause", nr: 34, args: &[] },
-    SyscallDef { name: "nanosleep", nr: 35, args: &[a("rqtp", "struct __kernel_timespec *"), a("rmtp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "getitimer", nr: 36, args: &[a("which", "int"), a("value", "struct __kernel_old_itimerval *")] },
-    SyscallDef { name: "alarm", nr: 37, args: &[a("seconds", "unsigned int")] },
-    SyscallDef { name: "setitimer", nr: 38, args: &[a("which", "int"), a("value", "struct __kernel_old_itimerval *"), a("ovalue", "struct __kernel_old_itimerval *")] },
-    SyscallDef { name: "getpid", nr: 39, args: &[] },
-    SyscallDef { name: "sendfile", nr: 40, args: &[a("out_fd", "int"), a("in_fd", "int"), a("offset", "loff_t *"), a("count", "size_t")] },
-    SyscallDef { name: "socket", nr: 41, args: &[a("family", "int"), a("type", "int"), a("protocol", "int")] },
-    SyscallDef { name: "connect", nr: 42, args: &[a("fd", "int"), a("uservaddr", "struct sockaddr *"), a("addrlen", "int")] },
-    SyscallDef { name: "accept", nr: 43, args: &[a("fd", "int"), a("upeer_sockaddr", "struct sockaddr *"), a("upeer_addrlen", "int *")] },
-    SyscallDef { name: "sendto", nr: 44, args: &[a("fd", "int"), a("buff", "void *"), a("len", "size_t"), a("flags", "unsigned int"), a("addr", "struct sockaddr *"), a("addr_len", "int")] },
-    SyscallDef { name: "recvfrom", nr: 45, args: &[a("fd", "int"), a("ubuf", "void *"), a("size", "size_t"), a("flags", "unsigned int"), a("addr", "struct sockaddr *"), a("addr_len", "int *")] },
-    SyscallDef { name: "sendmsg", nr: 46, args: &[a("fd", "int"), a("msg", "struct user_msghdr *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "recvmsg", nr: 47, args: &[a("fd", "int"), a("msg", "struct user_msghdr *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "shutdown", nr: 48, args: &[a("fd", "int"), a("how", "int")] },
-    SyscallDef { name: "bind", nr: 49, args: &[a("fd", "int"), a("umyaddr", "struct sockaddr *"), a("addrlen", "int")] },
-    SyscallDef { name: "listen", nr: 50, args: &[a("fd", "int"), a("backlog", "int")] },
-    SyscallDef { name: "getsockname", nr: 51, args: &[a("fd", "int"), a("usockaddr", "struct sockaddr *"), a("usockaddr_len", "int *")] },
-    SyscallDef { name: "getpeername", nr: 52, args: &[a("fd", "int"), a("usockaddr", "struct sockaddr *"), a("usockaddr_len", "int *")] },
-    SyscallDef { name: "socketpair", nr: 53, args: &[a("family", "int"), a("type", "int"), a("protocol", "int"), a("usockvec", "int *")] },
-    SyscallDef { name: "setsockopt", nr: 54, args: &[a("fd", "int"), a("level", "int"), a("optname", "int"), a("optval", "char *"), a("optlen", "int")] },
-    SyscallDef { name: "getsockopt", nr: 55, args: &[a("fd", "int"), a("level", "int"), a("optname", "int"), a("optval", "char *"), a("optlen", "int *")] },
-    SyscallDef { name: "clone", nr: 56, args: &[a("clone_flags", "unsigned long"), a("newsp", "unsigned long"), a("parent_tidptr", "int *"), a("child_tidptr", "int *"), a("tls", "unsigned long")] },
-    SyscallDef { name: "fork", nr: 57, args: &[] },
-    SyscallDef { name: "vfork", nr: 58, args: &[] },
-    SyscallDef { name: "execve", nr: 59, args: &[a("filename", "const char *"), a("argv", "const char * const *"), a("envp", "const char * const *")] },
-    SyscallDef { name: "exit", nr: 60, args: &[a("error_code", "int")] },
-    SyscallDef { name: "wait4", nr: 61, args: &[a("upid", "pid_t"), a("stat_addr", "int *"), a("options", "int"), a("ru", "struct rusage *")] },
-    SyscallDef { name: "kill", nr: 62, args: &[a("pid", "pid_t"), a("sig", "int")] },
-    SyscallDef { name: "uname", nr: 63, args: &[a("name", "struct new_utsname *")] },
-    SyscallDef { name: "semget", nr: 64, args: &[a("key", "key_t"), a("nsems", "int"), a("semflg", "int")] },
-    SyscallDef { name: "semop", nr: 65, args: &[a("semid", "int"), a("tsops", "struct sembuf *"), a("nsops", "unsigned")] },
-    SyscallDef { name: "semctl", nr: 66, args: &[a("semid", "int"), a("semnum", "int"), a("cmd", "int"), a("arg", "unsigned long")] },
-    SyscallDef { name: "shmdt", nr: 67, args: &[a("shmaddr", "char *")] },
-    SyscallDef { name: "msgget", nr: 68, args: &[a("key", "key_t"), a("msgflg", "int")] },
-    SyscallDef { name: "msgsnd", nr: 69, args: &[a("msqid", "int"), a("msgp", "struct msgbuf *"), a("msgsz", "size_t"), a("msgflg", "int")] },
-    SyscallDef { name: "msgrcv", nr: 70, args: &[a("msqid", "int"), a("msgp", "struct msgbuf *"), a("msgsz", "size_t"), a("msgtyp", "long"), a("msgflg", "int")] },
-    SyscallDef { name: "msgctl", nr: 71, args: &[a("msqid", "int"), a("cmd", "int"), a("buf", "struct msqid_ds *")] },
-    SyscallDef { name: "fcntl", nr: 72, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int"), a("arg", "unsigned long")] },
-    SyscallDef { name: "flock", nr: 73, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int")] },
-    SyscallDef { name: "fsync", nr: 74, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "fdatasync", nr: 75, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "truncate", nr: 76, args: &[a("path", "const char *"), a("length", "long")] },
-    SyscallDef { name: "ftruncate", nr: 77, args: &[a("fd", "unsigned int"), a("length", "off_t")] },
-    SyscallDef { name: "getdents", nr: 78, args: &[a("fd", "unsigned int"), a("dirent", "struct linux_dirent *"), a("count", "unsigned int")] },
-    SyscallDef { name: "getcwd", nr: 79, args: &[a("buf", "char *"), a("size", "unsigned long")] },
-    SyscallDef { name: "chdir", nr: 80, args: &[a("filename", "const char *")] },
-    SyscallDef { name: "fchdir", nr: 81, args: &[a("fd", "unsigned int")] },
-    SyscallDef { name: "rename", nr: 82, args: &[a("oldname", "const char *"), a("newname", "const char *")] },
-    SyscallDef { name: "mkdir", nr: 83, args: &[a("pathname", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "rmdir", nr: 84, args: &[a("pathname", "const char *")] },
-    SyscallDef { name: "creat", nr: 85, args: &[a("pathname", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "link", nr: 86, args: &[a("oldname", "const char *"), a("newname", "const char *")] },
-    SyscallDef { name: "unlink", nr: 87, args: &[a("pathname", "const char *")] },
-    SyscallDef { name: "symlink", nr: 88, args: &[a("oldname", "const char *"), a("newname", "const char *")] },
-    SyscallDef { name: "readlink", nr: 89, args: &[a("path", "const char *"), a("buf", "char *"), a("bufsiz", "int")] },
-    SyscallDef { name: "chmod", nr: 90, args: &[a("filename", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "fchmod", nr: 91, args: &[a("fd", "unsigned int"), a("mode", "umode_t")] },
-    SyscallDef { name: "chown", nr: 92, args: &[a("filename", "const char *"), a("user", "uid_t"), a("group", "gid_t")] },
-    SyscallDef { name: "fchown", nr: 93, args: &[a("fd", "unsigned int"), a("user", "uid_t"), a("group", "gid_t")] },
-    SyscallDef { name: "lchown", nr: 94, args: &[a("filename", "const char *"), a("user", "uid_t"), a("group", "gid_t")] },
-    SyscallDef { name: "umask", nr: 95, args: &[a("mask", "int")] },
-    SyscallDef { name: "gettimeofday", nr: 96, args: &[a("tv", "struct __kernel_old_timeval *"), a("tz", "struct timezone *")] },
-    SyscallDef { name: "getrlimit", nr: 97, args: &[a("resource", "unsigned int"), a("rlim", "struct rlimit *")] },
-    SyscallDef { name: "getrusage", nr: 98, args: &[a("who", "int"), a("ru", "struct rusage *")] },
-    SyscallDef { name: "sysinfo", nr: 99, args: &[a("info", "struct sysinfo *")] },
-    SyscallDef { name: "times", nr: 100, args: &[a("tbuf", "struct tms *")] },
-    SyscallDef { name: "ptrace", nr: 101, args: &[a("request", "long"), a("pid", "long"), a("addr", "unsigned long"), a("data", "unsigned long")] },
-    SyscallDef { name: "getuid", nr: 102, args: &[] },
-    SyscallDef { name: "syslog", nr: 103, args: &[a("type", "int"), a("buf", "char *"), a("len", "int")] },
-    SyscallDef { name: "getgid", nr: 104, args: &[] },
-    SyscallDef { name: "setuid", nr: 105, args: &[a("uid", "uid_t")] },
-    SyscallDef { name: "setgid", nr: 106, args: &[a("gid", "gid_t")] },
-    SyscallDef { name: "geteuid", nr: 107, args: &[] },
-    SyscallDef { name: "getegid", nr: 108, args: &[] },
-    SyscallDef { name: "setpgid", nr: 109, args: &[a("pid", "pid_t"), a("pgid", "pid_t")] },
-    SyscallDef { name: "getppid", nr: 110, args: &[] },
-    SyscallDef { name: "getpgrp", nr: 111, args: &[] },
-    SyscallDef { name: "setsid", nr: 112, args: &[] },
-    SyscallDef { name: "setreuid", nr: 113, args: &[a("ruid", "uid_t"), a("euid", "uid_t")] },
-    SyscallDef { name: "setregid", nr: 114, args: &[a("rgid", "gid_t"), a("egid", "gid_t")] },
-    SyscallDef { name: "getgroups", nr: 115, args: &[a("gidsetsize", "int"), a("grouplist", "gid_t *")] },
-    SyscallDef { name: "setgroups", nr: 116, args: &[a("gidsetsize", "int"), a("grouplist", "gid_t *")] },
-    SyscallDef { name: "setresuid", nr: 117, args: &[a("ruid", "uid_t"), a("euid", "uid_t"), a("suid", "uid_t")] },
-    SyscallDef { name: "getresuid", nr: 118, args: &[a("ruidp", "uid_t *"), a("euidp", "uid_t *"), a("suidp", "uid_t *")] },
-    SyscallDef { name: "setresgid", nr: 119, args: &[a("rgid", "gid_t"), a("egid", "gid_t"), a("sgid", "gid_t")] },
-    SyscallDef { name: "getresgid", nr: 120, args: &[a("rgidp", "gid_t *"), a("egidp", "gid_t *"), a("sgidp", "gid_t *")] },
-    SyscallDef { name: "getpgid", nr: 121, args: &[a("pid", "pid_t")] },
-    SyscallDef { name: "setfsuid", nr: 122, args: &[a("uid", "uid_t")] },
-    SyscallDef { name: "setfsgid", nr: 123, args: &[a("gid", "gid_t")] },
-    SyscallDef { name: "getsid", nr: 124, args: &[a("pid", "pid_t")] },
-    SyscallDef { name: "capget", nr: 125, args: &[a("header", "cap_user_header_t"), a("dataptr", "cap_user_data_t")] },
-    SyscallDef { name: "capset", nr: 126, args: &[a("header", "cap_user_header_t"), a("data", "const cap_user_data_t")] },
-    SyscallDef { name: "rt_sigpending", nr: 127, args: &[a("uset", "sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigtimedwait", nr: 128, args: &[a("uthese", "const sigset_t *"), a("uinfo", "siginfo_t *"), a("uts", "const struct __kernel_timespec *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "rt_sigqueueinfo", nr: 129, args: &[a("pid", "pid_t"), a("sig", "int"), a("uinfo", "siginfo_t *")] },
-    SyscallDef { name: "rt_sigsuspend", nr: 130, args: &[a("unewset", "sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "sigaltstack", nr: 131, args: &[a("uss", "const stack_t *"), a("uoss", "stack_t *")] },
-    SyscallDef { name: "utime", nr: 132, args: &[a("filename", "char *"), a("times", "struct utimbuf *")] },
-    SyscallDef { name: "mknod", nr: 133, args: &[a("filename", "const char *"), a("mode", "umode_t"), a("dev", "unsigned")] },
-    SyscallDef { name: "uselib", nr: 134, args: &[] },
-    SyscallDef { name: "personality", nr: 135, args: &[a("personality", "unsigned int")] },
-    SyscallDef { name: "ustat", nr: 136, args: &[a("dev", "unsigned"), a("ubuf", "struct ustat *")] },
-    SyscallDef { name: "statfs", nr: 137, args: &[a("pathname", "const char *"), a("buf", "struct statfs *")] },
-    SyscallDef { name: "fstatfs", nr: 138, args: &[a("fd", "unsigned int"), a("buf", "struct statfs *")] },
-    SyscallDef { name: "sysfs", nr: 139, args: &[a("option", "int"), a("arg1", "unsigned long"), a("arg2", "unsigned long")] },
-    SyscallDef { name: "getpriority", nr: 140, args: &[a("which", "int"), a("who", "int")] },
-    SyscallDef { name: "setpriority", nr: 141, args: &[a("which", "int"), a("who", "int"), a("niceval", "int")] },
-    SyscallDef { name: "sched_setparam", nr: 142, args: &[a("pid", "pid_t"), a("param", "struct sched_param *")] },
-    SyscallDef { name: "sched_getparam", nr: 143, args: &[a("pid", "pid_t"), a("param", "struct sched_param *")] },
-    SyscallDef { name: "sched_setscheduler", nr: 144, args: &[a("pid", "pid_t"), a("policy", "int"), a("param", "struct sched_param *")] },
-    SyscallDef { name: "sched_getscheduler", nr: 145, args: &[a("pid", "pid_t")] },
-    SyscallDef { name: "sched_get_priority_max", nr: 146, args: &[a("policy", "int")] },
-    SyscallDef { name: "sched_get_priority_min", nr: 147, args: &[a("policy", "int")] },
-    SyscallDef { name: "sched_rr_get_interval", nr: 148, args: &[a("pid", "pid_t"), a("interval", "struct __kernel_timespec *")] },
-    SyscallDef { name: "mlock", nr: 149, args: &[a("start", "unsigned long"), a("len", "size_t")] },
-    SyscallDef { name: "munlock", nr: 150, args: &[a("start", "unsigned long"), a("len", "size_t")] },
-    SyscallDef { name: "mlockall", nr: 151, args: &[a("flags", "int")] },
-    SyscallDef { name: "munlockall", nr: 152, args: &[] },
-    SyscallDef { name: "vhangup", nr: 153, args: &[] },
-    SyscallDef { name: "modify_ldt", nr: 154, args: &[a("func", "int"), a("ptr", "void *"), a("bytecount", "unsigned long")] },
-    SyscallDef { name: "pivot_root", nr: 155, args: &[a("new_root", "const char *"), a("put_old", "const char *")] },
-    SyscallDef { name: "_sysctl", nr: 156, args: &[] },
-    SyscallDef { name: "prctl", nr: 157, args: &[a("option", "int"), a("arg2", "unsigned long"), a("arg3", "unsigned long"), a("arg4", "unsigned long"), a("arg5", "unsigned long")] },
-    SyscallDef { name: "arch_prctl", nr: 158, args: &[a("option", "int"), a("arg2", "unsigned long")] },
-    SyscallDef { name: "adjtimex", nr: 159, args: &[a("txc_p", "struct __kernel_timex *")] },
-    SyscallDef { name: "setrlimit", nr: 160, args: &[a("resource", "unsigned int"), a("rlim", "struct rlimit *")] },
-    SyscallDef { name: "chroot", nr: 161, args: &[a("filename", "const char *")] },
-    SyscallDef { name: "sync", nr: 162, args: &[] },
-    SyscallDef { name: "acct", nr: 163, args: &[a("name", "const char *")] },
-    SyscallDef { name: "settimeofday", nr: 164, args: &[a("tv", "struct __kernel_old_timeval *"), a("tz", "struct timezone *")] },
-    SyscallDef { name: "mount", nr: 165, args: &[a("dev_name", "char *"), a("dir_name", "char *"), a("type", "char *"), a("flags", "unsigned long"), a("data", "void *")] },
-    SyscallDef { name: "umount2", nr: 166, args: &[a("name", "char *"), a("flags", "int")] },
-    SyscallDef { name: "swapon", nr: 167, args: &[a("specialfile", "const char *"), a("swap_flags", "int")] },
-    SyscallDef { name: "swapoff", nr: 168, args: &[a("specialfile", "const char *")] },
-    SyscallDef { name: "reboot", nr: 169, args: &[a("magic1", "int"), a("magic2", "int"), a("cmd", "unsigned int"), a("arg", "void *")] },
-    SyscallDef { name: "sethostname", nr: 170, args: &[a("name", "char *"), a("len", "int")] },
-    SyscallDef { name: "setdomainname", nr: 171, args: &[a("name", "char *"), a("len", "int")] },
-    SyscallDef { name: "iopl", nr: 172, args: &[a("level", "unsigned int")] },
-    SyscallDef { name: "ioperm", nr: 173, args: &[a("from", "unsigned long"), a("num", "unsigned long"), a("turn_on", "int")] },
-    SyscallDef { name: "create_module", nr: 174, args: &[] },
-    SyscallDef { name: "init_module", nr: 175, args: &[a("umod", "void *"), a("len", "unsigned long"), a("uargs", "const char *")] },
-    SyscallDef { name: "delete_module", nr: 176, args: &[a("name_user", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "get_kernel_syms", nr: 177, args: &[] },
-    SyscallDef { name: "query_module", nr: 178, args: &[] },
-    SyscallDef { name: "quotactl", nr: 179, args: &[a("cmd", "unsigned int"), a("special", "const char *"), a("id", "qid_t"), a("addr", "void *")] },
-    SyscallDef { name: "nfsservctl", nr: 180, args: &[] },
-    SyscallDef { name: "getpmsg", nr: 181, args: &[] },
-    SyscallDef { name: "putpmsg", nr: 182, args: &[] },
-    SyscallDef { name: "afs_syscall", nr: 183, args: &[] },
-    SyscallDef { name: "tuxcall", nr: 184, args: &[] },
-    SyscallDef { name: "security", nr: 185, args: &[] },
-    SyscallDef { name: "gettid", nr: 186, args: &[] },
-    SyscallDef { name: "readahead", nr: 187, args: &[a("fd", "int"), a("offset", "loff_t"), a("count", "size_t")] },
-    SyscallDef { name: "setxattr", nr: 188, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "const void *"), a("size", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "lsetxattr", nr: 189, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "const void *"), a("size", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "fsetxattr", nr: 190, args: &[a("fd", "int"), a("name", "const char *"), a("value", "const void *"), a("size", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "getxattr", nr: 191, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "void *"), a("size", "size_t")] },
-    SyscallDef { name: "lgetxattr", nr: 192, args: &[a("pathname", "const char *"), a("name", "const char *"), a("value", "void *"), a("size", "size_t")] },
-    SyscallDef { name: "fgetxattr", nr: 193, args: &[a("fd", "int"), a("name", "const char *"), a("value", "void *"), a("size", "size_t")] },
-    SyscallDef { name: "listxattr", nr: 194, args: &[a("pathname", "const char *"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "llistxattr", nr: 195, args: &[a("pathname", "const char *"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "flistxattr", nr: 196, args: &[a("fd", "int"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "removexattr", nr: 197, args: &[a("pathname", "const char *"), a("name", "const char *")] },
-    SyscallDef { name: "lremovexattr", nr: 198, args: &[a("pathname", "const char *"), a("name", "const char *")] },
-    SyscallDef { name: "fremovexattr", nr: 199, args: &[a("fd", "int"), a("name", "const char *")] },
-    SyscallDef { name: "tkill", nr: 200, args: &[a("pid", "pid_t"), a("sig", "int")] },
-    SyscallDef { name: "time", nr: 201, args: &[a("tloc", "__kernel_old_time_t *")] },
-    SyscallDef { name: "futex", nr: 202, args: &[a("uaddr", "u32 *"), a("op", "int"), a("val", "u32"), a("utime", "const struct __kernel_timespec *"), a("uaddr2", "u32 *"), a("val3", "u32")] },
-    SyscallDef { name: "sched_setaffinity", nr: 203, args: &[a("pid", "pid_t"), a("len", "unsigned int"), a("user_mask_ptr", "unsigned long *")] },
-    SyscallDef { name: "sched_getaffinity", nr: 204, args: &[a("pid", "pid_t"), a("len", "unsigned int"), a("user_mask_ptr", "unsigned long *")] },
-    SyscallDef { name: "set_thread_area", nr: 205, args: &[] },
-    SyscallDef { name: "io_setup", nr: 206, args: &[a("nr_events", "unsigned"), a("ctxp", "aio_context_t *")] },
-    SyscallDef { name: "io_destroy", nr: 207, args: &[a("ctx", "aio_context_t")] },
-    SyscallDef { name: "io_getevents", nr: 208, args: &[a("ctx_id", "aio_context_t"), a("min_nr", "long"), a("nr", "long"), a("events", "struct io_event *"), a("timeout", "struct __kernel_timespec *")] },
-    SyscallDef { name: "io_submit", nr: 209, args: &[a("ctx_id", "aio_context_t"), a("nr", "long"), a("iocbpp", "struct iocb * *")] },
-    SyscallDef { name: "io_cancel", nr: 210, args: &[a("ctx_id", "aio_context_t"), a("iocb", "struct iocb *"), a("result", "struct io_event *")] },
-    SyscallDef { name: "get_thread_area", nr: 211, args: &[] },
-    SyscallDef { name: "lookup_dcookie", nr: 212, args: &[] },
-    SyscallDef { name: "epoll_create", nr: 213, args: &[a("size", "int")] },
-    SyscallDef { name: "epoll_ctl_old", nr: 214, args: &[] },
-    SyscallDef { name: "epoll_wait_old", nr: 215, args: &[] },
-    SyscallDef { name: "remap_file_pages", nr: 216, args: &[a("start", "unsigned long"), a("size", "unsigned long"), a("prot", "unsigned long"), a("pgoff", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "getdents64", nr: 217, args: &[a("fd", "unsigned int"), a("dirent", "struct linux_dirent64 *"), a("count", "unsigned int")] },
-    SyscallDef { name: "set_tid_address", nr: 218, args: &[a("tidptr", "int *")] },
-    SyscallDef { name: "restart_syscall", nr: 219, args: &[] },
-    SyscallDef { name: "semtimedop", nr: 220, args: &[a("semid", "int"), a("tsops", "struct sembuf *"), a("nsops", "unsigned int"), a("timeout", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "fadvise64", nr: 221, args: &[a("fd", "int"), a("offset", "loff_t"), a("len", "size_t"), a("advice", "int")] },
-    SyscallDef { name: "timer_create", nr: 222, args: &[a("which_clock", "const clockid_t"), a("timer_event_spec", "struct sigevent *"), a("created_timer_id", "timer_t *")] },
-    SyscallDef { name: "timer_settime", nr: 223, args: &[a("timer_id", "timer_t"), a("flags", "int"), a("new_setting", "const struct __kernel_itimerspec *"), a("old_setting", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "timer_gettime", nr: 224, args: &[a("timer_id", "timer_t"), a("setting", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "timer_getoverrun", nr: 225, args: &[a("timer_id", "timer_t")] },
-    SyscallDef { name: "timer_delete", nr: 226, args: &[a("timer_id", "timer_t")] },
-    SyscallDef { name: "clock_settime", nr: 227, args: &[a("which_clock", "const clockid_t"), a("tp", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "clock_gettime", nr: 228, args: &[a("which_clock", "const clockid_t"), a("tp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "clock_getres", nr: 229, args: &[a("which_clock", "const clockid_t"), a("tp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "clock_nanosleep", nr: 230, args: &[a("which_clock", "const clockid_t"), a("flags", "int"), a("rqtp", "const struct __kernel_timespec *"), a("rmtp", "struct __kernel_timespec *")] },
-    SyscallDef { name: "exit_group", nr: 231, args: &[a("error_code", "int")] },
-    SyscallDef { name: "epoll_wait", nr: 232, args: &[a("epfd", "int"), a("events", "struct epoll_event *"), a("maxevents", "int"), a("timeout", "int")] },
-    SyscallDef { name: "epoll_ctl", nr: 233, args: &[a("epfd", "int"), a("op", "int"), a("fd", "int"), a("event", "struct epoll_event *")] },
-    SyscallDef { name: "tgkill", nr: 234, args: &[a("tgid", "pid_t"), a("pid", "pid_t"), a("sig", "int")] },
-    SyscallDef { name: "utimes", nr: 235, args: &[a("filename", "char *"), a("utimes", "struct __kernel_old_timeval *")] },
-    SyscallDef { name: "vserver", nr: 236, args: &[] },
-    SyscallDef { name: "mbind", nr: 237, args: &[a("start", "unsigned long"), a("len", "unsigned long"), a("mode", "unsigned long"), a("nmask", "const unsigned long *"), a("maxnode", "unsigned long"), a("flags", "unsigned int")] },
-    SyscallDef { name: "set_mempolicy", nr: 238, args: &[a("mode", "int"), a("nmask", "const unsigned long *"), a("maxnode", "unsigned long")] },
-    SyscallDef { name: "get_mempolicy", nr: 239, args: &[a("policy", "int *"), a("nmask", "unsigned long *"), a("maxnode", "unsigned long"), a("addr", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "mq_open", nr: 240, args: &[a("u_name", "const char *"), a("oflag", "int"), a("mode", "umode_t"), a("u_attr", "struct mq_attr *")] },
-    SyscallDef { name: "mq_unlink", nr: 241, args: &[a("u_name", "const char *")] },
-    SyscallDef { name: "mq_timedsend", nr: 242, args: &[a("mqdes", "mqd_t"), a("u_msg_ptr", "const char *"), a("msg_len", "size_t"), a("msg_prio", "unsigned int"), a("u_abs_timeout", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "mq_timedreceive", nr: 243, args: &[a("mqdes", "mqd_t"), a("u_msg_ptr", "char *"), a("msg_len", "size_t"), a("u_msg_prio", "unsigned int *"), a("u_abs_timeout", "const struct __kernel_timespec *")] },
-    SyscallDef { name: "mq_notify", nr: 244, args: &[a("mqdes", "mqd_t"), a("u_notification", "const struct sigevent *")] },
-    SyscallDef { name: "mq_getsetattr", nr: 245, args: &[a("mqdes", "mqd_t"), a("u_mqstat", "const struct mq_attr *"), a("u_omqstat", "struct mq_attr *")] },
-    SyscallDef { name: "kexec_load", nr: 246, args: &[a("entry", "unsigned long"), a("nr_segments", "unsigned long"), a("segments", "struct kexec_segment *"), a("flags", "unsigned long")] },
-    SyscallDef { name: "waitid", nr: 247, args: &[a("which", "int"), a("upid", "pid_t"), a("infop", "struct siginfo *"), a("options", "int"), a("ru", "struct rusage *")] },
-    SyscallDef { name: "add_key", nr: 248, args: &[a("_type", "const char *"), a("_description", "const char *"), a("_payload", "const void *"), a("plen", "size_t"), a("ringid", "key_serial_t")] },
-    SyscallDef { name: "request_key", nr: 249, args: &[a("_type", "const char *"), a("_description", "const char *"), a("_callout_info", "const char *"), a("destringid", "key_serial_t")] },
-    SyscallDef { name: "keyctl", nr: 250, args: &[a("option", "int"), a("arg2", "unsigned long"), a("arg3", "unsigned long"), a("arg4", "unsigned long"), a("arg5", "unsigned long")] },
-    SyscallDef { name: "ioprio_set", nr: 251, args: &[a("which", "int"), a("who", "int"), a("ioprio", "int")] },
-    SyscallDef { name: "ioprio_get", nr: 252, args: &[a("which", "int"), a("who", "int")] },
-    SyscallDef { name: "inotify_init", nr: 253, args: &[] },
-    SyscallDef { name: "inotify_add_watch", nr: 254, args: &[a("fd", "int"), a("pathname", "const char *"), a("mask", "u32")] },
-    SyscallDef { name: "inotify_rm_watch", nr: 255, args: &[a("fd", "int"), a("wd", "__s32")] },
-    SyscallDef { name: "migrate_pages", nr: 256, args: &[a("pid", "pid_t"), a("maxnode", "unsigned long"), a("old_nodes", "const unsigned long *"), a("new_nodes", "const unsigned long *")] },
-    SyscallDef { name: "openat", nr: 257, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "int"), a("mode", "umode_t")] },
-    SyscallDef { name: "mkdirat", nr: 258, args: &[a("dfd", "int"), a("pathname", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "mknodat", nr: 259, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "umode_t"), a("dev", "unsigned int")] },
-    SyscallDef { name: "fchownat", nr: 260, args: &[a("dfd", "int"), a("filename", "const char *"), a("user", "uid_t"), a("group", "gid_t"), a("flag", "int")] },
-    SyscallDef { name: "futimesat", nr: 261, args: &[a("dfd", "int"), a("filename", "const char *"), a("utimes", "struct __kernel_old_timeval *")] },
-    SyscallDef { name: "newfstatat", nr: 262, args: &[a("dfd", "int"), a("filename", "const char *"), a("statbuf", "struct stat *"), a("flag", "int")] },
-    SyscallDef { name: "unlinkat", nr: 263, args: &[a("dfd", "int"), a("pathname", "const char *"), a("flag", "int")] },
-    SyscallDef { name: "renameat", nr: 264, args: &[a("olddfd", "int"), a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *")] },
-    SyscallDef { name: "linkat", nr: 265, args: &[a("olddfd", "int"), a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *"), a("flags", "int")] },
-    SyscallDef { name: "symlinkat", nr: 266, args: &[a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *")] },
-    SyscallDef { name: "readlinkat", nr: 267, args: &[a("dfd", "int"), a("pathname", "const char *"), a("buf", "char *"), a("bufsiz", "int")] },
-    SyscallDef { name: "fchmodat", nr: 268, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "umode_t")] },
-    SyscallDef { name: "faccessat", nr: 269, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "int")] },
-    SyscallDef { name: "pselect6", nr: 270, args: &[a("n", "int"), a("inp", "fd_set *"), a("outp", "fd_set *"), a("exp", "fd_set *"), a("tsp", "struct __kernel_timespec *"), a("sig", "void *")] },
-    SyscallDef { name: "ppoll", nr: 271, args: &[a("ufds", "struct pollfd *"), a("nfds", "unsigned int"), a("tsp", "struct __kernel_timespec *"), a("sigmask", "const sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "unshare", nr: 272, args: &[a("unshare_flags", "unsigned long")] },
-    SyscallDef { name: "set_robust_list", nr: 273, args: &[a("head", "struct robust_list_head *"), a("len", "size_t")] },
-    SyscallDef { name: "get_robust_list", nr: 274, args: &[a("pid", "int"), a("head_ptr", "struct robust_list_head * *"), a("len_ptr", "size_t *")] },
-    SyscallDef { name: "splice", nr: 275, args: &[a("fd_in", "int"), a("off_in", "loff_t *"), a("fd_out", "int"), a("off_out", "loff_t *"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "tee", nr: 276, args: &[a("fdin", "int"), a("fdout", "int"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "sync_file_range", nr: 277, args: &[a("fd", "int"), a("offset", "loff_t"), a("nbytes", "loff_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "vmsplice", nr: 278, args: &[a("fd", "int"), a("uiov", "const struct iovec *"), a("nr_segs", "unsigned long"), a("flags", "unsigned int")] },
-    SyscallDef { name: "move_pages", nr: 279, args: &[a("pid", "pid_t"), a("nr_pages", "unsigned long"), a("pages", "const void * *"), a("nodes", "const int *"), a("status", "int *"), a("flags", "int")] },
-    SyscallDef { name: "utimensat", nr: 280, args: &[a("dfd", "int"), a("filename", "const char *"), a("utimes", "struct __kernel_timespec *"), a("flags", "int")] },
-    SyscallDef { name: "epoll_pwait", nr: 281, args: &[a("epfd", "int"), a("events", "struct epoll_event *"), a("maxevents", "int"), a("timeout", "int"), a("sigmask", "const sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "signalfd", nr: 282, args: &[a("ufd", "int"), a("user_mask", "sigset_t *"), a("sizemask", "size_t")] },
-    SyscallDef { name: "timerfd_create", nr: 283, args: &[a("clockid", "int"), a("flags", "int")] },
-    SyscallDef { name: "eventfd", nr: 284, args: &[a("count", "unsigned int")] },
-    SyscallDef { name: "fallocate", nr: 285, args: &[a("fd", "int"), a("mode", "int"), a("offset", "loff_t"), a("len", "loff_t")] },
-    SyscallDef { name: "timerfd_settime", nr: 286, args: &[a("ufd", "int"), a("flags", "int"), a("utmr", "const struct __kernel_itimerspec *"), a("otmr", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "timerfd_gettime", nr: 287, args: &[a("ufd", "int"), a("otmr", "struct __kernel_itimerspec *")] },
-    SyscallDef { name: "accept4", nr: 288, args: &[a("fd", "int"), a("upeer_sockaddr", "struct sockaddr *"), a("upeer_addrlen", "int *"), a("flags", "int")] },
-    SyscallDef { name: "signalfd4", nr: 289, args: &[a("ufd", "int"), a("user_mask", "sigset_t *"), a("sizemask", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "eventfd2", nr: 290, args: &[a("count", "unsigned int"), a("flags", "int")] },
-    SyscallDef { name: "epoll_create1", nr: 291, args: &[a("flags", "int")] },
-    SyscallDef { name: "dup3", nr: 292, args: &[a("oldfd", "unsigned int"), a("newfd", "unsigned int"), a("flags", "int")] },
-    SyscallDef { name: "pipe2", nr: 293, args: &[a("fildes", "int *"), a("flags", "int")] },
-    SyscallDef { name: "inotify_init1", nr: 294, args: &[a("flags", "int")] },
-    SyscallDef { name: "preadv", nr: 295, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long")] },
-    SyscallDef { name: "pwritev", nr: 296, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long")] },
-    SyscallDef { name: "rt_tgsigqueueinfo", nr: 297, args: &[a("tgid", "pid_t"), a("pid", "pid_t"), a("sig", "int"), a("uinfo", "siginfo_t *")] },
-    SyscallDef { name: "perf_event_open", nr: 298, args: &[a("attr_uptr", "struct perf_event_attr *"), a("pid", "pid_t"), a("cpu", "int"), a("group_fd", "int"), a("flags", "unsigned long")] },
-    SyscallDef { name: "recvmmsg", nr: 299, args: &[a("fd", "int"), a("mmsg", "struct mmsghdr *"), a("vlen", "unsigned int"), a("flags", "unsigned int"), a("timeout", "struct __kernel_timespec *")] },
-    SyscallDef { name: "fanotify_init", nr: 300, args: &[a("flags", "unsigned int"), a("event_f_flags", "unsigned int")] },
-    SyscallDef { name: "fanotify_mark", nr: 301, args: &[a("fanotify_fd", "int"), a("flags", "unsigned int"), a("mask", "__u64"), a("dfd", "int"), a("pathname", "const char *")] },
-    SyscallDef { name: "prlimit64", nr: 302, args: &[a("pid", "pid_t"), a("resource", "unsigned int"), a("new_rlim", "const struct rlimit64 *"), a("old_rlim", "struct rlimit64 *")] },
-    SyscallDef { name: "name_to_handle_at", nr: 303, args: &[a("dfd", "int"), a("name", "const char *"), a("handle", "struct file_handle *"), a("mnt_id", "void *"), a("flag", "int")] },
-    SyscallDef { name: "open_by_handle_at", nr: 304, args: &[a("mountdirfd", "int"), a("handle", "struct file_handle *"), a("flags", "int")] },
-    SyscallDef { name: "clock_adjtime", nr: 305, args: &[a("which_clock", "const clockid_t"), a("utx", "struct __kernel_timex *")] },
-    SyscallDef { name: "syncfs", nr: 306, args: &[a("fd", "int")] },
-    SyscallDef { name: "sendmmsg", nr: 307, args: &[a("fd", "int"), a("mmsg", "struct mmsghdr *"), a("vlen", "unsigned int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "setns", nr: 308, args: &[a("fd", "int"), a("flags", "int")] },
-    SyscallDef { name: "getcpu", nr: 309, args: &[a("cpup", "unsigned *"), a("nodep", "unsigned *"), a("unused", "struct getcpu_cache *")] },
-    SyscallDef { name: "process_vm_readv", nr: 310, args: &[a("pid", "pid_t"), a("lvec", "const struct iovec *"), a("liovcnt", "unsigned long"), a("rvec", "const struct iovec *"), a("riovcnt", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "process_vm_writev", nr: 311, args: &[a("pid", "pid_t"), a("lvec", "const struct iovec *"), a("liovcnt", "unsigned long"), a("rvec", "const struct iovec *"), a("riovcnt", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "kcmp", nr: 312, args: &[a("pid1", "pid_t"), a("pid2", "pid_t"), a("type", "int"), a("idx1", "unsigned long"), a("idx2", "unsigned long")] },
-    SyscallDef { name: "finit_module", nr: 313, args: &[a("fd", "int"), a("uargs", "const char *"), a("flags", "int")] },
-    SyscallDef { name: "sched_setattr", nr: 314, args: &[a("pid", "pid_t"), a("uattr", "struct sched_attr *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "sched_getattr", nr: 315, args: &[a("pid", "pid_t"), a("uattr", "struct sched_attr *"), a("usize", "unsigned int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "renameat2", nr: 316, args: &[a("olddfd", "int"), a("oldname", "const char *"), a("newdfd", "int"), a("newname", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "seccomp", nr: 317, args: &[a("op", "unsigned int"), a("flags", "unsigned int"), a("uargs", "void *")] },
-    SyscallDef { name: "getrandom", nr: 318, args: &[a("ubuf", "char *"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "memfd_create", nr: 319, args: &[a("uname", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "kexec_file_load", nr: 320, args: &[a("kernel_fd", "int"), a("initrd_fd", "int"), a("cmdline_len", "unsigned long"), a("cmdline_ptr", "const char *"), a("flags", "unsigned long")] },
-    SyscallDef { name: "bpf", nr: 321, args: &[a("cmd", "int"), a("uattr", "union bpf_attr *"), a("size", "unsigned int")] },
-    SyscallDef { name: "execveat", nr: 322, args: &[a("fd", "int"), a("filename", "const char *"), a("argv", "const char * const *"), a("envp", "const char * const *"), a("flags", "int")] },
-    SyscallDef { name: "userfaultfd", nr: 323, args: &[a("flags", "int")] },
-    SyscallDef { name: "membarrier", nr: 324, args: &[a("cmd", "int"), a("flags", "unsigned int"), a("cpu_id", "int")] },
-    SyscallDef { name: "mlock2", nr: 325, args: &[a("start", "unsigned long"), a("len", "size_t"), a("flags", "int")] },
-    SyscallDef { name: "copy_file_range", nr: 326, args: &[a("fd_in", "int"), a("off_in", "loff_t *"), a("fd_out", "int"), a("off_out", "loff_t *"), a("len", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "preadv2", nr: 327, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long"), a("flags", "rwf_t")] },
-    SyscallDef { name: "pwritev2", nr: 328, args: &[a("fd", "unsigned long"), a("vec", "const struct iovec *"), a("vlen", "unsigned long"), a("pos_l", "unsigned long"), a("pos_h", "unsigned long"), a("flags", "rwf_t")] },
-    SyscallDef { name: "pkey_mprotect", nr: 329, args: &[a("start", "unsigned long"), a("len", "size_t"), a("prot", "unsigned long"), a("pkey", "int")] },
-    SyscallDef { name: "pkey_alloc", nr: 330, args: &[a("flags", "unsigned long"), a("init_val", "unsigned long")] },
-    SyscallDef { name: "pkey_free", nr: 331, args: &[a("pkey", "int")] },
-    SyscallDef { name: "statx", nr: 332, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "unsigned"), a("mask", "unsigned int"), a("buffer", "struct statx *")] },
-    SyscallDef { name: "io_pgetevents", nr: 333, args: &[a("ctx_id", "aio_context_t"), a("min_nr", "long"), a("nr", "long"), a("events", "struct io_event *"), a("timeout", "struct __kernel_timespec *"), a("usig", "const struct __aio_sigset *")] },
-    SyscallDef { name: "rseq", nr: 334, args: &[a("rseq", "struct rseq *"), a("rseq_len", "u32"), a("flags", "int"), a("sig", "u32")] },
-    SyscallDef { name: "uretprobe", nr: 335, args: &[] },
-    SyscallDef { name: "uprobe", nr: 336, args: &[] },
-    SyscallDef { name: "pidfd_send_signal", nr: 424, args: &[a("pidfd", "int"), a("sig", "int"), a("info", "siginfo_t *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "io_uring_setup", nr: 425, args: &[a("entries", "u32"), a("params", "struct io_uring_params *")] },
-    SyscallDef { name: "io_uring_enter", nr: 426, args: &[a("fd", "unsigned int"), a("to_submit", "u32"), a("min_complete", "u32"), a("flags", "u32"), a("argp", "const void *"), a("argsz", "size_t")] },
-    SyscallDef { name: "io_uring_register", nr: 427, args: &[a("fd", "unsigned int"), a("opcode", "unsigned int"), a("arg", "void *"), a("nr_args", "unsigned int")] },
-    SyscallDef { name: "open_tree", nr: 428, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "unsigned")] },
-    SyscallDef { name: "move_mount", nr: 429, args: &[a("from_dfd", "int"), a("from_pathname", "const char *"), a("to_dfd", "int"), a("to_pathname", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "fsopen", nr: 430, args: &[a("_fs_name", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "fsconfig", nr: 431, args: &[a("fd", "int"), a("cmd", "unsigned int"), a("_key", "const char *"), a("_value", "const void *"), a("aux", "int")] },
-    SyscallDef { name: "fsmount", nr: 432, args: &[a("fs_fd", "int"), a("flags", "unsigned int"), a("attr_flags", "unsigned int")] },
-    SyscallDef { name: "fspick", nr: 433, args: &[a("dfd", "int"), a("path", "const char *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "pidfd_open", nr: 434, args: &[a("pid", "pid_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "clone3", nr: 435, args: &[a("uargs", "struct clone_args *"), a("size", "size_t")] },
-    SyscallDef { name: "close_range", nr: 436, args: &[a("fd", "unsigned int"), a("max_fd", "unsigned int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "openat2", nr: 437, args: &[a("dfd", "int"), a("filename", "const char *"), a("how", "struct open_how *"), a("usize", "size_t")] },
-    SyscallDef { name: "pidfd_getfd", nr: 438, args: &[a("pidfd", "int"), a("fd", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "faccessat2", nr: 439, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "int"), a("flags", "int")] },
-    SyscallDef { name: "process_madvise", nr: 440, args: &[a("pidfd", "int"), a("vec", "const struct iovec *"), a("vlen", "size_t"), a("behavior", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "epoll_pwait2", nr: 441, args: &[a("epfd", "int"), a("events", "struct epoll_event *"), a("maxevents", "int"), a("timeout", "const struct __kernel_timespec *"), a("sigmask", "const sigset_t *"), a("sigsetsize", "size_t")] },
-    SyscallDef { name: "mount_setattr", nr: 442, args: &[a("dfd", "int"), a("path", "const char *"), a("flags", "unsigned int"), a("uattr", "struct mount_attr *"), a("usize", "size_t")] },
-    SyscallDef { name: "quotactl_fd", nr: 443, args: &[a("fd", "unsigned int"), a("cmd", "unsigned int"), a("id", "qid_t"), a("addr", "void *")] },
-    SyscallDef { name: "landlock_create_ruleset", nr: 444, args: &[a("attr", "const struct landlock_ruleset_attr * const"), a("size", "const size_t"), a("flags", "const __u32")] },
-    SyscallDef { name: "landlock_add_rule", nr: 445, args: &[a("ruleset_fd", "const int"), a("rule_type", "const enum landlock_rule_type"), a("rule_attr", "const void * const"), a("flags", "const __u32")] },
-    SyscallDef { name: "landlock_restrict_self", nr: 446, args: &[a("ruleset_fd", "const int"), a("flags", "const __u32")] },
-    SyscallDef { name: "memfd_secret", nr: 447, args: &[a("flags", "unsigned int")] },
-    SyscallDef { name: "process_mrelease", nr: 448, args: &[a("pidfd", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "futex_waitv", nr: 449, args: &[a("waiters", "struct futex_waitv *"), a("nr_futexes", "unsigned int"), a("flags", "unsigned int"), a("timeout", "struct __kernel_timespec *"), a("clockid", "clockid_t")] },
-    SyscallDef { name: "set_mempolicy_home_node", nr: 450, args: &[a("start", "unsigned long"), a("len", "unsigned long"), a("home_node", "unsigned long"), a("flags", "unsigned long")] },
-    SyscallDef { name: "cachestat", nr: 451, args: &[a("fd", "unsigned int"), a("cstat_range", "struct cachestat_range *"), a("cstat", "struct cachestat *"), a("flags", "unsigned int")] },
-    SyscallDef { name: "fchmodat2", nr: 452, args: &[a("dfd", "int"), a("filename", "const char *"), a("mode", "umode_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "map_shadow_stack", nr: 453, args: &[a("addr", "unsigned long"), a("size", "unsigned long"), a("flags", "unsigned int")] },
-    SyscallDef { name: "futex_wake", nr: 454, args: &[a("uaddr", "void *"), a("mask", "unsigned long"), a("nr", "int"), a("flags", "unsigned int")] },
-    SyscallDef { name: "futex_wait", nr: 455, args: &[a("uaddr", "void *"), a("val", "unsigned long"), a("mask", "unsigned long"), a("flags", "unsigned int"), a("timeout", "struct __kernel_timespec *"), a("clockid", "clockid_t")] },
-    SyscallDef { name: "futex_requeue", nr: 456, args: &[a("waiters", "struct futex_waitv *"), a("flags", "unsigned int"), a("nr_wake", "int"), a("nr_requeue", "int")] },
-    SyscallDef { name: "statmount", nr: 457, args: &[a("req", "const struct mnt_id_req *"), a("buf", "struct statmount *"), a("bufsize", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "listmount", nr: 458, args: &[a("req", "const struct mnt_id_req *"), a("mnt_ids", "u64 *"), a("nr_mnt_ids", "size_t"), a("flags", "unsigned int")] },
-    SyscallDef { name: "lsm_get_self_attr", nr: 459, args: &[a("attr", "unsigned int"), a("ctx", "struct lsm_ctx *"), a("size", "u32 *"), a("flags", "u32")] },
-    SyscallDef { name: "lsm_set_self_attr", nr: 460, args: &[a("attr", "unsigned int"), a("ctx", "struct lsm_ctx *"), a("size", "u32"), a("flags", "u32")] },
-    SyscallDef { name: "lsm_list_modules", nr: 461, args: &[a("ids", "u64 *"), a("size", "u32 *"), a("flags", "u32")] },
-    SyscallDef { name: "mseal", nr: 462, args: &[a("start", "unsigned long"), a("len", "size_t"), a("flags", "unsigned long")] },
-    SyscallDef { name: "setxattrat", nr: 463, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("name", "const char *"), a("uargs", "const struct xattr_args *"), a("usize", "size_t")] },
-    SyscallDef { name: "getxattrat", nr: 464, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("name", "const char *"), a("uargs", "struct xattr_args *"), a("usize", "size_t")] },
-    SyscallDef { name: "listxattrat", nr: 465, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("list", "char *"), a("size", "size_t")] },
-    SyscallDef { name: "removexattrat", nr: 466, args: &[a("dfd", "int"), a("pathname", "const char *"), a("at_flags", "unsigned int"), a("name", "const char *")] },
-    SyscallDef { name: "open_tree_attr", nr: 467, args: &[a("dfd", "int"), a("filename", "const char *"), a("flags", "unsigned"), a("uattr", "struct mount_attr *"), a("usize", "size_t")] },
-    SyscallDef { name: "file_getattr", nr: 468, args: &[a("dfd", "int"), a("filename", "const char *"), a("ufattr", "struct file_attr *"), a("usize", "size_t"), a("at_flags", "unsigned int")] },
-    SyscallDef { name: "file_setattr", nr: 469, args: &[a("dfd", "int"), a("filename", "const char *"), a("ufattr", "struct file_attr *"), a("usize", "size_t"), a("at_flags", "unsigned int")] },
+pub(super) static TEXT: &str = concat!(
+    "read",
+    "fd",
+    "unsigned int",
+    "buf",
+    "char *",
+    "count",
+    "size_t",
+    "write",
+    "const char *",
+    "open",
+    "filename",
+    "flags",
+    "int",
+    "mode",
+    "umode_t",
+    "close",
+    "stat",
+    "statbuf",
+    "struct stat *",
+    "fstat",
+    "lstat",
+    "poll",
+    "ufds",
+    "struct pollfd *",
+    "nfds",
+    "timeout_msecs",
+    "lseek",
+    "offset",
+    "off_t",
+    "whence",
+    "mmap",
+    "addr",
+    "unsigned long",
+    "len",
+    "prot",
+    "off",
+    "mprotect",
+    "start",
+    "munmap",
+    "brk",
+    "rt_sigaction",
+    "sig",
+    "act",
+    "const struct sigaction *",
+    "oact",
+    "struct sigaction *",
+    "sigsetsize",
+    "rt_sigprocmask",
+    "how",
+    "nset",
+    "sigset_t *",
+    "oset",
+    "rt_sigreturn",
+    "ioctl",
+    "cmd",
+    "arg",
+    "pread64",
+    "pos",
+    "loff_t",
+    "pwrite64",
+    "readv",
+    "vec",
+    "const struct iovec *",
+    "vlen",
+    "writev",
+    "access",
+    "pipe",
+    "fildes",
+    "int *",
+    "select",
+    "n",
+    "inp",
+    "fd_set *",
+    "outp",
+    "exp",
+    "tvp",
+    "struct __kernel_old_timeval *",
+    "sched_yield",
+    "mremap",
+    "old_len",
+    "new_len",
+    "new_addr",
+    "msync",
+    "mincore",
+    "unsigned char *",
+    "madvise",
+    "len_in",
+    "behavior",
+    "shmget",
+    "key",
+    "key_t",
+    "size",
+    "shmflg",
+    "shmat",
+    "shmid",
+    "shmaddr",
+    "shmctl",
+    "struct shmid_ds *",
+    "dup",
+    "dup2",
+    "oldfd",
+    "newfd",
+    "pause",
+    "nanosleep",
+    "rqtp",
+    "struct __kernel_timespec *",
+    "rmtp",
+    "getitimer",
+    "which",
+    "value",
+    "struct __kernel_old_itimerval *",
+    "alarm",
+    "seconds",
+    "setitimer",
+    "ovalue",
+    "getpid",
+    "sendfile",
+    "out_fd",
+    "in_fd",
+    "loff_t *",
+    "socket",
+    "family",
+    "type",
+    "protocol",
+    "connect",
+    "uservaddr",
+    "struct sockaddr *",
+    "addrlen",
+    "accept",
+    "upeer_sockaddr",
+    "upeer_addrlen",
+    "sendto",
+    "buff",
+    "void *",
+    "addr_len",
+    "recvfrom",
+    "ubuf",
+    "sendmsg",
+    "msg",
+    "struct user_msghdr *",
+    "recvmsg",
+    "shutdown",
+    "bind",
+    "umyaddr",
+    "listen",
+    "backlog",
+    "getsockname",
+    "usockaddr",
+    "usockaddr_len",
+    "getpeername",
+    "socketpair",
+    "usockvec",
+    "setsockopt",
+    "level",
+    "optname",
+    "optval",
+    "optlen",
+    "getsockopt",
+    "clone",
+    "clone_flags",
+    "newsp",
+    "parent_tidptr",
+    "child_tidptr",
+    "tls",
+    "fork",
+    "vfork",
+    "execve",
+    "argv",
+    "const char * const *",
+    "envp",
+    "exit",
+    "error_code",
+    "wait4",
+    "upid",
+    "pid_t",
+    "stat_addr",
+    "options",
+    "ru",
+    "struct rusage *",
+    "kill",
+    "pid",
+    "uname",
+    "name",
+    "struct new_utsname *",
+    "semget",
+    "nsems",
+    "semflg",
+    "semop",
+    "semid",
+    "tsops",
+    "struct sembuf *",
+    "nsops",
+    "unsigned",
+    "semctl",
+    "semnum",
+    "shmdt",
+    "msgget",
+    "msgflg",
+    "msgsnd",
+    "msqid",
+    "msgp",
+    "struct msgbuf *",
+    "msgsz",
+    "msgrcv",
+    "msgtyp",
+    "long",
+    "msgctl",
+    "struct msqid_ds *",
+    "fcntl",
+    "flock",
+    "fsync",
+    "fdatasync",
+    "truncate",
+    "path",
+    "length",
+    "ftruncate",
+    "getdents",
+    "dirent",
+    "struct linux_dirent *",
+    "getcwd",
+    "chdir",
+    "fchdir",
+    "rename",
+    "oldname",
+    "newname",
+    "mkdir",
+    "pathname",
+    "rmdir",
+    "creat",
+    "link",
+    "unlink",
+    "symlink",
+    "readlink",
+    "bufsiz",
+    "chmod",
+    "fchmod",
+    "chown",
+    "user",
+    "uid_t",
+    "group",
+    "gid_t",
+    "fchown",
+    "lchown",
+    "umask",
+    "mask",
+    "gettimeofday",
+    "tv",
+    "tz",
+    "struct timezone *",
+    "getrlimit",
+    "resource",
+    "rlim",
+    "struct rlimit *",
+    "getrusage",
+    "who",
+    "sysinfo",
+    "info",
+    "struct sysinfo *",
+    "times",
+    "tbuf",
+    "struct tms *",
+    "ptrace",
+    "request",
+    "data",
+    "getuid",
+    "syslog",
+    "getgid",
+    "setuid",
+    "uid",
+    "setgid",
+    "gid",
+    "geteuid",
+    "getegid",
+    "setpgid",
+    "pgid",
+    "getppid",
+    "getpgrp",
+    "setsid",
+    "setreuid",
+    "ruid",
+    "euid",
+    "setregid",
+    "rgid",
+    "egid",
+    "getgroups",
+    "gidsetsize",
+    "grouplist",
+    "gid_t *",
+    "setgroups",
+    "setresuid",
+    "suid",
+    "getresuid",
+    "ruidp",
+    "uid_t *",
+    "euidp",
+    "suidp",
+    "setresgid",
+    "sgid",
+    "getresgid",
+    "rgidp",
+    "egidp",
+    "sgidp",
+    "getpgid",
+    "setfsuid",
+    "setfsgid",
+    "getsid",
+    "capget",
+    "header",
+    "cap_user_header_t",
+    "dataptr",
+    "cap_user_data_t",
+    "capset",
+    "const cap_user_data_t",
+    "rt_sigpending",
+    "uset",
+    "rt_sigtimedwait",
+    "uthese",
+    "const sigset_t *",
+    "uinfo",
+    "siginfo_t *",
+    "uts",
+    "const struct __kernel_timespec *",
+    "rt_sigqueueinfo",
+    "rt_sigsuspend",
+    "unewset",
+    "sigaltstack",
+    "uss",
+    "const stack_t *",
+    "uoss",
+    "stack_t *",
+    "utime",
+    "struct utimbuf *",
+    "mknod",
+    "dev",
+    "uselib",
+    "personality",
+    "ustat",
+    "struct ustat *",
+    "statfs",
+    "struct statfs *",
+    "fstatfs",
+    "sysfs",
+    "option",
+    "arg1",
+    "arg2",
+    "getpriority",
+    "setpriority",
+    "niceval",
+    "sched_setparam",
+    "param",
+    "struct sched_param *",
+    "sched_getparam",
+    "sched_setscheduler",
+    "policy",
+    "sched_getscheduler",
+    "sched_get_priority_max",
+    "sched_get_priority_min",
+    "sched_rr_get_interval",
+    "interval",
+    "mlock",
+    "munlock",
+    "mlockall",
+    "munlockall",
+    "vhangup",
+    "modify_ldt",
+    "func",
+    "ptr",
+    "bytecount",
+    "pivot_root",
+    "new_root",
+    "put_old",
+    "_sysctl",
+    "prctl",
+    "arg3",
+    "arg4",
+    "arg5",
+    "arch_prctl",
+    "adjtimex",
+    "txc_p",
+    "struct __kernel_timex *",
+    "setrlimit",
+    "chroot",
+    "sync",
+    "acct",
+    "settimeofday",
+    "mount",
+    "dev_name",
+    "dir_name",
+    "umount2",
+    "swapon",
+    "specialfile",
+    "swap_flags",
+    "swapoff",
+    "reboot",
+    "magic1",
+    "magic2",
+    "sethostname",
+    "setdomainname",
+    "iopl",
+    "ioperm",
+    "from",
+    "num",
+    "turn_on",
+    "create_module",
+    "init_module",
+    "umod",
+    "uargs",
+    "delete_module",
+    "name_user",
+    "get_kernel_syms",
+    "query_module",
+    "quotactl",
+    "special",
+    "id",
+    "qid_t",
+    "nfsservctl",
+    "getpmsg",
+    "putpmsg",
+    "afs_syscall",
+    "tuxcall",
+    "security",
+    "gettid",
+    "readahead",
+    "setxattr",
+    "const void *",
+    "lsetxattr",
+    "fsetxattr",
+    "getxattr",
+    "lgetxattr",
+    "fgetxattr",
+    "listxattr",
+    "list",
+    "llistxattr",
+    "flistxattr",
+    "removexattr",
+    "lremovexattr",
+    "fremovexattr",
+    "tkill",
+    "time",
+    "tloc",
+    "__kernel_old_time_t *",
+    "futex",
+    "uaddr",
+    "u32 *",
+    "op",
+    "val",
+    "u32",
+    "uaddr2",
+    "val3",
+    "sched_setaffinity",
+    "user_mask_ptr",
+    "unsigned long *",
+    "sched_getaffinity",
+    "set_thread_area",
+    "io_setup",
+    "nr_events",
+    "ctxp",
+    "aio_context_t *",
+    "io_destroy",
+    "ctx",
+    "aio_context_t",
+    "io_getevents",
+    "ctx_id",
+    "min_nr",
+    "nr",
+    "events",
+    "struct io_event *",
+    "timeout",
+    "io_submit",
+    "iocbpp",
+    "struct iocb * *",
+    "io_cancel",
+    "iocb",
+    "struct iocb *",
+    "result",
+    "get_thread_area",
+    "lookup_dcookie",
+    "epoll_create",
+    "epoll_ctl_old",
+    "epoll_wait_old",
+    "remap_file_pages",
+    "pgoff",
+    "getdents64",
+    "struct linux_dirent64 *",
+    "set_tid_address",
+    "tidptr",
+    "restart_syscall",
+    "semtimedop",
+    "fadvise64",
+    "advice",
+    "timer_create",
+    "which_clock",
+    "const clockid_t",
+    "timer_event_spec",
+    "struct sigevent *",
+    "created_timer_id",
+    "timer_t *",
+    "timer_settime",
+    "timer_id",
+    "timer_t",
+    "new_setting",
+    "const struct __kernel_itimerspec *",
+    "old_setting",
+    "struct __kernel_itimerspec *",
+    "timer_gettime",
+    "setting",
+    "timer_getoverrun",
+    "timer_delete",
+    "clock_settime",
+    "tp",
+    "clock_gettime",
+    "clock_getres",
+    "clock_nanosleep",
+    "exit_group",
+    "epoll_wait",
+    "epfd",
+    "struct epoll_event *",
+    "maxevents",
+    "epoll_ctl",
+    "event",
+    "tgkill",
+    "tgid",
+    "utimes",
+    "vserver",
+    "mbind",
+    "nmask",
+    "const unsigned long *",
+    "maxnode",
+    "set_mempolicy",
+    "get_mempolicy",
+    "mq_open",
+    "u_name",
+    "oflag",
+    "u_attr",
+    "struct mq_attr *",
+    "mq_unlink",
+    "mq_timedsend",
+    "mqdes",
+    "mqd_t",
+    "u_msg_ptr",
+    "msg_len",
+    "msg_prio",
+    "u_abs_timeout",
+    "mq_timedreceive",
+    "u_msg_prio",
+    "unsigned int *",
+    "mq_notify",
+    "u_notification",
+    "const struct sigevent *",
+    "mq_getsetattr",
+    "u_mqstat",
+    "const struct mq_attr *",
+    "u_omqstat",
+    "kexec_load",
+    "entry",
+    "nr_segments",
+    "segments",
+    "struct kexec_segment *",
+    "waitid",
+    "infop",
+    "struct siginfo *",
+    "add_key",
+    "_type",
+    "_description",
+    "_payload",
+    "plen",
+    "ringid",
+    "key_serial_t",
+    "request_key",
+    "_callout_info",
+    "destringid",
+    "keyctl",
+    "ioprio_set",
+    "ioprio",
+    "ioprio_get",
+    "inotify_init",
+    "inotify_add_watch",
+    "inotify_rm_watch",
+    "wd",
+    "__s32",
+    "migrate_pages",
+    "old_nodes",
+    "new_nodes",
+    "openat",
+    "dfd",
+    "mkdirat",
+    "mknodat",
+    "fchownat",
+    "flag",
+    "futimesat",
+    "newfstatat",
+    "unlinkat",
+    "renameat",
+    "olddfd",
+    "newdfd",
+    "linkat",
+    "symlinkat",
+    "readlinkat",
+    "fchmodat",
+    "faccessat",
+    "pselect6",
+    "tsp",
+    "ppoll",
+    "sigmask",
+    "unshare",
+    "unshare_flags",
+    "set_robust_list",
+    "head",
+    "struct robust_list_head *",
+    "get_robust_list",
+    "head_ptr",
+    "struct robust_list_head * *",
+    "len_ptr",
+    "size_t *",
+    "splice",
+    "fd_in",
+    "off_in",
+    "fd_out",
+    "off_out",
+    "tee",
+    "fdin",
+    "fdout",
+    "sync_file_range",
+    "nbytes",
+    "vmsplice",
+    "uiov",
+    "nr_segs",
+    "move_pages",
+    "nr_pages",
+    "pages",
+    "const void * *",
+    "nodes",
+    "const int *",
+    "status",
+    "utimensat",
+    "epoll_pwait",
+    "signalfd",
+    "ufd",
+    "user_mask",
+    "sizemask",
+    "timerfd_create",
+    "clockid",
+    "eventfd",
+    "fallocate",
+    "timerfd_settime",
+    "utmr",
+    "otmr",
+    "timerfd_gettime",
+    "accept4",
+    "signalfd4",
+    "eventfd2",
+    "epoll_create1",
+    "dup3",
+    "pipe2",
+    "inotify_init1",
+    "preadv",
+    "pos_l",
+    "pos_h",
+    "pwritev",
+    "rt_tgsigqueueinfo",
+    "perf_event_open",
+    "attr_uptr",
+    "struct perf_event_attr *",
+    "cpu",
+    "group_fd",
+    "recvmmsg",
+    "mmsg",
+    "struct mmsghdr *",
+    "fanotify_init",
+    "event_f_flags",
+    "fanotify_mark",
+    "fanotify_fd",
+    "__u64",
+    "prlimit64",
+    "new_rlim",
+    "const struct rlimit64 *",
+    "old_rlim",
+    "struct rlimit64 *",
+    "name_to_handle_at",
+    "handle",
+    "struct file_handle *",
+    "mnt_id",
+    "open_by_handle_at",
+    "mountdirfd",
+    "clock_adjtime",
+    "utx",
+    "syncfs",
+    "sendmmsg",
+    "setns",
+    "getcpu",
+    "cpup",
+    "unsigned *",
+    "nodep",
+    "unused",
+    "struct getcpu_cache *",
+    "process_vm_readv",
+    "lvec",
+    "liovcnt",
+    "rvec",
+    "riovcnt",
+    "process_vm_writev",
+    "kcmp",
+    "pid1",
+    "pid2",
+    "idx1",
+    "idx2",
+    "finit_module",
+    "sched_setattr",
+    "uattr",
+    "struct sched_attr *",
+    "sched_getattr",
+    "usize",
+    "renameat2",
+    "seccomp",
+    "getrandom",
+    "memfd_create",
+    "kexec_file_load",
+    "kernel_fd",
+    "initrd_fd",
+    "cmdline_len",
+    "cmdline_ptr",
+    "bpf",
+    "union bpf_attr *",
+    "execveat",
+    "userfaultfd",
+    "membarrier",
+    "cpu_id",
+    "mlock2",
+    "copy_file_range",
+    "preadv2",
+    "rwf_t",
+    "pwritev2",
+    "pkey_mprotect",
+    "pkey",
+    "pkey_alloc",
+    "init_val",
+    "pkey_free",
+    "statx",
+    "buffer",
+    "struct statx *",
+    "io_pgetevents",
+    "usig",
+    "const struct __aio_sigset *",
+    "rseq",
+    "struct rseq *",
+    "rseq_len",
+    "uretprobe",
+    "uprobe",
+    "pidfd_send_signal",
+    "pidfd",
+    "io_uring_setup",
+    "entries",
+    "params",
+    "struct io_uring_params *",
+    "io_uring_enter",
+    "to_submit",
+    "min_complete",
+    "argp",
+    "argsz",
+    "io_uring_register",
+    "opcode",
+    "nr_args",
+    "open_tree",
+    "move_mount",
+    "from_dfd",
+    "from_pathname",
+    "to_dfd",
+    "to_pathname",
+    "fsopen",
+    "_fs_name",
+    "fsconfig",
+    "_key",
+    "_value",
+    "aux",
+    "fsmount",
+    "fs_fd",
+    "attr_flags",
+    "fspick",
+    "pidfd_open",
+    "clone3",
+    "struct clone_args *",
+    "close_range",
+    "max_fd",
+    "openat2",
+    "struct open_how *",
+    "pidfd_getfd",
+    "faccessat2",
+    "process_madvise",
+    "epoll_pwait2",
+    "mount_setattr",
+    "struct mount_attr *",
+    "quotactl_fd",
+    "landlock_create_ruleset",
+    "attr",
+    "const struct landlock_ruleset_attr * const",
+    "const size_t",
+    "const __u32",
+    "landlock_add_rule",
+    "ruleset_fd",
+    "const int",
+    "rule_type",
+    "const enum landlock_rule_type",
+    "rule_attr",
+    "const void * const",
+    "landlock_restrict_self",
+    "memfd_secret",
+    "process_mrelease",
+    "futex_waitv",
+    "waiters",
+    "struct futex_waitv *",
+    "nr_futexes",
+    "clockid_t",
+    "set_mempolicy_home_node",
+    "home_node",
+    "cachestat",
+    "cstat_range",
+    "struct cachestat_range *",
+    "cstat",
+    "struct cachestat *",
+    "fchmodat2",
+    "map_shadow_stack",
+    "futex_wake",
+    "futex_wait",
+    "futex_requeue",
+    "nr_wake",
+    "nr_requeue",
+    "statmount",
+    "req",
+    "const struct mnt_id_req *",
+    "struct statmount *",
+    "bufsize",
+    "listmount",
+    "mnt_ids",
+    "u64 *",
+    "nr_mnt_ids",
+    "lsm_get_self_attr",
+    "struct lsm_ctx *",
+    "lsm_set_self_attr",
+    "lsm_list_modules",
+    "ids",
+    "mseal",
+    "setxattrat",
+    "at_flags",
+    "const struct xattr_args *",
+    "getxattrat",
+    "struct xattr_args *",
+    "listxattrat",
+    "removexattrat",
+    "open_tree_attr",
+    "file_getattr",
+    "ufattr",
+    "struct file_attr *",
+    "file_setattr",
+);
+
+/// (number, name, first argument in `ARGS`, argument count).
+#[rustfmt::skip]
+pub(super) static CALLS: [PackedCall; 383] = [
+    (0, 0, 4, 0, 3), // read
+    (1, 38, 5, 3, 3), // write
+    (2, 55, 4, 6, 3), // open
+    (3, 86, 5, 9, 1), // close
+    (4, 91, 4, 10, 2), // stat
+    (5, 115, 5, 12, 2), // fstat
+    (6, 120, 5, 14, 2), // lstat
+    (7, 125, 4, 16, 3), // poll
+    (8, 165, 5, 19, 3), // lseek
+    (9, 187, 4, 22, 6), // mmap
+    (10, 218, 8, 28, 3), // mprotect
+    (11, 231, 6, 31, 2), // munmap
+    (12, 237, 3, 33, 1), // brk
+    (13, 240, 12, 34, 4), // rt_sigaction
+    (14, 314, 14, 38, 4), // rt_sigprocmask
+    (15, 349, 12, 42, 0), // rt_sigreturn
+    (16, 361, 5, 42, 3), // ioctl
+    (17, 372, 7, 45, 4), // pread64
+    (18, 388, 8, 49, 4), // pwrite64
+    (19, 396, 5, 53, 3), // readv
+    (20, 428, 6, 56, 3), // writev
+    (21, 434, 6, 59, 2), // access
+    (22, 440, 4, 61, 1), // pipe
+    (23, 455, 6, 62, 5), // select
+    (24, 512, 11, 67, 0), // sched_yield
+    (25, 523, 6, 67, 5), // mremap
+    (26, 551, 5, 72, 3), // msync
+    (27, 556, 7, 75, 3), // mincore
+    (28, 578, 7, 78, 3), // madvise
+    (29, 599, 6, 81, 3), // shmget
+    (30, 623, 5, 84, 3), // shmat
+    (31, 640, 6, 87, 3), // shmctl
+    (32, 663, 3, 90, 1), // dup
+    (33, 666, 4, 91, 2), // dup2
+    (34, 680, 5, 93, 0), // pause
+    (35, 685, 9, 93, 2), // nanosleep
+    (36, 728, 9, 95, 2), // getitimer
+    (37, 778, 5, 97, 1), // alarm
+    (38, 790, 9, 98, 3), // setitimer
+    (39, 805, 6, 101, 0), // getpid
+    (40, 811, 8, 101, 4), // sendfile
+    (41, 838, 6, 105, 3), // socket
+    (42, 862, 7, 108, 3), // connect
+    (43, 902, 6, 111, 3), // accept
+    (44, 935, 6, 114, 6), // sendto
+    (45, 959, 8, 120, 6), // recvfrom
+    (46, 971, 7, 126, 3), // sendmsg
+    (47, 1001, 7, 129, 3), // recvmsg
+    (48, 1008, 8, 132, 2), // shutdown
+    (49, 1016, 4, 134, 3), // bind
+    (50, 1027, 6, 137, 2), // listen
+    (51, 1040, 11, 139, 3), // getsockname
+    (52, 1073, 11, 142, 3), // getpeername
+    (53, 1084, 10, 145, 4), // socketpair
+    (54, 1102, 10, 149, 5), // setsockopt
+    (55, 1136, 10, 154, 5), // getsockopt
+    (56, 1146, 5, 159, 5), // clone
+    (57, 1195, 4, 164, 0), // fork
+    (58, 1199, 5, 164, 0), // vfork
+    (59, 1204, 6, 164, 3), // execve
+    (60, 1238, 4, 167, 1), // exit
+    (61, 1252, 5, 168, 4), // wait4
+    (62, 1299, 4, 172, 2), // kill
+    (63, 1306, 5, 174, 1), // uname
+    (64, 1335, 6, 175, 3), // semget
+    (65, 1352, 5, 178, 3), // semop
+    (66, 1395, 6, 181, 4), // semctl
+    (67, 1407, 5, 185, 1), // shmdt
+    (68, 1412, 6, 186, 2), // msgget
+    (69, 1424, 6, 188, 4), // msgsnd
+    (70, 1459, 6, 192, 5), // msgrcv
+    (71, 1475, 6, 197, 3), // msgctl
+    (72, 1498, 5, 200, 3), // fcntl
+    (73, 1503, 5, 203, 2), // flock
+    (74, 1508, 5, 205, 1), // fsync
+    (75, 1513, 9, 206, 1), // fdatasync
+    (76, 1522, 8, 207, 2), // truncate
+    (77, 1540, 9, 209, 2), // ftruncate
+    (78, 1549, 8, 211, 3), // getdents
+    (79, 1584, 6, 214, 2), // getcwd
+    (80, 1590, 5, 216, 1), // chdir
+    (81, 1595, 6, 217, 1), // fchdir
+    (82, 1601, 6, 218, 2), // rename
+    (83, 1621, 5, 220, 2), // mkdir
+    (84, 1634, 5, 222, 1), // rmdir
+    (85, 1639, 5, 223, 2), // creat
+    (86, 1644, 4, 225, 2), // link
+    (87, 1648, 6, 227, 1), // unlink
+    (88, 1654, 7, 228, 2), // symlink
+    (89, 1661, 8, 230, 3), // readlink
+    (90, 1675, 5, 233, 2), // chmod
+    (91, 1680, 6, 235, 2), // fchmod
+    (92, 1686, 5, 237, 3), // chown
+    (93, 1710, 6, 240, 3), // fchown
+    (94, 1716, 6, 243, 3), // lchown
+    (95, 1722, 5, 246, 1), // umask
+    (96, 1731, 12, 247, 2), // gettimeofday
+    (97, 1764, 9, 249, 2), // getrlimit
+    (98, 1800, 9, 251, 2), // getrusage
+    (99, 1812, 7, 253, 1), // sysinfo
+    (100, 1839, 5, 254, 1), // times
+    (101, 1860, 6, 255, 4), // ptrace
+    (102, 1877, 6, 259, 0), // getuid
+    (103, 1883, 6, 259, 3), // syslog
+    (104, 1889, 6, 262, 0), // getgid
+    (105, 1895, 6, 262, 1), // setuid
+    (106, 1904, 6, 263, 1), // setgid
+    (107, 1913, 7, 264, 0), // geteuid
+    (108, 1920, 7, 264, 0), // getegid
+    (109, 1927, 7, 264, 2), // setpgid
+    (110, 1938, 7, 266, 0), // getppid
+    (111, 1945, 7, 266, 0), // getpgrp
+    (112, 1952, 6, 266, 0), // setsid
+    (113, 1958, 8, 266, 2), // setreuid
+    (114, 1974, 8, 268, 2), // setregid
+    (115, 1990, 9, 270, 2), // getgroups
+    (116, 2025, 9, 272, 2), // setgroups
+    (117, 2034, 9, 274, 3), // setresuid
+    (118, 2047, 9, 277, 3), // getresuid
+    (119, 2078, 9, 280, 3), // setresgid
+    (120, 2091, 9, 283, 3), // getresgid
+    (121, 2115, 7, 286, 1), // getpgid
+    (122, 2122, 8, 287, 1), // setfsuid
+    (123, 2130, 8, 288, 1), // setfsgid
+    (124, 2138, 6, 289, 1), // getsid
+    (125, 2144, 6, 290, 2), // capget
+    (126, 2195, 6, 292, 2), // capset
+    (127, 2222, 13, 294, 2), // rt_sigpending
+    (128, 2239, 15, 296, 4), // rt_sigtimedwait
+    (129, 2327, 15, 300, 3), // rt_sigqueueinfo
+    (130, 2342, 13, 303, 2), // rt_sigsuspend
+    (131, 2362, 11, 305, 2), // sigaltstack
+    (132, 2404, 5, 307, 2), // utime
+    (133, 2425, 5, 309, 3), // mknod
+    (134, 2433, 6, 312, 0), // uselib
+    (135, 2439, 11, 312, 1), // personality
+    (136, 2450, 5, 313, 2), // ustat
+    (137, 2469, 6, 315, 2), // statfs
+    (138, 2490, 7, 317, 2), // fstatfs
+    (139, 2497, 5, 319, 3), // sysfs
+    (140, 2516, 11, 322, 2), // getpriority
+    (141, 2527, 11, 324, 3), // setpriority
+    (142, 2545, 14, 327, 2), // sched_setparam
+    (143, 2584, 14, 329, 2), // sched_getparam
+    (144, 2598, 18, 331, 3), // sched_setscheduler
+    (145, 2622, 18, 334, 1), // sched_getscheduler
+    (146, 2640, 22, 335, 1), // sched_get_priority_max
+    (147, 2662, 22, 336, 1), // sched_get_priority_min
+    (148, 2684, 21, 337, 2), // sched_rr_get_interval
+    (149, 2713, 5, 339, 2), // mlock
+    (150, 2718, 7, 341, 2), // munlock
+    (151, 2725, 8, 343, 1), // mlockall
+    (152, 2733, 10, 344, 0), // munlockall
+    (153, 2743, 7, 344, 0), // vhangup
+    (154, 2750, 10, 344, 3), // modify_ldt
+    (155, 2776, 10, 347, 2), // pivot_root
+    (156, 2801, 7, 349, 0), // _sysctl
+    (157, 2808, 5, 349, 5), // prctl
+    (158, 2825, 10, 354, 2), // arch_prctl
+    (159, 2835, 8, 356, 1), // adjtimex
+    (160, 2871, 9, 357, 2), // setrlimit
+    (161, 2880, 6, 359, 1), // chroot
+    (162, 2886, 4, 360, 0), // sync
+    (163, 2890, 4, 360, 1), // acct
+    (164, 2894, 12, 361, 2), // settimeofday
+    (165, 2906, 5, 363, 5), // mount
+    (166, 2927, 7, 368, 2), // umount2
+    (167, 2934, 6, 370, 2), // swapon
+    (168, 2961, 7, 372, 1), // swapoff
+    (169, 2968, 6, 373, 4), // reboot
+    (170, 2986, 11, 377, 2), // sethostname
+    (171, 2997, 13, 379, 2), // setdomainname
+    (172, 3010, 4, 381, 1), // iopl
+    (173, 3014, 6, 382, 3), // ioperm
+    (174, 3034, 13, 385, 0), // create_module
+    (175, 3047, 11, 385, 3), // init_module
+    (176, 3067, 13, 388, 2), // delete_module
+    (177, 3089, 15, 390, 0), // get_kernel_syms
+    (178, 3104, 12, 390, 0), // query_module
+    (179, 3116, 8, 390, 4), // quotactl
+    (180, 3138, 10, 394, 0), // nfsservctl
+    (181, 3148, 7, 394, 0), // getpmsg
+    (182, 3155, 7, 394, 0), // putpmsg
+    (183, 3162, 11, 394, 0), // afs_syscall
+    (184, 3173, 7, 394, 0), // tuxcall
+    (185, 3180, 8, 394, 0), // security
+    (186, 3188, 6, 394, 0), // gettid
+    (187, 3194, 9, 394, 3), // readahead
+    (188, 3203, 8, 397, 5), // setxattr
+    (189, 3223, 9, 402, 5), // lsetxattr
+    (190, 3232, 9, 407, 5), // fsetxattr
+    (191, 3241, 8, 412, 4), // getxattr
+    (192, 3249, 9, 416, 4), // lgetxattr
+    (193, 3258, 9, 420, 4), // fgetxattr
+    (194, 3267, 9, 424, 3), // listxattr
+    (195, 3280, 10, 427, 3), // llistxattr
+    (196, 3290, 10, 430, 3), // flistxattr
+    (197, 3300, 11, 433, 2), // removexattr
+    (198, 3311, 12, 435, 2), // lremovexattr
+    (199, 3323, 12, 437, 2), // fremovexattr
+    (200, 3335, 5, 439, 2), // tkill
+    (201, 3340, 4, 441, 1), // time
+    (202, 3369, 5, 442, 6), // futex
+    (203, 3402, 17, 448, 3), // sched_setaffinity
+    (204, 3447, 17, 451, 3), // sched_getaffinity
+    (205, 3464, 15, 454, 0), // set_thread_area
+    (206, 3479, 8, 454, 2), // io_setup
+    (207, 3515, 10, 456, 1), // io_destroy
+    (208, 3541, 12, 457, 5), // io_getevents
+    (209, 3597, 9, 462, 3), // io_submit
+    (210, 3627, 9, 465, 3), // io_cancel
+    (211, 3659, 15, 468, 0), // get_thread_area
+    (212, 3674, 14, 468, 0), // lookup_dcookie
+    (213, 3688, 12, 468, 1), // epoll_create
+    (214, 3700, 13, 469, 0), // epoll_ctl_old
+    (215, 3713, 14, 469, 0), // epoll_wait_old
+    (216, 3727, 16, 469, 5), // remap_file_pages
+    (217, 3748, 10, 474, 3), // getdents64
+    (218, 3781, 15, 477, 1), // set_tid_address
+    (219, 3802, 15, 478, 0), // restart_syscall
+    (220, 3817, 10, 478, 4), // semtimedop
+    (221, 3827, 9, 482, 4), // fadvise64
+    (222, 3842, 12, 486, 3), // timer_create
+    (223, 3938, 13, 489, 4), // timer_settime
+    (224, 4050, 13, 493, 2), // timer_gettime
+    (225, 4070, 16, 495, 1), // timer_getoverrun
+    (226, 4086, 12, 496, 1), // timer_delete
+    (227, 4098, 13, 497, 2), // clock_settime
+    (228, 4113, 13, 499, 2), // clock_gettime
+    (229, 4126, 12, 501, 2), // clock_getres
+    (230, 4138, 15, 503, 4), // clock_nanosleep
+    (231, 4153, 10, 507, 1), // exit_group
+    (232, 4163, 10, 508, 4), // epoll_wait
+    (233, 4206, 9, 512, 4), // epoll_ctl
+    (234, 4220, 6, 516, 3), // tgkill
+    (235, 4230, 6, 519, 2), // utimes
+    (236, 4236, 7, 521, 0), // vserver
+    (237, 4243, 5, 521, 6), // mbind
+    (238, 4281, 13, 527, 3), // set_mempolicy
+    (239, 4294, 13, 530, 5), // get_mempolicy
+    (240, 4307, 7, 535, 4), // mq_open
+    (241, 4347, 9, 539, 1), // mq_unlink
+    (242, 4356, 12, 540, 5), // mq_timedsend
+    (243, 4415, 15, 545, 5), // mq_timedreceive
+    (244, 4454, 9, 550, 2), // mq_notify
+    (245, 4500, 13, 552, 3), // mq_getsetattr
+    (246, 4552, 10, 555, 4), // kexec_load
+    (247, 4608, 6, 559, 5), // waitid
+    (248, 4635, 7, 564, 5), // add_key
+    (249, 4689, 11, 569, 4), // request_key
+    (250, 4723, 6, 573, 5), // keyctl
+    (251, 4729, 10, 578, 3), // ioprio_set
+    (252, 4745, 10, 581, 2), // ioprio_get
+    (253, 4755, 12, 583, 0), // inotify_init
+    (254, 4767, 17, 583, 3), // inotify_add_watch
+    (255, 4784, 16, 586, 2), // inotify_rm_watch
+    (256, 4807, 13, 588, 4), // migrate_pages
+    (257, 4838, 6, 592, 4), // openat
+    (258, 4847, 7, 596, 3), // mkdirat
+    (259, 4854, 7, 599, 4), // mknodat
+    (260, 4861, 8, 603, 5), // fchownat
+    (261, 4873, 9, 608, 3), // futimesat
+    (262, 4882, 10, 611, 4), // newfstatat
+    (263, 4892, 8, 615, 3), // unlinkat
+    (264, 4900, 8, 618, 4), // renameat
+    (265, 4920, 6, 622, 5), // linkat
+    (266, 4926, 9, 627, 3), // symlinkat
+    (267, 4935, 10, 630, 4), // readlinkat
+    (268, 4945, 8, 634, 3), // fchmodat
+    (269, 4953, 9, 637, 3), // faccessat
+    (270, 4962, 8, 640, 6), // pselect6
+    (271, 4973, 5, 646, 5), // ppoll
+    (272, 4985, 7, 651, 1), // unshare
+    (273, 5005, 15, 652, 2), // set_robust_list
+    (274, 5049, 15, 654, 3), // get_robust_list
+    (275, 5114, 6, 657, 6), // splice
+    (276, 5144, 3, 663, 4), // tee
+    (277, 5156, 15, 667, 4), // sync_file_range
+    (278, 5177, 8, 671, 4), // vmsplice
+    (279, 5196, 10, 675, 6), // move_pages
+    (280, 5255, 9, 681, 4), // utimensat
+    (281, 5264, 11, 685, 6), // epoll_pwait
+    (282, 5275, 8, 691, 3), // signalfd
+    (283, 5303, 14, 694, 2), // timerfd_create
+    (284, 5324, 7, 696, 1), // eventfd
+    (285, 5331, 9, 697, 4), // fallocate
+    (286, 5340, 15, 701, 4), // timerfd_settime
+    (287, 5363, 15, 705, 2), // timerfd_gettime
+    (288, 5378, 7, 707, 4), // accept4
+    (289, 5385, 9, 711, 4), // signalfd4
+    (290, 5394, 8, 715, 2), // eventfd2
+    (291, 5402, 13, 717, 1), // epoll_create1
+    (292, 5415, 4, 718, 3), // dup3
+    (293, 5419, 5, 721, 2), // pipe2
+    (294, 5424, 13, 723, 1), // inotify_init1
+    (295, 5437, 6, 724, 5), // preadv
+    (296, 5453, 7, 729, 5), // pwritev
+    (297, 5460, 17, 734, 4), // rt_tgsigqueueinfo
+    (298, 5477, 15, 738, 5), // perf_event_open
+    (299, 5536, 8, 743, 5), // recvmmsg
+    (300, 5564, 13, 748, 2), // fanotify_init
+    (301, 5590, 13, 750, 5), // fanotify_mark
+    (302, 5619, 9, 755, 4), // prlimit64
+    (303, 5684, 17, 759, 5), // name_to_handle_at
+    (304, 5733, 17, 764, 3), // open_by_handle_at
+    (305, 5760, 13, 767, 2), // clock_adjtime
+    (306, 5776, 6, 769, 1), // syncfs
+    (307, 5782, 8, 770, 4), // sendmmsg
+    (308, 5790, 5, 774, 2), // setns
+    (309, 5795, 6, 776, 3), // getcpu
+    (310, 5847, 16, 779, 6), // process_vm_readv
+    (311, 5885, 17, 785, 6), // process_vm_writev
+    (312, 5902, 4, 791, 5), // kcmp
+    (313, 5922, 12, 796, 3), // finit_module
+    (314, 5934, 13, 799, 3), // sched_setattr
+    (315, 5971, 13, 802, 4), // sched_getattr
+    (316, 5989, 9, 806, 5), // renameat2
+    (317, 5998, 7, 811, 3), // seccomp
+    (318, 6005, 9, 814, 3), // getrandom
+    (319, 6014, 12, 817, 2), // memfd_create
+    (320, 6026, 15, 819, 5), // kexec_file_load
+    (321, 6081, 3, 824, 3), // bpf
+    (322, 6100, 8, 827, 5), // execveat
+    (323, 6108, 11, 832, 1), // userfaultfd
+    (324, 6119, 10, 833, 3), // membarrier
+    (325, 6135, 6, 836, 3), // mlock2
+    (326, 6141, 15, 839, 6), // copy_file_range
+    (327, 6156, 7, 845, 6), // preadv2
+    (328, 6168, 8, 851, 6), // pwritev2
+    (329, 6176, 13, 857, 4), // pkey_mprotect
+    (330, 6193, 10, 861, 2), // pkey_alloc
+    (331, 6211, 9, 863, 1), // pkey_free
+    (332, 6220, 5, 864, 5), // statx
+    (333, 6245, 13, 869, 6), // io_pgetevents
+    (334, 6289, 4, 875, 4), // rseq
+    (335, 6314, 9, 879, 0), // uretprobe
+    (336, 6323, 6, 879, 0), // uprobe
+    (424, 6329, 17, 879, 4), // pidfd_send_signal
+    (425, 6351, 14, 883, 2), // io_uring_setup
+    (426, 6402, 14, 885, 6), // io_uring_enter
+    (427, 6446, 17, 891, 4), // io_uring_register
+    (428, 6476, 9, 895, 3), // open_tree
+    (429, 6485, 10, 898, 5), // move_mount
+    (430, 6533, 6, 903, 2), // fsopen
+    (431, 6547, 8, 905, 5), // fsconfig
+    (432, 6568, 7, 910, 3), // fsmount
+    (433, 6590, 6, 913, 3), // fspick
+    (434, 6596, 10, 916, 2), // pidfd_open
+    (435, 6606, 6, 918, 2), // clone3
+    (436, 6631, 11, 920, 3), // close_range
+    (437, 6648, 7, 923, 4), // openat2
+    (438, 6672, 11, 927, 3), // pidfd_getfd
+    (439, 6683, 10, 930, 4), // faccessat2
+    (440, 6693, 15, 934, 5), // process_madvise
+    (441, 6708, 12, 939, 6), // epoll_pwait2
+    (442, 6720, 13, 945, 5), // mount_setattr
+    (443, 6752, 11, 950, 4), // quotactl_fd
+    (444, 6763, 23, 954, 3), // landlock_create_ruleset
+    (445, 6855, 17, 957, 4), // landlock_add_rule
+    (446, 6956, 22, 961, 2), // landlock_restrict_self
+    (447, 6978, 12, 963, 1), // memfd_secret
+    (448, 6990, 16, 964, 2), // process_mrelease
+    (449, 7006, 11, 966, 5), // futex_waitv
+    (450, 7063, 23, 971, 4), // set_mempolicy_home_node
+    (451, 7095, 9, 975, 4), // cachestat
+    (452, 7162, 9, 979, 4), // fchmodat2
+    (453, 7171, 16, 983, 3), // map_shadow_stack
+    (454, 7187, 10, 986, 4), // futex_wake
+    (455, 7197, 10, 990, 6), // futex_wait
+    (456, 7207, 13, 996, 4), // futex_requeue
+    (457, 7237, 9, 1000, 4), // statmount
+    (458, 7299, 9, 1004, 4), // listmount
+    (459, 7330, 17, 1008, 4), // lsm_get_self_attr
+    (460, 7363, 17, 1012, 4), // lsm_set_self_attr
+    (461, 7380, 16, 1016, 3), // lsm_list_modules
+    (462, 7399, 5, 1019, 3), // mseal
+    (463, 7404, 10, 1022, 6), // setxattrat
+    (464, 7447, 10, 1028, 6), // getxattrat
+    (465, 7476, 11, 1034, 5), // listxattrat
+    (466, 7487, 13, 1039, 4), // removexattrat
+    (467, 7500, 14, 1043, 5), // open_tree_attr
+    (468, 7514, 12, 1048, 5), // file_getattr
+    (469, 7550, 12, 1053, 5), // file_setattr
+];
+
+/// (name, C type).
+#[rustfmt::skip]
+pub(super) static ARGS: [PackedArg; 1058] = [
+    (4, 2, 6, 12), // fd: unsigned int
+    (18, 3, 21, 6), // buf: char *
+    (27, 5, 32, 6), // count: size_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (18, 3, 43, 12), // buf: const char *
+    (27, 5, 32, 6), // count: size_t
+    (59, 8, 43, 12), // filename: const char *
+    (67, 5, 72, 3), // flags: int
+    (75, 4, 79, 7), // mode: umode_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (59, 8, 43, 12), // filename: const char *
+    (95, 7, 102, 13), // statbuf: struct stat *
+    (4, 2, 6, 12), // fd: unsigned int
+    (95, 7, 102, 13), // statbuf: struct stat *
+    (59, 8, 43, 12), // filename: const char *
+    (95, 7, 102, 13), // statbuf: struct stat *
+    (129, 4, 133, 15), // ufds: struct pollfd *
+    (148, 4, 6, 12), // nfds: unsigned int
+    (152, 13, 72, 3), // timeout_msecs: int
+    (4, 2, 6, 12), // fd: unsigned int
+    (170, 6, 176, 5), // offset: off_t
+    (181, 6, 6, 12), // whence: unsigned int
+    (191, 4, 195, 13), // addr: unsigned long
+    (208, 3, 195, 13), // len: unsigned long
+    (211, 4, 195, 13), // prot: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (4, 2, 195, 13), // fd: unsigned long
+    (215, 3, 195, 13), // off: unsigned long
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (211, 4, 195, 13), // prot: unsigned long
+    (191, 4, 195, 13), // addr: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (237, 3, 195, 13), // brk: unsigned long
+    (252, 3, 72, 3), // sig: int
+    (255, 3, 258, 24), // act: const struct sigaction *
+    (282, 4, 286, 18), // oact: struct sigaction *
+    (304, 10, 32, 6), // sigsetsize: size_t
+    (328, 3, 72, 3), // how: int
+    (331, 4, 335, 10), // nset: sigset_t *
+    (345, 4, 335, 10), // oset: sigset_t *
+    (304, 10, 32, 6), // sigsetsize: size_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (366, 3, 6, 12), // cmd: unsigned int
+    (369, 3, 195, 13), // arg: unsigned long
+    (4, 2, 6, 12), // fd: unsigned int
+    (18, 3, 21, 6), // buf: char *
+    (27, 5, 32, 6), // count: size_t
+    (379, 3, 382, 6), // pos: loff_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (18, 3, 43, 12), // buf: const char *
+    (27, 5, 32, 6), // count: size_t
+    (379, 3, 382, 6), // pos: loff_t
+    (4, 2, 195, 13), // fd: unsigned long
+    (401, 3, 404, 20), // vec: const struct iovec *
+    (424, 4, 195, 13), // vlen: unsigned long
+    (4, 2, 195, 13), // fd: unsigned long
+    (401, 3, 404, 20), // vec: const struct iovec *
+    (424, 4, 195, 13), // vlen: unsigned long
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 72, 3), // mode: int
+    (444, 6, 450, 5), // fildes: int *
+    (461, 1, 72, 3), // n: int
+    (462, 3, 465, 8), // inp: fd_set *
+    (473, 4, 465, 8), // outp: fd_set *
+    (477, 3, 465, 8), // exp: fd_set *
+    (480, 3, 483, 29), // tvp: struct __kernel_old_timeval *
+    (191, 4, 195, 13), // addr: unsigned long
+    (529, 7, 195, 13), // old_len: unsigned long
+    (536, 7, 195, 13), // new_len: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (543, 8, 195, 13), // new_addr: unsigned long
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 72, 3), // flags: int
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (401, 3, 563, 15), // vec: unsigned char *
+    (226, 5, 195, 13), // start: unsigned long
+    (585, 6, 32, 6), // len_in: size_t
+    (591, 8, 72, 3), // behavior: int
+    (605, 3, 608, 5), // key: key_t
+    (613, 4, 32, 6), // size: size_t
+    (617, 6, 72, 3), // shmflg: int
+    (628, 5, 72, 3), // shmid: int
+    (633, 7, 21, 6), // shmaddr: char *
+    (617, 6, 72, 3), // shmflg: int
+    (628, 5, 72, 3), // shmid: int
+    (366, 3, 72, 3), // cmd: int
+    (18, 3, 646, 17), // buf: struct shmid_ds *
+    (444, 6, 6, 12), // fildes: unsigned int
+    (670, 5, 6, 12), // oldfd: unsigned int
+    (675, 5, 6, 12), // newfd: unsigned int
+    (694, 4, 698, 26), // rqtp: struct __kernel_timespec *
+    (724, 4, 698, 26), // rmtp: struct __kernel_timespec *
+    (737, 5, 72, 3), // which: int
+    (742, 5, 747, 31), // value: struct __kernel_old_itimerval *
+    (783, 7, 6, 12), // seconds: unsigned int
+    (737, 5, 72, 3), // which: int
+    (742, 5, 747, 31), // value: struct __kernel_old_itimerval *
+    (799, 6, 747, 31), // ovalue: struct __kernel_old_itimerval *
+    (819, 6, 72, 3), // out_fd: int
+    (825, 5, 72, 3), // in_fd: int
+    (170, 6, 830, 8), // offset: loff_t *
+    (27, 5, 32, 6), // count: size_t
+    (844, 6, 72, 3), // family: int
+    (850, 4, 72, 3), // type: int
+    (854, 8, 72, 3), // protocol: int
+    (4, 2, 72, 3), // fd: int
+    (869, 9, 878, 17), // uservaddr: struct sockaddr *
+    (895, 7, 72, 3), // addrlen: int
+    (4, 2, 72, 3), // fd: int
+    (908, 14, 878, 17), // upeer_sockaddr: struct sockaddr *
+    (922, 13, 450, 5), // upeer_addrlen: int *
+    (4, 2, 72, 3), // fd: int
+    (941, 4, 945, 6), // buff: void *
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (191, 4, 878, 17), // addr: struct sockaddr *
+    (951, 8, 72, 3), // addr_len: int
+    (4, 2, 72, 3), // fd: int
+    (967, 4, 945, 6), // ubuf: void *
+    (613, 4, 32, 6), // size: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (191, 4, 878, 17), // addr: struct sockaddr *
+    (951, 8, 450, 5), // addr_len: int *
+    (4, 2, 72, 3), // fd: int
+    (978, 3, 981, 20), // msg: struct user_msghdr *
+    (67, 5, 6, 12), // flags: unsigned int
+    (4, 2, 72, 3), // fd: int
+    (978, 3, 981, 20), // msg: struct user_msghdr *
+    (67, 5, 6, 12), // flags: unsigned int
+    (4, 2, 72, 3), // fd: int
+    (328, 3, 72, 3), // how: int
+    (4, 2, 72, 3), // fd: int
+    (1020, 7, 878, 17), // umyaddr: struct sockaddr *
+    (895, 7, 72, 3), // addrlen: int
+    (4, 2, 72, 3), // fd: int
+    (1033, 7, 72, 3), // backlog: int
+    (4, 2, 72, 3), // fd: int
+    (1051, 9, 878, 17), // usockaddr: struct sockaddr *
+    (1060, 13, 450, 5), // usockaddr_len: int *
+    (4, 2, 72, 3), // fd: int
+    (1051, 9, 878, 17), // usockaddr: struct sockaddr *
+    (1060, 13, 450, 5), // usockaddr_len: int *
+    (844, 6, 72, 3), // family: int
+    (850, 4, 72, 3), // type: int
+    (854, 8, 72, 3), // protocol: int
+    (1094, 8, 450, 5), // usockvec: int *
+    (4, 2, 72, 3), // fd: int
+    (1112, 5, 72, 3), // level: int
+    (1117, 7, 72, 3), // optname: int
+    (1124, 6, 21, 6), // optval: char *
+    (1130, 6, 72, 3), // optlen: int
+    (4, 2, 72, 3), // fd: int
+    (1112, 5, 72, 3), // level: int
+    (1117, 7, 72, 3), // optname: int
+    (1124, 6, 21, 6), // optval: char *
+    (1130, 6, 450, 5), // optlen: int *
+    (1151, 11, 195, 13), // clone_flags: unsigned long
+    (1162, 5, 195, 13), // newsp: unsigned long
+    (1167, 13, 450, 5), // parent_tidptr: int *
+    (1180, 12, 450, 5), // child_tidptr: int *
+    (1192, 3, 195, 13), // tls: unsigned long
+    (59, 8, 43, 12), // filename: const char *
+    (1210, 4, 1214, 20), // argv: const char * const *
+    (1234, 4, 1214, 20), // envp: const char * const *
+    (1242, 10, 72, 3), // error_code: int
+    (1257, 4, 1261, 5), // upid: pid_t
+    (1266, 9, 450, 5), // stat_addr: int *
+    (1275, 7, 72, 3), // options: int
+    (1282, 2, 1284, 15), // ru: struct rusage *
+    (1303, 3, 1261, 5), // pid: pid_t
+    (252, 3, 72, 3), // sig: int
+    (1311, 4, 1315, 20), // name: struct new_utsname *
+    (605, 3, 608, 5), // key: key_t
+    (1341, 5, 72, 3), // nsems: int
+    (1346, 6, 72, 3), // semflg: int
+    (1357, 5, 72, 3), // semid: int
+    (1362, 5, 1367, 15), // tsops: struct sembuf *
+    (1382, 5, 1387, 8), // nsops: unsigned
+    (1357, 5, 72, 3), // semid: int
+    (1401, 6, 72, 3), // semnum: int
+    (366, 3, 72, 3), // cmd: int
+    (369, 3, 195, 13), // arg: unsigned long
+    (633, 7, 21, 6), // shmaddr: char *
+    (605, 3, 608, 5), // key: key_t
+    (1418, 6, 72, 3), // msgflg: int
+    (1430, 5, 72, 3), // msqid: int
+    (1435, 4, 1439, 15), // msgp: struct msgbuf *
+    (1454, 5, 32, 6), // msgsz: size_t
+    (1418, 6, 72, 3), // msgflg: int
+    (1430, 5, 72, 3), // msqid: int
+    (1435, 4, 1439, 15), // msgp: struct msgbuf *
+    (1454, 5, 32, 6), // msgsz: size_t
+    (1465, 6, 1471, 4), // msgtyp: long
+    (1418, 6, 72, 3), // msgflg: int
+    (1430, 5, 72, 3), // msqid: int
+    (366, 3, 72, 3), // cmd: int
+    (18, 3, 1481, 17), // buf: struct msqid_ds *
+    (4, 2, 6, 12), // fd: unsigned int
+    (366, 3, 6, 12), // cmd: unsigned int
+    (369, 3, 195, 13), // arg: unsigned long
+    (4, 2, 6, 12), // fd: unsigned int
+    (366, 3, 6, 12), // cmd: unsigned int
+    (4, 2, 6, 12), // fd: unsigned int
+    (4, 2, 6, 12), // fd: unsigned int
+    (1530, 4, 43, 12), // path: const char *
+    (1534, 6, 1471, 4), // length: long
+    (4, 2, 6, 12), // fd: unsigned int
+    (1534, 6, 176, 5), // length: off_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (1557, 6, 1563, 21), // dirent: struct linux_dirent *
+    (27, 5, 6, 12), // count: unsigned int
+    (18, 3, 21, 6), // buf: char *
+    (613, 4, 195, 13), // size: unsigned long
+    (59, 8, 43, 12), // filename: const char *
+    (4, 2, 6, 12), // fd: unsigned int
+    (1607, 7, 43, 12), // oldname: const char *
+    (1614, 7, 43, 12), // newname: const char *
+    (1626, 8, 43, 12), // pathname: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (1626, 8, 43, 12), // pathname: const char *
+    (1626, 8, 43, 12), // pathname: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (1607, 7, 43, 12), // oldname: const char *
+    (1614, 7, 43, 12), // newname: const char *
+    (1626, 8, 43, 12), // pathname: const char *
+    (1607, 7, 43, 12), // oldname: const char *
+    (1614, 7, 43, 12), // newname: const char *
+    (1530, 4, 43, 12), // path: const char *
+    (18, 3, 21, 6), // buf: char *
+    (1669, 6, 72, 3), // bufsiz: int
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (75, 4, 79, 7), // mode: umode_t
+    (59, 8, 43, 12), // filename: const char *
+    (1691, 4, 1695, 5), // user: uid_t
+    (1700, 5, 1705, 5), // group: gid_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (1691, 4, 1695, 5), // user: uid_t
+    (1700, 5, 1705, 5), // group: gid_t
+    (59, 8, 43, 12), // filename: const char *
+    (1691, 4, 1695, 5), // user: uid_t
+    (1700, 5, 1705, 5), // group: gid_t
+    (1727, 4, 72, 3), // mask: int
+    (1743, 2, 483, 29), // tv: struct __kernel_old_timeval *
+    (1745, 2, 1747, 17), // tz: struct timezone *
+    (1773, 8, 6, 12), // resource: unsigned int
+    (1781, 4, 1785, 15), // rlim: struct rlimit *
+    (1809, 3, 72, 3), // who: int
+    (1282, 2, 1284, 15), // ru: struct rusage *
+    (1819, 4, 1823, 16), // info: struct sysinfo *
+    (1844, 4, 1848, 12), // tbuf: struct tms *
+    (1866, 7, 1471, 4), // request: long
+    (1303, 3, 1471, 4), // pid: long
+    (191, 4, 195, 13), // addr: unsigned long
+    (1873, 4, 195, 13), // data: unsigned long
+    (850, 4, 72, 3), // type: int
+    (18, 3, 21, 6), // buf: char *
+    (208, 3, 72, 3), // len: int
+    (1901, 3, 1695, 5), // uid: uid_t
+    (1910, 3, 1705, 5), // gid: gid_t
+    (1303, 3, 1261, 5), // pid: pid_t
+    (1934, 4, 1261, 5), // pgid: pid_t
+    (1966, 4, 1695, 5), // ruid: uid_t
+    (1970, 4, 1695, 5), // euid: uid_t
+    (1982, 4, 1705, 5), // rgid: gid_t
+    (1986, 4, 1705, 5), // egid: gid_t
+    (1999, 10, 72, 3), // gidsetsize: int
+    (2009, 9, 2018, 7), // grouplist: gid_t *
+    (1999, 10, 72, 3), // gidsetsize: int
+    (2009, 9, 2018, 7), // grouplist: gid_t *
+    (1966, 4, 1695, 5), // ruid: uid_t
+    (1970, 4, 1695, 5), // euid: uid_t
+    (2043, 4, 1695, 5), // suid: uid_t
+    (2056, 5, 2061, 7), // ruidp: uid_t *
+    (2068, 5, 2061, 7), // euidp: uid_t *
+    (2073, 5, 2061, 7), // suidp: uid_t *
+    (1982, 4, 1705, 5), // rgid: gid_t
+    (1986, 4, 1705, 5), // egid: gid_t
+    (2087, 4, 1705, 5), // sgid: gid_t
+    (2100, 5, 2018, 7), // rgidp: gid_t *
+    (2105, 5, 2018, 7), // egidp: gid_t *
+    (2110, 5, 2018, 7), // sgidp: gid_t *
+    (1303, 3, 1261, 5), // pid: pid_t
+    (1901, 3, 1695, 5), // uid: uid_t
+    (1910, 3, 1705, 5), // gid: gid_t
+    (1303, 3, 1261, 5), // pid: pid_t
+    (2150, 6, 2156, 17), // header: cap_user_header_t
+    (2173, 7, 2180, 15), // dataptr: cap_user_data_t
+    (2150, 6, 2156, 17), // header: cap_user_header_t
+    (1873, 4, 2201, 21), // data: const cap_user_data_t
+    (2235, 4, 335, 10), // uset: sigset_t *
+    (304, 10, 32, 6), // sigsetsize: size_t
+    (2254, 6, 2260, 16), // uthese: const sigset_t *
+    (2276, 5, 2281, 11), // uinfo: siginfo_t *
+    (2292, 3, 2295, 32), // uts: const struct __kernel_timespec *
+    (304, 10, 32, 6), // sigsetsize: size_t
+    (1303, 3, 1261, 5), // pid: pid_t
+    (252, 3, 72, 3), // sig: int
+    (2276, 5, 2281, 11), // uinfo: siginfo_t *
+    (2355, 7, 335, 10), // unewset: sigset_t *
+    (304, 10, 32, 6), // sigsetsize: size_t
+    (2373, 3, 2376, 15), // uss: const stack_t *
+    (2391, 4, 2395, 9), // uoss: stack_t *
+    (59, 8, 21, 6), // filename: char *
+    (1839, 5, 2409, 16), // times: struct utimbuf *
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (2430, 3, 1387, 8), // dev: unsigned
+    (2439, 11, 6, 12), // personality: unsigned int
+    (2430, 3, 1387, 8), // dev: unsigned
+    (967, 4, 2455, 14), // ubuf: struct ustat *
+    (1626, 8, 43, 12), // pathname: const char *
+    (18, 3, 2475, 15), // buf: struct statfs *
+    (4, 2, 6, 12), // fd: unsigned int
+    (18, 3, 2475, 15), // buf: struct statfs *
+    (2502, 6, 72, 3), // option: int
+    (2508, 4, 195, 13), // arg1: unsigned long
+    (2512, 4, 195, 13), // arg2: unsigned long
+    (737, 5, 72, 3), // which: int
+    (1809, 3, 72, 3), // who: int
+    (737, 5, 72, 3), // which: int
+    (1809, 3, 72, 3), // who: int
+    (2538, 7, 72, 3), // niceval: int
+    (1303, 3, 1261, 5), // pid: pid_t
+    (2559, 5, 2564, 20), // param: struct sched_param *
+    (1303, 3, 1261, 5), // pid: pid_t
+    (2559, 5, 2564, 20), // param: struct sched_param *
+    (1303, 3, 1261, 5), // pid: pid_t
+    (2616, 6, 72, 3), // policy: int
+    (2559, 5, 2564, 20), // param: struct sched_param *
+    (1303, 3, 1261, 5), // pid: pid_t
+    (2616, 6, 72, 3), // policy: int
+    (2616, 6, 72, 3), // policy: int
+    (1303, 3, 1261, 5), // pid: pid_t
+    (2705, 8, 698, 26), // interval: struct __kernel_timespec *
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 72, 3), // flags: int
+    (2760, 4, 72, 3), // func: int
+    (2764, 3, 945, 6), // ptr: void *
+    (2767, 9, 195, 13), // bytecount: unsigned long
+    (2786, 8, 43, 12), // new_root: const char *
+    (2794, 7, 43, 12), // put_old: const char *
+    (2502, 6, 72, 3), // option: int
+    (2512, 4, 195, 13), // arg2: unsigned long
+    (2813, 4, 195, 13), // arg3: unsigned long
+    (2817, 4, 195, 13), // arg4: unsigned long
+    (2821, 4, 195, 13), // arg5: unsigned long
+    (2502, 6, 72, 3), // option: int
+    (2512, 4, 195, 13), // arg2: unsigned long
+    (2843, 5, 2848, 23), // txc_p: struct __kernel_timex *
+    (1773, 8, 6, 12), // resource: unsigned int
+    (1781, 4, 1785, 15), // rlim: struct rlimit *
+    (59, 8, 43, 12), // filename: const char *
+    (1311, 4, 43, 12), // name: const char *
+    (1743, 2, 483, 29), // tv: struct __kernel_old_timeval *
+    (1745, 2, 1747, 17), // tz: struct timezone *
+    (2911, 8, 21, 6), // dev_name: char *
+    (2919, 8, 21, 6), // dir_name: char *
+    (850, 4, 21, 6), // type: char *
+    (67, 5, 195, 13), // flags: unsigned long
+    (1873, 4, 945, 6), // data: void *
+    (1311, 4, 21, 6), // name: char *
+    (67, 5, 72, 3), // flags: int
+    (2940, 11, 43, 12), // specialfile: const char *
+    (2951, 10, 72, 3), // swap_flags: int
+    (2940, 11, 43, 12), // specialfile: const char *
+    (2974, 6, 72, 3), // magic1: int
+    (2980, 6, 72, 3), // magic2: int
+    (366, 3, 6, 12), // cmd: unsigned int
+    (369, 3, 945, 6), // arg: void *
+    (1311, 4, 21, 6), // name: char *
+    (208, 3, 72, 3), // len: int
+    (1311, 4, 21, 6), // name: char *
+    (208, 3, 72, 3), // len: int
+    (1112, 5, 6, 12), // level: unsigned int
+    (3020, 4, 195, 13), // from: unsigned long
+    (3024, 3, 195, 13), // num: unsigned long
+    (3027, 7, 72, 3), // turn_on: int
+    (3058, 4, 945, 6), // umod: void *
+    (208, 3, 195, 13), // len: unsigned long
+    (3062, 5, 43, 12), // uargs: const char *
+    (3080, 9, 43, 12), // name_user: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (366, 3, 6, 12), // cmd: unsigned int
+    (3124, 7, 43, 12), // special: const char *
+    (3131, 2, 3133, 5), // id: qid_t
+    (191, 4, 945, 6), // addr: void *
+    (4, 2, 72, 3), // fd: int
+    (170, 6, 382, 6), // offset: loff_t
+    (27, 5, 32, 6), // count: size_t
+    (1626, 8, 43, 12), // pathname: const char *
+    (1311, 4, 43, 12), // name: const char *
+    (742, 5, 3211, 12), // value: const void *
+    (613, 4, 32, 6), // size: size_t
+    (67, 5, 72, 3), // flags: int
+    (1626, 8, 43, 12), // pathname: const char *
+    (1311, 4, 43, 12), // name: const char *
+    (742, 5, 3211, 12), // value: const void *
+    (613, 4, 32, 6), // size: size_t
+    (67, 5, 72, 3), // flags: int
+    (4, 2, 72, 3), // fd: int
+    (1311, 4, 43, 12), // name: const char *
+    (742, 5, 3211, 12), // value: const void *
+    (613, 4, 32, 6), // size: size_t
+    (67, 5, 72, 3), // flags: int
+    (1626, 8, 43, 12), // pathname: const char *
+    (1311, 4, 43, 12), // name: const char *
+    (742, 5, 945, 6), // value: void *
+    (613, 4, 32, 6), // size: size_t
+    (1626, 8, 43, 12), // pathname: const char *
+    (1311, 4, 43, 12), // name: const char *
+    (742, 5, 945, 6), // value: void *
+    (613, 4, 32, 6), // size: size_t
+    (4, 2, 72, 3), // fd: int
+    (1311, 4, 43, 12), // name: const char *
+    (742, 5, 945, 6), // value: void *
+    (613, 4, 32, 6), // size: size_t
+    (1626, 8, 43, 12), // pathname: const char *
+    (3276, 4, 21, 6), // list: char *
+    (613, 4, 32, 6), // size: size_t
+    (1626, 8, 43, 12), // pathname: const char *
+    (3276, 4, 21, 6), // list: char *
+    (613, 4, 32, 6), // size: size_t
+    (4, 2, 72, 3), // fd: int
+    (3276, 4, 21, 6), // list: char *
+    (613, 4, 32, 6), // size: size_t
+    (1626, 8, 43, 12), // pathname: const char *
+    (1311, 4, 43, 12), // name: const char *
+    (1626, 8, 43, 12), // pathname: const char *
+    (1311, 4, 43, 12), // name: const char *
+    (4, 2, 72, 3), // fd: int
+    (1311, 4, 43, 12), // name: const char *
+    (1303, 3, 1261, 5), // pid: pid_t
+    (252, 3, 72, 3), // sig: int
+    (3344, 4, 3348, 21), // tloc: __kernel_old_time_t *
+    (3374, 5, 3379, 5), // uaddr: u32 *
+    (3384, 2, 72, 3), // op: int
+    (3386, 3, 3389, 3), // val: u32
+    (2404, 5, 2295, 32), // utime: const struct __kernel_timespec *
+    (3392, 6, 3379, 5), // uaddr2: u32 *
+    (3398, 4, 3389, 3), // val3: u32
+    (1303, 3, 1261, 5), // pid: pid_t
+    (208, 3, 6, 12), // len: unsigned int
+    (3419, 13, 3432, 15), // user_mask_ptr: unsigned long *
+    (1303, 3, 1261, 5), // pid: pid_t
+    (208, 3, 6, 12), // len: unsigned int
+    (3419, 13, 3432, 15), // user_mask_ptr: unsigned long *
+    (3487, 9, 1387, 8), // nr_events: unsigned
+    (3496, 4, 3500, 15), // ctxp: aio_context_t *
+    (3525, 3, 3528, 13), // ctx: aio_context_t
+    (3553, 6, 3528, 13), // ctx_id: aio_context_t
+    (3559, 6, 1471, 4), // min_nr: long
+    (3565, 2, 1471, 4), // nr: long
+    (3567, 6, 3573, 17), // events: struct io_event *
+    (3590, 7, 698, 26), // timeout: struct __kernel_timespec *
+    (3553, 6, 3528, 13), // ctx_id: aio_context_t
+    (3565, 2, 1471, 4), // nr: long
+    (3606, 6, 3612, 15), // iocbpp: struct iocb * *
+    (3553, 6, 3528, 13), // ctx_id: aio_context_t
+    (3636, 4, 3640, 13), // iocb: struct iocb *
+    (3653, 6, 3573, 17), // result: struct io_event *
+    (613, 4, 72, 3), // size: int
+    (226, 5, 195, 13), // start: unsigned long
+    (613, 4, 195, 13), // size: unsigned long
+    (211, 4, 195, 13), // prot: unsigned long
+    (3743, 5, 195, 13), // pgoff: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (4, 2, 6, 12), // fd: unsigned int
+    (1557, 6, 3758, 23), // dirent: struct linux_dirent64 *
+    (27, 5, 6, 12), // count: unsigned int
+    (3796, 6, 450, 5), // tidptr: int *
+    (1357, 5, 72, 3), // semid: int
+    (1362, 5, 1367, 15), // tsops: struct sembuf *
+    (1382, 5, 6, 12), // nsops: unsigned int
+    (3590, 7, 2295, 32), // timeout: const struct __kernel_timespec *
+    (4, 2, 72, 3), // fd: int
+    (170, 6, 382, 6), // offset: loff_t
+    (208, 3, 32, 6), // len: size_t
+    (3836, 6, 72, 3), // advice: int
+    (3854, 11, 3865, 15), // which_clock: const clockid_t
+    (3880, 16, 3896, 17), // timer_event_spec: struct sigevent *
+    (3913, 16, 3929, 9), // created_timer_id: timer_t *
+    (3951, 8, 3959, 7), // timer_id: timer_t
+    (67, 5, 72, 3), // flags: int
+    (3966, 11, 3977, 34), // new_setting: const struct __kernel_itimerspec *
+    (4011, 11, 4022, 28), // old_setting: struct __kernel_itimerspec *
+    (3951, 8, 3959, 7), // timer_id: timer_t
+    (4063, 7, 4022, 28), // setting: struct __kernel_itimerspec *
+    (3951, 8, 3959, 7), // timer_id: timer_t
+    (3951, 8, 3959, 7), // timer_id: timer_t
+    (3854, 11, 3865, 15), // which_clock: const clockid_t
+    (4111, 2, 2295, 32), // tp: const struct __kernel_timespec *
+    (3854, 11, 3865, 15), // which_clock: const clockid_t
+    (4111, 2, 698, 26), // tp: struct __kernel_timespec *
+    (3854, 11, 3865, 15), // which_clock: const clockid_t
+    (4111, 2, 698, 26), // tp: struct __kernel_timespec *
+    (3854, 11, 3865, 15), // which_clock: const clockid_t
+    (67, 5, 72, 3), // flags: int
+    (694, 4, 2295, 32), // rqtp: const struct __kernel_timespec *
+    (724, 4, 698, 26), // rmtp: struct __kernel_timespec *
+    (1242, 10, 72, 3), // error_code: int
+    (4173, 4, 72, 3), // epfd: int
+    (3567, 6, 4177, 20), // events: struct epoll_event *
+    (4197, 9, 72, 3), // maxevents: int
+    (3590, 7, 72, 3), // timeout: int
+    (4173, 4, 72, 3), // epfd: int
+    (3384, 2, 72, 3), // op: int
+    (4, 2, 72, 3), // fd: int
+    (4215, 5, 4177, 20), // event: struct epoll_event *
+    (4226, 4, 1261, 5), // tgid: pid_t
+    (1303, 3, 1261, 5), // pid: pid_t
+    (252, 3, 72, 3), // sig: int
+    (59, 8, 21, 6), // filename: char *
+    (4230, 6, 483, 29), // utimes: struct __kernel_old_timeval *
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 195, 13), // len: unsigned long
+    (75, 4, 195, 13), // mode: unsigned long
+    (4248, 5, 4253, 21), // nmask: const unsigned long *
+    (4274, 7, 195, 13), // maxnode: unsigned long
+    (67, 5, 6, 12), // flags: unsigned int
+    (75, 4, 72, 3), // mode: int
+    (4248, 5, 4253, 21), // nmask: const unsigned long *
+    (4274, 7, 195, 13), // maxnode: unsigned long
+    (2616, 6, 450, 5), // policy: int *
+    (4248, 5, 3432, 15), // nmask: unsigned long *
+    (4274, 7, 195, 13), // maxnode: unsigned long
+    (191, 4, 195, 13), // addr: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (4314, 6, 43, 12), // u_name: const char *
+    (4320, 5, 72, 3), // oflag: int
+    (75, 4, 79, 7), // mode: umode_t
+    (4325, 6, 4331, 16), // u_attr: struct mq_attr *
+    (4314, 6, 43, 12), // u_name: const char *
+    (4368, 5, 4373, 5), // mqdes: mqd_t
+    (4378, 9, 43, 12), // u_msg_ptr: const char *
+    (4387, 7, 32, 6), // msg_len: size_t
+    (4394, 8, 6, 12), // msg_prio: unsigned int
+    (4402, 13, 2295, 32), // u_abs_timeout: const struct __kernel_timespec *
+    (4368, 5, 4373, 5), // mqdes: mqd_t
+    (4378, 9, 21, 6), // u_msg_ptr: char *
+    (4387, 7, 32, 6), // msg_len: size_t
+    (4430, 10, 4440, 14), // u_msg_prio: unsigned int *
+    (4402, 13, 2295, 32), // u_abs_timeout: const struct __kernel_timespec *
+    (4368, 5, 4373, 5), // mqdes: mqd_t
+    (4463, 14, 4477, 23), // u_notification: const struct sigevent *
+    (4368, 5, 4373, 5), // mqdes: mqd_t
+    (4513, 8, 4521, 22), // u_mqstat: const struct mq_attr *
+    (4543, 9, 4331, 16), // u_omqstat: struct mq_attr *
+    (4562, 5, 195, 13), // entry: unsigned long
+    (4567, 11, 195, 13), // nr_segments: unsigned long
+    (4578, 8, 4586, 22), // segments: struct kexec_segment *
+    (67, 5, 195, 13), // flags: unsigned long
+    (737, 5, 72, 3), // which: int
+    (1257, 4, 1261, 5), // upid: pid_t
+    (4614, 5, 4619, 16), // infop: struct siginfo *
+    (1275, 7, 72, 3), // options: int
+    (1282, 2, 1284, 15), // ru: struct rusage *
+    (4642, 5, 43, 12), // _type: const char *
+    (4647, 12, 43, 12), // _description: const char *
+    (4659, 8, 3211, 12), // _payload: const void *
+    (4667, 4, 32, 6), // plen: size_t
+    (4671, 6, 4677, 12), // ringid: key_serial_t
+    (4642, 5, 43, 12), // _type: const char *
+    (4647, 12, 43, 12), // _description: const char *
+    (4700, 13, 43, 12), // _callout_info: const char *
+    (4713, 10, 4677, 12), // destringid: key_serial_t
+    (2502, 6, 72, 3), // option: int
+    (2512, 4, 195, 13), // arg2: unsigned long
+    (2813, 4, 195, 13), // arg3: unsigned long
+    (2817, 4, 195, 13), // arg4: unsigned long
+    (2821, 4, 195, 13), // arg5: unsigned long
+    (737, 5, 72, 3), // which: int
+    (1809, 3, 72, 3), // who: int
+    (4739, 6, 72, 3), // ioprio: int
+    (737, 5, 72, 3), // which: int
+    (1809, 3, 72, 3), // who: int
+    (4, 2, 72, 3), // fd: int
+    (1626, 8, 43, 12), // pathname: const char *
+    (1727, 4, 3389, 3), // mask: u32
+    (4, 2, 72, 3), // fd: int
+    (4800, 2, 4802, 5), // wd: __s32
+    (1303, 3, 1261, 5), // pid: pid_t
+    (4274, 7, 195, 13), // maxnode: unsigned long
+    (4820, 9, 4253, 21), // old_nodes: const unsigned long *
+    (4829, 9, 4253, 21), // new_nodes: const unsigned long *
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (67, 5, 72, 3), // flags: int
+    (75, 4, 79, 7), // mode: umode_t
+    (4844, 3, 72, 3), // dfd: int
+    (1626, 8, 43, 12), // pathname: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (2430, 3, 6, 12), // dev: unsigned int
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (1691, 4, 1695, 5), // user: uid_t
+    (1700, 5, 1705, 5), // group: gid_t
+    (4869, 4, 72, 3), // flag: int
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (4230, 6, 483, 29), // utimes: struct __kernel_old_timeval *
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (95, 7, 102, 13), // statbuf: struct stat *
+    (4869, 4, 72, 3), // flag: int
+    (4844, 3, 72, 3), // dfd: int
+    (1626, 8, 43, 12), // pathname: const char *
+    (4869, 4, 72, 3), // flag: int
+    (4908, 6, 72, 3), // olddfd: int
+    (1607, 7, 43, 12), // oldname: const char *
+    (4914, 6, 72, 3), // newdfd: int
+    (1614, 7, 43, 12), // newname: const char *
+    (4908, 6, 72, 3), // olddfd: int
+    (1607, 7, 43, 12), // oldname: const char *
+    (4914, 6, 72, 3), // newdfd: int
+    (1614, 7, 43, 12), // newname: const char *
+    (67, 5, 72, 3), // flags: int
+    (1607, 7, 43, 12), // oldname: const char *
+    (4914, 6, 72, 3), // newdfd: int
+    (1614, 7, 43, 12), // newname: const char *
+    (4844, 3, 72, 3), // dfd: int
+    (1626, 8, 43, 12), // pathname: const char *
+    (18, 3, 21, 6), // buf: char *
+    (1669, 6, 72, 3), // bufsiz: int
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 72, 3), // mode: int
+    (461, 1, 72, 3), // n: int
+    (462, 3, 465, 8), // inp: fd_set *
+    (473, 4, 465, 8), // outp: fd_set *
+    (477, 3, 465, 8), // exp: fd_set *
+    (4970, 3, 698, 26), // tsp: struct __kernel_timespec *
+    (252, 3, 945, 6), // sig: void *
+    (129, 4, 133, 15), // ufds: struct pollfd *
+    (148, 4, 6, 12), // nfds: unsigned int
+    (4970, 3, 698, 26), // tsp: struct __kernel_timespec *
+    (4978, 7, 2260, 16), // sigmask: const sigset_t *
+    (304, 10, 32, 6), // sigsetsize: size_t
+    (4992, 13, 195, 13), // unshare_flags: unsigned long
+    (5020, 4, 5024, 25), // head: struct robust_list_head *
+    (208, 3, 32, 6), // len: size_t
+    (1303, 3, 72, 3), // pid: int
+    (5064, 8, 5072, 27), // head_ptr: struct robust_list_head * *
+    (5099, 7, 5106, 8), // len_ptr: size_t *
+    (5120, 5, 72, 3), // fd_in: int
+    (5125, 6, 830, 8), // off_in: loff_t *
+    (5131, 6, 72, 3), // fd_out: int
+    (5137, 7, 830, 8), // off_out: loff_t *
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (5147, 4, 72, 3), // fdin: int
+    (5151, 5, 72, 3), // fdout: int
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (4, 2, 72, 3), // fd: int
+    (170, 6, 382, 6), // offset: loff_t
+    (5171, 6, 382, 6), // nbytes: loff_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (4, 2, 72, 3), // fd: int
+    (5185, 4, 404, 20), // uiov: const struct iovec *
+    (5189, 7, 195, 13), // nr_segs: unsigned long
+    (67, 5, 6, 12), // flags: unsigned int
+    (1303, 3, 1261, 5), // pid: pid_t
+    (5206, 8, 195, 13), // nr_pages: unsigned long
+    (5214, 5, 5219, 14), // pages: const void * *
+    (5233, 5, 5238, 11), // nodes: const int *
+    (5249, 6, 450, 5), // status: int *
+    (67, 5, 72, 3), // flags: int
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (4230, 6, 698, 26), // utimes: struct __kernel_timespec *
+    (67, 5, 72, 3), // flags: int
+    (4173, 4, 72, 3), // epfd: int
+    (3567, 6, 4177, 20), // events: struct epoll_event *
+    (4197, 9, 72, 3), // maxevents: int
+    (3590, 7, 72, 3), // timeout: int
+    (4978, 7, 2260, 16), // sigmask: const sigset_t *
+    (304, 10, 32, 6), // sigsetsize: size_t
+    (5283, 3, 72, 3), // ufd: int
+    (5286, 9, 335, 10), // user_mask: sigset_t *
+    (5295, 8, 32, 6), // sizemask: size_t
+    (5317, 7, 72, 3), // clockid: int
+    (67, 5, 72, 3), // flags: int
+    (27, 5, 6, 12), // count: unsigned int
+    (4, 2, 72, 3), // fd: int
+    (75, 4, 72, 3), // mode: int
+    (170, 6, 382, 6), // offset: loff_t
+    (208, 3, 382, 6), // len: loff_t
+    (5283, 3, 72, 3), // ufd: int
+    (67, 5, 72, 3), // flags: int
+    (5355, 4, 3977, 34), // utmr: const struct __kernel_itimerspec *
+    (5359, 4, 4022, 28), // otmr: struct __kernel_itimerspec *
+    (5283, 3, 72, 3), // ufd: int
+    (5359, 4, 4022, 28), // otmr: struct __kernel_itimerspec *
+    (4, 2, 72, 3), // fd: int
+    (908, 14, 878, 17), // upeer_sockaddr: struct sockaddr *
+    (922, 13, 450, 5), // upeer_addrlen: int *
+    (67, 5, 72, 3), // flags: int
+    (5283, 3, 72, 3), // ufd: int
+    (5286, 9, 335, 10), // user_mask: sigset_t *
+    (5295, 8, 32, 6), // sizemask: size_t
+    (67, 5, 72, 3), // flags: int
+    (27, 5, 6, 12), // count: unsigned int
+    (67, 5, 72, 3), // flags: int
+    (67, 5, 72, 3), // flags: int
+    (670, 5, 6, 12), // oldfd: unsigned int
+    (675, 5, 6, 12), // newfd: unsigned int
+    (67, 5, 72, 3), // flags: int
+    (444, 6, 450, 5), // fildes: int *
+    (67, 5, 72, 3), // flags: int
+    (67, 5, 72, 3), // flags: int
+    (4, 2, 195, 13), // fd: unsigned long
+    (401, 3, 404, 20), // vec: const struct iovec *
+    (424, 4, 195, 13), // vlen: unsigned long
+    (5443, 5, 195, 13), // pos_l: unsigned long
+    (5448, 5, 195, 13), // pos_h: unsigned long
+    (4, 2, 195, 13), // fd: unsigned long
+    (401, 3, 404, 20), // vec: const struct iovec *
+    (424, 4, 195, 13), // vlen: unsigned long
+    (5443, 5, 195, 13), // pos_l: unsigned long
+    (5448, 5, 195, 13), // pos_h: unsigned long
+    (4226, 4, 1261, 5), // tgid: pid_t
+    (1303, 3, 1261, 5), // pid: pid_t
+    (252, 3, 72, 3), // sig: int
+    (2276, 5, 2281, 11), // uinfo: siginfo_t *
+    (5492, 9, 5501, 24), // attr_uptr: struct perf_event_attr *
+    (1303, 3, 1261, 5), // pid: pid_t
+    (5525, 3, 72, 3), // cpu: int
+    (5528, 8, 72, 3), // group_fd: int
+    (67, 5, 195, 13), // flags: unsigned long
+    (4, 2, 72, 3), // fd: int
+    (5544, 4, 5548, 16), // mmsg: struct mmsghdr *
+    (424, 4, 6, 12), // vlen: unsigned int
+    (67, 5, 6, 12), // flags: unsigned int
+    (3590, 7, 698, 26), // timeout: struct __kernel_timespec *
+    (67, 5, 6, 12), // flags: unsigned int
+    (5577, 13, 6, 12), // event_f_flags: unsigned int
+    (5603, 11, 72, 3), // fanotify_fd: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (1727, 4, 5614, 5), // mask: __u64
+    (4844, 3, 72, 3), // dfd: int
+    (1626, 8, 43, 12), // pathname: const char *
+    (1303, 3, 1261, 5), // pid: pid_t
+    (1773, 8, 6, 12), // resource: unsigned int
+    (5628, 8, 5636, 23), // new_rlim: const struct rlimit64 *
+    (5659, 8, 5667, 17), // old_rlim: struct rlimit64 *
+    (4844, 3, 72, 3), // dfd: int
+    (1311, 4, 43, 12), // name: const char *
+    (5701, 6, 5707, 20), // handle: struct file_handle *
+    (5727, 6, 945, 6), // mnt_id: void *
+    (4869, 4, 72, 3), // flag: int
+    (5750, 10, 72, 3), // mountdirfd: int
+    (5701, 6, 5707, 20), // handle: struct file_handle *
+    (67, 5, 72, 3), // flags: int
+    (3854, 11, 3865, 15), // which_clock: const clockid_t
+    (5773, 3, 2848, 23), // utx: struct __kernel_timex *
+    (4, 2, 72, 3), // fd: int
+    (4, 2, 72, 3), // fd: int
+    (5544, 4, 5548, 16), // mmsg: struct mmsghdr *
+    (424, 4, 6, 12), // vlen: unsigned int
+    (67, 5, 6, 12), // flags: unsigned int
+    (4, 2, 72, 3), // fd: int
+    (67, 5, 72, 3), // flags: int
+    (5801, 4, 5805, 10), // cpup: unsigned *
+    (5815, 5, 5805, 10), // nodep: unsigned *
+    (5820, 6, 5826, 21), // unused: struct getcpu_cache *
+    (1303, 3, 1261, 5), // pid: pid_t
+    (5863, 4, 404, 20), // lvec: const struct iovec *
+    (5867, 7, 195, 13), // liovcnt: unsigned long
+    (5874, 4, 404, 20), // rvec: const struct iovec *
+    (5878, 7, 195, 13), // riovcnt: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (1303, 3, 1261, 5), // pid: pid_t
+    (5863, 4, 404, 20), // lvec: const struct iovec *
+    (5867, 7, 195, 13), // liovcnt: unsigned long
+    (5874, 4, 404, 20), // rvec: const struct iovec *
+    (5878, 7, 195, 13), // riovcnt: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (5906, 4, 1261, 5), // pid1: pid_t
+    (5910, 4, 1261, 5), // pid2: pid_t
+    (850, 4, 72, 3), // type: int
+    (5914, 4, 195, 13), // idx1: unsigned long
+    (5918, 4, 195, 13), // idx2: unsigned long
+    (4, 2, 72, 3), // fd: int
+    (3062, 5, 43, 12), // uargs: const char *
+    (67, 5, 72, 3), // flags: int
+    (1303, 3, 1261, 5), // pid: pid_t
+    (5947, 5, 5952, 19), // uattr: struct sched_attr *
+    (67, 5, 6, 12), // flags: unsigned int
+    (1303, 3, 1261, 5), // pid: pid_t
+    (5947, 5, 5952, 19), // uattr: struct sched_attr *
+    (5984, 5, 6, 12), // usize: unsigned int
+    (67, 5, 6, 12), // flags: unsigned int
+    (4908, 6, 72, 3), // olddfd: int
+    (1607, 7, 43, 12), // oldname: const char *
+    (4914, 6, 72, 3), // newdfd: int
+    (1614, 7, 43, 12), // newname: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (3384, 2, 6, 12), // op: unsigned int
+    (67, 5, 6, 12), // flags: unsigned int
+    (3062, 5, 945, 6), // uargs: void *
+    (967, 4, 21, 6), // ubuf: char *
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (1306, 5, 43, 12), // uname: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (6041, 9, 72, 3), // kernel_fd: int
+    (6050, 9, 72, 3), // initrd_fd: int
+    (6059, 11, 195, 13), // cmdline_len: unsigned long
+    (6070, 11, 43, 12), // cmdline_ptr: const char *
+    (67, 5, 195, 13), // flags: unsigned long
+    (366, 3, 72, 3), // cmd: int
+    (5947, 5, 6084, 16), // uattr: union bpf_attr *
+    (613, 4, 6, 12), // size: unsigned int
+    (4, 2, 72, 3), // fd: int
+    (59, 8, 43, 12), // filename: const char *
+    (1210, 4, 1214, 20), // argv: const char * const *
+    (1234, 4, 1214, 20), // envp: const char * const *
+    (67, 5, 72, 3), // flags: int
+    (67, 5, 72, 3), // flags: int
+    (366, 3, 72, 3), // cmd: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (6129, 6, 72, 3), // cpu_id: int
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 72, 3), // flags: int
+    (5120, 5, 72, 3), // fd_in: int
+    (5125, 6, 830, 8), // off_in: loff_t *
+    (5131, 6, 72, 3), // fd_out: int
+    (5137, 7, 830, 8), // off_out: loff_t *
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (4, 2, 195, 13), // fd: unsigned long
+    (401, 3, 404, 20), // vec: const struct iovec *
+    (424, 4, 195, 13), // vlen: unsigned long
+    (5443, 5, 195, 13), // pos_l: unsigned long
+    (5448, 5, 195, 13), // pos_h: unsigned long
+    (67, 5, 6163, 5), // flags: rwf_t
+    (4, 2, 195, 13), // fd: unsigned long
+    (401, 3, 404, 20), // vec: const struct iovec *
+    (424, 4, 195, 13), // vlen: unsigned long
+    (5443, 5, 195, 13), // pos_l: unsigned long
+    (5448, 5, 195, 13), // pos_h: unsigned long
+    (67, 5, 6163, 5), // flags: rwf_t
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (211, 4, 195, 13), // prot: unsigned long
+    (6189, 4, 72, 3), // pkey: int
+    (67, 5, 195, 13), // flags: unsigned long
+    (6203, 8, 195, 13), // init_val: unsigned long
+    (6189, 4, 72, 3), // pkey: int
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (67, 5, 1387, 8), // flags: unsigned
+    (1727, 4, 6, 12), // mask: unsigned int
+    (6225, 6, 6231, 14), // buffer: struct statx *
+    (3553, 6, 3528, 13), // ctx_id: aio_context_t
+    (3559, 6, 1471, 4), // min_nr: long
+    (3565, 2, 1471, 4), // nr: long
+    (3567, 6, 3573, 17), // events: struct io_event *
+    (3590, 7, 698, 26), // timeout: struct __kernel_timespec *
+    (6258, 4, 6262, 27), // usig: const struct __aio_sigset *
+    (6289, 4, 6293, 13), // rseq: struct rseq *
+    (6306, 8, 3389, 3), // rseq_len: u32
+    (67, 5, 72, 3), // flags: int
+    (252, 3, 3389, 3), // sig: u32
+    (6346, 5, 72, 3), // pidfd: int
+    (252, 3, 72, 3), // sig: int
+    (1819, 4, 2281, 11), // info: siginfo_t *
+    (67, 5, 6, 12), // flags: unsigned int
+    (6365, 7, 3389, 3), // entries: u32
+    (6372, 6, 6378, 24), // params: struct io_uring_params *
+    (4, 2, 6, 12), // fd: unsigned int
+    (6416, 9, 3389, 3), // to_submit: u32
+    (6425, 12, 3389, 3), // min_complete: u32
+    (67, 5, 3389, 3), // flags: u32
+    (6437, 4, 3211, 12), // argp: const void *
+    (6441, 5, 32, 6), // argsz: size_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (6463, 6, 6, 12), // opcode: unsigned int
+    (369, 3, 945, 6), // arg: void *
+    (6469, 7, 6, 12), // nr_args: unsigned int
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (67, 5, 1387, 8), // flags: unsigned
+    (6495, 8, 72, 3), // from_dfd: int
+    (6503, 13, 43, 12), // from_pathname: const char *
+    (6516, 6, 72, 3), // to_dfd: int
+    (6522, 11, 43, 12), // to_pathname: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (6539, 8, 43, 12), // _fs_name: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (4, 2, 72, 3), // fd: int
+    (366, 3, 6, 12), // cmd: unsigned int
+    (6555, 4, 43, 12), // _key: const char *
+    (6559, 6, 3211, 12), // _value: const void *
+    (6565, 3, 72, 3), // aux: int
+    (6575, 5, 72, 3), // fs_fd: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (6580, 10, 6, 12), // attr_flags: unsigned int
+    (4844, 3, 72, 3), // dfd: int
+    (1530, 4, 43, 12), // path: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (1303, 3, 1261, 5), // pid: pid_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (3062, 5, 6612, 19), // uargs: struct clone_args *
+    (613, 4, 32, 6), // size: size_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (6642, 6, 6, 12), // max_fd: unsigned int
+    (67, 5, 6, 12), // flags: unsigned int
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (328, 3, 6655, 17), // how: struct open_how *
+    (5984, 5, 32, 6), // usize: size_t
+    (6346, 5, 72, 3), // pidfd: int
+    (4, 2, 72, 3), // fd: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 72, 3), // mode: int
+    (67, 5, 72, 3), // flags: int
+    (6346, 5, 72, 3), // pidfd: int
+    (401, 3, 404, 20), // vec: const struct iovec *
+    (424, 4, 32, 6), // vlen: size_t
+    (591, 8, 72, 3), // behavior: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (4173, 4, 72, 3), // epfd: int
+    (3567, 6, 4177, 20), // events: struct epoll_event *
+    (4197, 9, 72, 3), // maxevents: int
+    (3590, 7, 2295, 32), // timeout: const struct __kernel_timespec *
+    (4978, 7, 2260, 16), // sigmask: const sigset_t *
+    (304, 10, 32, 6), // sigsetsize: size_t
+    (4844, 3, 72, 3), // dfd: int
+    (1530, 4, 43, 12), // path: const char *
+    (67, 5, 6, 12), // flags: unsigned int
+    (5947, 5, 6733, 19), // uattr: struct mount_attr *
+    (5984, 5, 32, 6), // usize: size_t
+    (4, 2, 6, 12), // fd: unsigned int
+    (366, 3, 6, 12), // cmd: unsigned int
+    (3131, 2, 3133, 5), // id: qid_t
+    (191, 4, 945, 6), // addr: void *
+    (6786, 4, 6790, 42), // attr: const struct landlock_ruleset_attr * const
+    (613, 4, 6832, 12), // size: const size_t
+    (67, 5, 6844, 11), // flags: const __u32
+    (6872, 10, 6882, 9), // ruleset_fd: const int
+    (6891, 9, 6900, 29), // rule_type: const enum landlock_rule_type
+    (6929, 9, 6938, 18), // rule_attr: const void * const
+    (67, 5, 6844, 11), // flags: const __u32
+    (6872, 10, 6882, 9), // ruleset_fd: const int
+    (67, 5, 6844, 11), // flags: const __u32
+    (67, 5, 6, 12), // flags: unsigned int
+    (6346, 5, 72, 3), // pidfd: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (7017, 7, 7024, 20), // waiters: struct futex_waitv *
+    (7044, 10, 6, 12), // nr_futexes: unsigned int
+    (67, 5, 6, 12), // flags: unsigned int
+    (3590, 7, 698, 26), // timeout: struct __kernel_timespec *
+    (5317, 7, 7054, 9), // clockid: clockid_t
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 195, 13), // len: unsigned long
+    (7086, 9, 195, 13), // home_node: unsigned long
+    (67, 5, 195, 13), // flags: unsigned long
+    (4, 2, 6, 12), // fd: unsigned int
+    (7104, 11, 7115, 24), // cstat_range: struct cachestat_range *
+    (7139, 5, 7144, 18), // cstat: struct cachestat *
+    (67, 5, 6, 12), // flags: unsigned int
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (75, 4, 79, 7), // mode: umode_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (191, 4, 195, 13), // addr: unsigned long
+    (613, 4, 195, 13), // size: unsigned long
+    (67, 5, 6, 12), // flags: unsigned int
+    (3374, 5, 945, 6), // uaddr: void *
+    (1727, 4, 195, 13), // mask: unsigned long
+    (3565, 2, 72, 3), // nr: int
+    (67, 5, 6, 12), // flags: unsigned int
+    (3374, 5, 945, 6), // uaddr: void *
+    (3386, 3, 195, 13), // val: unsigned long
+    (1727, 4, 195, 13), // mask: unsigned long
+    (67, 5, 6, 12), // flags: unsigned int
+    (3590, 7, 698, 26), // timeout: struct __kernel_timespec *
+    (5317, 7, 7054, 9), // clockid: clockid_t
+    (7017, 7, 7024, 20), // waiters: struct futex_waitv *
+    (67, 5, 6, 12), // flags: unsigned int
+    (7220, 7, 72, 3), // nr_wake: int
+    (7227, 10, 72, 3), // nr_requeue: int
+    (7246, 3, 7249, 25), // req: const struct mnt_id_req *
+    (18, 3, 7274, 18), // buf: struct statmount *
+    (7292, 7, 32, 6), // bufsize: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (7246, 3, 7249, 25), // req: const struct mnt_id_req *
+    (7308, 7, 7315, 5), // mnt_ids: u64 *
+    (7320, 10, 32, 6), // nr_mnt_ids: size_t
+    (67, 5, 6, 12), // flags: unsigned int
+    (6786, 4, 6, 12), // attr: unsigned int
+    (3525, 3, 7347, 16), // ctx: struct lsm_ctx *
+    (613, 4, 3379, 5), // size: u32 *
+    (67, 5, 3389, 3), // flags: u32
+    (6786, 4, 6, 12), // attr: unsigned int
+    (3525, 3, 7347, 16), // ctx: struct lsm_ctx *
+    (613, 4, 3389, 3), // size: u32
+    (67, 5, 3389, 3), // flags: u32
+    (7396, 3, 7315, 5), // ids: u64 *
+    (613, 4, 3379, 5), // size: u32 *
+    (67, 5, 3389, 3), // flags: u32
+    (226, 5, 195, 13), // start: unsigned long
+    (208, 3, 32, 6), // len: size_t
+    (67, 5, 195, 13), // flags: unsigned long
+    (4844, 3, 72, 3), // dfd: int
+    (1626, 8, 43, 12), // pathname: const char *
+    (7414, 8, 6, 12), // at_flags: unsigned int
+    (1311, 4, 43, 12), // name: const char *
+    (3062, 5, 7422, 25), // uargs: const struct xattr_args *
+    (5984, 5, 32, 6), // usize: size_t
+    (4844, 3, 72, 3), // dfd: int
+    (1626, 8, 43, 12), // pathname: const char *
+    (7414, 8, 6, 12), // at_flags: unsigned int
+    (1311, 4, 43, 12), // name: const char *
+    (3062, 5, 7457, 19), // uargs: struct xattr_args *
+    (5984, 5, 32, 6), // usize: size_t
+    (4844, 3, 72, 3), // dfd: int
+    (1626, 8, 43, 12), // pathname: const char *
+    (7414, 8, 6, 12), // at_flags: unsigned int
+    (3276, 4, 21, 6), // list: char *
+    (613, 4, 32, 6), // size: size_t
+    (4844, 3, 72, 3), // dfd: int
+    (1626, 8, 43, 12), // pathname: const char *
+    (7414, 8, 6, 12), // at_flags: unsigned int
+    (1311, 4, 43, 12), // name: const char *
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (67, 5, 1387, 8), // flags: unsigned
+    (5947, 5, 6733, 19), // uattr: struct mount_attr *
+    (5984, 5, 32, 6), // usize: size_t
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (7526, 6, 7532, 18), // ufattr: struct file_attr *
+    (5984, 5, 32, 6), // usize: size_t
+    (7414, 8, 6, 12), // at_flags: unsigned int
+    (4844, 3, 72, 3), // dfd: int
+    (59, 8, 43, 12), // filename: const char *
+    (7526, 6, 7532, 18), // ufattr: struct file_attr *
+    (5984, 5, 32, 6), // usize: size_t
+    (7414, 8, 6, 12), // at_flags: unsigned int
 ];

@@ -6,6 +6,7 @@
 //! derived from its C type in exactly one place, [`classify`].
 
 use std::fmt;
+use std::sync::OnceLock;
 
 mod gen_aarch64;
 mod gen_consts;
@@ -157,12 +158,32 @@ impl Arch {
 
     /// Every system call of this ABI, sorted by number.
     pub fn syscalls(self) -> &'static [SyscallDef] {
-        match self {
-            Arch::X86_64 => gen_x86_64::SYSCALLS,
-            Arch::X32 => gen_x32::SYSCALLS,
-            Arch::I386 => gen_i386::SYSCALLS,
-            Arch::Aarch64 => gen_aarch64::SYSCALLS,
-        }
+        static ARGS: [OnceLock<Box<[ArgDef]>>; 4] = [const { OnceLock::new() }; 4];
+        static CALLS: [OnceLock<Box<[SyscallDef]>>; 4] = [const { OnceLock::new() }; 4];
+        CALLS[self as usize].get_or_init(|| {
+            let (text, calls, args): (_, &[PackedCall], &[PackedArg]) = match self {
+                Arch::X86_64 => (gen_x86_64::TEXT, &gen_x86_64::CALLS, &gen_x86_64::ARGS),
+                Arch::X32 => (gen_x32::TEXT, &gen_x32::CALLS, &gen_x32::ARGS),
+                Arch::I386 => (gen_i386::TEXT, &gen_i386::CALLS, &gen_i386::ARGS),
+                Arch::Aarch64 => (gen_aarch64::TEXT, &gen_aarch64::CALLS, &gen_aarch64::ARGS),
+            };
+            let args: &'static [ArgDef] = ARGS[self as usize].get_or_init(|| {
+                args.iter()
+                    .map(|&(name, name_len, c_type, c_type_len)| ArgDef {
+                        name: unpack(text, name, name_len),
+                        c_type: unpack(text, c_type, c_type_len),
+                    })
+                    .collect()
+            });
+            calls
+                .iter()
+                .map(|&(nr, name, name_len, first, count)| SyscallDef {
+                    name: unpack(text, name, name_len),
+                    nr,
+                    args: &args[usize::from(first)..][..usize::from(count)],
+                })
+                .collect()
+        })
     }
 
     /// Looks a system call up by name (without any `sys_` prefix).
@@ -174,9 +195,8 @@ impl Arch {
     /// group expands to on every ABI (Docker's profile: about a thousand lookups), so this is
     /// a hash map rather than a search over sorted names.
     fn by_name(self) -> &'static rustc_hash::FxHashMap<&'static str, &'static SyscallDef> {
-        static INDEX: [std::sync::OnceLock<
-            rustc_hash::FxHashMap<&'static str, &'static SyscallDef>,
-        >; 4] = [const { std::sync::OnceLock::new() }; 4];
+        static INDEX: [OnceLock<rustc_hash::FxHashMap<&'static str, &'static SyscallDef>>; 4] =
+            [const { OnceLock::new() }; 4];
         INDEX[self as usize].get_or_init(|| self.syscalls().iter().map(|s| (s.name, s)).collect())
     }
 
@@ -200,17 +220,38 @@ impl Arch {
 
     /// A named constant's value on this ABI (`O_RDONLY`, `AF_UNIX`, `EPERM`, `TIOCSTI`, …).
     pub fn constant(self, name: &str) -> Option<i64> {
-        let table = gen_consts::constants(self);
-        table
-            .binary_search_by(|(n, _)| n.cmp(&name))
+        let (text, rows) = gen_consts::packed(self);
+        rows.binary_search_by(|&(at, len, _)| unpack(text, at, len).cmp(name))
             .ok()
-            .map(|i| table[i].1)
+            .map(|i| rows[i].2)
     }
 
     /// Every named constant of this ABI, sorted by name.
-    pub fn constants(self) -> &'static [(&'static str, i64)] {
-        gen_consts::constants(self)
+    pub fn constants(self) -> &'static [NamedConstant] {
+        static ALL: [OnceLock<Box<[NamedConstant]>>; 4] = [const { OnceLock::new() }; 4];
+        ALL[self as usize].get_or_init(|| {
+            let (text, rows) = gen_consts::packed(self);
+            rows.iter()
+                .map(|&(at, len, value)| (unpack(text, at, len), value))
+                .collect()
+        })
     }
+}
+
+/// A named constant and its value.
+pub type NamedConstant = (&'static str, i64);
+
+/// A system call as the generated tables pack it: (number, name, first argument, argument
+/// count), a name being (offset, length) in the table's text.
+type PackedCall = (u32, u16, u8, u16, u8);
+/// An argument: (name, C type), each (offset, length) in the table's text.
+type PackedArg = (u16, u8, u16, u8);
+/// A constant: (name as offset and length in the table's text, value).
+type PackedConst = (u16, u8, i64);
+
+/// A string of a generated table.
+fn unpack(text: &'static str, at: u16, len: u8) -> &'static str {
+    &text[usize::from(at)..][..usize::from(len)]
 }
 
 impl fmt::Display for Arch {
