@@ -30,6 +30,11 @@ row() {
 }
 row "straitjacket run -- /bin/true" "$sj" run -- /bin/true
 row "straitjacket run --preset strict" "$sj" run --preset strict -- /bin/true
+if [ -x target/static/straitjacket ]; then
+    row "static-pie: straitjacket run -- /bin/true" target/static/straitjacket run -- /bin/true
+else
+    echo "static-pie: not built (tools/build-static.sh), skipped"
+fi
 if command -v bwrap >/dev/null; then
     row "bwrap --ro-bind / / /bin/true" bwrap --ro-bind / / /bin/true
 else
