@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Start-up cost of `straitjacket run -- /bin/true` against bare /bin/true, bubblewrap and
-# firejail, and the peak memory (max RSS) of each, as ratios to bare in one run.
+# firejail, and the peak memory (max RSS) of each, as ratios to bare in one run. The minor
+# page faults of one start (the whole process tree) are deterministic where wall time on a
+# shared machine is not: compare them to judge a change to start-up.
 # Usage: tools/bench-startup.sh [N]   (N starts each, default 200; best of 3 batches)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,14 +21,15 @@ batch() { # prints the mean wall time per start in µs, best of 3 batches of N
     done
     echo "$best"
 }
-rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
-printf '%-40s %10s %8s %12s\n' run "µs/start" ratio "max RSS KiB"
+# Max RSS (KiB) and minor page faults of one start, as two columns.
+mem() { /usr/bin/time -f "%M %R" "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%12s %8s", $1, $2}'; }
+printf '%-42s %10s %8s %12s %8s\n' run "µs/start" ratio "max RSS KiB" faults
 bare=$(batch /bin/true)
-printf '%-40s %10s %8s %12s\n' "/bin/true" "$bare" "1.00" "$(rss /bin/true)"
+printf '%-42s %10s %8s %s\n' "/bin/true" "$bare" "1.00" "$(mem /bin/true)"
 row() {
     local name=$1; shift
     local us; us=$(batch "$@")
-    printf '%-40s %10s %8s %12s\n' "$name" "$us" "$(echo "scale=2; $us / $bare" | bc)" "$(rss "$@")"
+    printf '%-42s %10s %8s %s\n' "$name" "$us" "$(echo "scale=2; $us / $bare" | bc)" "$(mem "$@")"
 }
 row "straitjacket run -- /bin/true" "$sj" run -- /bin/true
 row "straitjacket run --preset strict" "$sj" run --preset strict -- /bin/true
