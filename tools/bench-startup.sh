@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start-up cost of `straitjacket run -- /bin/true` against bare /bin/true, bubblewrap and
+# Start-up cost of `straitjacket run -- /bin/true` against bare /bin/true, the floor of any
+# launcher (coreutils timeout: fork, exec, wait), bubblewrap and
 # firejail, and the peak memory (max RSS) of each, as ratios to bare in one run. The minor
 # page faults of one start (the whole process tree) are deterministic where wall time on a
 # shared machine is not: compare them to judge a change to start-up.
@@ -31,6 +32,9 @@ row() {
     local us; us=$(batch "$@")
     printf '%-42s %10s %8s %s\n' "$name" "$us" "$(echo "scale=2; $us / $bare" | bc)" "$(mem "$@")"
 }
+# The floor for any launcher that forks, execs and waits to report the exit status, as `run`
+# must: coreutils' timeout, a small C program that does only that.
+row "floor: timeout 10 /bin/true" timeout 10 /bin/true
 row "straitjacket run -- /bin/true" "$sj" run -- /bin/true
 row "straitjacket run --preset strict" "$sj" run --preset strict -- /bin/true
 if [ -x target/static/straitjacket ]; then

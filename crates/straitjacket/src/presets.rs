@@ -3,6 +3,8 @@
 //! Presets are written in the policy language (crates/straitjacket/presets/*.sj) and may
 //! include each other by file name; they are compiled by the tests like any policy.
 
+use straitjacket_policy::arch::Arch;
+use straitjacket_policy::bpf::Program;
 use straitjacket_policy::diag::SourceFile;
 use straitjacket_policy::resolve::{Loaded, Loader, Options};
 
@@ -92,9 +94,49 @@ pub fn load(name: &str, opts: &Options) -> Result<PolicyFile, Failure> {
     )
 }
 
+/// The presets compiled when the binary was built (build.rs).
+mod precompiled {
+    include!(concat!(env!("OUT_DIR"), "/precompiled_presets.rs"));
+}
+
+/// The filter `run` installs for preset `name` with the default routing (no report, no
+/// `fs` or address rules), as compiled when the binary was built, if that was for `native`.
+/// The bytes pass the program checker again here: what is installed is always a checked
+/// program.
+pub fn precompiled(name: &str, native: Arch) -> Option<Program> {
+    if precompiled::ARCH != native.name() {
+        return None;
+    }
+    let (_, bytes) = precompiled::PROGRAMS.iter().find(|(n, _)| *n == name)?;
+    Program::from_bytes(bytes).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use straitjacket_policy::ir::route::{route, Routing};
+
+    /// What build.rs embedded is what the compiler makes of the preset now, as `run` routes
+    /// it by default; and every preset has one (for this ABI), so `run` never compiles one.
+    #[test]
+    fn precompiled_presets_are_the_compilers_output() {
+        let native = Arch::native();
+        for p in PRESETS {
+            let pf = load(p.name, &Options::default())
+                .unwrap_or_else(|f| panic!("{}: {}", p.name, f.message));
+            let routed = route(&pf.resolved.policy, &Routing::default());
+            let fresh = straitjacket_policy::compile::compile(&routed).unwrap();
+            let embedded = precompiled(p.name, native)
+                .unwrap_or_else(|| panic!("{}: no precompiled program for {native}", p.name));
+            assert_eq!(embedded.to_bytes(), fresh.to_bytes(), "{}", p.name);
+        }
+        let other = if native == Arch::Aarch64 {
+            Arch::X86_64
+        } else {
+            Arch::Aarch64
+        };
+        assert!(precompiled("default", other).is_none());
+    }
 
     #[test]
     fn every_preset_resolves_and_compiles_without_warnings() {
@@ -116,7 +158,6 @@ mod tests {
     /// instructions. Timings live in the benchmarks, never here.
     #[test]
     fn presets_keep_their_performance_figures() {
-        use straitjacket_policy::arch::Arch;
         use straitjacket_policy::compile::{compile, report::report};
         // The ABIs straitjacket runs natively on (presets are not written for a 32-bit host).
         for arch in [Arch::X86_64, Arch::Aarch64] {

@@ -16,6 +16,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use straitjacket_policy::bpf::Program;
 use straitjacket_policy::compile;
 use straitjacket_policy::ir::route;
 use straitjacket_policy::resolve::Options;
@@ -93,6 +94,16 @@ pub fn load_policy(opts: &RunOptions) -> Result<PolicyFile, Failure> {
         eprint!("{w}");
     }
     Ok(pf)
+}
+
+/// The preset's filter compiled when the binary was built, when that is the filter this run
+/// installs: a preset (not `--policy`) under the default routing.
+fn precompiled(opts: &RunOptions, routing: &route::Routing) -> Option<Program> {
+    if opts.policy.is_some() || *routing != route::Routing::default() {
+        return None;
+    }
+    let name = opts.preset.as_deref().unwrap_or("default");
+    presets::precompiled(name, Options::default().native)
 }
 
 /// The environment the program gets.
@@ -201,8 +212,13 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
         fs: !confined.fs.is_empty() && !opts.fs_landlock_only,
         net: confined.conf.net_rules(),
     };
-    let routed = route::route(&pf.resolved.policy, &routing);
-    let prog = compile::compile(&routed).map_err(|e| Failure::input(e.to_string()))?;
+    let prog = match precompiled(opts, &routing) {
+        Some(prog) => prog,
+        None => {
+            let routed = route::route(&pf.resolved.policy, &routing);
+            compile::compile(&routed).map_err(|e| Failure::input(e.to_string()))?
+        }
+    };
     let spec = Spec {
         path: path.as_os_str().as_bytes().to_vec(),
         argv: opts.cmd.iter().map(|a| a.as_bytes().to_vec()).collect(),
