@@ -16,7 +16,10 @@ mod consts;
 mod lint;
 pub mod settings;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashSet;
 
 use crate::action::Action;
 use crate::arch::{classify, Arch, ArgKind, SyscallDef, SyscallNr};
@@ -168,7 +171,8 @@ struct RuleSrc<'a> {
 /// One syscall name a rule names, directly or through a group.
 #[derive(Clone)]
 struct TargetSrc<'a> {
-    name: String,
+    /// The name as written (or a group's member): borrowed, as a group expands to hundreds.
+    name: Cow<'a, str>,
     span: Span,
     /// Named through `@group`: absent members are skipped quietly.
     via_group: Option<&'a str>,
@@ -302,11 +306,8 @@ impl<'s> Resolver<'s> {
                     span,
                 } => {
                     ftrace = true;
-                    let name = syscall
-                        .value
-                        .strip_prefix("sys_")
-                        .unwrap_or(&syscall.value)
-                        .to_string();
+                    let name =
+                        Cow::Borrowed(syscall.value.strip_prefix("sys_").unwrap_or(&syscall.value));
                     let t = TargetSrc {
                         name,
                         span: syscall.span,
@@ -445,7 +446,7 @@ impl<'s> Resolver<'s> {
         for t in targets {
             match t {
                 ast::Target::Syscall(id) => {
-                    let name = id.name.strip_prefix("sys_").unwrap_or(&id.name).to_string();
+                    let name = Cow::Borrowed(id.name.strip_prefix("sys_").unwrap_or(&id.name));
                     out.push(TargetSrc {
                         name,
                         span: id.span,
@@ -458,7 +459,7 @@ impl<'s> Resolver<'s> {
                         Some(g) => {
                             for m in groups::members(g) {
                                 out.push(TargetSrc {
-                                    name: m.to_string(),
+                                    name: Cow::Borrowed(m),
                                     span: id.span,
                                     via_group: Some(g.name),
                                 });
@@ -529,10 +530,13 @@ impl<'s> Resolver<'s> {
         unknown: Action,
     ) -> ir::Filter {
         let mut syscalls: BTreeMap<SyscallNr, Vec<Rule>> = BTreeMap::new();
-        let mut named: BTreeSet<&'static str> = BTreeSet::new();
+        // Numbers, not names: a set of names costs a string comparison per step of every
+        // insert, and groups name hundreds of calls.
+        let mut named: FxHashSet<u32> = FxHashSet::default();
+        let mut seen_here: FxHashSet<u32> = FxHashSet::default();
         let mut explicit_clone3_allow: Option<Span> = None;
         for r in rules {
-            let mut seen_here = BTreeSet::new();
+            seen_here.clear();
             let origin = self.origin(r.span);
             for t in &r.targets {
                 let Some(sc) = lookup(arch, &t.name) else {
@@ -541,7 +545,7 @@ impl<'s> Resolver<'s> {
                 if !seen_here.insert(sc.nr) {
                     continue;
                 }
-                named.insert(sc.name);
+                named.insert(sc.nr);
                 let cond = match r.cond {
                     None => Cond::True,
                     Some(e) => {
@@ -575,7 +579,7 @@ impl<'s> Resolver<'s> {
         if default.runs_call() {
             for name in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
                 if let Some(sc) = lookup(arch, name) {
-                    if !named.contains(sc.name) {
+                    if !named.contains(&sc.nr) {
                         syscalls.insert(
                             SyscallNr(sc.nr),
                             vec![implicit(Action::Errno(38), IMPLICIT_IO_URING)],
@@ -598,7 +602,7 @@ impl<'s> Resolver<'s> {
                 None => default.runs_call(),
             };
             let override_it =
-                clone_may_run && (!named.contains("clone3") || (restricted && clone3_may_run));
+                clone_may_run && (!named.contains(&clone3.nr) || (restricted && clone3_may_run));
             if override_it {
                 if let (true, Some(span)) = (restricted, explicit_clone3_allow) {
                     self.warn(Diagnostic::warning(span, "`clone3` is allowed while `clone`'s flags are restricted")
@@ -763,7 +767,7 @@ fn rules_spans(rules: &[RuleSrc]) -> Vec<lint::RuleInfo> {
                 .targets
                 .iter()
                 .filter(|t| t.via_group.is_none())
-                .map(|t| (t.name.clone(), t.span))
+                .map(|t| (t.name.to_string(), t.span))
                 .collect(),
         })
         .collect()
