@@ -161,6 +161,10 @@ fn unreachable_rules(filters: &[Filter], out: &mut Vec<Diagnostic>) {
 /// conditions are beyond this exact check (masks, mixed widths on one argument, too many
 /// combinations): then nothing is claimed.
 fn satisfiable_after(cond: &Cond, earlier: &[Rule]) -> Option<bool> {
+    // The common case, a plain rule first in line, needs no search.
+    if earlier.is_empty() && *cond == Cond::True {
+        return Some(true);
+    }
     let mut cmps = Vec::new();
     collect(cond, &mut cmps);
     for r in earlier {
