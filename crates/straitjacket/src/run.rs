@@ -245,7 +245,13 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
             )));
         }
     }
-    supervise::launch_and_supervise(&plan, &pf, opts, &path, &confined, routing, None)
+    let code = supervise::launch_and_supervise(&plan, &pf, opts, &path, &confined, routing, None);
+    // `straitjacket run` exits as soon as this returns, and the kernel takes back the whole
+    // heap then. Freeing the policy and the launch plan piece by piece first would write to
+    // heap pages the fork made copy-on-write: about 40 page faults of ~3 µs each here.
+    // Plain data only: `confined` is dropped as usual (its pids cgroup is removed on drop).
+    std::mem::forget((pf, plan, spec, env, prog));
+    code
 }
 
 /// Finds the command as `run` and `learn` start it (in the program's PATH), or the failure
