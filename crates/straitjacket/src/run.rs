@@ -1,7 +1,8 @@
 //! `straitjacket run`: start a program under a policy and supervise it.
 //!
 //! In: the options of the command line. The policy is resolved, routed for run mode
-//! (`ir::route`: kills and execs go to the supervisor, see there), compiled, and handed with
+//! (`ir::route`: kills and execs go to the supervisor, see there), compiled (an embedded
+//! preset under the default routing was compiled when the binary was built), and handed with
 //! the program's path, argv, environment and fd list to the launcher
 //! (`straitjacket_sys::launch`), which installs it last in the child, right before exec. The
 //! parent then supervises (`supervise`): it answers notified calls, prints a line for each
