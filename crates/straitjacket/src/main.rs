@@ -295,8 +295,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 limit: confine.limit,
                 timeout: confine.timeout,
             };
-            let code = straitjacket::run::run(&opts)?;
-            std::process::exit(code);
+            match straitjacket::run::run_and_exit(&opts)? {}
         }
         Command::Learn(opts) => {
             let code = straitjacket::learn::learn(&opts)?;

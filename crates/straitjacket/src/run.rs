@@ -179,8 +179,8 @@ pub fn find_command(cmd: &Path, path: Option<&std::ffi::OsStr>) -> Result<PathBu
     Err(not_exec.map_or(Lookup::NotFound, Lookup::NotExecutable))
 }
 
-/// Runs the command; the exit status to leave with.
-pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
+/// Runs the command: the exit status to leave with, and what the run built.
+fn run_keeping(opts: &RunOptions) -> Result<(i32, Leftovers), Failure> {
     let Some(cmd) = opts.cmd.first() else {
         return Err(Failure::input(
             "no command given: straitjacket run [OPTIONS] -- CMD [ARGS]",
@@ -246,13 +246,30 @@ pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
             )));
         }
     }
-    let code = supervise::launch_and_supervise(&plan, &pf, opts, &path, &confined, routing, None);
-    // `straitjacket run` exits as soon as this returns, and the kernel takes back the whole
-    // heap then. Freeing the policy and the launch plan piece by piece first would write to
-    // heap pages the fork made copy-on-write: about 40 page faults of ~3 µs each here.
-    // Plain data only: `confined` is dropped as usual (its pids cgroup is removed on drop).
-    std::mem::forget((pf, plan, spec, env, prog));
-    code
+    let code = supervise::launch_and_supervise(&plan, &pf, opts, &path, &confined, routing, None)?;
+    let _kept = (pf, plan, spec, env, prog);
+    Ok((code, Leftovers { _kept }))
+}
+
+/// What a run built and no longer needs once the program has ended: plain data (the
+/// confinement, whose pids cgroup is removed on drop, is not part of it).
+struct Leftovers {
+    _kept: (PolicyFile, Plan, Spec, Vec<(OsString, OsString)>, Program),
+}
+
+/// Runs a program under a policy; the exit status to exit with (see the module docs).
+pub fn run(opts: &RunOptions) -> Result<i32, Failure> {
+    run_keeping(opts).map(|(code, _)| code)
+}
+
+/// Runs as [`run`] does, then exits the process with the status. What the run built is left
+/// to the kernel, which takes back the whole heap at exit: freeing it piece by piece first
+/// would write to heap pages the fork made copy-on-write, about 20 page faults of ~3 µs each
+/// here (BENCHMARKS.md, issue 9).
+pub fn run_and_exit(opts: &RunOptions) -> Result<std::convert::Infallible, Failure> {
+    let (code, leftovers) = run_keeping(opts)?;
+    std::mem::forget(leftovers);
+    std::process::exit(code)
 }
 
 /// Finds the command as `run` and `learn` start it (in the program's PATH), or the failure
