@@ -1,6 +1,7 @@
-//! Compiles the embedded presets ahead of time, as `run` installs them when no option changes
-//! the filter (no `--report` or `--log`, no `fs` or address rules): a plain `straitjacket run`
-//! then starts without running the compiler, which would otherwise be a sixth of its start.
+//! Compiles the embedded presets ahead of time, as `run` installs them under each of its
+//! routings (with or without `--report`, `fs` rules, address rules): `straitjacket run` on a
+//! preset then starts without running the compiler, which would otherwise be a sixth of its
+//! start.
 //!
 //! The programs are the compiler's own output for the target's ABI, made by the same crate
 //! `run` links. `presets::tests` checks each against a fresh compile, and `run` puts each
@@ -46,14 +47,32 @@ fn target_arch() -> Option<Arch> {
     }
 }
 
-fn compile_preset(dir: &Path, name: &str, native: Arch) -> Option<Vec<u8>> {
+/// Every routing `run` may use, with its index: bit 0 report, bit 1 fs, bit 2 net (as
+/// `presets::routing_index` numbers them).
+fn routings() -> impl Iterator<Item = (u8, Routing)> {
+    (0..8u8).map(|i| {
+        let routing = Routing {
+            report: i & 1 != 0,
+            fs: i & 2 != 0,
+            net: i & 4 != 0,
+        };
+        (i, routing)
+    })
+}
+
+/// The preset's program under each routing, or None if it does not resolve or compile.
+fn compile_preset(dir: &Path, name: &str, native: Arch) -> Option<Vec<(u8, Vec<u8>)>> {
     let file = format!("{name}.sj");
     let bytes = std::fs::read(dir.join(&file)).ok()?;
     let mut sources = SourceMap::new();
     let root = sources.add(syntax::load(&file, &bytes).ok()?);
     let resolved = resolve(&mut sources, root, &mut Dir(dir), &Options { native }).ok()?;
-    let routed = route(&resolved.policy, &Routing::default());
-    Some(compile(&routed).ok()?.to_bytes())
+    routings()
+        .map(|(i, routing)| {
+            let program = compile(&route(&resolved.policy, &routing)).ok()?;
+            Some((i, program.to_bytes()))
+        })
+        .collect()
 }
 
 fn main() {
@@ -72,22 +91,25 @@ fn main() {
     let mut table = String::new();
     let native = target_arch();
     for name in names.iter().filter(|_| native.is_some()) {
-        let Some(program) = native.and_then(|a| compile_preset(&dir, name, a)) else {
+        let Some(programs) = native.and_then(|a| compile_preset(&dir, name, a)) else {
             continue;
         };
-        std::fs::write(out.join(format!("{name}.bpf")), program).expect("write to OUT_DIR");
-        writeln!(
-            table,
-            "    ({name:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}.bpf\"))),"
-        )
-        .expect("write to a string");
+        for (i, program) in programs {
+            let file = format!("{name}.{i}.bpf");
+            std::fs::write(out.join(&file), program).expect("write to OUT_DIR");
+            writeln!(
+                table,
+                "    ({name:?}, {i}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{file}\"))),"
+            )
+            .expect("write to a string");
+        }
     }
     let arch = native.map_or("none", |a| a.name());
     let code = format!(
         "/// The ABI the programs were compiled for.\n\
          pub const ARCH: &str = {arch:?};\n\
-         /// (preset, raw program) as `run` installs it with the default routing.\n\
-         pub static PROGRAMS: &[(&str, &[u8])] = &[\n{table}];\n"
+         /// (preset, routing index, raw program) as `run` installs it.\n\
+         pub static PROGRAMS: &[(&str, u8, &[u8])] = &[\n{table}];\n"
     );
     std::fs::write(out.join("precompiled_presets.rs"), code).expect("write to OUT_DIR");
 }

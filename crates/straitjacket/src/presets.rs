@@ -6,6 +6,7 @@
 use straitjacket_policy::arch::Arch;
 use straitjacket_policy::bpf::Program;
 use straitjacket_policy::diag::SourceFile;
+use straitjacket_policy::ir::route::Routing;
 use straitjacket_policy::resolve::{Loaded, Loader, Options};
 
 use crate::failure::Failure;
@@ -99,43 +100,71 @@ mod precompiled {
     include!(concat!(env!("OUT_DIR"), "/precompiled_presets.rs"));
 }
 
-/// The filter `run` installs for preset `name` with the default routing (no report, no
-/// `fs` or address rules), as compiled when the binary was built, if that was for `native`.
-/// The bytes pass the program checker again here: what is installed is always a checked
-/// program.
-pub fn precompiled(name: &str, native: Arch) -> Option<Program> {
+/// The filter `run` installs for preset `name` under `routing`, as compiled when the binary
+/// was built, if that was for `native`. The bytes pass the program checker again here: what
+/// is installed is always a checked program.
+pub fn precompiled(name: &str, routing: &Routing, native: Arch) -> Option<Program> {
     if precompiled::ARCH != native.name() {
         return None;
     }
-    let (_, bytes) = precompiled::PROGRAMS.iter().find(|(n, _)| *n == name)?;
+    let index = routing_index(routing);
+    let (_, _, bytes) = precompiled::PROGRAMS
+        .iter()
+        .find(|(n, i, _)| *n == name && *i == index)?;
     Program::from_bytes(bytes).ok()
+}
+
+/// How build.rs numbers a routing: bit 0 report, bit 1 fs, bit 2 net.
+fn routing_index(r: &Routing) -> u8 {
+    u8::from(r.report) | u8::from(r.fs) << 1 | u8::from(r.net) << 2
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use straitjacket_policy::ir::route::{route, Routing};
+    use straitjacket_policy::ir::route::route;
 
-    /// What build.rs embedded is what the compiler makes of the preset now, as `run` routes
-    /// it by default; and every preset has one (for this ABI), so `run` never compiles one.
+    /// What build.rs embedded is what the compiler makes of each preset now, under each
+    /// routing `run` may use; and every preset has them all (for this ABI), so `run` never
+    /// compiles a preset.
     #[test]
     fn precompiled_presets_are_the_compilers_output() {
         let native = Arch::native();
+        let mut seen = 0;
         for p in PRESETS {
             let pf = load(p.name, &Options::default())
                 .unwrap_or_else(|f| panic!("{}: {}", p.name, f.message));
-            let routed = route(&pf.resolved.policy, &Routing::default());
-            let fresh = straitjacket_policy::compile::compile(&routed).unwrap();
-            let embedded = precompiled(p.name, native)
-                .unwrap_or_else(|| panic!("{}: no precompiled program for {native}", p.name));
-            assert_eq!(embedded.to_bytes(), fresh.to_bytes(), "{}", p.name);
+            for bits in 0..8u8 {
+                let routing = Routing {
+                    report: bits & 1 != 0,
+                    fs: bits & 2 != 0,
+                    net: bits & 4 != 0,
+                };
+                assert_eq!(routing_index(&routing), bits);
+                let routed = route(&pf.resolved.policy, &routing);
+                let fresh = straitjacket_policy::compile::compile(&routed).unwrap();
+                let embedded = precompiled(p.name, &routing, native).unwrap_or_else(|| {
+                    panic!(
+                        "{}: no precompiled program for {routing:?} on {native}",
+                        p.name
+                    )
+                });
+                assert_eq!(
+                    embedded.to_bytes(),
+                    fresh.to_bytes(),
+                    "{} {routing:?}",
+                    p.name
+                );
+                seen += 1;
+            }
         }
+        assert_eq!(seen, precompiled::PROGRAMS.len(), "programs for no preset");
         let other = if native == Arch::Aarch64 {
             Arch::X86_64
         } else {
             Arch::Aarch64
         };
-        assert!(precompiled("default", other).is_none());
+        assert!(precompiled("default", &Routing::default(), other).is_none());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! `straitjacket run`: start a program under a policy and supervise it.
 //!
 //! In: the options of the command line. The policy is resolved, routed for run mode
-//! (`ir::route`: kills and execs go to the supervisor, see there), compiled (an embedded
-//! preset under the default routing was compiled when the binary was built), and handed with
+//! (`ir::route`: kills and execs go to the supervisor, see there), compiled (the embedded
+//! presets were compiled under every routing when the binary was built), and handed with
 //! the program's path, argv, environment and fd list to the launcher
 //! (`straitjacket_sys::launch`), which installs it last in the child, right before exec. The
 //! parent then supervises (`supervise`): it answers notified calls, prints a line for each
@@ -97,14 +97,14 @@ pub fn load_policy(opts: &RunOptions) -> Result<PolicyFile, Failure> {
     Ok(pf)
 }
 
-/// The preset's filter compiled when the binary was built, when that is the filter this run
-/// installs: a preset (not `--policy`) under the default routing.
+/// The preset's filter under `routing`, compiled when the binary was built, when the policy
+/// is a preset (not `--policy`).
 fn precompiled(opts: &RunOptions, routing: &route::Routing) -> Option<Program> {
-    if opts.policy.is_some() || *routing != route::Routing::default() {
+    if opts.policy.is_some() {
         return None;
     }
     let name = opts.preset.as_deref().unwrap_or("default");
-    presets::precompiled(name, Options::default().native)
+    presets::precompiled(name, routing, Options::default().native)
 }
 
 /// The environment the program gets.
