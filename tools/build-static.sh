@@ -5,7 +5,7 @@
 # target/static/straitjacket. glibc (gnu) targets; a musl target is static already.
 #
 # The flag needs an explicit --target: without one it also reaches proc-macros (clap's and
-# serde's derives), which cannot be built static. So this build has a directory of its own
+# thiserror's), which cannot be built static. So this build has a directory of its own
 # and leaves target/release alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
