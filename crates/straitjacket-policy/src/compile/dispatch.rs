@@ -66,6 +66,14 @@ pub fn build(g: &mut Graph, segs: &[Segment]) -> NodeId {
     .tree(g, 0, n, depth)
 }
 
+/// 2^e, exactly, for the small exponents of depths (|e| ≤ DEEPEST + 1). Built from its bits
+/// rather than with `f64::exp2`, the one libm function the binary would otherwise import:
+/// without it the dynamic loader maps one library less at every start.
+fn pow2(e: i32) -> f64 {
+    debug_assert!(e.abs() <= DEEPEST as i32 + 1);
+    f64::from_bits(((1023 + e) as u64) << 52)
+}
+
 /// The fallback: each `jge` splits its ranges where the weight on either side is most even,
 /// within what the depth allows (a side never holds more ranges than its depth can).
 struct Balanced<'a> {
@@ -193,14 +201,14 @@ impl<'a> Table<'a> {
         kraft.push(0.0);
         for s in 0..n {
             pre.push(pre[s] + segs[s].weight);
-            kraft.push(kraft[s] + (-(limit(s) as f64)).exp2());
+            kraft.push(kraft[s] + pow2(-(limit(s) as i32)));
         }
         let mut reach = Vec::with_capacity(deepest + 2);
         let mut back = Vec::with_capacity(deepest + 2);
         let mut layers = Vec::with_capacity(deepest + 2);
         let mut size = 0;
         for depth in 0..=deepest + 1 {
-            let scale = (depth as f64).exp2();
+            let scale = pow2(depth as i32);
             let fits = |i: usize, j: usize| (kraft[j] - kraft[i]) * scale <= KRAFT_SLACK;
             let mut r = vec![0usize; n + 1];
             let mut j = 0;
@@ -534,6 +542,13 @@ mod tests {
             node = if holds { t } else { f };
         }
         (node, tests)
+    }
+
+    #[test]
+    fn pow2_is_exact_over_every_depth() {
+        for e in -(DEEPEST as i32 + 1)..=DEEPEST as i32 + 1 {
+            assert_eq!(pow2(e), f64::from(e).exp2(), "2^{e}");
+        }
     }
 
     proptest! {
