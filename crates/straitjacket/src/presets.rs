@@ -2,6 +2,10 @@
 //!
 //! Presets are written in the policy language (crates/straitjacket/presets/*.sj) and may
 //! include each other by file name; they are compiled by the tests like any policy.
+//! build.rs also compiles each under every routing `run` uses, so `run` installs a preset
+//! without compiling it ([`precompiled`]); a test keeps those programs equal to a fresh
+//! compile, and an end-to-end test (`supervise.rs`, reads under `--fs-supervisor-only`)
+//! fails if `run` picked a program routed otherwise.
 
 use straitjacket_policy::arch::Arch;
 use straitjacket_policy::bpf::Program;
