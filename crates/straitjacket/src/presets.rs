@@ -100,7 +100,7 @@ pub fn load(name: &str, opts: &Options) -> Result<PolicyFile, Failure> {
 }
 
 /// The presets compiled when the binary was built (build.rs).
-mod precompiled {
+mod built {
     include!(concat!(env!("OUT_DIR"), "/precompiled_presets.rs"));
 }
 
@@ -108,11 +108,11 @@ mod precompiled {
 /// was built, if that was for `native`. The bytes pass the program checker again here: what
 /// is installed is always a checked program.
 pub fn precompiled(name: &str, routing: &Routing, native: Arch) -> Option<Program> {
-    if precompiled::ARCH != native.name() {
+    if built::ARCH != native.name() {
         return None;
     }
     let index = routing_index(routing);
-    let (_, _, bytes) = precompiled::PROGRAMS
+    let (_, _, bytes) = built::PROGRAMS
         .iter()
         .find(|(n, i, _)| *n == name && *i == index)?;
     Program::from_bytes(bytes).ok()
@@ -162,7 +162,7 @@ mod tests {
                 seen += 1;
             }
         }
-        assert_eq!(seen, precompiled::PROGRAMS.len(), "programs for no preset");
+        assert_eq!(seen, built::PROGRAMS.len(), "programs for no preset");
         let other = if native == Arch::Aarch64 {
             Arch::X86_64
         } else {
