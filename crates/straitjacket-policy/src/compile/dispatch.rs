@@ -14,7 +14,7 @@
 //! says which, so the deep layers hold short intervals only — and the two layers nearest
 //! the root hold only what the root needs (the whole, its prefixes and suffixes). Each
 //! interval tries every split whose sides can fit, and a `jeq` chain where it has that
-//! shape. Docker's profile (67–122 ranges per ABI) takes tens of thousands of steps per
+//! shape. Docker's profile (67–122 ranges per ABI) takes 76,000–160,000 split steps per
 //! ABI. A unit test checks the result against an exhaustive search. Only `jge`/`jeq` on
 //! the number are used, so the kernel's action-cache prover can follow every path.
 
@@ -182,9 +182,9 @@ struct Table<'a> {
     choice: Vec<Choice>,
     /// …and its best `jge` split (0: none).
     root: Vec<u32>,
-    /// `chain_parts` of the short intervals, at `i * CHAIN_SPAN + len - 1`, found when first
-    /// needed (outer None: not yet).
-    chains: Vec<Option<Option<(NodeId, Chain)>>>,
+    /// Per short interval, at `i * CHAIN_SPAN + len - 1`, if it can be a `jeq` chain: the
+    /// chain's cost (the same at every depth) and the deepest depth it may start at.
+    chains: Vec<Option<(f64, usize)>>,
 }
 
 impl<'a> Table<'a> {
@@ -247,24 +247,27 @@ impl<'a> Table<'a> {
             cost: vec![f64::INFINITY; size],
             choice: vec![Choice::None; size],
             root: vec![0; size],
-            chains: vec![None; n * CHAIN_SPAN],
+            chains: chain_fits(segs),
         };
         // Deepest first: a layer's splits look up the layer below. The layer past the
-        // deepest bound stays empty (nothing fits there).
+        // deepest bound stays empty (nothing fits there). Only the intervals that fit a
+        // layer are settled (fitting is monotone: a part of an interval that fits, fits).
         for depth in (0..=deepest).rev() {
             let layer = t.layers[depth];
             if depth == 0 {
-                t.settle(0, 0, n);
-                continue;
-            }
-            for len in 1..=layer.cap {
-                if layer.ends {
+                if t.reach[0][0] == n {
+                    t.settle(0, 0, n);
+                }
+            } else if layer.ends {
+                for len in 1..=t.reach[depth][0] {
                     t.settle(depth, 0, len);
-                    if len < n {
-                        t.settle(depth, n - len, len);
-                    }
-                } else {
-                    for i in 0..=n - len {
+                }
+                for len in 1..=t.back[depth][n].min(n - 1) {
+                    t.settle(depth, n - len, len);
+                }
+            } else {
+                for i in 0..n {
+                    for len in 1..=t.reach[depth][i] {
                         t.settle(depth, i, len);
                     }
                 }
@@ -274,12 +277,10 @@ impl<'a> Table<'a> {
     }
 
     /// Finds the optimal subtree of `[i, i + len)` starting after `depth` tests, from the
-    /// layer below.
+    /// layer below. The interval fits this layer.
     fn settle(&mut self, depth: usize, i: usize, len: usize) {
         let j = i + len;
-        if len > self.reach[depth][i] {
-            return;
-        }
+        debug_assert!(len <= self.reach[depth][i]);
         let layer = self.layers[depth];
         let Some(a) = layer.slot(i, len) else { return };
         let mut cost = f64::INFINITY;
@@ -303,8 +304,8 @@ impl<'a> Table<'a> {
                 self.root[a] = k as u32;
             }
             if len <= CHAIN_SPAN {
-                if let Some(c) = self.chain_cost(i, j, depth) {
-                    if c < cost {
+                if let Some((c, deepest)) = self.chains[i * CHAIN_SPAN + len - 1] {
+                    if depth <= deepest && c < cost {
                         (cost, choice) = (c, Choice::Chain);
                     }
                 }
@@ -344,35 +345,6 @@ impl<'a> Table<'a> {
             .map_or(f64::INFINITY, |a| self.cost[a])
     }
 
-    /// The cost of deciding `[i, j)`, starting after `depth` tests, by a chain of `jeq`
-    /// exceptions out of one majority decision, if the interval has that shape and every
-    /// range stays within its limit.
-    fn chain_cost(&mut self, i: usize, j: usize, depth: usize) -> Option<f64> {
-        let (major, ex) = self.chain(i, j)?;
-        let len = ex.len();
-        let mut cost = 0.0;
-        for (q, &s) in ex.iter().enumerate() {
-            if (self.segs[i + s].limit as usize) < depth + q + 1 {
-                return None;
-            }
-            cost += (q + 1) as f64 * self.segs[i + s].weight;
-        }
-        for s in &self.segs[i..j] {
-            if s.node == major {
-                if (s.limit as usize) < depth + len {
-                    return None;
-                }
-                cost += len as f64 * s.weight;
-            }
-        }
-        Some(cost)
-    }
-
-    fn chain(&mut self, i: usize, j: usize) -> Option<(NodeId, Chain)> {
-        let at = i * CHAIN_SPAN + (j - i) - 1;
-        *self.chains[at].get_or_insert_with(|| chain_parts(&self.segs[i..j]))
-    }
-
     fn emit(&mut self, g: &mut Graph, depth: usize, i: usize, j: usize) -> NodeId {
         let a = self.layers[depth]
             .slot(i, j - i)
@@ -381,7 +353,7 @@ impl<'a> Table<'a> {
             Choice::None => unreachable!("only intervals that fit are emitted"),
             Choice::Leaf => self.segs[i].node,
             Choice::Chain => {
-                let (major, ex) = self.chain(i, j).expect("a chain was chosen");
+                let (major, ex) = chain_parts(&self.segs[i..j]).expect("a chain was chosen");
                 ex.iter().rev().fold(major, |acc, &s| {
                     let s = self.segs[i + s];
                     g.jump(JmpOp::Jeq, s.lo, s.node, acc)
@@ -395,6 +367,37 @@ impl<'a> Table<'a> {
             }
         }
     }
+}
+
+/// Per interval of 2..=CHAIN_SPAN ranges, at `i * CHAIN_SPAN + len - 1`, if it has the shape
+/// of a `jeq` chain: the chain's Σ weight × tests and the deepest depth it may start at with
+/// every range within its limit (exception q is decided after q + 1 tests, the majority after
+/// one per exception).
+fn chain_fits(segs: &[Segment]) -> Vec<Option<(f64, usize)>> {
+    let n = segs.len();
+    let mut fits = vec![None; n * CHAIN_SPAN];
+    for i in 0..n {
+        for len in 2..=CHAIN_SPAN.min(n - i) {
+            let part = &segs[i..i + len];
+            let Some((major, ex)) = chain_parts(part) else {
+                continue;
+            };
+            let mut cost = 0.0;
+            let mut deepest = i64::MAX;
+            for (q, &s) in ex.iter().enumerate() {
+                deepest = deepest.min(i64::from(part[s].limit) - q as i64 - 1);
+                cost += (q + 1) as f64 * part[s].weight;
+            }
+            for s in part.iter().filter(|s| s.node == major) {
+                deepest = deepest.min(i64::from(s.limit) - ex.len() as i64);
+                cost += ex.len() as f64 * s.weight;
+            }
+            if let Ok(deepest) = usize::try_from(deepest) {
+                fits[i * CHAIN_SPAN + len - 1] = Some((cost, deepest));
+            }
+        }
+    }
+    fits
 }
 
 /// The majority node of an interval and its exceptions, if every exception is a single
