@@ -468,40 +468,79 @@ fn set_fs_ids(fsuid: u32, fsgid: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// This thread's effective capabilities become `eff` (within its permitted set).
-fn set_thread_caps(eff: u64) -> io::Result<()> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy, Default)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    let mut h = Header {
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// This thread's capability sets, as capget(2) gives them (version 3: two words of each).
+fn thread_caps() -> io::Result<(CapHeader, [CapData; 2])> {
+    let mut h = CapHeader {
         version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
         pid: 0,
     };
-    let mut d = [Data::default(); 2];
+    let mut d = [CapData::default(); 2];
     // SAFETY: `h` and `d` are live, of the layout capget(2) reads and writes (version 3).
     check(unsafe { libc::syscall(libc::SYS_capget, &mut h, d.as_mut_ptr()) } as libc::c_int)?;
+    Ok((h, d))
+}
+
+/// This thread's effective capabilities become `eff` (within its permitted set).
+fn set_thread_caps(eff: u64) -> io::Result<()> {
+    let (mut h, mut d) = thread_caps()?;
     let permitted = u64::from(d[0].permitted) | (u64::from(d[1].permitted) << 32);
     let want = eff & permitted;
     d[0].effective = want as u32;
     d[1].effective = (want >> 32) as u32;
-    // SAFETY: as above; capset only reads them.
+    // SAFETY: `h` and `d` are live, of the layout capset(2) reads (version 3).
     check(unsafe { libc::syscall(libc::SYS_capset, &mut h, d.as_ptr()) } as libc::c_int)
 }
 
-/// This process's own filesystem identity (of the calling thread).
+/// This thread's supplementary groups.
+fn thread_groups() -> io::Result<Vec<u32>> {
+    loop {
+        // SAFETY: with a size of 0 the list is not touched; only the count is returned.
+        let n = unsafe { libc::syscall(libc::SYS_getgroups, 0, std::ptr::null_mut::<u32>()) };
+        let mut groups = vec![0u32; usize::try_from(n).map_err(|_| io::Error::last_os_error())?];
+        // SAFETY: `groups` is live and writable for its length, which is passed.
+        let got = unsafe { libc::syscall(libc::SYS_getgroups, groups.len(), groups.as_mut_ptr()) };
+        match usize::try_from(got) {
+            Ok(got) => {
+                groups.truncate(got);
+                return Ok(groups);
+            }
+            // The list grew in between (another thread's setgroups): ask again.
+            Err(_) if io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) => {}
+            Err(_) => return Err(io::Error::last_os_error()),
+        }
+    }
+}
+
+/// This process's own filesystem identity (of the calling thread), from system calls alone:
+/// no /proc (which a sandbox's mount namespace may lack), and cheap enough for each call
+/// the supervisor carries out as its caller.
 pub fn own_creds() -> io::Result<FsCreds> {
-    let status = std::fs::read_to_string("/proc/thread-self/status")?;
-    parse_status_creds(&status)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unreadable /proc status"))
+    // setfsuid/setfsgid with an invalid id (-1) change nothing and return the current one.
+    // SAFETY: integers only.
+    let fsuid = unsafe { libc::syscall(libc::SYS_setfsuid, u32::MAX) } as u32;
+    // SAFETY: integers only.
+    let fsgid = unsafe { libc::syscall(libc::SYS_setfsgid, u32::MAX) } as u32;
+    let (_, caps) = thread_caps()?;
+    Ok(FsCreds {
+        fsuid,
+        fsgid,
+        groups: thread_groups()?,
+        cap_eff: u64::from(caps[0].effective) | (u64::from(caps[1].effective) << 32),
+    })
 }
 
 /// The filesystem identity in a `/proc/PID/status` text.
@@ -576,12 +615,40 @@ mod tests {
     #[test]
     fn reads_its_own_creds() {
         let c = own_creds().unwrap();
-        // SAFETY: getuid cannot fail.
+        // SAFETY: geteuid cannot fail.
         assert_eq!(c.fsuid, unsafe { libc::geteuid() });
+        // The system calls say what the kernel shows in /proc for this thread.
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+        assert_eq!(Some(c), parse_status_creds(&status));
         let s = "Uid:\t1\t2\t3\t4\nGid:\t5\t6\t7\t8\nGroups:\t9 10 \nCapEff:\t000001ffffffffff\n";
         let p = parse_status_creds(s).unwrap();
         assert_eq!((p.fsuid, p.fsgid, p.groups.clone()), (4, 8, vec![9, 10]));
         assert_eq!(p.cap_eff, 0x1ff_ffff_ffff);
+    }
+
+    /// A thread acting for another identity reads back exactly that identity, as /proc shows
+    /// it (root only: changing ids and groups needs CAP_SETUID/CAP_SETGID).
+    #[test]
+    fn reads_back_an_identity_it_took() {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root to change its ids and groups");
+            return;
+        }
+        let outcome = crate::process::in_child(|| {
+            let want = FsCreds {
+                fsuid: 1234,
+                fsgid: 4321,
+                groups: vec![7, 20, 100],
+                cap_eff: own_creds().unwrap().cap_eff & 0x3f,
+            };
+            set_thread_creds(&want).unwrap();
+            let got = own_creds().unwrap();
+            let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+            i32::from(got != want || Some(got) != parse_status_creds(&status))
+        })
+        .unwrap();
+        assert_eq!(outcome, crate::process::ChildOutcome::Exited(0));
     }
 
     fn cstr(s: &str) -> std::ffi::CString {
