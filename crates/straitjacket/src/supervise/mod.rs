@@ -852,6 +852,11 @@ impl Supervisor<'_> {
         // The listener stays open until they are gone: a descendant blocked in a notified
         // call stays blocked rather than going on with ENOSYS.
         for _ in 0..100_000 {
+            // No children at all means no descendants either (orphans are reparented to
+            // this subreaper before their parent can be reaped): /proc need not be read.
+            if matches!(signals::wait_any(false), Ok(Waited::NoChildren)) {
+                break;
+            }
             let kids = children();
             if kids.is_empty() {
                 break;
