@@ -243,7 +243,7 @@ fn main() {
         if rows.is_empty() {
             continue;
         }
-        println!("## {name} ({arches})\n");
+        println!("### {name} ({arches})\n");
         println!("| filter | insns | executed mean | executed max | getppid | personality(-1) | personality vs smallest | syslog(0) | load |");
         println!("|---|---|---|---|---|---|---|---|---|");
         for i in rows {
