@@ -17,7 +17,7 @@ mod lint;
 pub mod settings;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{btree_map, BTreeMap};
 
 use rustc_hash::FxHashSet;
 
@@ -567,12 +567,20 @@ impl<'s> Resolver<'s> {
                 if sc.name == "clone3" && r.action.runs_call() && t.via_group.is_none() {
                     explicit_clone3_allow = Some(t.span);
                 }
-                syscalls.entry(SyscallNr(sc.nr)).or_default().push(Rule {
+                let rule = Rule {
                     action: r.action,
                     cond,
                     origin: Some(origin.clone()),
                     span: Some(r.span),
-                });
+                };
+                // Most calls get one rule: a list starts at that size, not at the four a
+                // first push reserves (hundreds of lists: a fifth of `run`'s heap).
+                match syscalls.entry(SyscallNr(sc.nr)) {
+                    btree_map::Entry::Vacant(v) => {
+                        v.insert(vec![rule]);
+                    }
+                    btree_map::Entry::Occupied(mut o) => o.get_mut().push(rule),
+                }
             }
         }
         // io_uring: denied unless named.
