@@ -11,8 +11,9 @@
 //! personality(0xffffffff) (allowed on an argument: the filter runs), and syslog(0) (denied by
 //! Docker's profile: the filter runs to an errno). Also: BPF instructions executed per
 //! syscall from the emulator, and the cost of loading each filter (fork + seccomp() + exit).
-//! Every filter is measured once per round, nine rounds, best round each: the filters share
-//! the machine's quiet and busy moments, so their ratios are comparable within one run.
+//! Each round times one call under every filter back to back (then the next call, then the
+//! loads), fifteen rounds, best round each: the filters share the machine's quiet and busy
+//! moments, so their ratios are comparable within one run.
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -135,17 +136,20 @@ const CALLS_TIMED: [(i64, [u64; 3]); 3] = [
     (libc::SYS_syslog, [0, 0, 0]),
 ];
 
-/// Per filter: ns per call of each of CALLS_TIMED, and µs per load. Every filter is measured
-/// once per round, ROUNDS rounds, and each figure is its best round: the filters share the
-/// machine's good and bad moments, so their ratios hold even on a busy machine.
+/// Per filter: ns per call of each of CALLS_TIMED, and µs per load. Each round times one
+/// call under every filter back to back, then the next call, then every filter's load, and
+/// each figure is its best of ROUNDS rounds: the filters compared in one figure meet the
+/// same moments of the machine, so their ratios hold even on a busy one.
 fn measure(filters: &[Option<&Program>]) -> Vec<([f64; 3], f64)> {
-    const ROUNDS: usize = 9;
+    const ROUNDS: usize = 15;
     let mut best = vec![([f64::INFINITY; 3], f64::INFINITY); filters.len()];
     for _ in 0..ROUNDS {
-        for (f, b) in filters.iter().zip(best.iter_mut()) {
-            for (c, (nr, args)) in CALLS_TIMED.iter().enumerate() {
+        for (c, (nr, args)) in CALLS_TIMED.iter().enumerate() {
+            for (f, b) in filters.iter().zip(best.iter_mut()) {
                 b.0[c] = b.0[c].min(ns_per_call_once(*f, *nr, *args));
             }
+        }
+        for (f, b) in filters.iter().zip(best.iter_mut()) {
             b.1 = b.1.min(load_us(*f));
         }
     }
