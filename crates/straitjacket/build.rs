@@ -47,19 +47,6 @@ fn target_arch() -> Option<Arch> {
     }
 }
 
-/// Every routing `run` may use, with its index: bit 0 report, bit 1 fs, bit 2 net (as
-/// `presets::routing_index` numbers them).
-fn routings() -> impl Iterator<Item = (u8, Routing)> {
-    (0..8u8).map(|i| {
-        let routing = Routing {
-            report: i & 1 != 0,
-            fs: i & 2 != 0,
-            net: i & 4 != 0,
-        };
-        (i, routing)
-    })
-}
-
 /// The preset's program under each routing, or None if it does not resolve or compile.
 fn compile_preset(dir: &Path, name: &str, native: Arch) -> Option<Vec<(u8, Vec<u8>)>> {
     let file = format!("{name}.sj");
@@ -67,9 +54,9 @@ fn compile_preset(dir: &Path, name: &str, native: Arch) -> Option<Vec<(u8, Vec<u
     let mut sources = SourceMap::new();
     let root = sources.add(syntax::load(&file, &bytes).ok()?);
     let resolved = resolve(&mut sources, root, &mut Dir(dir), &Options { native }).ok()?;
-    routings()
-        .map(|(i, routing)| {
-            let program = compile(&route(&resolved.policy, &routing)).ok()?;
+    (0..Routing::COUNT)
+        .map(|i| {
+            let program = compile(&route(&resolved.policy, &Routing::from_index(i))).ok()?;
             Some((i, program.to_bytes()))
         })
         .collect()

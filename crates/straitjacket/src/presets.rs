@@ -111,16 +111,11 @@ pub fn precompiled(name: &str, routing: &Routing, native: Arch) -> Option<Progra
     if built::ARCH != native.name() {
         return None;
     }
-    let index = routing_index(routing);
+    let index = routing.index();
     let (_, _, bytes) = built::PROGRAMS
         .iter()
         .find(|(n, i, _)| *n == name && *i == index)?;
     Program::from_bytes(bytes).ok()
-}
-
-/// How build.rs numbers a routing: bit 0 report, bit 1 fs, bit 2 net.
-fn routing_index(r: &Routing) -> u8 {
-    u8::from(r.report) | u8::from(r.fs) << 1 | u8::from(r.net) << 2
 }
 
 #[cfg(test)]
@@ -138,13 +133,8 @@ mod tests {
         for p in PRESETS {
             let pf = load(p.name, &Options::default())
                 .unwrap_or_else(|f| panic!("{}: {}", p.name, f.message));
-            for bits in 0..8u8 {
-                let routing = Routing {
-                    report: bits & 1 != 0,
-                    fs: bits & 2 != 0,
-                    net: bits & 4 != 0,
-                };
-                assert_eq!(routing_index(&routing), bits);
+            for i in 0..Routing::COUNT {
+                let routing = Routing::from_index(i);
                 let routed = route(&pf.resolved.policy, &routing);
                 let fresh = straitjacket_policy::compile::compile(&routed).unwrap();
                 let embedded = precompiled(p.name, &routing, native).unwrap_or_else(|| {

@@ -59,6 +59,26 @@ pub struct Routing {
     pub net: bool,
 }
 
+impl Routing {
+    /// How many routings there are: each of report, fs and net on or off.
+    pub const COUNT: u8 = 8;
+
+    /// This routing's number in `0..COUNT`: bit 0 report, bit 1 fs, bit 2 net (the key of
+    /// the presets' programs compiled at build time).
+    pub fn index(self) -> u8 {
+        u8::from(self.report) | u8::from(self.fs) << 1 | u8::from(self.net) << 2
+    }
+
+    /// The routing numbered `index` (bits above the third are ignored).
+    pub fn from_index(index: u8) -> Routing {
+        Routing {
+            report: index & 1 != 0,
+            fs: index & 2 != 0,
+            net: index & 4 != 0,
+        }
+    }
+}
+
 /// The run-mode routing of `policy` (see the module docs).
 pub fn route(policy: &Policy, routing: &Routing) -> Policy {
     let mut out = policy.clone();
@@ -208,6 +228,16 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_routing_has_its_own_index() {
+        let all: Vec<Routing> = (0..Routing::COUNT).map(Routing::from_index).collect();
+        for (i, r) in all.iter().enumerate() {
+            assert_eq!(usize::from(r.index()), i);
+        }
+        for (i, a) in all.iter().enumerate() {
+            assert!(all[i + 1..].iter().all(|b| a != b), "{a:?} twice");
+        }
+    }
     #[test]
     fn kills_and_execs_go_to_the_supervisor_the_rest_stays() {
         let p = policy(
