@@ -16,6 +16,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 starts=${1:-200}
+if ! [[ $starts =~ ^[1-9][0-9]*$ ]]; then
+    echo "usage: tools/bench-report.sh [STARTS]: STARTS is a positive whole number, not \`$starts'" >&2
+    exit 2
+fi
 
 echo "# straitjacket performance report"
 echo

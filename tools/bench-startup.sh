@@ -13,6 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-200}
 rounds=${2:-3}
+for v in "$n" "$rounds"; do
+    if ! [[ $v =~ ^[1-9][0-9]*$ ]]; then
+        echo "usage: tools/bench-startup.sh [N] [ROUNDS]: N and ROUNDS are positive whole numbers, not \`$v'" >&2
+        exit 2
+    fi
+done
 cargo build -q --release -p straitjacket
 sj=$(printf '%q' "$PWD/target/release/straitjacket")
 
