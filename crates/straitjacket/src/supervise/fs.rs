@@ -774,7 +774,7 @@ impl FsRules {
         let caller = req.caller;
         let root = &req.root;
         if resolve & sv::RESOLVE_CACHED != 0 {
-            return Err(done(Outcome::Errno(EAGAIN)));
+            return Err(done(Outcome::Errno(walk::EAGAIN)));
         }
         let walk_mode = Mode {
             no_symlinks: resolve & sv::RESOLVE_NO_SYMLINKS != 0,
@@ -967,7 +967,6 @@ pub(crate) fn without_trailing_slashes(path: &[u8]) -> &[u8] {
     &path[..end]
 }
 
-const EAGAIN: i32 = 11;
 const O_NOCTTY: u64 = 0o400;
 const EOPNOTSUPP: i32 = 95;
 const EBUSY: i32 = 16;

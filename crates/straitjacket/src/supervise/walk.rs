@@ -11,6 +11,11 @@
 //! they are refused with ELOOP, as `RESOLVE_NO_MAGICLINKS` does. `/proc/self` and
 //! `/proc/thread-self` mean the CALLER's, not the supervisor's.
 //!
+//! A scoped walk (`RESOLVE_BENEATH`, `RESOLVE_IN_ROOT`) keeps the directories it came down
+//! through; when `..` leads anywhere else, a rename moved a directory out from under the walk
+//! meanwhile and `..` could escape the scope, so the walk fails with EAGAIN, as the kernel's
+//! own scoped lookup does when a rename races it (fs/namei.c, `handle_dots`).
+//!
 //! The walk runs with the caller's filesystem identity (the pool takes it on), so the kernel
 //! checks search permission on every directory as it would for the caller.
 
@@ -25,6 +30,7 @@ pub const ENOENT: i32 = 2;
 pub const ENOTDIR: i32 = 20;
 pub const EXDEV: i32 = 18;
 pub const ENAMETOOLONG: i32 = 36;
+pub const EAGAIN: i32 = 11;
 const MAX_SYMLINKS: u32 = 40;
 /// procfs's root directory inode (PROC_ROOT_INO).
 const PROC_ROOT_INO: u64 = 1;
@@ -160,11 +166,8 @@ pub fn resolve(
     } else {
         meta(base)?
     };
-    let top_id = if mode.in_root || mode.beneath {
-        base_meta.id
-    } else {
-        root_meta.id
-    };
+    let scoped = mode.in_root || mode.beneath;
+    let top_id = if scoped { base_meta.id } else { root_meta.id };
     let (top, top_meta) = if mode.in_root {
         (base, base_meta)
     } else {
@@ -191,8 +194,11 @@ pub fn resolve(
     // absolute symlink (EXDEV) unless it does — as it does from the start for an absolute
     // path or a scoped walk, and after any `..` — and the symlink is on the root's mount
     // (fs/namei.c, nd_jump_root).
-    let mut root_known = path.first() == Some(&b'/') || mode.in_root || mode.beneath;
+    let mut root_known = path.first() == Some(&b'/') || scoped;
 
+    // In a scoped walk, the directories entered on the way down from the top, each below
+    // the one before: where `..` must lead.
+    let mut came_from: Vec<fsops::FileId> = Vec::new();
     let mut parts: VecDeque<Vec<u8>> = VecDeque::new();
     let from_root = |m: Meta| (!mode.in_root).then(|| vec![(m.id, false)]);
     let mut chain = None;
@@ -239,6 +245,9 @@ pub fn resolve(
                 let up_meta = meta(up.as_fd())?;
                 if crosses(up.as_fd(), cur.as_fd())? {
                     return Err(fail(EXDEV, cur.reached()));
+                }
+                if scoped && came_from.pop().is_some_and(|above| above != up_meta.id) {
+                    return Err(fail(EAGAIN, cur.reached()));
                 }
                 (cur, cur_meta) = (Dir::Owned(up), up_meta);
                 if let Some(c) = &mut chain {
@@ -309,6 +318,7 @@ pub fn resolve(
                 }
                 (cur, cur_meta) = (Dir::Borrowed(top), top_meta);
                 chain = from_root(top_meta);
+                came_from.clear();
             }
             push_front(&mut parts, &text);
             continue;
@@ -338,6 +348,9 @@ pub fn resolve(
         }
         if let Some(c) = &mut chain {
             c.push((entry_meta.id, foreign));
+        }
+        if scoped {
+            came_from.push(cur_meta.id);
         }
         (cur, cur_meta) = (Dir::Owned(entry), entry_meta);
     }
@@ -568,10 +581,7 @@ mod tests {
             // never follows a magic link).
             let plain = walked(&root, &d, &path, Mode::default());
             for (mode, resolve) in resolve_modes() {
-                let kernel = fsops::openat2(base.as_fd(), &c, 0o10000000 | 0o2000000, resolve | 2)
-                    .and_then(|fd| fsops::meta(fd.as_fd()))
-                    .map(|m| m.id)
-                    .map_err(|e| e.raw_os_error().unwrap());
+                let kernel = kernel_openat2(base.as_fd(), &c, resolve | 2);
                 assert_eq!(walked(&root, &d, &path, mode), kernel, "{path} {mode:?}");
                 let e = by_mode.entry(resolve).or_insert((0, 0));
                 e.0 += usize::from(kernel.is_ok());
@@ -593,6 +603,68 @@ mod tests {
                 "{resolve:#x}: {by_mode:?}"
             );
         }
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// A directory renamed out of the scope while a scoped walk is inside it cannot carry the
+    /// walk's `..` out with it: the walk fails with EAGAIN (as the kernel's does), and never
+    /// reaches the directory the rename moved it to. The rename races the walk from another
+    /// thread, many times over; the race must have been seen both ways.
+    #[test]
+    fn a_rename_race_never_carries_a_scoped_walk_out() {
+        let d = tree();
+        let (inside, outside) = (d.join("in"), d.join("out"));
+        std::fs::create_dir_all(inside.join("m/n")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        let root = open(Path::new("/"));
+        let id = |p: &Path| fsops::meta(open(p).as_fd()).unwrap().id;
+        let (top, away) = (id(&inside), id(&outside));
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let scoped: Vec<Mode> = resolve_modes()
+            .into_iter()
+            .map(|(m, _)| m)
+            .filter(|m| m.beneath || m.in_root)
+            .collect();
+        // Per mode: walks that ended inside, and walks the race caught.
+        let mut seen = vec![(0u32, 0u32); scoped.len()];
+        let mut wrong = None;
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let (here, there) = (inside.join("m"), outside.join("m"));
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::fs::rename(&here, &there).unwrap();
+                    std::fs::rename(&there, &here).unwrap();
+                }
+            });
+            // Checked only after the racer stops, so that a failure ends the test. Each mode
+            // walks until it has seen both outcomes (a loaded machine races less often).
+            'modes: for (mode, seen) in scoped.iter().zip(&mut seen) {
+                for _ in 0..500_000 {
+                    match walked(&root, &inside, "m/n/../..", *mode) {
+                        Ok(id) if id == top => seen.0 += 1,
+                        Err(EAGAIN) => seen.1 += 1,
+                        Err(ENOENT) => {}
+                        got => {
+                            wrong = Some((*mode, got));
+                            break 'modes;
+                        }
+                    }
+                    if seen.0 >= 1000 && seen.1 >= 10 {
+                        break;
+                    }
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        if let Some((mode, got)) = wrong {
+            let left = got == Ok(away);
+            panic!("{mode:?}: {got:?} (out of the scope: {left})");
+        }
+        // Not vacuous: in every mode, walks both ended inside and were caught by the race.
+        assert!(
+            seen.iter().all(|&(ok, caught)| ok > 0 && caught > 0),
+            "{seen:?}"
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -645,6 +717,27 @@ mod tests {
         .unwrap();
         assert_eq!(out, straitjacket_sys::process::ChildOutcome::Exited(0));
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// The kernel's own `openat2(O_PATH | O_CLOEXEC)` of `path`, as the file it reaches.
+    /// A scoped lookup (`RESOLVE_BENEATH`, `RESOLVE_IN_ROOT`) that passes `..` fails with
+    /// EAGAIN when any rename or mount anywhere on the machine races it — other tests run
+    /// alongside — and openat2(2) tells the caller to retry; so it is retried here.
+    fn kernel_openat2(base: BorrowedFd, path: &CStr, resolve: u64) -> Result<fsops::FileId, i32> {
+        let once = || {
+            fsops::openat2(base, path, 0o10000000 | 0o2000000, resolve)
+                .and_then(|fd| fsops::meta(fd.as_fd()))
+                .map(|m| m.id)
+                .map_err(|e| e.raw_os_error().unwrap())
+        };
+        let mut got = once();
+        for _ in 0..1000 {
+            if got != Err(EAGAIN) {
+                break;
+            }
+            got = once();
+        }
+        got
     }
 
     /// The walk's modes and the `RESOLVE_*` flags they stand for.

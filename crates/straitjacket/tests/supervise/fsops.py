@@ -173,7 +173,15 @@ def op():
         q = rnd.choice(NAMES + ["../w/a", "@/a", "d/../../w/b"])
         q = top + q[1:] if q.startswith("@") else q
         DESC[0] = "%d openat2 %s %s %s" % (k, q.replace(top, "@"), fname, rname)
-        fd = sys_call(437, AT_FDCWD, q.encode(), ctypes.byref(how), ctypes.sizeof(how))
+        # A scoped lookup fails with EAGAIN when any rename on the machine races its "..";
+        # openat2(2) says to retry, and the other tests running alongside do rename.
+        for attempt in range(1000):
+            try:
+                fd = sys_call(437, AT_FDCWD, q.encode(), ctypes.byref(how), ctypes.sizeof(how))
+                break
+            except OSError as e:
+                if e.errno != errno.EAGAIN or attempt == 999:
+                    raise
         try:
             return "%s -> %s" % (DESC[0], show_stat(os.fstat(fd)))
         finally:
