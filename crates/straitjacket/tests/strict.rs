@@ -125,8 +125,12 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// A fresh directory of its own for each call: tests run in parallel, and two that shared
+/// one (the monitor's fixture did) removed each other's files.
 fn tmpdir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{n}"));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -440,7 +444,12 @@ fn monitor_outputs_time_and_random() {
     let t: u64 = text(&out.stdout).trim().parse().unwrap();
     assert!(t.abs_diff(now) < 60);
     let out = strict(&["--serve", p(&policy), probe, "random"], b"");
-    assert_eq!(text(&out.stdout).trim().len(), 128);
+    assert_eq!(
+        (out.status.code(), text(&out.stdout).trim().len()),
+        (Some(0), 128),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Without --serve there is no fd 3: the request fails, nothing else happens.
     let out = strict(&[probe, "time"], b"");
