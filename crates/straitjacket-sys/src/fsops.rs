@@ -310,6 +310,22 @@ pub fn truncate_fd(fd: BorrowedFd<'_>, len: i64) -> io::Result<()> {
     check(unsafe { libc::ftruncate(fd.as_raw_fd(), len) })
 }
 
+/// Sets or clears `O_NONBLOCK` on an open file.
+pub fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    // SAFETY: fcntl F_GETFL/F_SETFL take integers only.
+    let fl = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    if fl < 0 {
+        return Err(last_error());
+    }
+    let fl = if on {
+        fl | libc::O_NONBLOCK
+    } else {
+        fl & !libc::O_NONBLOCK
+    };
+    // SAFETY: as above.
+    check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl) })
+}
+
 /// `utimensat(dir, name, times, flags)`; `times` None: now.
 pub fn utimens_at(
     dir: BorrowedFd<'_>,

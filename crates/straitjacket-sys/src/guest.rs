@@ -687,26 +687,6 @@ pub fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Sets or clears `O_NONBLOCK`.
-pub fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
-    // SAFETY: fcntl F_GETFL/F_SETFL take integers.
-    unsafe {
-        let fl = libc::fcntl(fd, libc::F_GETFL);
-        if fl < 0 {
-            return Err(last_error());
-        }
-        let fl = if on {
-            fl | libc::O_NONBLOCK
-        } else {
-            fl & !libc::O_NONBLOCK
-        };
-        if libc::fcntl(fd, libc::F_SETFL, fl) < 0 {
-            return Err(last_error());
-        }
-    }
-    Ok(())
-}
-
 /// `poll` on `(fd, events)`; returns the `revents` of each, or all zero on timeout.
 pub fn poll(fds: &[(RawFd, i16)], timeout_ms: i32) -> io::Result<Vec<i16>> {
     let mut pfds: Vec<libc::pollfd> = fds

@@ -589,7 +589,7 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
         let e = child_failed();
         return Err(fail(e));
     }
-    set_nonblocking(&err_r).map_err(|e| fail(parent("fcntl")(e)))?;
+    crate::fsops::set_nonblocking(err_r.as_fd(), true).map_err(|e| fail(parent("fcntl")(e)))?;
 
     let n = plan.listener_fd();
     let start = Instant::now();
@@ -631,19 +631,6 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
         listener,
         errors: err_r,
     })
-}
-
-fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
-    // SAFETY: F_GETFL/F_SETFL take integers only.
-    let r = unsafe {
-        let fl = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-        libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK)
-    };
-    if r < 0 {
-        Err(last_error())
-    } else {
-        Ok(())
-    }
 }
 
 /// What the child uses besides the plan, computed before fork.

@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -469,7 +469,7 @@ pub fn run(a: StrictArgs) -> Result<(), Failure> {
         deadline,
     });
     if let Some(c) = &conn {
-        let _ = guest::set_nonblocking(c.fd.as_raw_fd(), true);
+        let _ = straitjacket_sys::fsops::set_nonblocking(c.fd.as_fd(), true);
     }
     let mut monitor = monitor;
     let end = loop {

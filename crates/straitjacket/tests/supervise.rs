@@ -451,6 +451,46 @@ fn workers_blocked_for_callers_that_left_are_released() {
 }
 
 #[test]
+fn a_lease_holds_up_only_the_call_it_conflicts_with() {
+    // The program leases a file of its own; an open and a truncate of it from another of its
+    // processes wait for the lease (they go to a worker), while a third process's calls are
+    // answered meanwhile, in the same order as bare. The supervisor used to wait for the
+    // lease itself: every other call, and the --timeout, waited with it, until the kernel
+    // broke the lease by force 45 s later.
+    if !have_python() {
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/supervise/lease.py");
+    let t = TempDir::new("lease");
+    let run = |sandboxed: bool| {
+        let dir = t.join(if sandboxed { "under" } else { "bare" });
+        std::fs::create_dir_all(&dir).unwrap();
+        let dir = dir.to_str().unwrap().to_string();
+        let mut c = Command::new("timeout");
+        c.arg("100");
+        if sandboxed {
+            c.args([SJ, "run", "--timeout", "60s", "--allow-write", &dir]);
+            c.args(["--allow-read", script, "--allow-exec", "/usr/bin", "--"]);
+        }
+        let o = c
+            .args([PY, script, &dir])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+        out(&o)
+    };
+    let bare = run(false);
+    assert_eq!(
+        bare,
+        "-- open\nother: answered\nholder: releasing\nwriter: opened, O_NONBLOCK False\n\
+         -- truncate\nother: answered\nholder: releasing\nwriter: truncated to 1\n\
+         -- nonblocking open\nerrno 11\nholder: releasing\n"
+    );
+    assert_eq!(run(true), bare);
+}
+
+#[test]
 fn file_calls_answer_as_the_kernel_does() {
     // Random sequences of file calls (opens with their flags, openat2 with each RESOLVE_
     // flag, stat, mkdir, mknod, rmdir, unlink, rename and renameat2's flags, link, symlink,

@@ -348,8 +348,8 @@ pub struct FsRequest {
     /// The symlink text (symlink), `struct open_how` (openat2), or the times.
     pub extra: Vec<u8>,
     pub umask: u32,
-    /// Carried out by the main loop: an open that may block (a FIFO, a device, a socket)
-    /// is deferred to a worker instead.
+    /// Carried out by the main loop: an open that may block (a FIFO, a device, a socket),
+    /// or an open or truncate that would wait for a lease, is deferred to a worker instead.
     pub inline: bool,
 }
 
@@ -743,7 +743,8 @@ impl FsRules {
                 if m.mode & 0o170000 != 0o100000 {
                     return Err(done(Outcome::Errno(EINVAL)));
                 }
-                let opened = reopen(fd, libc_o::WRONLY | libc_o::NONBLOCK, m)?;
+                // truncate(2) waits for a lease to break as an open for writing does.
+                let opened = unleased(req.inline, libc_o::WRONLY, |fl| reopen(fd, fl, m))?;
                 fsops::truncate_fd(opened.as_fd(), len).map_err(errno)?;
                 done(Outcome::Value(0))
             }
@@ -848,7 +849,10 @@ impl FsRules {
                     )
                     .map_err(errno)?
                 } else {
-                    reopen_with(fd, kflags, mode & !req.umask, m)?
+                    let regular = kind == 0o100000;
+                    unleased(req.inline && regular, kflags, |fl| {
+                        reopen_with(fd, fl, mode & !req.umask, m)
+                    })?
                 };
                 Ok(done(Outcome::Fd {
                     fd: opened,
@@ -868,9 +872,11 @@ impl FsRules {
                     return Err(refused(EACCES));
                 }
                 let name = f.name.as_ref().expect("a missing entry has a name");
-                let opened =
-                    fsops::open_at(f.dir.as_fd(), name, kflags, mode & !req.umask & 0o7777)
-                        .map_err(errno)?;
+                // Without O_EXCL the file may have been made meanwhile, and be leased.
+                let opened = unleased(req.inline, kflags, |fl| {
+                    fsops::open_at(f.dir.as_fd(), name, fl, mode & !req.umask & 0o7777)
+                        .map_err(errno)
+                })?;
                 Ok(done(Outcome::Fd {
                     fd: opened,
                     cloexec,
@@ -1044,6 +1050,35 @@ fn reopen_with(handle: &OwnedFd, flags: i32, mode: u32, m: &Meta) -> Result<Owne
         return Err(refused(EACCES));
     }
     Ok(fd)
+}
+
+/// Opens a file that a lease may be held on, without the main loop waiting for it. An open
+/// that conflicts with a lease waits until its holder gives it up, up to
+/// `/proc/sys/fs/lease-break-time` (45 s by default; fcntl(2), "Leases"), and the program
+/// holds leases on its own files: the main loop waiting would hold up every other call and
+/// the `--timeout` with it. So `inline` the open is tried with O_NONBLOCK, which fails with
+/// EWOULDBLOCK instead of waiting, and then goes to a worker, which waits as the kernel
+/// would have; an O_NONBLOCK the caller did not ask for is cleared again. `open` gets the
+/// flags.
+fn unleased(
+    inline: bool,
+    flags: i32,
+    open: impl Fn(i32) -> Result<OwnedFd, Verdict>,
+) -> Result<OwnedFd, Verdict> {
+    if !inline || flags & libc_o::NONBLOCK != 0 {
+        return open(flags);
+    }
+    match open(flags | libc_o::NONBLOCK) {
+        Ok(fd) => {
+            fsops::set_nonblocking(fd.as_fd(), false).map_err(errno)?;
+            Ok(fd)
+        }
+        Err(Verdict {
+            outcome: Outcome::Errno(walk::EAGAIN),
+            ..
+        }) => Err(done(Outcome::Defer)),
+        Err(v) => Err(v),
+    }
 }
 
 fn reopen(handle: &OwnedFd, flags: i32, m: &Meta) -> Result<OwnedFd, Verdict> {

@@ -714,7 +714,8 @@ impl Supervisor<'_> {
             report: self.report,
         };
         // File calls are quick and done here; one that may block (an open of a FIFO or a
-        // device, any network call) goes to a worker.
+        // device, an open or truncate that would wait for a lease, any network call) goes
+        // to a worker.
         let job = match &job.work {
             Work::Fs(_) => pool::run_inline(job),
             Work::Net(_) => Some(job),
