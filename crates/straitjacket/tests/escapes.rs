@@ -241,6 +241,37 @@ fn path_calls_the_supervisor_does_not_carry_out_are_refused_under_fs_rules() {
 }
 
 #[test]
+fn a_rename_mid_walk_does_not_lead_out_of_the_write_tree() {
+    // A program with a write tree moves a directory up while the supervisor walks a path
+    // through it: the `..` that follow lead out of the tree, to a file beside it that no rule
+    // allows. (Until 2026-11-29 this read the file: the walk judged an absolute path by the
+    // names it went down, and a worker walks while the main loop carries out renames.)
+    let d = TempDir::new("renamerace");
+    let p = d.build("rename_race");
+    d.write("secret", "the secret");
+    let w = d.path().join("w");
+    std::fs::create_dir_all(&w).unwrap();
+    std::fs::set_permissions(&w, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let w = w.to_str().unwrap();
+    // Unconfined, the kernel's own walk of the path leaves a far smaller window: the race is
+    // rarely won there, and reading the file would prove nothing about the supervisor.
+    must_escape("rename_race", &bare(d.path(), &p, &[w, "20000"]), |o| {
+        matches!(o, Outcome::Other(s) if s.contains("never won"))
+            .then(|| "the kernel's own walk is too quick to race here".to_owned())
+    });
+    for how in [&[][..], &["--fs-supervisor-only"][..]] {
+        let mut args = vec!["--allow-write", w];
+        args.extend(how);
+        args.extend(["--", &p, w, "200000"]);
+        must_be(
+            "rename_race",
+            &sj(d.path(), &args),
+            Outcome::Contained(EACCES),
+        );
+    }
+}
+
+#[test]
 fn i386_socketcall_does_not_pass_the_net_rules() {
     // Where a policy admits i386, `socketcall` (the i386 ABI's multiplexed socket call) would
     // connect around the supervisor's address check: under `net` rules it answers ENOSYS.

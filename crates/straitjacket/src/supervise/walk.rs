@@ -254,6 +254,14 @@ pub fn resolve(
                     if c.len() > 1 {
                         c.pop();
                     }
+                    // The chain is the way down by name. A rename meanwhile (by the program,
+                    // while a worker walks) can put a directory on it elsewhere, and `..`
+                    // then leads off the chain — out of the tree whose rules the chain
+                    // would grant. From here where the walk stands is found by climbing its
+                    // real parents instead (`chain: None`).
+                    if c.last().map(|&(id, _)| id) != Some(up_meta.id) {
+                        chain = None;
+                    }
                 }
             }
             continue;
@@ -665,6 +673,57 @@ mod tests {
             seen.iter().all(|&(ok, caught)| ok > 0 && caught > 0),
             "{seen:?}"
         );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// The chain a walk from the root returns names the directory the walk really ended in,
+    /// even when a rename moved a directory on the way up from under it (a rule's grant is
+    /// judged by the chain: a chain that said "still inside" would grant what is outside).
+    #[test]
+    fn a_rename_race_never_leaves_a_chain_that_is_not_the_way_taken() {
+        let d = tree();
+        std::fs::create_dir_all(d.join("w/a/b/c/d")).unwrap();
+        let root = open(Path::new("/"));
+        let (deep, high) = (d.join("w/a/b/c/d"), d.join("w/d"));
+        let path = format!("{}/w/a/b/c/d/../../x", d.display());
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let (mut kept, mut dropped, mut wrong) = (0u32, 0u32, None);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::fs::rename(&deep, &high);
+                    let _ = std::fs::rename(&high, &deep);
+                }
+            });
+            for _ in 0..500_000 {
+                let Ok(f) = resolve(
+                    &root,
+                    root.as_fd(),
+                    path.as_bytes(),
+                    true,
+                    Mode::default(),
+                    me(),
+                ) else {
+                    continue;
+                };
+                let real = fsops::meta(f.dir.as_fd()).unwrap().id;
+                match f.chain {
+                    Some(c) if c.last().map(|l| l.0) == Some(real) => kept += 1,
+                    Some(c) => {
+                        wrong = Some((c, real));
+                        break;
+                    }
+                    None => dropped += 1,
+                }
+                if kept >= 1000 && dropped >= 10 {
+                    break;
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        assert!(wrong.is_none(), "a chain ending elsewhere than {wrong:?}");
+        // Not vacuous: the race was both lost and won.
+        assert!(kept > 0 && dropped > 0, "kept {kept}, dropped {dropped}");
         std::fs::remove_dir_all(&d).unwrap();
     }
 
