@@ -315,8 +315,10 @@ pub fn resolve(
             if links > MAX_SYMLINKS {
                 return Err(fail(ELOOP, cur.reached()));
             }
+            // The text of the link just inspected, through its own fd: by name it could be
+            // another entry by now.
             let text =
-                fsops::readlink_at(cur.as_fd(), &name).map_err(|e| fail(errno_of(&e), None))?;
+                fsops::readlink_at(entry.as_fd(), c"").map_err(|e| fail(errno_of(&e), None))?;
             if text.is_empty() {
                 return Err(fail(ENOENT, cur.reached()));
             }
@@ -724,6 +726,51 @@ mod tests {
         assert!(wrong.is_none(), "a chain ending elsewhere than {wrong:?}");
         // Not vacuous: the race was both lost and won.
         assert!(kept > 0 && dropped > 0, "kept {kept}, dropped {dropped}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// A symlink swapped for a file while the walk is at it: the walk follows the link it
+    /// looked at or reaches the file — never reads the text of what is there by then (by
+    /// name, a file there answered EINVAL, which no lookup of the kernel's gives).
+    #[test]
+    fn a_symlink_swapped_mid_walk_is_followed_as_it_was_seen() {
+        let d = tree();
+        std::fs::write(d.join("target"), "t").unwrap();
+        std::os::unix::fs::symlink("target", d.join("l")).unwrap();
+        std::fs::write(d.join("other"), "o").unwrap();
+        let root = open(Path::new("/"));
+        let dir = open(&d);
+        let id = |p: &str| {
+            let (dev, ino) = id_of(&d.join(p));
+            fsops::FileId { dev, ino }
+        };
+        let (target, other) = (id("target"), id("other"));
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let (mut seen, mut wrong) = ([0u32; 2], None);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // RENAME_EXCHANGE: `l` is the link and the file by turns.
+                    let _ = fsops::rename_at(dir.as_fd(), c"l", dir.as_fd(), c"other", 2);
+                }
+            });
+            for _ in 0..200_000 {
+                match walked(&root, &d, "l", Mode::default()) {
+                    Ok(got) if got == target => seen[0] += 1,
+                    Ok(got) if got == other => seen[1] += 1,
+                    got => {
+                        wrong = Some(got);
+                        break;
+                    }
+                }
+                if seen.iter().all(|&n| n >= 1000) {
+                    break;
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        assert_eq!(wrong, None);
+        assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
         std::fs::remove_dir_all(&d).unwrap();
     }
 
