@@ -1,6 +1,6 @@
 //! Compile time: import (OCI JSON to policy text, for a JSON profile), parse + resolve, and
-//! compile, each timed alone. With no argument, Docker's default profile from the shared
-//! corpus (x86_64 + i386 + x32, as runc loads it). For a JSON profile, libseccomp's time to
+//! compile, each timed alone. With no argument, Docker's default profile from the
+//! repository's corpus (x86_64 + i386 + x32, as runc loads it). For a JSON profile, libseccomp's time to
 //! build the same filter is measured in the same run (`tools/bench/lsc_export.py --time`).
 //! `cargo bench -p straitjacket-policy --bench compile [-- POLICY.sj|PROFILE.json …]`
 
@@ -35,7 +35,7 @@ fn main() {
         .collect();
     if args.is_empty() {
         let corpus = std::env::var("STRAITJACKET_CORPUS").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").to_string()
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/corpus").to_string()
         });
         args.push(format!("{corpus}/moby-default.json"));
     }

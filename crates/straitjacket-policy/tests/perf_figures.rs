@@ -1,9 +1,8 @@
-//! The deterministic performance figures of issue 9 on Docker's default profile, guarded so
+//! The deterministic performance figures on Docker's default profile, guarded so
 //! a change that regresses them fails: BPF instructions executed per syscall (the emulator,
 //! every syscall of each ABI's table, arguments 0) and the kernel action cache's coverage.
 //! Timings live in the benchmarks (BENCHMARKS.md), never here.
 
-use std::path::PathBuf;
 
 use straitjacket_policy::arch::Arch;
 use straitjacket_policy::compile::{compile, report::report};
@@ -12,12 +11,7 @@ use straitjacket_policy::resolve::{resolve_text, Options};
 
 #[test]
 fn docker_default_keeps_its_instruction_counts_and_cache_coverage() {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/moby-default.json");
-    let Ok(json) = std::fs::read_to_string(&path) else {
-        eprintln!("{} not found: skipped", path.display());
-        return;
-    };
+    let json = straitjacket_testkit::corpus_file("moby-default.json");
     let iopts = oci::Options {
         native: Arch::X86_64,
         caps: None,

@@ -646,25 +646,27 @@ mod tests {
     /// it (root only: changing ids and groups needs CAP_SETUID/CAP_SETGID).
     #[test]
     fn reads_back_an_identity_it_took() {
-        // SAFETY: geteuid cannot fail.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipped: needs root to change its ids and groups");
-            return;
-        }
-        let outcome = crate::process::in_child(|| {
-            let want = FsCreds {
-                fsuid: 1234,
-                fsgid: 4321,
-                groups: vec![7, 20, 100],
-                cap_eff: own_creds().unwrap().cap_eff & 0x3f,
-            };
-            set_thread_creds(&want).unwrap();
-            let got = own_creds().unwrap();
-            let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
-            i32::from(got != want || Some(got) != parse_status_creds(&status))
-        })
-        .unwrap();
-        assert_eq!(outcome, crate::process::ChildOutcome::Exited(0));
+        straitjacket_testkit::alone(|| {
+            // SAFETY: geteuid cannot fail.
+            if unsafe { libc::geteuid() } != 0 {
+                straitjacket_testkit::skip("needs root to change its ids and groups");
+                return;
+            }
+            let outcome = crate::process::in_child(|| {
+                let want = FsCreds {
+                    fsuid: 1234,
+                    fsgid: 4321,
+                    groups: vec![7, 20, 100],
+                    cap_eff: own_creds().unwrap().cap_eff & 0x3f,
+                };
+                set_thread_creds(&want).unwrap();
+                let got = own_creds().unwrap();
+                let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+                i32::from(got != want || Some(got) != parse_status_creds(&status))
+            })
+            .unwrap();
+            assert_eq!(outcome, crate::process::ChildOutcome::Exited(0));
+        });
     }
 
     fn cstr(s: &str) -> std::ffi::CString {

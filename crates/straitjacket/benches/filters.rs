@@ -191,7 +191,7 @@ fn main() {
             "docker-default",
             PathBuf::from(
                 std::env::var("STRAITJACKET_CORPUS")
-                    .unwrap_or_else(|_| repo().join("../shared/corpus").display().to_string()),
+                    .unwrap_or_else(|_| repo().join("testdata/corpus").display().to_string()),
             )
             .join("moby-default.json"),
             "x86_64,x86,x32",

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use straitjacket_testkit::alone;
 
 use straitjacket_policy::bpf::Assembler;
 use straitjacket_policy::Action;
@@ -200,80 +201,77 @@ fn usage_errors_exit_2() {
     assert!(stderr(&o).starts_with("straitjacket: /nonexistent/filter.bpf: no such file"));
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
-}
+use straitjacket_testkit::is_root;
 
 #[test]
 fn dump_reads_a_running_process() {
-    if !is_root() {
-        eprintln!("skipped: bpf dump needs CAP_SYS_ADMIN (run the tests as root)");
-        return;
-    }
-    let mut a = Assembler::new();
-    a.ld_nr()
-        .jeq(0xffff, "deny", "ok")
-        .label("deny")
-        .ret(Action::Errno(1))
-        .label("ok")
-        .ret(Action::Allow);
-    let records = a.assemble().unwrap().to_raw_records();
-    let child = fork_child(move || {
-        if prctl::set_no_new_privs().is_err()
-            || seccomp::install(&records, seccomp::FilterFlags::NONE).is_err()
-        {
-            return 1;
+    alone(|| {
+        if !is_root() {
+            straitjacket_testkit::skip("bpf dump needs CAP_SYS_ADMIN (run the tests as root)");
+            return;
         }
-        loop {
-            std::thread::sleep(std::time::Duration::from_secs(1));
+        let mut a = Assembler::new();
+        a.ld_nr()
+            .jeq(0xffff, "deny", "ok")
+            .label("deny")
+            .ret(Action::Errno(1))
+            .label("ok")
+            .ret(Action::Allow);
+        let records = a.assemble().unwrap().to_raw_records();
+        let child = fork_child(move || {
+            if prctl::set_no_new_privs().is_err()
+                || seccomp::install(&records, seccomp::FilterFlags::NONE).is_err()
+            {
+                return 1;
+            }
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        })
+        .unwrap();
+        let status = format!("/proc/{}/status", child.pid());
+        for _ in 0..500 {
+            if std::fs::read_to_string(&status)
+                .unwrap_or_default()
+                .contains("Seccomp_filters:\t1")
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
-    })
-    .unwrap();
-    let status = format!("/proc/{}/status", child.pid());
-    for _ in 0..500 {
-        if std::fs::read_to_string(&status)
-            .unwrap_or_default()
-            .contains("Seccomp_filters:\t1")
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let pid = child.pid().to_string();
-    let o = sj(&["bpf", "dump", &pid]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(
-        stdout(&o),
-        "filter 0:\n0000: ld [nr]\n0001: jeq #0xffff, 2, 3\n0002: ret ERRNO(1)\n0003: ret ALLOW\n"
-    );
-    // Without privileges: one clear line, exit 1.
-    if std::path::Path::new("/usr/bin/setpriv").exists() {
-        let o = Command::new("/usr/bin/setpriv")
-            .args([
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                BIN,
-                "bpf",
-                "dump",
-                &pid,
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-        let err = stderr(&o);
-        assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(
-            err.starts_with(&format!(
-                "straitjacket: bpf dump {pid}: reading seccomp filters needs CAP_SYS_ADMIN (run as root)"
-            )),
-            "{err}"
+        let pid = child.pid().to_string();
+        let o = sj(&["bpf", "dump", &pid]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(
+            stdout(&o),
+            "filter 0:\n0000: ld [nr]\n0001: jeq #0xffff, 2, 3\n0002: ret ERRNO(1)\n0003: ret ALLOW\n"
         );
-    }
-    child.kill().unwrap();
+        // Without privileges: one clear line, exit 1.
+        if std::path::Path::new("/usr/bin/setpriv").exists() {
+            let o = Command::new("/usr/bin/setpriv")
+                .args([
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    BIN,
+                    "bpf",
+                    "dump",
+                    &pid,
+                ])
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+            let err = stderr(&o);
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(
+                err.starts_with(&format!(
+                    "straitjacket: bpf dump {pid}: reading seccomp filters needs CAP_SYS_ADMIN (run as root)"
+                )),
+                "{err}"
+            );
+        }
+        child.kill().unwrap();
+    });
 }
 
 #[test]

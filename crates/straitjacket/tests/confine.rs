@@ -299,7 +299,7 @@ fn namespaces_for_everyone() {
     // Outside /tmp, which --private-tmp replaces.
     let dst = PathBuf::from("/mnt");
     if !dst.is_dir() {
-        eprintln!("skipping: no /mnt to bind on");
+        straitjacket_testkit::skip("no /mnt to bind on");
         return;
     }
     std::fs::write(src.join("f"), "bound\n").unwrap();

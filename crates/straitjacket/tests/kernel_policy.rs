@@ -11,6 +11,7 @@
 
 use std::io::Read;
 use std::os::unix::net::UnixStream;
+use straitjacket_testkit::alone;
 
 use straitjacket_policy::arch::{Arch, X32_SYSCALL_BIT};
 use straitjacket_policy::bpf::vm;
@@ -222,93 +223,97 @@ fn cases_for(rng: &mut Rng, policy: &Policy) -> Vec<Case> {
 
 #[test]
 fn compiled_policies_decide_in_the_kernel_as_the_rules_say() {
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
-    let mut checked = 0;
-    for round in 0..150 {
-        let text = random_policy(&mut rng);
-        let opts = Options {
-            native: Arch::X86_64,
-        };
-        let resolved = match resolve_text("random.sj", &text, &opts) {
-            Ok((_, r)) => r,
-            Err((s, d)) => panic!(
-                "round {round}: generated policy rejected:\n{text}\n{}",
-                d.iter().map(|d| d.render(&s)).collect::<String>()
-            ),
-        };
-        let policy = resolved.policy;
-        let prog = compile(&policy).unwrap();
-        let (tagged_prog, by_tag) = tagged(&prog);
-        let cases = cases_for(&mut rng, &policy);
-        let tags = kernel_tags(&tagged_prog, &cases);
-        for (c, tag) in cases.iter().zip(tags) {
-            let kernel = *by_tag
-                .get(&tag)
-                .unwrap_or_else(|| panic!("round {round}: unknown tag {tag} for {c:?}\n{text}"));
-            let meaning = eval::eval(&policy, &c.data());
-            let emulated = vm::run(&prog, &c.data()).action();
-            assert_eq!(
-                kernel, meaning,
-                "round {round}: kernel vs rules for {c:x?}\n{text}"
-            );
-            assert_eq!(
-                emulated, meaning,
-                "round {round}: emulator vs rules for {c:x?}\n{text}"
-            );
-            checked += 1;
+    alone(|| {
+        let mut rng = Rng(0x5eed_1234_abcd_0001);
+        let mut checked = 0;
+        for round in 0..150 {
+            let text = random_policy(&mut rng);
+            let opts = Options {
+                native: Arch::X86_64,
+            };
+            let resolved = match resolve_text("random.sj", &text, &opts) {
+                Ok((_, r)) => r,
+                Err((s, d)) => panic!(
+                    "round {round}: generated policy rejected:\n{text}\n{}",
+                    d.iter().map(|d| d.render(&s)).collect::<String>()
+                ),
+            };
+            let policy = resolved.policy;
+            let prog = compile(&policy).unwrap();
+            let (tagged_prog, by_tag) = tagged(&prog);
+            let cases = cases_for(&mut rng, &policy);
+            let tags = kernel_tags(&tagged_prog, &cases);
+            for (c, tag) in cases.iter().zip(tags) {
+                let kernel = *by_tag.get(&tag).unwrap_or_else(|| {
+                    panic!("round {round}: unknown tag {tag} for {c:?}\n{text}")
+                });
+                let meaning = eval::eval(&policy, &c.data());
+                let emulated = vm::run(&prog, &c.data()).action();
+                assert_eq!(
+                    kernel, meaning,
+                    "round {round}: kernel vs rules for {c:x?}\n{text}"
+                );
+                assert_eq!(
+                    emulated, meaning,
+                    "round {round}: emulator vs rules for {c:x?}\n{text}"
+                );
+                checked += 1;
+            }
         }
-    }
-    assert!(checked > 2000, "only {checked} calls checked");
+        assert!(checked > 2000, "only {checked} calls checked");
+    });
 }
 
 /// DESIGN.md's ftrace seed, compiled and installed: fd 0 reads and fd 1 writes work, a write
 /// to fd 2 kills the process.
 #[test]
 fn the_ftrace_seed_is_enforced() {
-    let seed = "{ \"sys_read\", \"fd == 0\" },\n{ \"sys_write\", \"fd == 1\" },\n{ \"sys_sigreturn\", \"1\" },\n{ \"sys_gettimeofday\", \"tz == NULL\" },\n";
-    let (_, resolved) = resolve_text(
-        "seed",
-        seed,
-        &Options {
-            native: Arch::X86_64,
-        },
-    )
-    .map_err(|_| "seed rejected")
-    .unwrap();
-    let records = compile(&resolved.policy).unwrap().to_raw_records();
-    // The seed allows nothing else: the call after the write (or the write to fd 2) is killed.
-    for (target_fd, expect_output) in [(1, "through fd 1\n"), (2, "")] {
-        let (mut ours, theirs) = UnixStream::pair().unwrap();
-        let records = records.clone();
-        let outcome = in_child(move || {
-            use std::os::fd::AsRawFd;
-            // Make fd 1 and fd 2 the socket, so the test sees what reaches them.
-            // SAFETY: dup2 on descriptors this child owns.
-            unsafe {
-                libc::dup2(theirs.as_raw_fd(), 1);
-                libc::dup2(theirs.as_raw_fd(), 2);
-            }
-            if prctl::set_no_new_privs().is_err()
-                || seccomp::install(&records, seccomp::FilterFlags::NONE).is_err()
-            {
-                return 99;
-            }
-            let msg = b"through fd 1\n";
-            // SAFETY: writes a buffer we own.
-            unsafe { libc::syscall(libc::SYS_write, target_fd, msg.as_ptr(), msg.len()) };
-            // SAFETY: a plain syscall without memory arguments; the seed kills the caller.
-            unsafe { libc::syscall(libc::SYS_getpid) };
-            0
-        })
+    alone(|| {
+        let seed = "{ \"sys_read\", \"fd == 0\" },\n{ \"sys_write\", \"fd == 1\" },\n{ \"sys_sigreturn\", \"1\" },\n{ \"sys_gettimeofday\", \"tz == NULL\" },\n";
+        let (_, resolved) = resolve_text(
+            "seed",
+            seed,
+            &Options {
+                native: Arch::X86_64,
+            },
+        )
+        .map_err(|_| "seed rejected")
         .unwrap();
-        assert_eq!(
-            outcome,
-            ChildOutcome::Signaled(libc::SIGSYS),
-            "fd {target_fd}"
-        );
-        ours.set_nonblocking(true).unwrap();
-        let mut got = String::new();
-        let _ = ours.read_to_string(&mut got);
-        assert_eq!(got, expect_output, "fd {target_fd}");
-    }
+        let records = compile(&resolved.policy).unwrap().to_raw_records();
+        // The seed allows nothing else: the call after the write (or the write to fd 2) is killed.
+        for (target_fd, expect_output) in [(1, "through fd 1\n"), (2, "")] {
+            let (mut ours, theirs) = UnixStream::pair().unwrap();
+            let records = records.clone();
+            let outcome = in_child(move || {
+                use std::os::fd::AsRawFd;
+                // Make fd 1 and fd 2 the socket, so the test sees what reaches them.
+                // SAFETY: dup2 on descriptors this child owns.
+                unsafe {
+                    libc::dup2(theirs.as_raw_fd(), 1);
+                    libc::dup2(theirs.as_raw_fd(), 2);
+                }
+                if prctl::set_no_new_privs().is_err()
+                    || seccomp::install(&records, seccomp::FilterFlags::NONE).is_err()
+                {
+                    return 99;
+                }
+                let msg = b"through fd 1\n";
+                // SAFETY: writes a buffer we own.
+                unsafe { libc::syscall(libc::SYS_write, target_fd, msg.as_ptr(), msg.len()) };
+                // SAFETY: a plain syscall without memory arguments; the seed kills the caller.
+                unsafe { libc::syscall(libc::SYS_getpid) };
+                0
+            })
+            .unwrap();
+            assert_eq!(
+                outcome,
+                ChildOutcome::Signaled(libc::SIGSYS),
+                "fd {target_fd}"
+            );
+            ours.set_nonblocking(true).unwrap();
+            let mut got = String::new();
+            let _ = ours.read_to_string(&mut got);
+            assert_eq!(got, expect_output, "fd {target_fd}");
+        }
+    });
 }

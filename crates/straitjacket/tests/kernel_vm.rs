@@ -14,6 +14,7 @@ use straitjacket_policy::Action;
 use straitjacket_sys::process::{in_child, ChildOutcome};
 use straitjacket_sys::testing::{native_audit_arch, probe, Probe};
 use straitjacket_sys::{prctl, seccomp};
+use straitjacket_testkit::alone;
 
 const SIGSYS: i32 = 31;
 const ENOSYS: i32 = 38;
@@ -101,41 +102,45 @@ fn agree(p: &Program, call: Probe, args: [u64; 6]) -> Action {
 
 #[test]
 fn dispatch_on_the_syscall_number() {
-    let mut a = prologue();
-    for (i, call) in Probe::ALL.iter().enumerate() {
-        let next = format!("n{i}");
-        a.jeq(call.nr() as u32, Target::Next, next.as_str())
-            .ret(Action::Errno(10 + i as u16))
-            .label(&next);
-    }
-    a.ret(Action::KillProcess);
-    let p = a.assemble().unwrap();
-    for (i, call) in Probe::ALL.iter().enumerate() {
-        assert_eq!(agree(&p, *call, [0; 6]), Action::Errno(10 + i as u16));
-    }
+    alone(|| {
+        let mut a = prologue();
+        for (i, call) in Probe::ALL.iter().enumerate() {
+            let next = format!("n{i}");
+            a.jeq(call.nr() as u32, Target::Next, next.as_str())
+                .ret(Action::Errno(10 + i as u16))
+                .label(&next);
+        }
+        a.ret(Action::KillProcess);
+        let p = a.assemble().unwrap();
+        for (i, call) in Probe::ALL.iter().enumerate() {
+            assert_eq!(agree(&p, *call, [0; 6]), Action::Errno(10 + i as u16));
+        }
+    });
 }
 
 #[test]
 fn actions_are_what_the_kernel_does() {
-    for action in [
-        Action::Allow,
-        Action::Log,
-        Action::Errno(0),
-        Action::Errno(1),
-        Action::Errno(255),
-        Action::Trap(3),
-        Action::KillThread,
-        Action::KillProcess,
-        Action::Trace(7),
-        Action::Notify,
-    ] {
-        let mut a = prologue();
-        a.ret(action);
-        assert_eq!(
-            agree(&a.assemble().unwrap(), Probe::Getppid, [0; 6]),
-            action
-        );
-    }
+    alone(|| {
+        for action in [
+            Action::Allow,
+            Action::Log,
+            Action::Errno(0),
+            Action::Errno(1),
+            Action::Errno(255),
+            Action::Trap(3),
+            Action::KillThread,
+            Action::KillProcess,
+            Action::Trace(7),
+            Action::Notify,
+        ] {
+            let mut a = prologue();
+            a.ret(action);
+            assert_eq!(
+                agree(&a.assemble().unwrap(), Probe::Getppid, [0; 6]),
+                action
+            );
+        }
+    });
 }
 
 /// Interesting 32-bit words: bounds, signs, and common constants.
@@ -156,65 +161,69 @@ const WORDS: [u32; 12] = [
 
 #[test]
 fn comparisons_on_argument_words() {
-    let ops = [JmpOp::Jeq, JmpOp::Jgt, JmpOp::Jge, JmpOp::Jset];
-    let mut tested = 0;
-    for arg in 0..6 {
-        for hi in [false, true] {
-            for (j, op) in ops.iter().enumerate() {
-                // One program per (arg, word, op): taken → errno 20+j, not taken → 30+j.
-                let k = WORDS[(arg * 2 + usize::from(hi) + j) % WORDS.len()];
-                let mut a = prologue();
-                if hi {
-                    a.ld_arg_hi(arg);
-                } else {
-                    a.ld_arg_lo(arg);
-                }
-                a.jmp(*op, Src::K(k), Target::Next, "no")
-                    .ret(Action::Errno(20 + j as u16))
-                    .label("no")
-                    .ret(Action::Errno(30 + j as u16));
-                let p = a.assemble().unwrap();
-                for w in [k, k.wrapping_add(1), k.wrapping_sub(1), 0, u32::MAX] {
-                    let mut args = [0x5555_5555_aaaa_aaaa_u64; 6];
-                    let word = u64::from(w);
-                    // The other word of the argument must not matter.
-                    args[arg] = if hi {
-                        (word << 32) | 0x0000_0003
+    alone(|| {
+        let ops = [JmpOp::Jeq, JmpOp::Jgt, JmpOp::Jge, JmpOp::Jset];
+        let mut tested = 0;
+        for arg in 0..6 {
+            for hi in [false, true] {
+                for (j, op) in ops.iter().enumerate() {
+                    // One program per (arg, word, op): taken → errno 20+j, not taken → 30+j.
+                    let k = WORDS[(arg * 2 + usize::from(hi) + j) % WORDS.len()];
+                    let mut a = prologue();
+                    if hi {
+                        a.ld_arg_hi(arg);
                     } else {
-                        0x0000_0001_0000_0000 | word
-                    };
-                    agree(&p, Probe::Getppid, args);
-                    tested += 1;
+                        a.ld_arg_lo(arg);
+                    }
+                    a.jmp(*op, Src::K(k), Target::Next, "no")
+                        .ret(Action::Errno(20 + j as u16))
+                        .label("no")
+                        .ret(Action::Errno(30 + j as u16));
+                    let p = a.assemble().unwrap();
+                    for w in [k, k.wrapping_add(1), k.wrapping_sub(1), 0, u32::MAX] {
+                        let mut args = [0x5555_5555_aaaa_aaaa_u64; 6];
+                        let word = u64::from(w);
+                        // The other word of the argument must not matter.
+                        args[arg] = if hi {
+                            (word << 32) | 0x0000_0003
+                        } else {
+                            0x0000_0001_0000_0000 | word
+                        };
+                        agree(&p, Probe::Getppid, args);
+                        tested += 1;
+                    }
                 }
             }
         }
-    }
-    assert_eq!(tested, 240);
+        assert_eq!(tested, 240);
+    });
 }
 
 #[test]
 fn comparisons_with_x() {
-    // X = args[1].lo; compare args[0].lo with X.
-    for op in [JmpOp::Jeq, JmpOp::Jgt, JmpOp::Jge, JmpOp::Jset] {
-        let mut a = prologue();
-        a.ld_arg_lo(1)
-            .tax()
-            .ld_arg_lo(0)
-            .jmp(op, Src::X, Target::Next, "f")
-            .ret(Action::Errno(1))
-            .label("f")
-            .ret(Action::Errno(2));
-        let p = a.assemble().unwrap();
-        for (x, y) in [
-            (5u64, 5u64),
-            (6, 5),
-            (5, 6),
-            (0xffff_ffff, 1),
-            (0b1010, 0b0101),
-        ] {
-            agree(&p, Probe::Getuid, [x, y, 0, 0, 0, 0]);
+    alone(|| {
+        // X = args[1].lo; compare args[0].lo with X.
+        for op in [JmpOp::Jeq, JmpOp::Jgt, JmpOp::Jge, JmpOp::Jset] {
+            let mut a = prologue();
+            a.ld_arg_lo(1)
+                .tax()
+                .ld_arg_lo(0)
+                .jmp(op, Src::X, Target::Next, "f")
+                .ret(Action::Errno(1))
+                .label("f")
+                .ret(Action::Errno(2));
+            let p = a.assemble().unwrap();
+            for (x, y) in [
+                (5u64, 5u64),
+                (6, 5),
+                (5, 6),
+                (0xffff_ffff, 1),
+                (0b1010, 0b0101),
+            ] {
+                agree(&p, Probe::Getuid, [x, y, 0, 0, 0, 0]);
+            }
         }
-    }
+    });
 }
 
 /// `ld [args[0]]; <op> …; and #0xff; or #ERRNO; ret a` — the computed value comes back as the
@@ -231,115 +240,123 @@ fn alu_program(body: impl FnOnce(&mut Assembler)) -> Program {
 
 #[test]
 fn arithmetic_agrees() {
-    let ops = [
-        AluOp::Add,
-        AluOp::Sub,
-        AluOp::Mul,
-        AluOp::Div,
-        AluOp::And,
-        AluOp::Or,
-        AluOp::Xor,
-        AluOp::Lsh,
-        AluOp::Rsh,
-    ];
-    let pairs: [(u32, u32); 8] = [
-        (200, 7),
-        (0xffff_ffff, 2),
-        (0x8000_0001, 31),
-        (0x1234_5678, 3),
-        (0xdead_beef, 0x10),
-        (1, 32),
-        (0x8000_0000, 33),
-        (0xf0f0_f0f0, 0xffff_ffff),
-    ];
-    for op in ops {
-        for k in [1u32, 3, 17, 31] {
+    alone(|| {
+        let ops = [
+            AluOp::Add,
+            AluOp::Sub,
+            AluOp::Mul,
+            AluOp::Div,
+            AluOp::And,
+            AluOp::Or,
+            AluOp::Xor,
+            AluOp::Lsh,
+            AluOp::Rsh,
+        ];
+        let pairs: [(u32, u32); 8] = [
+            (200, 7),
+            (0xffff_ffff, 2),
+            (0x8000_0001, 31),
+            (0x1234_5678, 3),
+            (0xdead_beef, 0x10),
+            (1, 32),
+            (0x8000_0000, 33),
+            (0xf0f0_f0f0, 0xffff_ffff),
+        ];
+        for op in ops {
+            for k in [1u32, 3, 17, 31] {
+                let p = alu_program(|a| {
+                    a.alu(op, Src::K(k));
+                });
+                for (x, _) in pairs {
+                    agree(&p, Probe::Getegid, [u64::from(x), 0, 0, 0, 0, 0]);
+                }
+            }
             let p = alu_program(|a| {
-                a.alu(op, Src::K(k));
+                a.alu(op, Src::X);
             });
-            for (x, _) in pairs {
-                agree(&p, Probe::Getegid, [u64::from(x), 0, 0, 0, 0, 0]);
+            for (x, y) in pairs {
+                agree(&p, Probe::Getegid, [u64::from(x), u64::from(y), 0, 0, 0, 0]);
             }
         }
-        let p = alu_program(|a| {
-            a.alu(op, Src::X);
-        });
-        for (x, y) in pairs {
-            agree(&p, Probe::Getegid, [u64::from(x), u64::from(y), 0, 0, 0, 0]);
-        }
-    }
+    });
 }
 
 #[test]
 fn shift_by_x_of_32_or_more_takes_the_count_mod_32() {
-    let p = alu_program(|a| {
-        a.alu(AluOp::Lsh, Src::X);
+    alone(|| {
+        let p = alu_program(|a| {
+            a.alu(AluOp::Lsh, Src::X);
+        });
+        // 1 << 33 → 2 when the count is taken mod 32.
+        assert_eq!(
+            agree(&p, Probe::Gettid, [1, 33, 0, 0, 0, 0]),
+            Action::Errno(2)
+        );
+        assert_eq!(
+            agree(&p, Probe::Gettid, [3, 32, 0, 0, 0, 0]),
+            Action::Errno(3)
+        );
+        let p = alu_program(|a| {
+            a.alu(AluOp::Rsh, Src::X);
+        });
+        assert_eq!(
+            agree(&p, Probe::Gettid, [0x8000_0000, 0xffff_ffff, 0, 0, 0, 0]),
+            Action::Errno(1)
+        );
     });
-    // 1 << 33 → 2 when the count is taken mod 32.
-    assert_eq!(
-        agree(&p, Probe::Gettid, [1, 33, 0, 0, 0, 0]),
-        Action::Errno(2)
-    );
-    assert_eq!(
-        agree(&p, Probe::Gettid, [3, 32, 0, 0, 0, 0]),
-        Action::Errno(3)
-    );
-    let p = alu_program(|a| {
-        a.alu(AluOp::Rsh, Src::X);
-    });
-    assert_eq!(
-        agree(&p, Probe::Gettid, [0x8000_0000, 0xffff_ffff, 0, 0, 0, 0]),
-        Action::Errno(1)
-    );
 }
 
 #[test]
 fn division_by_x_zero_returns_zero() {
-    let p = alu_program(|a| {
-        a.alu(AluOp::Div, Src::X);
+    alone(|| {
+        let p = alu_program(|a| {
+            a.alu(AluOp::Div, Src::X);
+        });
+        // The filter returns 0 = SECCOMP_RET_KILL_THREAD: the (only) thread dies of SIGSYS.
+        assert_eq!(
+            agree(&p, Probe::Getpid, [10, 0, 0, 0, 0, 0]),
+            Action::KillThread
+        );
+        assert_eq!(
+            agree(&p, Probe::Getpid, [10, 0x1_0000_0000, 0, 0, 0, 0]),
+            Action::KillThread
+        );
+        assert_eq!(
+            agree(&p, Probe::Getpid, [10, 3, 0, 0, 0, 0]),
+            Action::Errno(3)
+        );
     });
-    // The filter returns 0 = SECCOMP_RET_KILL_THREAD: the (only) thread dies of SIGSYS.
-    assert_eq!(
-        agree(&p, Probe::Getpid, [10, 0, 0, 0, 0, 0]),
-        Action::KillThread
-    );
-    assert_eq!(
-        agree(&p, Probe::Getpid, [10, 0x1_0000_0000, 0, 0, 0, 0]),
-        Action::KillThread
-    );
-    assert_eq!(
-        agree(&p, Probe::Getpid, [10, 3, 0, 0, 0, 0]),
-        Action::Errno(3)
-    );
 }
 
 #[test]
 fn neg_scratch_memory_len_and_moves() {
-    let p = alu_program(|a| {
-        a.neg();
+    alone(|| {
+        let p = alu_program(|a| {
+            a.neg();
+        });
+        for x in [0u64, 1, 0x80, 0xffff_ffff] {
+            agree(&p, Probe::Getgid, [x, 0, 0, 0, 0, 0]);
+        }
+        let p = alu_program(|a| {
+            a.st(3)
+                .stx(15)
+                .ld_len()
+                .ldx_mem(3)
+                .alu(AluOp::Add, Src::X)
+                .st(4)
+                .ld_mem(15)
+                .tax()
+                .ld_mem(4)
+                .alu(AluOp::Xor, Src::X)
+                .ldx_len()
+                .alu(AluOp::Sub, Src::X)
+                .tax()
+                .txa();
+        });
+        for (x, y) in [(1u64, 2u64), (0xff, 0x1), (0x1234, 0x4321)] {
+            agree(&p, Probe::Getgid, [x, y, 0, 0, 0, 0]);
+        }
     });
-    for x in [0u64, 1, 0x80, 0xffff_ffff] {
-        agree(&p, Probe::Getgid, [x, 0, 0, 0, 0, 0]);
-    }
-    let p = alu_program(|a| {
-        a.st(3)
-            .stx(15)
-            .ld_len()
-            .ldx_mem(3)
-            .alu(AluOp::Add, Src::X)
-            .st(4)
-            .ld_mem(15)
-            .tax()
-            .ld_mem(4)
-            .alu(AluOp::Xor, Src::X)
-            .ldx_len()
-            .alu(AluOp::Sub, Src::X)
-            .tax()
-            .txa();
-    });
-    for (x, y) in [(1u64, 2u64), (0xff, 0x1), (0x1234, 0x4321)] {
-        agree(&p, Probe::Getgid, [x, y, 0, 0, 0, 0]);
-    }
 }
 
 /// A small xorshift, so the random programs are the same on every run.
@@ -419,28 +436,30 @@ fn tree(a: &mut Assembler, rng: &mut Rng, depth: u32, ids: &mut u16) {
 
 #[test]
 fn random_programs_agree() {
-    let mut rng = Rng(0x5eed_cafe_f00d_0001);
-    let mut actions = std::collections::BTreeSet::new();
-    for _ in 0..80 {
-        let mut a = prologue();
-        let mut ids = 0;
-        tree(&mut a, &mut rng, 4, &mut ids);
-        let p = a.assemble().unwrap();
-        for _ in 0..4 {
-            let call = Probe::ALL[rng.below(Probe::ALL.len())];
-            let mut args = [0u64; 6];
-            for x in &mut args {
-                *x = (u64::from(rng.word()) << 32) | u64::from(rng.word());
+    alone(|| {
+        let mut rng = Rng(0x5eed_cafe_f00d_0001);
+        let mut actions = std::collections::BTreeSet::new();
+        for _ in 0..80 {
+            let mut a = prologue();
+            let mut ids = 0;
+            tree(&mut a, &mut rng, 4, &mut ids);
+            let p = a.assemble().unwrap();
+            for _ in 0..4 {
+                let call = Probe::ALL[rng.below(Probe::ALL.len())];
+                let mut args = [0u64; 6];
+                for x in &mut args {
+                    *x = (u64::from(rng.word()) << 32) | u64::from(rng.word());
+                }
+                actions.insert(agree(&p, call, args));
             }
-            actions.insert(agree(&p, call, args));
         }
-    }
-    // The spread covers many paths.
-    assert!(
-        actions.len() > 30,
-        "only {} distinct actions",
-        actions.len()
-    );
+        // The spread covers many paths.
+        assert!(
+            actions.len() > 30,
+            "only {} distinct actions",
+            actions.len()
+        );
+    });
 }
 
 /// Does the kernel accept these records as a filter? (In a child, with NO_NEW_PRIVS.)
@@ -471,78 +490,80 @@ fn rec(code: u16, jt: u8, jf: u8, k: u32) -> [u8; 8] {
 
 #[test]
 fn the_checker_accepts_exactly_what_the_kernel_accepts() {
-    const RET_ALLOW: u16 = 0x06;
-    let allow = rec(RET_ALLOW, 0, 0, 0x7fff_0000);
-    let cases: Vec<(&str, Vec<[u8; 8]>)> = vec![
-        ("ret only", vec![allow]),
-        ("ld [60]", vec![rec(0x20, 0, 0, 60), allow]),
-        ("ld [64]", vec![rec(0x20, 0, 0, 64), allow]),
-        ("ld [2]", vec![rec(0x20, 0, 0, 2), allow]),
-        ("ld byte", vec![rec(0x30, 0, 0, 0), allow]),
-        ("ld ind", vec![rec(0x40, 0, 0, 0), allow]),
-        ("ldx msh", vec![rec(0xb1, 0, 0, 0), allow]),
-        ("ld len", vec![rec(0x80, 0, 0, 0), allow]),
-        ("div #0", vec![rec(0x34, 0, 0, 0), allow]),
-        ("div x", vec![rec(0x3c, 0, 0, 0), allow]),
-        ("mod #3", vec![rec(0x94, 0, 0, 3), allow]),
-        ("mod x", vec![rec(0x9c, 0, 0, 0), allow]),
-        ("lsh #31", vec![rec(0x64, 0, 0, 31), allow]),
-        ("lsh #32", vec![rec(0x64, 0, 0, 32), allow]),
-        ("rsh #32", vec![rec(0x74, 0, 0, 32), allow]),
-        ("st M[15]", vec![rec(0x02, 0, 0, 15), allow]),
-        ("st M[16]", vec![rec(0x02, 0, 0, 16), allow]),
-        ("ld M[0] unwritten", vec![rec(0x60, 0, 0, 0), allow]),
-        (
-            "st then ld",
-            vec![rec(0x02, 0, 0, 4), rec(0x60, 0, 0, 4), allow],
-        ),
-        (
-            "stored on one branch",
-            vec![
-                rec(0x15, 0, 1, 0),
-                rec(0x02, 0, 0, 2),
-                rec(0x60, 0, 0, 2),
-                allow,
-            ],
-        ),
-        (
-            "dead read after ret",
-            vec![allow, rec(0x60, 0, 0, 1), allow],
-        ),
-        (
-            "dead read after ja",
-            vec![rec(0x05, 0, 0, 1), rec(0x60, 0, 0, 1), allow],
-        ),
-        ("ja to last", vec![rec(0x05, 0, 0, 0), allow]),
-        ("ja past end", vec![rec(0x05, 0, 0, 1), allow]),
-        ("jeq jt past end", vec![rec(0x15, 1, 0, 0), allow]),
-        ("jeq jf past end", vec![rec(0x15, 0, 1, 0), allow]),
-        ("last not ret", vec![allow, rec(0x20, 0, 0, 0)]),
-        ("ret a", vec![rec(0x16, 0, 0, 0)]),
-        ("ret x (bad)", vec![rec(0x0e, 0, 0, 0)]),
-        (
-            "tax txa",
-            vec![rec(0x07, 0, 0, 0), rec(0x87, 0, 0, 0), allow],
-        ),
-        ("neg", vec![rec(0x84, 0, 0, 0), allow]),
-        ("unknown misc", vec![rec(0x27, 0, 0, 0), allow]),
-        ("max length", {
-            let mut v = vec![rec(0x00, 0, 0, 0); 4095];
-            v.push(allow);
-            v
-        }),
-        ("too long", {
-            let mut v = vec![rec(0x00, 0, 0, 0); 4096];
-            v.push(allow);
-            v
-        }),
-    ];
-    for (name, records) in cases {
-        let ours = Program::from_bytes(&records.concat()).is_ok();
-        assert_eq!(
-            ours,
-            kernel_accepts(&records),
-            "{name}: checker says {ours}, kernel disagrees"
-        );
-    }
+    alone(|| {
+        const RET_ALLOW: u16 = 0x06;
+        let allow = rec(RET_ALLOW, 0, 0, 0x7fff_0000);
+        let cases: Vec<(&str, Vec<[u8; 8]>)> = vec![
+            ("ret only", vec![allow]),
+            ("ld [60]", vec![rec(0x20, 0, 0, 60), allow]),
+            ("ld [64]", vec![rec(0x20, 0, 0, 64), allow]),
+            ("ld [2]", vec![rec(0x20, 0, 0, 2), allow]),
+            ("ld byte", vec![rec(0x30, 0, 0, 0), allow]),
+            ("ld ind", vec![rec(0x40, 0, 0, 0), allow]),
+            ("ldx msh", vec![rec(0xb1, 0, 0, 0), allow]),
+            ("ld len", vec![rec(0x80, 0, 0, 0), allow]),
+            ("div #0", vec![rec(0x34, 0, 0, 0), allow]),
+            ("div x", vec![rec(0x3c, 0, 0, 0), allow]),
+            ("mod #3", vec![rec(0x94, 0, 0, 3), allow]),
+            ("mod x", vec![rec(0x9c, 0, 0, 0), allow]),
+            ("lsh #31", vec![rec(0x64, 0, 0, 31), allow]),
+            ("lsh #32", vec![rec(0x64, 0, 0, 32), allow]),
+            ("rsh #32", vec![rec(0x74, 0, 0, 32), allow]),
+            ("st M[15]", vec![rec(0x02, 0, 0, 15), allow]),
+            ("st M[16]", vec![rec(0x02, 0, 0, 16), allow]),
+            ("ld M[0] unwritten", vec![rec(0x60, 0, 0, 0), allow]),
+            (
+                "st then ld",
+                vec![rec(0x02, 0, 0, 4), rec(0x60, 0, 0, 4), allow],
+            ),
+            (
+                "stored on one branch",
+                vec![
+                    rec(0x15, 0, 1, 0),
+                    rec(0x02, 0, 0, 2),
+                    rec(0x60, 0, 0, 2),
+                    allow,
+                ],
+            ),
+            (
+                "dead read after ret",
+                vec![allow, rec(0x60, 0, 0, 1), allow],
+            ),
+            (
+                "dead read after ja",
+                vec![rec(0x05, 0, 0, 1), rec(0x60, 0, 0, 1), allow],
+            ),
+            ("ja to last", vec![rec(0x05, 0, 0, 0), allow]),
+            ("ja past end", vec![rec(0x05, 0, 0, 1), allow]),
+            ("jeq jt past end", vec![rec(0x15, 1, 0, 0), allow]),
+            ("jeq jf past end", vec![rec(0x15, 0, 1, 0), allow]),
+            ("last not ret", vec![allow, rec(0x20, 0, 0, 0)]),
+            ("ret a", vec![rec(0x16, 0, 0, 0)]),
+            ("ret x (bad)", vec![rec(0x0e, 0, 0, 0)]),
+            (
+                "tax txa",
+                vec![rec(0x07, 0, 0, 0), rec(0x87, 0, 0, 0), allow],
+            ),
+            ("neg", vec![rec(0x84, 0, 0, 0), allow]),
+            ("unknown misc", vec![rec(0x27, 0, 0, 0), allow]),
+            ("max length", {
+                let mut v = vec![rec(0x00, 0, 0, 0); 4095];
+                v.push(allow);
+                v
+            }),
+            ("too long", {
+                let mut v = vec![rec(0x00, 0, 0, 0); 4096];
+                v.push(allow);
+                v
+            }),
+        ];
+        for (name, records) in cases {
+            let ours = Program::from_bytes(&records.concat()).is_ok();
+            assert_eq!(
+                ours,
+                kernel_accepts(&records),
+                "{name}: checker says {ours}, kernel disagrees"
+            );
+        }
+    });
 }

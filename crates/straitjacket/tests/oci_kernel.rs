@@ -56,15 +56,12 @@ fn libseccomp(py: &str, json: &str, arch: &str) -> Program {
 #[test]
 fn moby_default_in_the_kernel_as_libseccomp() {
     let Some(py) = python() else {
-        println!("SKIP: no python3 with the seccomp module (apt-get install python3-seccomp)");
+        straitjacket_testkit::skip(
+            "no python3 with the seccomp module (apt-get install python3-seccomp)",
+        );
         return;
     };
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/moby-default.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        println!("SKIP: no {}", path.display());
-        return;
-    };
+    let text = straitjacket_testkit::corpus_file("moby-default.json");
     let opts = oci::Options {
         native: Arch::X86_64,
         caps: None,

@@ -59,7 +59,7 @@ fn check(out: &str, who: &str, errno_shown: bool) {
 #[test]
 fn bubblewrap_takes_a_compiled_raw_filter() {
     if !have("bwrap") {
-        println!("SKIP: bwrap is not installed (apt-get install bubblewrap)");
+        straitjacket_testkit::skip("bwrap is not installed (apt-get install bubblewrap)");
         return;
     }
     let probe = Command::new("bwrap")
@@ -67,10 +67,10 @@ fn bubblewrap_takes_a_compiled_raw_filter() {
         .output()
         .unwrap();
     if !probe.status.success() {
-        println!(
-            "SKIP: bwrap cannot create its sandbox here: {}",
+        straitjacket_testkit::skip(format!(
+            "bwrap cannot create its sandbox here: {}",
             text(&probe).trim()
-        );
+        ));
         return;
     }
     let dir = tmpdir("bwrap");
@@ -100,14 +100,7 @@ fn bubblewrap_takes_a_compiled_raw_filter() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .find(|l| l.starts_with("Uid:"))
-            .and_then(|l| l.split_whitespace().nth(2))
-            == Some("0")
-    })
-}
+use straitjacket_testkit::is_root;
 
 fn busybox() -> Option<PathBuf> {
     ["/bin/busybox", "/usr/bin/busybox"]
@@ -135,15 +128,15 @@ fn hybrid_cgroup2_mounts() -> Vec<String> {
 #[test]
 fn crun_runs_a_container_under_an_exported_profile() {
     if !is_root() {
-        println!("SKIP: crun needs root to create a container");
+        straitjacket_testkit::skip("crun needs root to create a container");
         return;
     }
     if !have("crun") {
-        println!("SKIP: crun is not installed (apt-get install crun)");
+        straitjacket_testkit::skip("crun is not installed (apt-get install crun)");
         return;
     }
     let Some(bb) = busybox() else {
-        println!("SKIP: no busybox for the rootfs (apt-get install busybox-static)");
+        straitjacket_testkit::skip("no busybox for the rootfs (apt-get install busybox-static)");
         return;
     };
     let dir = tmpdir("crun");
@@ -194,7 +187,9 @@ fn crun_runs_a_container_under_an_exported_profile() {
         run
     } else {
         if !have("unshare") {
-            println!("SKIP: hybrid cgroups and no unshare(1) to hide the cgroup2 mount");
+            straitjacket_testkit::skip(
+                "hybrid cgroups and no unshare(1) to hide the cgroup2 mount",
+            );
             return;
         }
         let umounts: Vec<String> = hybrid.iter().map(|m| format!("umount {m} &&")).collect();
@@ -203,7 +198,7 @@ fn crun_runs_a_container_under_an_exported_profile() {
     let o = Command::new("sh").args(["-c", &cmd]).output().unwrap();
     let out = text(&o);
     if out.contains("cgroups in hybrid mode") || out.contains("unshare failed") {
-        println!("SKIP: crun cannot run here: {}", out.trim());
+        straitjacket_testkit::skip(format!("crun cannot run here: {}", out.trim()));
         return;
     }
     check(&out, "crun", true);

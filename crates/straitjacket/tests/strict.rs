@@ -303,7 +303,7 @@ fn straitjacket_memory_is_not_readable_by_the_guest() {
             .args(["x86_64", "-R", SJ, "strict", p(&probe), "peek", addr])
             .output();
         let Ok(out) = out else {
-            eprintln!("setarch not found: skipped");
+            straitjacket_testkit::skip("setarch is not installed");
             return;
         };
         assert_eq!(out.status.code(), Some(3), "{addr}: {}", text(&out.stderr));
@@ -581,7 +581,7 @@ fn rust_static_pie_relocates_itself() {
 #[test]
 fn c_guests_static_pie_and_exec() {
     if Command::new("gcc").arg("--version").output().is_err() {
-        eprintln!("gcc not found: skipped");
+        straitjacket_testkit::skip("gcc is not installed");
         return;
     }
     let sdk = workspace().join("crates/straitjacket-guest");

@@ -18,17 +18,16 @@ fn have_python() -> bool {
     if Path::new(PY).exists() {
         return true;
     }
-    eprintln!("skipping: {PY} is not installed");
+    straitjacket_testkit::skip(format!("{PY} is not installed"));
     false
 }
 
 /// Whether the tests run as root (a program can then start as root and drop to nobody); if
 /// not, says the test is skipped.
 fn starts_as_root() -> bool {
-    let root =
-        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    let root = straitjacket_testkit::is_root();
     if !root {
-        eprintln!("skipping: needs root (the program starts as root and drops to nobody)");
+        straitjacket_testkit::skip("needs root (the program starts as root and drops to nobody)");
     }
     root
 }

@@ -1278,11 +1278,7 @@ mod tests {
 
     #[test]
     fn docker_extensions() {
-        let t = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/corpus/moby-default.json"
-        ));
-        let Ok(t) = t else { return };
+        let t = straitjacket_testkit::corpus_file("moby-default.json");
         let p = expand(&t, &opts()).unwrap();
         assert_eq!(p.arches, [Arch::X86_64, Arch::I386, Arch::X32]);
         let names: Vec<&str> = p

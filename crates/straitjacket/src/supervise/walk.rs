@@ -779,50 +779,52 @@ mod tests {
     /// namespaces of its own (no privilege needed).
     #[test]
     fn no_xdev_refuses_a_bind_mount_of_the_same_device() {
-        let d = tree();
-        std::fs::create_dir_all(d.join("c/d")).unwrap();
-        std::fs::write(d.join("c/d/g"), "g").unwrap();
-        std::fs::create_dir_all(d.join("a/m")).unwrap();
-        let (src, dst) = (
-            CString::new(d.join("c").as_os_str().as_encoded_bytes()).unwrap(),
-            CString::new(d.join("a/m").as_os_str().as_encoded_bytes()).unwrap(),
-        );
-        let cases: [(&str, Result<(), i32>); 4] = [
-            ("a/m/d/g", Err(EXDEV)),
-            ("a/m/d/../..", Err(EXDEV)),
-            ("a/b/f", Ok(())),
-            ("a/m", Err(EXDEV)), // a mount point, even as the last component
-        ];
-        let out = straitjacket_sys::process::in_child(|| {
-            use straitjacket_sys::testing::{bind_mount, private_mounts};
-            if private_mounts().is_err() {
-                return 100;
-            }
-            if bind_mount(&src, &dst).is_err() {
-                return 101;
-            }
-            let root = open(Path::new("/"));
-            let no_xdev = Mode {
-                no_xdev: true,
-                ..Mode::default()
-            };
-            for (i, (path, want)) in cases.iter().enumerate() {
-                let ours = walked(&root, &d, path, no_xdev).map(|_| ());
-                let c = CString::new(*path).unwrap();
-                let kernel = fsops::openat2(open(&d).as_fd(), &c, 0o10000000 | 0o2000000, 1)
-                    .map(|_| ())
-                    .map_err(|e| e.raw_os_error().unwrap());
-                // Without the flag the same paths resolve (the mount is really crossed).
-                let plain = walked(&root, &d, path, Mode::default());
-                if ours != *want || kernel != *want || plain.is_err() {
-                    return 1 + i as i32;
+        straitjacket_testkit::alone(|| {
+            let d = tree();
+            std::fs::create_dir_all(d.join("c/d")).unwrap();
+            std::fs::write(d.join("c/d/g"), "g").unwrap();
+            std::fs::create_dir_all(d.join("a/m")).unwrap();
+            let (src, dst) = (
+                CString::new(d.join("c").as_os_str().as_encoded_bytes()).unwrap(),
+                CString::new(d.join("a/m").as_os_str().as_encoded_bytes()).unwrap(),
+            );
+            let cases: [(&str, Result<(), i32>); 4] = [
+                ("a/m/d/g", Err(EXDEV)),
+                ("a/m/d/../..", Err(EXDEV)),
+                ("a/b/f", Ok(())),
+                ("a/m", Err(EXDEV)), // a mount point, even as the last component
+            ];
+            let out = straitjacket_sys::process::in_child(|| {
+                use straitjacket_sys::testing::{bind_mount, private_mounts};
+                if private_mounts().is_err() {
+                    return 100;
                 }
-            }
-            0
-        })
-        .unwrap();
-        assert_eq!(out, straitjacket_sys::process::ChildOutcome::Exited(0));
-        std::fs::remove_dir_all(&d).unwrap();
+                if bind_mount(&src, &dst).is_err() {
+                    return 101;
+                }
+                let root = open(Path::new("/"));
+                let no_xdev = Mode {
+                    no_xdev: true,
+                    ..Mode::default()
+                };
+                for (i, (path, want)) in cases.iter().enumerate() {
+                    let ours = walked(&root, &d, path, no_xdev).map(|_| ());
+                    let c = CString::new(*path).unwrap();
+                    let kernel = fsops::openat2(open(&d).as_fd(), &c, 0o10000000 | 0o2000000, 1)
+                        .map(|_| ())
+                        .map_err(|e| e.raw_os_error().unwrap());
+                    // Without the flag the same paths resolve (the mount is really crossed).
+                    let plain = walked(&root, &d, path, Mode::default());
+                    if ours != *want || kernel != *want || plain.is_err() {
+                        return 1 + i as i32;
+                    }
+                }
+                0
+            })
+            .unwrap();
+            assert_eq!(out, straitjacket_sys::process::ChildOutcome::Exited(0));
+            std::fs::remove_dir_all(&d).unwrap();
+        });
     }
 
     /// The kernel's own `openat2(O_PATH | O_CLOEXEC)` of `path`, as the file it reaches.

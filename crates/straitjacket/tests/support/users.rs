@@ -15,9 +15,7 @@ pub enum As {
     Nobody,
 }
 
-pub fn is_root() -> bool {
-    std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-}
+pub use straitjacket_testkit::is_root;
 
 /// The caller, and an ordinary user too where the caller is root.
 pub fn users() -> Vec<As> {
@@ -25,7 +23,7 @@ pub fn users() -> Vec<As> {
         if Command::new("setpriv").arg("--version").output().is_ok() {
             return vec![As::Caller, As::Nobody];
         }
-        eprintln!("skipping the ordinary-user half: setpriv is not installed");
+        straitjacket_testkit::skip("the ordinary-user half: setpriv is not installed");
     }
     vec![As::Caller]
 }
