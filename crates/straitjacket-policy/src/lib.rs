@@ -27,3 +27,4 @@ pub mod import;
 pub mod learn;
 pub mod resolve;
 pub mod supervised;
+pub mod vectors;

@@ -26,24 +26,7 @@ fn policies(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// Compares `actual` with the golden file, or writes it when blessing.
-fn golden(path: &Path, actual: &str) -> Result<(), String> {
-    if std::env::var_os("STRAITJACKET_BLESS").is_some() {
-        std::fs::write(path, actual).unwrap();
-        return Ok(());
-    }
-    match std::fs::read_to_string(path) {
-        Ok(expected) if expected == actual => Ok(()),
-        Ok(expected) => Err(format!(
-            "{} differs:\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        )),
-        Err(_) => Err(format!(
-            "{} is missing (run with STRAITJACKET_BLESS=1):\n{actual}",
-            path.display()
-        )),
-    }
-}
+use straitjacket_testkit::golden;
 
 fn opts() -> Options {
     Options {

@@ -28,17 +28,9 @@ fn golden(name: &str) {
     // No arch: syscall-name comments would follow the generated tables, goldens must not.
     let got = disasm(&p, None);
     let path = fixture(&format!("{name}.disasm"));
-    if std::env::var_os("STRAITJACKET_BLESS").is_some() {
-        std::fs::write(&path, &got).unwrap();
-        return;
+    if let Err(e) = straitjacket_testkit::golden(&path, &got) {
+        panic!("{name}: {e}");
     }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "missing golden {}; run with STRAITJACKET_BLESS=1 to create it",
-            path.display()
-        )
-    });
-    assert_eq!(got, want, "{name}: disassembly differs from the golden");
 }
 
 fn act(p: &Program, arch: u32, nr: u32, args: [u64; 6]) -> Action {

@@ -136,55 +136,12 @@ fn libseccomp(py: &str, json: &str, arch: Arch, tag: &str) -> Built {
 }
 
 /// A small deterministic generator (xorshift64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+use straitjacket_testkit::Rng;
 
 /// Boundary values for the constants `vs`: each, ±1, its halves, sign patterns.
 fn pool(vs: &[u64], arch: Arch) -> Vec<u64> {
-    let mut out: BTreeSet<u64> = [
-        0,
-        1,
-        2,
-        u64::MAX,
-        0xffff_ffff,
-        0x7fff_ffff,
-        0x8000_0000,
-        0x1_0000_0000,
-        0x8000_0000_0000_0000,
-    ]
-    .into_iter()
-    .chain(0..26)
-    .collect();
-    for &v in vs {
-        for x in [
-            v,
-            v.wrapping_add(1),
-            v.wrapping_sub(1),
-            v & 0xffff_ffff,
-            v | 0x1_0000_0000,
-            !v,
-            v | 1,
-            v & !1,
-        ] {
-            out.insert(x);
-        }
-        // Every single bit of a mask, set and cleared.
-        for b in 0..64 {
-            if v >> b & 1 == 1 {
-                out.insert(1u64 << b);
-                out.insert(v & !(1u64 << b));
-            }
-        }
-    }
-    out.into_iter()
+    straitjacket_policy::vectors::interesting(vs.iter().copied().chain(0..26))
+        .into_iter()
         .map(|x| if narrow(arch) { x & 0xffff_ffff } else { x })
         .collect::<BTreeSet<_>>()
         .into_iter()
@@ -218,7 +175,7 @@ fn compare(
     tally: &mut Tally,
 ) -> Vec<String> {
     let mut bad = Vec::new();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ u64::from(arch.audit_arch()));
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15 ^ u64::from(arch.audit_arch()));
     let lo = arch.min_nr().0;
     let hi = arch.max_nr().0;
     for nr in lo..=hi {
@@ -239,9 +196,9 @@ fn compare(
             for _ in 0..300 {
                 let mut v = [0u64; 6];
                 for x in v.iter_mut() {
-                    *x = match rng.next() % 3 {
-                        0 => rng.next(),
-                        _ => p[(rng.next() % p.len() as u64) as usize],
+                    *x = match rng.next_u64() % 3 {
+                        0 => rng.next_u64(),
+                        _ => p[(rng.next_u64() % p.len() as u64) as usize],
                     };
                     if narrow(arch) {
                         *x &= 0xffff_ffff;
@@ -600,7 +557,7 @@ fn overlapping_single_comparisons_order_as_libseccomp() {
         return;
     };
     let wide = std::env::var_os("SJ_WIDE").is_some();
-    let mut rng = Rng(0x1234_5678);
+    let mut rng = Rng::new(0x1234_5678);
     let ops = [
         "SCMP_CMP_EQ",
         "SCMP_CMP_NE",
@@ -619,16 +576,16 @@ fn overlapping_single_comparisons_order_as_libseccomp() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     for round in 0..rounds {
-        let n = 2 + rng.next() % 3;
+        let n = 2 + rng.next_u64() % 3;
         let mut rules = Vec::new();
         for _ in 0..n {
-            let (a, e) = acts[(rng.next() % 3) as usize];
-            let op = ops[(rng.next() % ops.len() as u64) as usize];
-            let idx = rng.next() % 2;
-            let v = if wide && rng.next().is_multiple_of(5) {
-                ((rng.next() % 3) << 32) | (rng.next() % 8)
+            let (a, e) = acts[(rng.next_u64() % 3) as usize];
+            let op = ops[(rng.next_u64() % ops.len() as u64) as usize];
+            let idx = rng.next_u64() % 2;
+            let v = if wide && rng.next_u64().is_multiple_of(5) {
+                ((rng.next_u64() % 3) << 32) | (rng.next_u64() % 8)
             } else {
-                rng.next() % 8
+                rng.next_u64() % 8
             };
             let mut r = serde_json::json!({"names": ["read"], "action": a,
                 "args": [{"index": idx, "value": if op == "SCMP_CMP_MASKED_EQ" { 6 } else { v }, "valueTwo": v & 6, "op": op}]});

@@ -28,7 +28,6 @@ fn render(map: &SourceMap, r: &Result<ast::Policy, Vec<Diagnostic>>) -> String {
 #[test]
 fn golden_diagnostics() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/parse");
-    let bless = std::env::var_os("STRAITJACKET_BLESS").is_some_and(|v| v != "0");
     let mut inputs: Vec<_> = std::fs::read_dir(&dir)
         .expect("tests/golden/parse")
         .map(|e| e.unwrap().path())
@@ -42,21 +41,8 @@ fn golden_diagnostics() {
         let text = std::fs::read_to_string(input).unwrap();
         let (map, r) = parse_text(&name, &text);
         let got = render(&map, &r);
-        let golden = input.with_extension("diag");
-        if bless {
-            std::fs::write(&golden, &got).unwrap();
-            continue;
-        }
-        match std::fs::read_to_string(&golden) {
-            Ok(want) if want == got => {}
-            Ok(want) => failures.push(format!(
-                "{}: differs\n--- want\n{want}--- got\n{got}",
-                golden.display()
-            )),
-            Err(_) => failures.push(format!(
-                "{}: missing (STRAITJACKET_BLESS=1 writes it)\n--- got\n{got}",
-                golden.display()
-            )),
+        if let Err(e) = straitjacket_testkit::golden(&input.with_extension("diag"), &got) {
+            failures.push(e);
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

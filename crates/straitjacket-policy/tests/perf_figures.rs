@@ -3,7 +3,6 @@
 //! every syscall of each ABI's table, arguments 0) and the kernel action cache's coverage.
 //! Timings live in the benchmarks (BENCHMARKS.md), never here.
 
-
 use straitjacket_policy::arch::Arch;
 use straitjacket_policy::compile::{compile, report::report};
 use straitjacket_policy::import::oci;

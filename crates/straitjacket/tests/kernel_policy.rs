@@ -27,22 +27,7 @@ mod tagged;
 use tagged::{kernel_tags, tagged, Case, NR_EXIT, NR_EXIT_GROUP, NR_WRITE};
 
 /// A tiny deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn one_in(&mut self, n: u64) -> bool {
-        self.next().is_multiple_of(n)
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
-    }
-}
+use straitjacket_testkit::Rng;
 
 const CALLS: &[&str] = &[
     "read",
@@ -88,7 +73,7 @@ const ACTIONS: &[&str] = &[
 fn condition(rng: &mut Rng, call: &str, depth: u32) -> String {
     let sc = Arch::X86_64.syscall(call).unwrap();
     let leaf = |rng: &mut Rng| -> String {
-        let i = (rng.next() % sc.args.len().max(1) as u64) as usize;
+        let i = (rng.next_u64() % sc.args.len().max(1) as u64) as usize;
         let arg = if rng.one_in(4) || sc.args.is_empty() {
             format!("arg{i}")
         } else {
@@ -106,9 +91,9 @@ fn condition(rng: &mut Rng, call: &str, depth: u32) -> String {
         if ty.contains('*') && !arg.starts_with("arg") {
             v = "NULL".to_string();
         }
-        match rng.next() % 6 {
-            0 => format!("{arg} & 0xff == {}", rng.next() % 4),
-            1 => format!("{arg} in 0x{:x}", rng.next() & 0xffff),
+        match rng.next_u64() % 6 {
+            0 => format!("{arg} & 0xff == {}", rng.next_u64() % 4),
+            1 => format!("{arg} in 0x{:x}", rng.next_u64() & 0xffff),
             2 => format!("{arg} & 0x80000001"),
             _ => format!("{arg} {} {v}", rng.pick(OPS)),
         }
@@ -116,7 +101,7 @@ fn condition(rng: &mut Rng, call: &str, depth: u32) -> String {
     if depth == 0 {
         return leaf(rng);
     }
-    match rng.next() % 4 {
+    match rng.next_u64() % 4 {
         0 => format!(
             "({} || {})",
             condition(rng, call, depth - 1),
@@ -137,13 +122,13 @@ fn random_policy(rng: &mut Rng) -> String {
     if rng.one_in(3) {
         text.push_str("arch x86_64, x32, i386\n");
     }
-    for _ in 0..(2 + rng.next() % 6) {
+    for _ in 0..(2 + rng.next_u64() % 6) {
         let call = *rng.pick(CALLS);
         let action = rng.pick(ACTIONS);
         if rng.one_in(4) {
             text.push_str(&format!("{action} {call}\n"));
         } else {
-            let depth = (rng.next() % 3) as u32;
+            let depth = (rng.next_u64() % 3) as u32;
             text.push_str(&format!(
                 "{action} {call} if {}\n",
                 condition(rng, call, depth)
@@ -154,21 +139,11 @@ fn random_policy(rng: &mut Rng) -> String {
 }
 
 fn cases_for(rng: &mut Rng, policy: &Policy) -> Vec<Case> {
-    let interesting = [
-        0u64,
-        1,
-        2,
-        0xff,
-        0xffff_ffff,
-        0x8000_0000,
-        0x7fff_ffff,
-        0x1_0000_0000,
-        0x1_0000_0001,
-        u64::MAX,
-        0xffff_ff9c,
-        0xffff_ffff_ffff_ff9c,
-        0x80000,
-    ];
+    let interesting: Vec<u64> = straitjacket_policy::vectors::interesting(
+        straitjacket_policy::vectors::policy_constants(policy),
+    )
+    .into_iter()
+    .collect();
     let mut cases = Vec::new();
     for _ in 0..40 {
         let abi = *rng.pick(&[
@@ -185,7 +160,7 @@ fn cases_for(rng: &mut Rng, policy: &Policy) -> Vec<Case> {
         let mut args = [0u64; 6];
         for a in args.iter_mut() {
             *a = if rng.one_in(3) {
-                rng.next()
+                rng.next_u64()
             } else {
                 *rng.pick(&interesting)
             };
@@ -224,7 +199,7 @@ fn cases_for(rng: &mut Rng, policy: &Policy) -> Vec<Case> {
 #[test]
 fn compiled_policies_decide_in_the_kernel_as_the_rules_say() {
     alone(|| {
-        let mut rng = Rng(0x5eed_1234_abcd_0001);
+        let mut rng = Rng::new(0x5eed_1234_abcd_0001);
         let mut checked = 0;
         for round in 0..150 {
             let text = random_policy(&mut rng);

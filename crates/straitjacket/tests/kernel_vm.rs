@@ -360,23 +360,11 @@ fn neg_scratch_memory_len_and_moves() {
 }
 
 /// A small xorshift, so the random programs are the same on every run.
-struct Rng(u64);
+use straitjacket_testkit::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn word(&mut self) -> u32 {
-        WORDS[self.below(WORDS.len())]
-    }
+/// A word for a random program: one of the interesting ones.
+fn word(rng: &mut Rng) -> u32 {
+    WORDS[rng.below(WORDS.len())]
 }
 
 /// Emits a random decision tree: loads of nr or argument words, conditional jumps with K or X,
@@ -401,7 +389,7 @@ fn tree(a: &mut Assembler, rng: &mut Rng, depth: u32, ids: &mut u16) {
                 a.ld_arg_lo(arg)
                     .alu(
                         [AluOp::Add, AluOp::Xor, AluOp::Rsh, AluOp::Mul][rng.below(4)],
-                        Src::K(rng.word() % 31 + 1),
+                        Src::K(word(rng) % 31 + 1),
                     )
                     .alu(AluOp::And, Src::K(0xff))
                     .alu(AluOp::Or, Src::K(Action::Errno(0).to_ret()))
@@ -418,7 +406,7 @@ fn tree(a: &mut Assembler, rng: &mut Rng, depth: u32, ids: &mut u16) {
         a.ld_arg_lo(rng.below(6)).tax();
         Src::X
     } else {
-        Src::K(rng.word())
+        Src::K(word(rng))
     };
     let arg = rng.below(6);
     match rng.below(4) {
@@ -437,7 +425,7 @@ fn tree(a: &mut Assembler, rng: &mut Rng, depth: u32, ids: &mut u16) {
 #[test]
 fn random_programs_agree() {
     alone(|| {
-        let mut rng = Rng(0x5eed_cafe_f00d_0001);
+        let mut rng = Rng::new(0x5eed_cafe_f00d_0001);
         let mut actions = std::collections::BTreeSet::new();
         for _ in 0..80 {
             let mut a = prologue();
@@ -448,7 +436,7 @@ fn random_programs_agree() {
                 let call = Probe::ALL[rng.below(Probe::ALL.len())];
                 let mut args = [0u64; 6];
                 for x in &mut args {
-                    *x = (u64::from(rng.word()) << 32) | u64::from(rng.word());
+                    *x = (u64::from(word(&mut rng)) << 32) | u64::from(word(&mut rng));
                 }
                 actions.insert(agree(&p, call, args));
             }

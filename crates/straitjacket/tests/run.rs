@@ -58,11 +58,20 @@ fn cc_compiles_and_the_result_runs_under_the_default() {
 
 #[test]
 fn exit_codes_pass_through() {
-    assert_eq!(code(&sj(&["run", "--", "true"])), 0);
-    assert_eq!(code(&sj(&["run", "--", "sh", "-c", "exit 3"])), 3);
-    // Death by signal N: 128 + N.
-    assert_eq!(code(&sj(&["run", "--", "sh", "-c", "kill -TERM $$"])), 143);
-    assert_eq!(code(&sj(&["run", "--", "sh", "-c", "kill -KILL $$"])), 137);
+    // The program's own status, and nothing of straitjacket's on stderr: a 137 from the
+    // program's own SIGKILL must not look like a limit or a policy kill, which say so.
+    for (cmd, want) in [
+        ("true", 0),
+        ("exit 3", 3),
+        // Death by signal N: 128 + N.
+        ("kill -TERM $$", 143),
+        ("kill -KILL $$", 137),
+    ] {
+        let o = sj(&["run", "--", "sh", "-c", cmd]);
+        assert_eq!(code(&o), want, "{cmd}: {}", err(&o));
+        assert_eq!(err(&o), "", "{cmd}: straitjacket said something");
+        assert_eq!(out(&o), "", "{cmd}");
+    }
 }
 
 #[test]

@@ -32,23 +32,13 @@ impl Rng {
 }
 
 fn constants(c: &Cond, out: &mut Vec<u64>) {
-    match c {
-        Cond::True => {}
-        Cond::Cmp(c) => {
-            for v in [c.value, c.mask, c.value & c.mask] {
-                out.extend([
-                    v,
-                    v.wrapping_add(1),
-                    v.wrapping_sub(1),
-                    v ^ 0xffff_ffff_0000_0000,
-                    v & 0xffff_ffff,
-                    !v,
-                ]);
-            }
-        }
-        Cond::And(cs) | Cond::Or(cs) => cs.iter().for_each(|c| constants(c, out)),
-        Cond::Not(c) => constants(c, out),
-    }
+    let mut consts = std::collections::BTreeSet::new();
+    straitjacket_policy::vectors::cond_constants(c, &mut consts);
+    out.extend(
+        consts
+            .into_iter()
+            .flat_map(straitjacket_policy::vectors::around),
+    );
 }
 
 /// Calls for every ABI the policies cover: each ruled syscall (and some that are not, plus

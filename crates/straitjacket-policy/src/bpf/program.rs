@@ -408,9 +408,15 @@ mod tests {
         v[5] = Insn::Ja(5);
         assert!(Program::new(v.clone()).is_ok());
         v[5] = Insn::Ja(6);
-        assert!(Program::new(v.clone()).is_err());
+        assert_eq!(
+            err(v.clone()),
+            "instruction 5: jump target 12 is beyond the end (program has 12 instructions)"
+        );
         v[5] = Insn::Ja(u32::MAX);
-        assert!(Program::new(v.clone()).is_err());
+        assert_eq!(
+            err(v.clone()),
+            "instruction 5: jump target 4294967301 is beyond the end (program has 12 instructions)"
+        );
         v[5] = Insn::Jmp {
             op: JmpOp::Jeq,
             src: Src::K(1),
@@ -427,7 +433,10 @@ mod tests {
             jt: 6,
             jf: 5,
         };
-        assert!(Program::new(v).is_err());
+        assert_eq!(
+            err(v),
+            "instruction 5: jump target 12 is beyond the end (program has 12 instructions)"
+        );
     }
 
     #[test]

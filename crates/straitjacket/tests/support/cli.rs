@@ -4,48 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const SJ: &str = env!("CARGO_BIN_EXE_straitjacket");
 
-/// A fresh directory under the system temp dir, removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("sj-test-{}-{tag}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-    /// A path inside the directory.
-    pub fn join(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-    /// A path inside the directory, as a string for a command line.
-    pub fn s(&self, rel: &str) -> String {
-        self.join(rel)
-            .to_str()
-            .expect("UTF-8 temp path")
-            .to_string()
-    }
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use straitjacket_testkit::TempDir;
 
 pub fn sj_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(SJ)

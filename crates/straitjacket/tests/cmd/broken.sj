@@ -1,0 +1,3 @@
+default kill-process
+allow reed
+allow write if fd == "one"
