@@ -58,5 +58,5 @@ pub fn check(data: &[u8]) {
     assert!(total <= image.segments.len() as u64 * (limits.max_segment + 2 * PAGE));
     let args: [&[u8]; 2] = [b"guest", &data[..data.len().min(64)]];
     let stack = elf::build_stack(&image, &args, &[b"A=1"], &AuxInfo::default(), STACK_TOP);
-    assert!(stack.sp % 16 == 0 && stack.sp + stack.bytes.len() as u64 == STACK_TOP);
+    assert!(stack.sp.is_multiple_of(16) && stack.sp + stack.bytes.len() as u64 == STACK_TOP);
 }
