@@ -8,6 +8,12 @@
 
 default errno(EPERM)
 
+# Another process's resource limits and robust futex list stay its own (@default allows both
+# calls for the caller itself: libc's getrlimit and setrlimit are prlimit64 on pid 0). The
+# first rule that matches decides, so these come first.
+errno(EPERM) prlimit64 if pid != 0 && new_rlim != NULL
+errno(EPERM) get_robust_list if pid != 0
+
 # Start, run libc, exit.
 allow @default
 
@@ -22,11 +28,16 @@ allow fork, vfork, execve, execveat, wait4, waitid, exit, exit_group
 allow clone if !(clone_flags & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME))
 allow getpid, getppid, gettid, getpgid, setpgid, getpgrp, getsid, setsid, set_tid_address
 allow kill, tkill, tgkill, pidfd_open, pidfd_send_signal, process_mrelease
-allow getpriority, setpriority, ioprio_get, ioprio_set
-allow sched_getaffinity, sched_setaffinity, sched_getparam, sched_setparam
-allow sched_getscheduler, sched_setscheduler, sched_get_priority_max, sched_get_priority_min
-allow sched_rr_get_interval, sched_yield, sched_getattr, sched_setattr
-allow getrusage, times, prlimit64, getrlimit, setrlimit, sysinfo, uname, umask
+# Calls that change another process act on the caller only (pid or who 0; a process group of
+# its own session): outside processes, the supervisor among them, keep their limits, nice
+# value, I/O priority, CPU affinity and scheduling. Reading them stays allowed.
+allow getpriority, ioprio_get, sched_getaffinity, sched_getparam, sched_getscheduler
+allow sched_get_priority_max, sched_get_priority_min, sched_rr_get_interval, sched_yield
+allow sched_getattr
+allow setpriority if who == 0 && which != 2     # 2: PRIO_USER, every process of the user
+allow ioprio_set if who == 0 && which != 3      # 3: IOPRIO_WHO_USER
+allow sched_setaffinity, sched_setparam, sched_setscheduler, sched_setattr if pid == 0
+allow getrusage, times, getrlimit, setrlimit, sysinfo, uname, umask
 allow getuid, geteuid, getgid, getegid, getresuid, getresgid, getgroups
 allow setuid, setgid, setreuid, setregid, setresuid, setresgid, setfsuid, setfsgid, setgroups
 allow capget, capset
@@ -42,9 +53,12 @@ allow personality if personality == 0 || personality == 8 || personality == 0x20
 # Terminals: every ioctl but injecting input into, or reconfiguring, the caller's terminal.
 allow ioctl if cmd != TIOCSTI && cmd != TIOCLINUX
 
-# Sockets: every family but AF_ALG (kernel crypto) and AF_VSOCK, as Docker.
+# Sockets: every family but AF_ALG (kernel crypto) and AF_VSOCK, as Docker. The other calls of
+# @network-io are listed without `socket`: an unconditional `allow socket` after this rule
+# would allow those two families too (the first rule that matches decides).
 allow socket if family != AF_ALG && family != AF_VSOCK
-allow @network-io
+allow socketpair, connect, bind, listen, accept, accept4, getsockname, getpeername
+allow getsockopt, setsockopt, sendto, recvfrom, sendmsg, recvmsg, sendmmsg, recvmmsg, shutdown
 
 # Denied explicitly (also denied by the default; listed so `explain` names the reason):
 errno(EPERM) ptrace, process_vm_readv, process_vm_writev, kcmp, pidfd_getfd

@@ -11,4 +11,6 @@ allow mprotect if !(prot & PROT_EXEC)
 allow @time
 allow rt_sigaction, rt_sigprocmask, rt_sigreturn, sigaltstack
 allow exit, exit_group, getpid, gettid, getrandom, futex, set_robust_list, rseq, arch_prctl
-allow set_tid_address, prlimit64, sched_yield, sched_getaffinity, uname
+allow set_tid_address, sched_yield, sched_getaffinity, uname
+# Its own limits only: prlimit64 on another pid could lower an outside process's limits.
+allow prlimit64 if pid == 0

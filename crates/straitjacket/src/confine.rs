@@ -297,6 +297,96 @@ fn system_paths() -> Vec<FsRule> {
         .collect()
 }
 
+/// The namespaces `run` makes by default ([`Namespace::DEFAULT_ISOLATION`]) less those
+/// `--share` gives back (each with a warning: the program can reach that class of host
+/// objects again). A namespace the policy itself unshares cannot be shared from the command
+/// line: flags never widen a policy. Where this machine cannot make namespaces without
+/// privilege (user namespaces disabled), none is made, and one warning says what is missing.
+fn default_isolation(share: &[String], conf: &Confinement) -> Result<BTreeSet<Namespace>, Failure> {
+    let mut shared = BTreeSet::new();
+    for list in share {
+        for w in list.split(',').map(str::trim) {
+            if w == "all" {
+                shared.extend(Namespace::DEFAULT_ISOLATION);
+                continue;
+            }
+            let n = Namespace::parse(w).map_err(|e| Failure::input(format!("--share: {e}")))?;
+            if !Namespace::DEFAULT_ISOLATION.contains(&n) {
+                return Err(Failure::input(format!(
+                    "--share {w}: run does not make a {w} namespace unless asked (--unshare {w}); \
+                     only ipc and uts are made by default"
+                )));
+            }
+            shared.insert(n);
+        }
+    }
+    for n in &shared {
+        if conf.unshare.contains(n) || (*n == Namespace::Uts && conf.hostname.is_some()) {
+            return Err(Failure::input(format!(
+                "--share {}: the policy asks for its own {} namespace; a flag cannot widen the policy",
+                n.name(),
+                n.name()
+            )));
+        }
+        warn(&format!(
+            "--share {}: the program shares the host's {} namespace: {}",
+            n.name(),
+            n.name(),
+            match n {
+                Namespace::Ipc =>
+                    "it can reach the host's System V IPC objects and POSIX message queues",
+                _ => "it sees the host's hostname",
+            }
+        ));
+    }
+    let wanted: BTreeSet<Namespace> = Namespace::DEFAULT_ISOLATION
+        .into_iter()
+        .filter(|n| !shared.contains(n))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(wanted);
+    }
+    if let Some(why) = unprivileged_namespaces_unavailable() {
+        let names: Vec<&str> = wanted.iter().map(|n| n.name()).collect();
+        warn(&format!(
+            "{why}: the program shares the host's {} namespaces (it can reach the host's System V IPC objects)",
+            names.join(", ")
+        ));
+        return Ok(BTreeSet::new());
+    }
+    Ok(wanted)
+}
+
+/// Why an ordinary user cannot make namespaces here, or `None` when they can (root always
+/// can). Read from the sysctls that switch user namespaces off: `user.max_user_namespaces`
+/// (0 refuses every new one, kernel/ucount.c), Debian's `kernel.unprivileged_userns_clone`
+/// and Ubuntu's AppArmor `kernel.apparmor_restrict_unprivileged_userns`.
+fn unprivileged_namespaces_unavailable() -> Option<String> {
+    if caller_ids().0 == 0 {
+        return None;
+    }
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
+        return Some("user namespaces are disabled here (user.max_user_namespaces = 0)".into());
+    }
+    if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+        return Some(
+            "user namespaces are disabled here (kernel.unprivileged_userns_clone = 0)".into(),
+        );
+    }
+    if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
+        return Some(
+            "AppArmor restricts unprivileged user namespaces here (kernel.apparmor_restrict_unprivileged_userns = 1)"
+                .into(),
+        );
+    }
+    None
+}
+
 /// Parses `--unshare net,pid,…|all`.
 fn parse_unshare(list: &str, into: &mut BTreeSet<Namespace>) -> Result<(), Failure> {
     for w in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
@@ -363,6 +453,7 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
     }
 
     let mut namespaces = conf.namespaces();
+    namespaces.extend(default_isolation(&opts.share, &conf)?);
     if namespaces.contains(&Namespace::Pid) {
         namespaces.insert(Namespace::Mount);
     }

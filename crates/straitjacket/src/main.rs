@@ -220,6 +220,12 @@ struct ConfineArgs {
     /// or `all`. For an ordinary user a user namespace is added, mapping their uid and gid.
     #[arg(long, value_name = "LIST")]
     unshare: Vec<String>,
+    /// Keep the host's namespace instead of the one `run` makes by default: a comma-separated
+    /// list of ipc, uts, or `all`. By default the program gets its own IPC and UTS namespaces
+    /// (it cannot reach the host's System V IPC objects or POSIX message queues, nor change
+    /// the host's hostname); sharing one gives that back, with a warning.
+    #[arg(long, value_name = "LIST")]
+    share: Vec<String>,
     /// `--net none`: an empty network namespace with only loopback, up.
     #[arg(long, value_name = "none", value_parser = ["none"])]
     net: Option<String>,
@@ -287,6 +293,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 no_system_paths: confine.no_system_paths,
                 require_landlock: confine.require_landlock,
                 unshare: confine.unshare,
+                share: confine.share,
                 net_none: confine.net.is_some(),
                 hostname: confine.hostname,
                 private_tmp: confine.private_tmp,

@@ -68,6 +68,8 @@ pub struct RunOptions {
     pub require_landlock: bool,
     /// `--unshare LIST` (comma-separated namespace names or `all`), repeatable.
     pub unshare: Vec<String>,
+    /// `--share LIST`: default isolations (pid, ipc, uts or `all`) to leave out, repeatable.
+    pub share: Vec<String>,
     pub net_none: bool,
     pub hostname: Option<String>,
     pub private_tmp: bool,

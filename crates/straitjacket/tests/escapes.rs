@@ -25,9 +25,11 @@ const SJ: &str = env!("CARGO_BIN_EXE_straitjacket");
 const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/escapes");
 
 const EPERM: i32 = 1;
+const ESRCH: i32 = 3;
 const EBADF: i32 = 9;
 const EACCES: i32 = 13;
 const EBUSY: i32 = 16;
+const EINVAL: i32 = 22;
 const ENOSYS: i32 = 38;
 /// `straitjacket run`'s status for a program the policy killed (128 + SIGSYS).
 const KILLED_BY_POLICY: i32 = 159;
@@ -508,21 +510,35 @@ fn ptrace_of_the_parent_is_denied() {
         &run(as_nobody(d.path(), &["sh", "-c", &sh])),
         |_| None,
     );
+    // In a pid namespace of its own the supervisor has no pid ...
+    must_be(
+        "ptrace_parent",
+        &run(as_nobody(
+            d.path(),
+            &[SJ, "run", "--unshare", "pid", "--", &p],
+        )),
+        Outcome::Contained(ESRCH),
+    );
+    // ... and without one, the filter refuses ptrace ...
     must_be(
         "ptrace_parent",
         &run(as_nobody(d.path(), &[SJ, "run", "--", &p])),
         Outcome::Contained(EPERM),
     );
-    // Even a policy that allows ptrace cannot attach to the supervisor: it is not dumpable.
+    // ... and even a policy that allows ptrace cannot attach to the supervisor: it is not
+    // dumpable.
     d.write("allow.sj", "default allow\n");
-    must_be(
-        "ptrace_parent",
-        &run(as_nobody(
-            d.path(),
-            &[SJ, "run", "--policy", "allow.sj", "--", &p],
-        )),
-        Outcome::Contained(EPERM),
-    );
+    for share in [&[][..], &["--unshare", "pid"][..]] {
+        let mut args = vec![SJ, "run"];
+        args.extend(share);
+        args.extend(["--policy", "allow.sj", "--", &p]);
+        let want = if share.is_empty() { EPERM } else { ESRCH };
+        must_be(
+            "ptrace_parent",
+            &run(as_nobody(d.path(), &args)),
+            Outcome::Contained(want),
+        );
+    }
 }
 
 #[test]
@@ -541,6 +557,16 @@ fn the_supervisors_memory_cannot_be_written_through_proc_mem() {
         &run(as_nobody(d.path(), &[SJ, "run", "--", &p, "procmem"])),
         Outcome::Contained(EACCES),
     );
+    // In a pid namespace of its own the supervisor has no pid (/proc shows only the
+    // sandbox's processes).
+    must_be(
+        "procmem",
+        &run(as_nobody(
+            d.path(),
+            &[SJ, "run", "--unshare", "pid", "--", &p, "procmem"],
+        )),
+        Outcome::Contained(ESRCH),
+    );
 }
 
 #[test]
@@ -555,6 +581,14 @@ fn process_vm_writev_into_the_supervisor_is_denied() {
         "pvm",
         &run(as_nobody(d.path(), &[SJ, "run", "--", &p, "pvm"])),
         Outcome::Contained(EPERM),
+    );
+    must_be(
+        "pvm",
+        &run(as_nobody(
+            d.path(),
+            &[SJ, "run", "--unshare", "pid", "--", &p, "pvm"],
+        )),
+        Outcome::Contained(ESRCH),
     );
     // A policy that allows process_vm_*: the kernel refuses (the supervisor is not dumpable).
     d.write("allow.sj", "default allow\n");
@@ -672,15 +706,18 @@ fn killing_the_supervisor_kills_the_program() {
     // policy that allows kill(), the program cannot signal its supervisor: `run`'s Landlock
     // domain scopes signals to the sandbox. (If the supervisor dies anyway, the program dies
     // with it: tests/run.rs kills straitjacket from outside.)
+    // In a pid namespace of its own (`--unshare pid`), the supervisor has no pid at all.
     d.write("kill.sj", "default allow\nkill unshare\n");
-    must_be(
-        "kill_parent",
-        &run(as_nobody(
-            d.path(),
-            &[SJ, "run", "--policy", "kill.sj", "--", &p],
-        )),
-        Outcome::Contained(EPERM),
-    );
+    for (share, want) in [(&[][..], EPERM), (&["--unshare", "pid"][..], ESRCH)] {
+        let mut args = vec![SJ, "run"];
+        args.extend(share);
+        args.extend(["--policy", "kill.sj", "--", &p]);
+        must_be(
+            "kill_parent",
+            &run(as_nobody(d.path(), &args)),
+            Outcome::Contained(want),
+        );
+    }
 }
 
 /// A process of the unprivileged user outside any sandbox (the user's shell, editor, agent),
@@ -689,7 +726,11 @@ struct Sibling(std::process::Child);
 
 impl Sibling {
     fn start(dir: &Path) -> Sibling {
-        let c = as_nobody(dir, &["sleep", "60"])
+        Sibling::spawn(dir, as_nobody)
+    }
+    /// `sleep 60` as `cmd` starts it (the ordinary user, or the test's own user).
+    fn spawn(dir: &Path, cmd: fn(&Path, &[&str]) -> Command) -> Sibling {
+        let c = cmd(dir, &["sleep", "60"])
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
@@ -943,4 +984,117 @@ fn a_pid_with_junk_in_the_upper_half_is_still_that_pid() {
         &sj(d.path(), &["--policy", "deny.sj", "--", &p]),
         Outcome::Contained(EACCES),
     );
+}
+
+// ---- What lies outside: other processes, the host's IPC, refused socket families ----------
+
+/// `args` run by the test's own user (root in CI), in `dir`.
+fn as_caller(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(args[0]);
+    c.args(&args[1..]).current_dir(dir);
+    c
+}
+
+/// The confined runs of an escape case: the default preset, net-client (which includes it),
+/// and the default with fs rules, each as `who` runs it.
+fn under_presets(d: &TempDir, prog: &[&str]) -> Vec<(String, Vec<String>)> {
+    let dir = d.path().to_str().unwrap().to_owned();
+    let mut runs = Vec::new();
+    for extra in [
+        vec![],
+        vec!["--preset".to_owned(), "net-client".to_owned()],
+        vec!["--allow-read".to_owned(), dir.clone()],
+    ] {
+        let mut a = vec![SJ.to_owned(), "run".to_owned()];
+        a.extend(extra.iter().cloned());
+        a.push("--".to_owned());
+        a.extend(prog.iter().map(|s| s.to_string()));
+        runs.push((format!("run {}", extra.join(" ")), a));
+    }
+    runs
+}
+
+#[test]
+fn an_outside_process_keeps_its_limits_priority_and_affinity() {
+    let d = TempDir::new("outside");
+    let p = d.build("outside");
+    for (who, cmd) in [
+        ("nobody", as_nobody as fn(&Path, &[&str]) -> Command),
+        ("caller", as_caller),
+    ] {
+        // A process of the same user, outside any sandbox.
+        let s = Sibling::spawn(d.path(), cmd);
+        let pid = s.pid();
+        for mode in ["prlimit", "setpriority", "affinity"] {
+            let case = format!("outside {mode} as {who}");
+            must_escape(&case, &run(cmd(d.path(), &[&p, mode, &pid])), |_| None);
+            for (how, args) in under_presets(&d, &[&p, mode, &pid]) {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                must_be(
+                    &format!("{case} under {how}"),
+                    &run(cmd(d.path(), &args)),
+                    Outcome::Contained(EPERM),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_hosts_system_v_ipc_is_out_of_reach() {
+    let d = TempDir::new("sysvipc");
+    let p = d.build("outside");
+    for (who, cmd) in [
+        ("nobody", as_nobody as fn(&Path, &[&str]) -> Command),
+        ("caller", as_caller),
+    ] {
+        // A 0600 segment of the same user, made outside the sandbox.
+        let o = run(cmd(d.path(), &[&p, "mkshm"]));
+        assert_eq!(o.status.code(), Some(0), "mkshm: {o:?}");
+        let id = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+        let case = format!("sysv shm as {who}");
+        must_escape(&case, &run(cmd(d.path(), &[&p, "readshm", &id])), |_| None);
+        for (how, args) in under_presets(&d, &[&p, "readshm", &id]) {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            // In its own IPC namespace the segment's id names nothing.
+            must_be(
+                &format!("{case} under {how}"),
+                &run(cmd(d.path(), &args)),
+                Outcome::Contained(EINVAL),
+            );
+        }
+        // --share ipc gives the host's IPC back, and says so.
+        let o = run(cmd(
+            d.path(),
+            &[SJ, "run", "--share", "ipc", "--", &p, "readshm", &id],
+        ));
+        assert_eq!(outcome(&o), Outcome::Escaped, "--share ipc");
+        assert!(
+            String::from_utf8_lossy(&o.stderr)
+                .contains("--share ipc: the program shares the host's ipc namespace"),
+            "{o:?}"
+        );
+        let _ = run(cmd(d.path(), &[&p, "rmshm", &id]));
+    }
+}
+
+#[test]
+fn refused_socket_families_are_refused_by_the_default_preset() {
+    let d = TempDir::new("vsock");
+    let p = d.build("outside");
+    must_escape("vsock", &run(as_nobody(d.path(), &[&p, "vsock"])), |o| {
+        (*o == Outcome::Contained(97)).then(|| "this kernel has no AF_VSOCK".to_owned())
+    });
+    for (how, args) in under_presets(&d, &[&p, "vsock"]) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = run(as_nobody(d.path(), &args));
+        assert!(
+            matches!(
+                outcome(&o),
+                Outcome::Contained(EPERM) | Outcome::Contained(97)
+            ),
+            "vsock under {how}: {:?}",
+            outcome(&o)
+        );
+    }
 }

@@ -22,6 +22,16 @@ static void contained(const char *what, int err) {
     exit(1);
 }
 
+/* The parent's pid, the target of the cases that attack whoever started them. In a pid
+ * namespace of its own the program's parent lies outside and getppid() answers 0: there is
+ * no pid to name it by, so the attack is contained before it starts (ESRCH). */
+static pid_t parent_pid(void) {
+    pid_t pp = getppid();
+    if (pp == 0)
+        contained("getppid: the parent is outside this pid namespace", ESRCH);
+    return pp;
+}
+
 static void setup(const char *what) {
     printf("SETUP: %s: %s\n", what, strerror(errno));
     fflush(stdout);

@@ -6,8 +6,9 @@
 #include <signal.h>
 
 int main(void) {
+    pid_t pp = parent_pid();
     attempting("kill(getppid(), SIGKILL)");
-    if (kill(getppid(), SIGKILL) < 0)
+    if (kill(pp, SIGKILL) < 0)
         contained("kill parent", errno);
     usleep(500 * 1000);
     printf("SURVIVED the parent\n");

@@ -28,7 +28,7 @@ static unsigned long writable_addr(pid_t pp) {
 int main(int argc, char **argv) {
     if (argc < 2)
         return 2;
-    pid_t pp = argc > 2 ? atoi(argv[2]) : getppid();
+    pid_t pp = argc > 2 ? atoi(argv[2]) : parent_pid();
     char b;
     if (strcmp(argv[1], "procmem") == 0) {
         char path[64];

@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 
 int main(int argc, char **argv) {
-    pid_t pp = argc > 1 ? atoi(argv[1]) : getppid();
+    pid_t pp = argc > 1 ? atoi(argv[1]) : parent_pid();
     attempting("PTRACE_ATTACH");
     if (ptrace(PTRACE_ATTACH, pp, 0, 0) < 0)
         contained("PTRACE_ATTACH", errno);

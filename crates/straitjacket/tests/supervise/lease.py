@@ -5,7 +5,7 @@
 # waited for the lease itself would answer the other call only once the kernel broke the
 # lease by force (/proc/sys/fs/lease-break-time, 45 s by default): the writer would finish
 # first. Usage: lease.py DIR
-import fcntl, os, signal, sys
+import fcntl, os, signal, sys, time
 
 d = sys.argv[1]
 p = os.path.join(d, "leased")
@@ -30,6 +30,16 @@ def leased():
     with open(p, "w") as f:
         f.write("data")
     fd = os.open(p, os.O_RDONLY)
+    # A read lease fails with EAGAIN while any process holds the file open for writing. The
+    # supervisor closes its copy of a file it opened for the program just after handing it
+    # over, so the previous round's writer may have been answered an instant before that
+    # copy is gone: retry for a moment, as a program racing another writer would.
+    for _ in range(200):
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+            return fd
+        except BlockingIOError:
+            time.sleep(0.01)
     fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
     return fd
 
