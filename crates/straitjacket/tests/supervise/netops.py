@@ -1,12 +1,14 @@
 # Random socket calls, one line of outcome each (the result, or the errno's name): run with the
 # same SEED bare and under the supervisor with `net` rules that allow every address used, and
 # the lines must agree: the supervisor carries out each call as the kernel would have.
-# Usage: netops.py SEED L C F N   (L: a port this program listens on, C: a closed port, F: a
-# free port to bind; all on loopback)
+# Usage: netops.py SEED L C F N [TAG]   (L: a port this program listens on, C: a closed port,
+# F: a free port to bind; all on loopback. TAG makes the abstract socket names unique to one
+# test run, so two runs on one machine never meet.)
 import ctypes, errno, random, socket, struct, sys
 
 seed, L, C, F = (int(a) for a in sys.argv[1:5])
 n = int(sys.argv[5]) if len(sys.argv) > 5 else 300
+tag = sys.argv[6].encode() if len(sys.argv) > 6 else b"0"
 rnd = random.Random(seed)
 LIBC = ctypes.CDLL(None, use_errno=True)
 
@@ -36,7 +38,7 @@ ADDRS = {
     "storage-v6:L": sin6("::1", L) + bytes(100),
     # Not here: addresses too short for their family. The supervisor cannot read them and
     # answers EINVAL where the kernel may first find another fault (SECURITY.md).
-    "abs:a": abstract(b"sj-netops-%d-a" % seed), "abs:b": abstract(b"sj-netops-%d-b" % seed),
+    "abs:a": abstract(b"sj-netops-%s-%d-a" % (tag, seed)), "abs:b": abstract(b"sj-netops-%s-%d-b" % (tag, seed)),
 }
 KINDS = {
     "tcp4": (socket.AF_INET, socket.SOCK_STREAM), "udp4": (socket.AF_INET, socket.SOCK_DGRAM),
@@ -60,7 +62,7 @@ def listen(fam, kind, addr):
 for fam, ip in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
     listen(fam, socket.SOCK_STREAM, (ip, L))
     listen(fam, socket.SOCK_DGRAM, (ip, L))
-listen(socket.AF_UNIX, socket.SOCK_STREAM, b"\0sj-netops-%d-a" % seed)
+listen(socket.AF_UNIX, socket.SOCK_STREAM, b"\0sj-netops-%s-%d-a" % (tag, seed))
 
 slots = [None] * 4
 desc = [""]
