@@ -589,19 +589,22 @@ pub enum NetCall {
         msg: u64,
         flags: u32,
     },
+    /// sendmmsg: `vlen` messages at `msgvec` (`struct mmsghdr`), each sent as by sendmsg.
+    SendMmsg {
+        fd: i32,
+        msgvec: u64,
+        vlen: u32,
+        flags: u32,
+    },
 }
 
 /// The network calls the supervisor carries out.
-pub const NET_CALLS: &[&str] = &["connect", "bind", "sendto", "sendmsg"];
+pub const NET_CALLS: &[&str] = &["connect", "bind", "sendto", "sendmsg", "sendmmsg"];
 
-/// Network calls refused while address rules are in force: `sendmmsg` (use sendmsg),
-/// io_uring, whose connect and send requests never pass the filter, and the i386 ABI's
-/// `socketcall`, which multiplexes connect, bind and send behind one number and a pointer.
-pub const NET_REFUSED: &[(&str, i32)] = &[
-    ("sendmmsg", EOPNOTSUPP),
-    ("io_uring_setup", ENOSYS),
-    ("socketcall", ENOSYS),
-];
+/// Network calls refused while address rules are in force: io_uring, whose connect and
+/// send requests never pass the filter, and the i386 ABI's `socketcall`, which multiplexes
+/// connect, bind and send behind one number and a pointer.
+pub const NET_REFUSED: &[(&str, i32)] = &[("io_uring_setup", ENOSYS), ("socketcall", ENOSYS)];
 
 pub fn net_call(name: &str, a: &[u64; 6]) -> Option<NetCall> {
     Some(match name {
@@ -627,6 +630,12 @@ pub fn net_call(name: &str, a: &[u64; 6]) -> Option<NetCall> {
             fd: a[0] as i32,
             msg: a[1],
             flags: a[2] as u32,
+        },
+        "sendmmsg" => NetCall::SendMmsg {
+            fd: a[0] as i32,
+            msgvec: a[1],
+            vlen: a[2] as u32,
+            flags: a[3] as u32,
         },
         _ => return None,
     })

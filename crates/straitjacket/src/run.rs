@@ -213,7 +213,9 @@ fn run_keeping(opts: &RunOptions) -> Result<(i32, Leftovers), Failure> {
     let routing = route::Routing {
         report: opts.report || opts.log.is_some(),
         fs: !confined.fs.is_empty() && !opts.fs_landlock_only,
-        net: confined.conf.net_rules(),
+        // `--net none` leaves unix sockets named by path reachable (they are files): their
+        // connects and sends go to the supervisor, which lets only the `fs` rules reach them.
+        net: confined.conf.net_rules() || confined.conf.net_none,
     };
     let prog = match precompiled(opts, &routing) {
         Some(prog) => prog,

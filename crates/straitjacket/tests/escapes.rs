@@ -1098,3 +1098,94 @@ fn refused_socket_families_are_refused_by_the_default_preset() {
         );
     }
 }
+
+/// A unix stream listener and datagram socket at `dir/sock` (and `sock.d`), served by
+/// `unix_path serve` as `cmd` starts it, until dropped.
+struct UnixServer(std::process::Child);
+
+impl UnixServer {
+    fn start(prog: &str, dir: &Path, cmd: fn(&Path, &[&str]) -> Command) -> UnixServer {
+        let sock = dir.join("sock");
+        let mut c = cmd(dir, &[prog, "serve", sock.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(c.stdout.as_mut().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line, "ready\n", "the unix server did not start");
+        UnixServer(c)
+    }
+}
+
+impl Drop for UnixServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_unix_socket_outside_the_fs_rules_is_out_of_reach() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = TempDir::new("unixpath");
+    let p = d.build("unix_path");
+    let outside = TempDir::new("unixpath-host");
+    std::fs::set_permissions(outside.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let inside = d.path().to_str().unwrap();
+    for (who, cmd) in [
+        ("nobody", as_nobody as fn(&Path, &[&str]) -> Command),
+        ("caller", as_caller),
+    ] {
+        let _ = std::fs::remove_file(outside.path().join("sock"));
+        let _ = std::fs::remove_file(outside.path().join("sock.d"));
+        let _server = UnixServer::start(&p, outside.path(), cmd);
+        let sock = outside.path().join("sock").to_str().unwrap().to_owned();
+        for mode in ["connect", "sendto", "sendmsg", "sendmmsg"] {
+            let case = format!("unix {mode} as {who}");
+            must_escape(&case, &run(cmd(d.path(), &[&p, mode, &sock])), |_| None);
+            // fs rules that do not cover the socket; `--net none`; both.
+            for confine in [
+                &["--allow-read", inside][..],
+                &["--allow-write", inside],
+                &["--net", "none"],
+                &["--net", "none", "--allow-read", inside],
+                &["--preset", "net-client", "--allow-read", inside],
+            ] {
+                let mut args = vec![SJ, "run"];
+                args.extend(confine);
+                args.extend(["--", &p, mode, &sock]);
+                must_be(
+                    &format!("{case} under {}", confine.join(" ")),
+                    &run(cmd(d.path(), &args)),
+                    Outcome::Contained(EACCES),
+                );
+            }
+            // A write rule over the socket's directory allows it: a socket file is a file.
+            let o = run(cmd(
+                d.path(),
+                &[
+                    SJ,
+                    "run",
+                    "--allow-read",
+                    inside,
+                    "--allow-write",
+                    outside.path().to_str().unwrap(),
+                    "--",
+                    &p,
+                    mode,
+                    &sock,
+                ],
+            ));
+            assert_eq!(
+                outcome(&o),
+                Outcome::Escaped,
+                "{case} with a write rule over it"
+            );
+        }
+    }
+}

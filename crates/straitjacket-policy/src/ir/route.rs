@@ -16,13 +16,14 @@
 //! - with `fs` rules ([`Routing::fs`]), every call of [`supervised::FS_CALLS`] the policy
 //!   would allow becomes `notify`: the supervisor resolves the path itself and carries the call
 //!   out under the rules. The calls of [`supervised::FS_REFUSED`] get their errno in the kernel
-//!   whatever the policy says (they would reach files around the path checks). `bind`
-//!   notifies too (a unix socket's bind makes a file), and the i386 `socketcall` that could
-//!   hide one gets ENOSYS.
+//!   whatever the policy says (they would reach files around the path checks). The network
+//!   calls notify too, as with address rules (a unix socket's bind makes a file, its connect
+//!   or send reaches one), and the i386 `socketcall` that could hide one gets ENOSYS.
 //! - with address rules for the network ([`Routing::net`]), `connect`, `bind` and `sendmsg`
-//!   the policy would allow become `notify`, and so does `sendto` with a destination (a
-//!   `sendto` with a NULL address sends on a connected socket and stays in the kernel);
-//!   `sendmmsg` gets EOPNOTSUPP and `io_uring_setup` ENOSYS.
+//!   the policy would allow become `notify`, and so do `sendmmsg` and `sendto` with a
+//!   destination (a `sendto` with a NULL address sends on a connected socket and stays in
+//!   the kernel); `io_uring_setup` gets ENOSYS. `--net none` routes as address rules do:
+//!   unix sockets named by path stay reachable in an empty network namespace.
 //! - with either, the calls of [`supervised::IDENTITY_CALLS`] notify too, so the supervisor
 //!   knows when what it caches of a thread (identity, umask, root) goes stale.
 //! - `allow`, `log`, `kill-thread`, `trap`, `trace` and genuine `notify` stay as they are.
@@ -87,8 +88,15 @@ pub fn route(policy: &Policy, routing: &Routing) -> Policy {
         if routing.fs {
             supervise(f, supervised::FS_CALLS, supervised::FS_REFUSED, None);
             if !routing.net {
-                // A unix socket's bind makes a file: the supervisor checks its directory.
-                supervise(f, &["bind"], &[("socketcall", supervised::ENOSYS)], None);
+                // A unix socket named by path is a file: its bind makes one (the supervisor
+                // checks the directory), its connect or addressed send reaches one (the
+                // supervisor checks the socket file against the rules).
+                supervise(
+                    f,
+                    supervised::NET_CALLS,
+                    supervised::NET_REFUSED,
+                    Some("sendto"),
+                );
             }
         }
         if routing.fs || routing.net {
@@ -302,7 +310,7 @@ mod tests {
             ("connect", [0; 6], Action::Notify),
             ("sendto", [3, 0, 0, 0, 0, 0], Action::Allow),
             ("sendto", [3, 0, 0, 0, 0x1000, 16], Action::Notify),
-            ("sendmmsg", [0; 6], Action::Errno(95)),
+            ("sendmmsg", [0; 6], Action::Errno(1)), // not allowed by the policy
         ];
         for (name, args, want) in cases {
             assert_eq!(decide(&r, &data(name, args)).0, want, "{name} {args:?}");
@@ -317,7 +325,13 @@ mod tests {
             },
         );
         assert_eq!(decide(&r, &data("mkdir", [0; 6])).0, Action::Notify);
-        assert_eq!(decide(&r, &data("connect", [0; 6])).0, Action::Allow);
+        // A unix socket named by path is a file: connects and addressed sends are judged too.
+        assert_eq!(decide(&r, &data("connect", [0; 6])).0, Action::Notify);
+        assert_eq!(decide(&r, &data("sendmmsg", [0; 6])).0, Action::Notify);
+        assert_eq!(
+            decide(&r, &data("sendto", [3, 0, 0, 0, 0, 0])).0,
+            Action::Allow
+        );
         // A bind may make a unix socket's file: the supervisor sees it under fs rules alone.
         assert_eq!(decide(&r, &data("bind", [0; 6])).0, Action::Notify);
         // Address rules alone still shut io_uring, which would connect around them.

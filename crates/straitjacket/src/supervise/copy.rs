@@ -258,6 +258,7 @@ pub fn net_request(
         }
         bytes(tid, ptr, len as usize)
     };
+    let mut batch = Vec::new();
     let (fd, addr, data) = match call {
         NetCall::Connect { fd, addr, len } | NetCall::Bind { fd, addr, len } => {
             if addr == 0 {
@@ -282,28 +283,35 @@ pub fn net_request(
             if pointer_bits != 64 {
                 return Err(NotCopied::Errno(EOPNOTSUPP));
             }
-            let h = bytes(tid, msg, 56)?;
-            let u = |o: usize| u64::from_ne_bytes(h[o..o + 8].try_into().expect("8 bytes"));
-            let (name, namelen) = (u(0), u(8) as u32);
-            let (iov, iovlen) = (u(16), u(24));
-            let controllen = u(40);
-            if controllen != 0 {
+            let (addr, data) = message(tid, &bytes(tid, msg, MSGHDR)?, &addr_of)?;
+            (fd, addr, data)
+        }
+        NetCall::SendMmsg {
+            fd, msgvec, vlen, ..
+        } => {
+            if pointer_bits != 64 {
                 return Err(NotCopied::Errno(EOPNOTSUPP));
             }
-            if iovlen > 1024 {
-                return Err(NotCopied::Errno(EMSGSIZE));
-            }
-            let vec = bytes(tid, iov, iovlen as usize * 16)?;
-            let mut data = Vec::new();
-            for e in vec.chunks(16) {
-                let base = u64::from_ne_bytes(e[..8].try_into().expect("8 bytes"));
-                let len = u64::from_ne_bytes(e[8..].try_into().expect("8 bytes")) as usize;
-                if data.len() + len > MAX_SEND {
-                    return Err(NotCopied::Errno(EMSGSIZE));
+            if vlen == 0 {
+                // The kernel sends nothing and returns 0; so does the supervisor, below.
+                (fd, Vec::new(), Vec::new())
+            } else {
+                // A sendmmsg may send fewer messages than asked (it returns how many): the
+                // supervisor sends at most MAX_MMSG, so what it copies stays bounded.
+                let n = vlen.min(MAX_MMSG) as usize;
+                let vec = bytes(tid, msgvec, n * MMSGHDR)?;
+                let mut total = 0;
+                for h in vec.chunks(MMSGHDR) {
+                    let (addr, data) = message(tid, &h[..MSGHDR], &addr_of)?;
+                    total += data.len();
+                    if total > MAX_SEND {
+                        break;
+                    }
+                    batch.push((addr, data));
                 }
-                data.extend(bytes(tid, base, len)?);
+                let (addr, data) = batch.remove(0);
+                (fd, addr, data)
             }
-            (fd, addr_of(name, namelen)?, data)
         }
     };
     let sock = their_fd(st.tgid, fd)?;
@@ -316,8 +324,48 @@ pub fn net_request(
         sock,
         addr,
         data,
+        more: batch,
         root,
         cwd,
         umask: st.umask,
     })
+}
+
+/// `struct msghdr` and `struct mmsghdr` (a msghdr, then `unsigned int msg_len`, padded) in
+/// the 64-bit layout.
+const MSGHDR: usize = 56;
+const MMSGHDR: usize = 64;
+/// The most messages of one sendmmsg the supervisor sends (the kernel's own cap is
+/// UIO_MAXIOV, 1024); the call returns how many went.
+pub const MAX_MMSG: u32 = 16;
+
+/// The destination and the bytes of one `struct msghdr` (`h`, its 56 bytes), copied from
+/// thread `tid`. Control data (fds, credentials) is refused: the supervisor would pass its
+/// own.
+fn message(
+    tid: i32,
+    h: &[u8],
+    addr_of: &dyn Fn(u64, u32) -> Result<Vec<u8>, NotCopied>,
+) -> Result<(Vec<u8>, Vec<u8>), NotCopied> {
+    let u = |o: usize| u64::from_ne_bytes(h[o..o + 8].try_into().expect("8 bytes"));
+    let (name, namelen) = (u(0), u(8) as u32);
+    let (iov, iovlen) = (u(16), u(24));
+    let controllen = u(40);
+    if controllen != 0 {
+        return Err(NotCopied::Errno(EOPNOTSUPP));
+    }
+    if iovlen > 1024 {
+        return Err(NotCopied::Errno(EMSGSIZE));
+    }
+    let vec = bytes(tid, iov, iovlen as usize * 16)?;
+    let mut data = Vec::new();
+    for e in vec.chunks(16) {
+        let base = u64::from_ne_bytes(e[..8].try_into().expect("8 bytes"));
+        let len = u64::from_ne_bytes(e[8..].try_into().expect("8 bytes")) as usize;
+        if data.len() + len > MAX_SEND {
+            return Err(NotCopied::Errno(EMSGSIZE));
+        }
+        data.extend(bytes(tid, base, len)?);
+    }
+    Ok((addr_of(name, namelen)?, data))
 }

@@ -369,6 +369,12 @@ pub enum Outcome {
         bytes: Vec<u8>,
         value: i64,
     },
+    /// Write each of these (address, bytes) into the caller's memory, then return the value
+    /// (sendmmsg's `msg_len` of each message sent).
+    Writes {
+        at: Vec<(u64, Vec<u8>)>,
+        value: i64,
+    },
     /// Not done here: the call may block, hand it to a worker.
     Defer,
 }

@@ -258,8 +258,10 @@ pub(crate) fn launch_and_supervise<'a>(
     routing: Routing,
     observer: Option<&'a mut dyn Observer>,
 ) -> Result<i32, Failure> {
-    let net_rules = if routing.net {
+    let net_rules = if confined.conf.net_rules() {
         Some(net::NetRules::from_conf(&confined.conf).map_err(Failure::input)?)
+    } else if routing.fs || routing.net {
+        Some(net::NetRules::paths_by_fs())
     } else {
         None
     };
@@ -483,8 +485,9 @@ impl Supervisor<'_> {
         }
         let is_fs = supervised::FS_CALLS.contains(&name);
         let is_net = supervised::NET_CALLS.contains(&name);
-        // Under `fs` rules alone, `bind` is carried out too: a unix socket's makes a file.
-        let fs_bind = self.routing.fs && name == "bind";
+        // Under `fs` rules alone, the network calls are carried out too: a unix socket's
+        // bind makes a file, and its connect or send reaches one.
+        let fs_bind = self.routing.fs && is_net;
         match action {
             Action::Allow | Action::Log
                 if (self.routing.fs && is_fs) || (self.routing.net && is_net) || fs_bind =>

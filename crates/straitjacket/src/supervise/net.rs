@@ -54,6 +54,11 @@ pub enum Allowed {
 pub struct NetRules {
     pub connect: Vec<Allowed>,
     pub bind: Vec<Allowed>,
+    /// A unix socket named by path is a file: with no `net` rule naming it, a connect or an
+    /// addressed send reaches it only where an `fs write` rule covers the socket file (none
+    /// without `fs` rules: `--net none`). Judged on the file the walk reached, never by
+    /// resolving the name again.
+    pub unix_by_fs: bool,
 }
 
 impl NetRules {
@@ -62,6 +67,16 @@ impl NetRules {
         NetRules {
             connect: vec![Allowed::Any],
             bind: vec![Allowed::Any],
+            unix_by_fs: false,
+        }
+    }
+
+    /// Rules for a sandbox with `fs` rules or `--net none` but no address rules: every
+    /// address but a unix socket's path, which the `fs` rules decide ([`Self::unix_by_fs`]).
+    pub fn paths_by_fs() -> NetRules {
+        NetRules {
+            unix_by_fs: true,
+            ..NetRules::anything()
         }
     }
 
@@ -161,6 +176,8 @@ pub struct NetRequest {
     pub addr: Vec<u8>,
     /// The bytes to send.
     pub data: Vec<u8>,
+    /// sendmmsg: the messages after the first (address, bytes), in order.
+    pub more: Vec<(Vec<u8>, Vec<u8>)>,
     /// The caller's root and working directory, for unix socket paths.
     pub root: std::sync::Arc<OwnedFd>,
     pub cwd: OwnedFd,
@@ -196,28 +213,60 @@ impl NetRules {
     /// `other_user`: the caller's user, group or groups differ from the supervisor's, so a
     /// unix socket's peer, who reads them from the socket, would take it for someone else.
     pub fn perform(&self, req: &NetRequest, fs: Option<&FsRules>, other_user: bool) -> Verdict {
-        match self.try_perform(req, fs, other_user) {
-            Ok(v) | Err(v) => v,
+        let NetCall::SendMmsg { msgvec, vlen, .. } = req.call else {
+            return match self.try_perform(req, &req.addr, &req.data, fs, other_user) {
+                Ok(v) | Err(v) => v,
+            };
+        };
+        if vlen == 0 {
+            return sent(0);
+        }
+        // Each message as sendmsg would send it, in order, until one fails: the count sent,
+        // each one's length written to its `msg_len`, as the kernel does (net/socket.c,
+        // __sys_sendmmsg); the first message's error when none went.
+        let mut lens = Vec::new();
+        let messages =
+            std::iter::once((&req.addr, &req.data)).chain(req.more.iter().map(|(a, d)| (a, d)));
+        for (i, (addr, data)) in messages.enumerate() {
+            match self.try_perform(req, addr, data, fs, other_user) {
+                Ok(Verdict {
+                    outcome: Outcome::Value(n),
+                    ..
+                }) => {
+                    let at = msgvec + i as u64 * 64 + 56;
+                    lens.push((at, (n as u32).to_ne_bytes().to_vec()));
+                }
+                Ok(v) | Err(v) if lens.is_empty() => return v,
+                _ => break,
+            }
+        }
+        let n = lens.len() as i64;
+        Verdict {
+            outcome: Outcome::Writes { at: lens, value: n },
+            refused: false,
         }
     }
 
+    /// Carries out `req` for one destination `addr` (empty: the connected peer) and payload.
     fn try_perform(
         &self,
         req: &NetRequest,
+        addr_bytes: &[u8],
+        data: &[u8],
         fs: Option<&FsRules>,
         other_user: bool,
     ) -> Result<Verdict, Verdict> {
         let bind = matches!(req.call, NetCall::Bind { .. });
         let rules = if bind { &self.bind } else { &self.connect };
-        if req.addr.is_empty() {
+        if addr_bytes.is_empty() {
             // A send on a connected socket: where it goes was checked when it connected.
-            let n = fsops::send_to(req.sock.as_fd(), &req.data, send_flags(req.call), &[])
-                .map_err(errno)?;
+            let n =
+                fsops::send_to(req.sock.as_fd(), data, send_flags(req.call), &[]).map_err(errno)?;
             return Ok(sent(n));
         }
-        let addr = parse_addr(&req.addr).ok_or_else(|| refused(EINVAL))?;
+        let addr = parse_addr(addr_bytes).ok_or_else(|| refused(EINVAL))?;
         // The address the kernel will use, rewritten for unix paths (see below).
-        let mut kaddr = req.addr.clone();
+        let mut kaddr = addr_bytes.to_vec();
         let mut _dir = None;
         let any = rules.contains(&Allowed::Any);
         // A unix path is always resolved here, even when any address is allowed: in the
@@ -302,7 +351,15 @@ impl NetRules {
                     })
                 };
                 let allowed = if any {
-                    !bind || may_make()
+                    if bind {
+                        may_make()
+                    } else if self.unix_by_fs {
+                        // Reaching a socket is writing to its file (as connect(2) asks write
+                        // permission on it): an `fs write` rule must cover the socket itself.
+                        fs.is_some_and(|f| f.standing(&found, &req.root, req.caller).grant.write)
+                    } else {
+                        true
+                    }
                 } else if bind {
                     // The socket file does not exist yet: compare its directory and name.
                     rules.iter().any(|r| match r {
@@ -365,8 +422,8 @@ impl NetRules {
                 bound.map_err(errno)?;
                 sent(0)
             }
-            NetCall::SendTo { .. } | NetCall::SendMsg { .. } => {
-                let n = fsops::send_to(req.sock.as_fd(), &req.data, send_flags(req.call), &kaddr)
+            NetCall::SendTo { .. } | NetCall::SendMsg { .. } | NetCall::SendMmsg { .. } => {
+                let n = fsops::send_to(req.sock.as_fd(), data, send_flags(req.call), &kaddr)
                     .map_err(errno)?;
                 sent(n)
             }
@@ -421,7 +478,9 @@ fn same_ip(a: &IpAddr, b: &IpAddr) -> bool {
 
 fn send_flags(call: NetCall) -> u32 {
     match call {
-        NetCall::SendTo { flags, .. } | NetCall::SendMsg { flags, .. } => flags,
+        NetCall::SendTo { flags, .. }
+        | NetCall::SendMsg { flags, .. }
+        | NetCall::SendMmsg { flags, .. } => flags,
         _ => 0,
     }
 }

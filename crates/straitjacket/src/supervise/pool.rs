@@ -307,14 +307,20 @@ fn answer(job: &Job, v: Verdict, from: Thread) {
                 }
             }
         }
-        Outcome::Write { addr, bytes, value } => {
+        Outcome::Write { .. } | Outcome::Writes { .. } => {
+            let (at, value) = match v.outcome {
+                Outcome::Write { addr, bytes, value } => (vec![(addr, bytes)], value),
+                Outcome::Writes { at, value } => (at, value),
+                _ => unreachable!("matched above"),
+            };
             // The memory is opened first, then the call checked still pending: so what was
             // opened was the caller's (its id cannot have passed to another process yet),
             // and stays the caller's address space whatever happens to the id after.
             let memory = mem::Memory::open(job.tid);
+            let write_all = |m: mem::Memory| at.iter().try_for_each(|(a, b)| m.write(*a, b));
             if !notify::id_valid(l, job.id) {
                 (false, Err(ENOENT))
-            } else if memory.and_then(|m| m.write(addr, &bytes)).is_err() {
+            } else if memory.and_then(write_all).is_err() {
                 (
                     notify::send(l, job.id, Reply::Errno(EFAULT)).is_ok(),
                     Err(EFAULT),
