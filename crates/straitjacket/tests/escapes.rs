@@ -1189,3 +1189,62 @@ fn a_unix_socket_outside_the_fs_rules_is_out_of_reach() {
         }
     }
 }
+
+#[test]
+fn a_unix_rule_is_bound_to_its_socket_not_its_name() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = TempDir::new("unixswap");
+    let p = d.build("unix_path");
+    let allowed = TempDir::new("unixswap-allowed");
+    let outside = TempDir::new("unixswap-host");
+    for t in [&allowed, &outside] {
+        std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let host = outside.path().join("sock").to_str().unwrap().to_owned();
+    let sock = allowed.path().join("sock").to_str().unwrap().to_owned();
+    for (who, cmd) in [
+        ("nobody", as_nobody as fn(&Path, &[&str]) -> Command),
+        ("caller", as_caller),
+    ] {
+        let case = format!("unix rule swap as {who}");
+        let _host = UnixServer::start(&p, outside.path(), cmd);
+        // Unconfined: the name now leads to the host's socket.
+        let s = UnixServer::start(&p, allowed.path(), cmd);
+        must_escape(
+            &case,
+            &run(cmd(d.path(), &[&p, "swap", &sock, &host])),
+            |_| None,
+        );
+        drop(s);
+        // Confined: the rule names the socket that stood there when the program started.
+        for f in ["sock", "sock.d"] {
+            let _ = std::fs::remove_file(allowed.path().join(f));
+        }
+        let _s = UnixServer::start(&p, allowed.path(), cmd);
+        d.write(
+            "rule.sj",
+            &format!("default allow\nnet connect unix:{sock}\n"),
+        );
+        // The rule itself works: the socket it names is reached.
+        let o = run(cmd(
+            d.path(),
+            &[SJ, "run", "--policy", "rule.sj", "--", &p, "connect", &sock],
+        ));
+        assert_eq!(outcome(&o), Outcome::Escaped, "{case}: the allowed socket");
+        must_be(
+            &case,
+            &run(cmd(
+                d.path(),
+                &[
+                    SJ, "run", "--policy", "rule.sj", "--", &p, "swap", &sock, &host,
+                ],
+            )),
+            Outcome::Contained(EACCES),
+        );
+        for t in [&allowed, &outside] {
+            for f in ["sock", "sock.d"] {
+                let _ = std::fs::remove_file(t.path().join(f));
+            }
+        }
+    }
+}

@@ -59,6 +59,12 @@ pub struct NetRules {
     /// without `fs` rules: `--net none`). Judged on the file the walk reached, never by
     /// resolving the name again.
     pub unix_by_fs: bool,
+    /// The socket each `unix:/PATH` rule names, by identity: taken when the program starts,
+    /// or, for a path with no socket yet, when the program binds it under a `net bind` rule.
+    /// A connect reaches only that socket: a file the program later puts at the name (a
+    /// symlink to a host socket) is another file.
+    pub unix_ids:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, fsops::FileId>>>,
 }
 
 impl NetRules {
@@ -68,6 +74,7 @@ impl NetRules {
             connect: vec![Allowed::Any],
             bind: vec![Allowed::Any],
             unix_by_fs: false,
+            unix_ids: Default::default(),
         }
     }
 
@@ -115,6 +122,25 @@ impl NetRules {
         }
         out.connect.extend(c.connect_unix.iter().map(unix));
         out.bind.extend(c.bind_unix.iter().map(unix));
+        let mut ids = out.unix_ids.lock().expect("not yet shared");
+        for p in &c.connect_unix {
+            if p.starts_with('@') {
+                continue;
+            }
+            use std::os::unix::fs::{FileTypeExt, MetadataExt};
+            if let Ok(m) = std::fs::metadata(p) {
+                if m.file_type().is_socket() {
+                    ids.insert(
+                        p.clone(),
+                        fsops::FileId {
+                            dev: m.dev(),
+                            ino: m.ino(),
+                        },
+                    );
+                }
+            }
+        }
+        drop(ids);
         Ok(out)
     }
 }
@@ -267,6 +293,8 @@ impl NetRules {
         let addr = parse_addr(addr_bytes).ok_or_else(|| refused(EINVAL))?;
         // The address the kernel will use, rewritten for unix paths (see below).
         let mut kaddr = addr_bytes.to_vec();
+        // The `net bind unix:/PATH` rule a bind made its socket under.
+        let mut bound_rule: Option<String> = None;
         let mut _dir = None;
         let any = rules.contains(&Allowed::Any);
         // A unix path is always resolved here, even when any address is allowed: in the
@@ -362,16 +390,21 @@ impl NetRules {
                     }
                 } else if bind {
                     // The socket file does not exist yet: compare its directory and name.
-                    rules.iter().any(|r| match r {
-                        Allowed::UnixPath(p) => {
-                            self.is_entry(req, p, &found.dir, found.name.as_deref())
+                    bound_rule = rules.iter().find_map(|r| match r {
+                        Allowed::UnixPath(p)
+                            if self.is_entry(req, p, &found.dir, found.name.as_deref()) =>
+                        {
+                            Some(p.clone())
                         }
-                        _ => false,
-                    }) && may_make()
+                        _ => None,
+                    });
+                    bound_rule.is_some() && may_make()
                 } else {
+                    // The socket the rule was bound to, by identity: never the name again.
                     let id = found.entry.as_ref().map(|(_, m)| m.id);
+                    let ids = self.unix_ids.lock().map_err(|_| refused(EACCES))?;
                     rules.iter().any(|r| match r {
-                        Allowed::UnixPath(p) => self.socket_id(req, p) == id,
+                        Allowed::UnixPath(p) => id.is_some() && ids.get(p).copied() == id,
                         _ => false,
                     })
                 };
@@ -420,6 +453,16 @@ impl NetRules {
                     fsops::set_umask(old);
                 }
                 bound.map_err(errno)?;
+                // The socket this rule names from now on: the one just made (where no socket
+                // stood at the name when the program started).
+                if let (Some(p), Some(name)) = (&bound_rule, &_dir) {
+                    let _ = name; // its fd keeps the path below valid
+                    if let Some(id) = new_socket_id(&kaddr) {
+                        if let Ok(mut ids) = self.unix_ids.lock() {
+                            ids.entry(p.clone()).or_insert(id);
+                        }
+                    }
+                }
                 sent(0)
             }
             NetCall::SendTo { .. } | NetCall::SendMsg { .. } | NetCall::SendMmsg { .. } => {
@@ -428,20 +471,6 @@ impl NetRules {
                 sent(n)
             }
         })
-    }
-
-    /// The identity of the socket file a unix rule names, resolved now in the caller's view.
-    fn socket_id(&self, req: &NetRequest, path: &str) -> Option<fsops::FileId> {
-        let f = walk::resolve(
-            &req.root,
-            req.root.as_fd(),
-            path.as_bytes(),
-            true,
-            Mode::default(),
-            req.caller,
-        )
-        .ok()?;
-        f.entry.map(|(_, m)| m.id)
     }
 
     /// Whether `dir`/`name` is where the rule's path points (for a bind, before the socket
@@ -466,6 +495,19 @@ impl NetRules {
         let id = |fd: &OwnedFd| fsops::meta(fd.as_fd()).map(|m| m.id).ok();
         id(&f.dir) == id(dir) && f.name.as_deref() == name && name.is_some()
     }
+}
+
+/// The identity of the socket a bind just made at `kaddr` (the supervisor's own path to it,
+/// through the fd of its directory).
+fn new_socket_id(kaddr: &[u8]) -> Option<fsops::FileId> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let path = kaddr.get(2..)?.split(|&b| b == 0).next()?;
+    let m = std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(path)).ok()?;
+    Some(fsops::FileId {
+        dev: m.dev(),
+        ino: m.ino(),
+    })
 }
 
 fn same_ip(a: &IpAddr, b: &IpAddr) -> bool {

@@ -5,7 +5,9 @@
  *   unix_path connect PATH   connect to the listener and read its answer
  *   unix_path sendto PATH    a datagram to PATH.d with sendto
  *   unix_path sendmsg PATH   the same with sendmsg
- *   unix_path sendmmsg PATH  the same with sendmmsg */
+ *   unix_path sendmmsg PATH  the same with sendmmsg
+ *   unix_path swap PATH HOST replace the socket at PATH (the one a rule allows) with a
+ *                            symlink to HOST's socket, then connect to PATH */
 #include "escape.h"
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -34,6 +36,11 @@ int main(int argc, char **argv) {
                 close(c);
             }
         }
+    }
+    if (strcmp(m, "swap") == 0) {
+        if (argc < 4 || unlink(path) < 0 || symlink(argv[3], path) < 0)
+            setup("swap");
+        m = "connect";
     }
     int dgram = strcmp(m, "connect") != 0;
     int s = socket(AF_UNIX, dgram ? SOCK_DGRAM : SOCK_STREAM, 0);
