@@ -1,7 +1,7 @@
 //! `straitjacket bpf …` end to end, through the built binary.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 use straitjacket_testkit::alone;
 
 use straitjacket_policy::bpf::Assembler;
@@ -18,20 +18,9 @@ fn fixture(name: &str) -> String {
     )
 }
 
-fn sj(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run straitjacket")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{err as stderr, out as stdout, sj};
 
 /// A scratch file with `bytes`, removed on drop.
 struct TempFile(PathBuf);

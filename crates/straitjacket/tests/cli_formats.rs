@@ -1,14 +1,10 @@
 //! `import` and `export` end to end through the built binary.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn sj(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_straitjacket"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::sj;
 
 fn tmp(name: &str, text: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("sj-cli-formats-{}", std::process::id()));
