@@ -301,8 +301,13 @@ fn system_paths() -> Vec<FsRule> {
 /// `--share` gives back (each with a warning: the program can reach that class of host
 /// objects again). A namespace the policy itself unshares cannot be shared from the command
 /// line: flags never widen a policy. Where this machine cannot make namespaces without
-/// privilege (user namespaces disabled), none is made, and one warning says what is missing.
-fn default_isolation(share: &[String], conf: &Confinement) -> Result<BTreeSet<Namespace>, Failure> {
+/// privilege (user namespaces disabled), none is made, and one warning says what is missing
+/// (`available`: other namespaces are made anyway, so these can be too).
+fn default_isolation(
+    share: &[String],
+    conf: &Confinement,
+    available: bool,
+) -> Result<BTreeSet<Namespace>, Failure> {
     let mut shared = BTreeSet::new();
     for list in share {
         for w in list.split(',').map(str::trim) {
@@ -343,7 +348,7 @@ fn default_isolation(share: &[String], conf: &Confinement) -> Result<BTreeSet<Na
         .into_iter()
         .filter(|n| !shared.contains(n))
         .collect();
-    if wanted.is_empty() {
+    if wanted.is_empty() || available {
         return Ok(wanted);
     }
     if let Some(why) = unprivileged_namespaces_unavailable() {
@@ -453,7 +458,6 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
     }
 
     let mut namespaces = conf.namespaces();
-    namespaces.extend(default_isolation(&opts.share, &conf)?);
     if namespaces.contains(&Namespace::Pid) {
         namespaces.insert(Namespace::Mount);
     }
@@ -470,7 +474,19 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
         namespaces.insert(Namespace::Pid);
         namespaces.insert(Namespace::Mount);
     }
-    // An ordinary user may create the others only inside a user namespace.
+    // An ordinary user may create the others only inside a user namespace: where none can be
+    // made, what was asked for cannot be given, and nothing runs half confined.
+    if !namespaces.is_empty() {
+        if let Some(why) = unprivileged_namespaces_unavailable() {
+            let names: Vec<&str> = namespaces.iter().map(|n| n.name()).collect();
+            return Err(Failure::input(format!(
+                "namespaces {} need a user namespace for an ordinary user, and {why}",
+                names.join(", ")
+            )));
+        }
+    }
+    let checked = !namespaces.is_empty();
+    namespaces.extend(default_isolation(&opts.share, &conf, checked)?);
     if !namespaces.is_empty() && caller_ids().0 != 0 {
         namespaces.insert(Namespace::User);
     }

@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[path = "support/users.rs"]
@@ -539,4 +539,50 @@ fn system_paths_preset_is_shown() {
     assert!(out(&o).contains("fs read /lib"));
     let mut f = std::fs::File::create("/dev/null").unwrap();
     f.write_all(b"").unwrap();
+}
+
+/// With user namespaces disabled (inside a user namespace of the test's whose
+/// `user.max_user_namespaces` is 0, as uid 65534): the program still runs, sharing the
+/// host's IPC and UTS namespaces, and one warning says which isolation is missing; a
+/// namespace asked for explicitly is refused before anything runs, with the reason.
+#[test]
+fn without_user_namespaces_the_default_isolation_warns_and_explicit_ones_are_refused() {
+    if !straitjacket_testkit::is_root() {
+        straitjacket_testkit::skip("disabling user namespaces for the test needs root");
+        return;
+    }
+    let helper = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/no_userns.py");
+    let sj = env!("CARGO_BIN_EXE_straitjacket");
+    let run = |args: &[&str]| {
+        Command::new("/usr/bin/python3")
+            .arg(helper)
+            .arg(sj)
+            .args(args)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = run(&["run", "--", "sh", "-c", "echo ran"]);
+    assert_eq!((code(&o), out(&o).as_str()), (0, "ran\n"), "{}", err(&o));
+    assert_eq!(
+        err(&o),
+        "straitjacket: warning: user namespaces are disabled here (user.max_user_namespaces = 0): \
+         the program shares the host's ipc, uts namespaces (it can reach the host's System V IPC objects)\n"
+    );
+    // Nothing is missing once the user gives the isolation up.
+    let o = run(&["run", "--share", "all", "--", "true"]);
+    assert_eq!(code(&o), 0);
+    assert!(!err(&o).contains("disabled"), "{}", err(&o));
+    // What was asked for cannot be given: refused, nothing runs.
+    let o = run(&["run", "--unshare", "pid", "--", "sh", "-c", "echo ran"]);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert_eq!(out(&o), "");
+    assert!(
+        err(&o).contains(
+            "need a user namespace for an ordinary user, and user namespaces are disabled here"
+        ),
+        "{}",
+        err(&o)
+    );
 }
