@@ -23,8 +23,13 @@ def child(f):
         os._exit(0)
     return pid
 
+# The lease break's SIGIO, as a byte on a pipe written by the C-level handler itself
+# (set_wakeup_fd): a Python-level handler runs only between bytecodes, so a signal that came
+# just before os.read blocked would wait for a read that never returns.
 broken_r, broken_w = os.pipe()
-signal.signal(signal.SIGIO, lambda *_: os.write(broken_w, b"x"))
+os.set_blocking(broken_w, False)
+signal.signal(signal.SIGIO, lambda *_: None)
+signal.set_wakeup_fd(broken_w)
 
 def leased():
     with open(p, "w") as f:
