@@ -65,6 +65,8 @@ pub enum Step {
     Mount = 14,
     Hostname = 15,
     Loopback = 16,
+    Init = 17,
+    MemfdNoexec = 18,
 }
 
 impl Step {
@@ -86,6 +88,8 @@ impl Step {
             14 => Step::Mount,
             15 => Step::Hostname,
             16 => Step::Loopback,
+            17 => Step::Init,
+            18 => Step::MemfdNoexec,
             _ => return None,
         })
     }
@@ -108,6 +112,8 @@ impl Step {
             Step::Mount => "setting up the mount namespace",
             Step::Hostname => "setting the hostname",
             Step::Loopback => "bringing up the loopback interface",
+            Step::Init => "starting the pid namespace's init",
+            Step::MemfdNoexec => "refusing executable memfds (vm.memfd_noexec)",
         }
     }
 }
@@ -210,6 +216,15 @@ pub struct Namespaces {
     pub binds: Vec<(Vec<u8>, Vec<u8>, bool)>,
     /// Mount a fresh /proc (with `CLONE_NEWNS | CLONE_NEWPID`).
     pub mount_proc: bool,
+    /// With `CLONE_NEWPID`: the first process stays behind as the namespace's init (it reaps,
+    /// passes signals on, and reports the program's status), and the program runs as its
+    /// child, so it is not pid 1: the signals it sends itself (`kill $$`, `abort()`) act as
+    /// anywhere else. The status comes back on [`Launched::status`].
+    pub init: bool,
+    /// With `CLONE_NEWPID`: set `vm.memfd_noexec` to 2 in the new pid namespace, so no memfd
+    /// there can be executed (memfd_create(2): MFD_EXEC is refused, every memfd is sealed
+    /// non-executable). Landlock does not judge the exec of such internal files.
+    pub memfd_noexec: bool,
     /// A `cgroup.procs` file the parent writes the child's pid to before it runs on.
     pub cgroup_procs: Option<std::path::PathBuf>,
 }
@@ -223,6 +238,8 @@ struct NsPlan {
     private_tmp: bool,
     binds: Vec<(CString, CString, bool)>,
     mount_proc: bool,
+    init: bool,
+    memfd_noexec: bool,
     lo_req: libc::ifreq,
     cgroup_procs: Option<std::path::PathBuf>,
 }
@@ -234,6 +251,7 @@ const TMPFS: &std::ffi::CStr = c"tmpfs";
 const TMP_OPTS: &std::ffi::CStr = c"mode=1777";
 const PROC_DIR: &std::ffi::CStr = c"/proc";
 const PROC_FS: &std::ffi::CStr = c"proc";
+const MEMFD_NOEXEC: &std::ffi::CStr = c"/proc/sys/vm/memfd_noexec";
 
 /// What the caller asks for.
 #[derive(Debug, Clone, Default)]
@@ -388,6 +406,8 @@ fn ns_plan(n: &Namespaces) -> Result<NsPlan, LaunchError> {
             .map(|(s, d, ro)| Ok((CString::new(s.clone())?, CString::new(d.clone())?, *ro)))
             .collect::<Result<_, NulError>>()?,
         mount_proc: n.mount_proc,
+        init: n.init && n.clone_flags & libc::CLONE_NEWPID != 0,
+        memfd_noexec: n.memfd_noexec && n.clone_flags & libc::CLONE_NEWPID != 0,
         lo_req,
         cgroup_procs: n.cgroup_procs.clone(),
     })
@@ -414,12 +434,35 @@ fn write_maps(pid: i32, uid_map: &[u8], gid_map: &[u8]) -> io::Result<()> {
 /// A started program: blocked in its first `execve` (a notification on `listener`).
 #[derive(Debug)]
 pub struct Launched {
+    /// The child: the program, or with [`Namespaces::init`] the pid namespace's init, whose
+    /// end ends every process of the namespace.
     pub pid: i32,
     pub pidfd: OwnedFd,
+    /// With an init: the program (the init's child), its pid here and a pidfd.
+    pub program: Option<(i32, OwnedFd)>,
+    /// With an init: the read end of the pipe the init writes the program's wait status to
+    /// (4 bytes) before it exits; see [`read_program_status`].
+    pub status: Option<OwnedFd>,
     pub listener: OwnedFd,
     /// The error pipe's read end (non-blocking): 8 bytes (step, errno) if exec fails, EOF once
     /// the program runs (the kernel closes close-on-exec fds before the new program starts).
     pub errors: OwnedFd,
+}
+
+/// How the program of a launch with an init ended, as the init wrote it; `None` if the init
+/// ended before the program did (it was killed: the program with it).
+pub fn read_program_status(status: &OwnedFd) -> Option<ChildOutcome> {
+    let mut buf = [0u8; 4];
+    let mut f = std::fs::File::from(status.try_clone().ok()?);
+    std::io::Read::read_exact(&mut f, &mut buf).ok()?;
+    let st = i32::from_ne_bytes(buf);
+    if libc::WIFEXITED(st) {
+        Some(ChildOutcome::Exited(libc::WEXITSTATUS(st)))
+    } else if libc::WIFSIGNALED(st) {
+        Some(ChildOutcome::Signaled(libc::WTERMSIG(st)))
+    } else {
+        None
+    }
 }
 
 /// Reads an error record from the error pipe: `Ok(None)` on EOF, `Err(WouldBlock)` if
@@ -475,6 +518,16 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
     let mut empty: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: `empty` is a live sigset_t.
     unsafe { libc::sigemptyset(&mut empty) };
+    // SAFETY: sigset_t is plain data; sigfillset initialises it.
+    let mut full: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `full` is a live sigset_t.
+    unsafe { libc::sigfillset(&mut full) };
+    let with_init = plan.ns.as_ref().is_some_and(|n| n.init);
+    let status = if with_init {
+        Some(pipe().map_err(parent("creating a pipe"))?)
+    } else {
+        None
+    };
     let child_fds = ChildFds {
         sync_w: sync_w.as_raw_fd(),
         err_w: err_w.as_raw_fd(),
@@ -482,6 +535,8 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
         gaps: &gaps,
         prog: &prog,
         empty: &empty,
+        full: &full,
+        status_w: status.as_ref().map_or(-1, |(_, w)| w.as_raw_fd()),
         // SAFETY: getpid has no preconditions.
         ppid: unsafe { libc::getpid() },
         go_r: -1,
@@ -526,6 +581,11 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
     }
     drop(sync_w);
     drop(err_w);
+    let (status_r, status_w) = match status {
+        Some((r, w)) => (Some(r), Some(w)),
+        None => (None, None),
+    };
+    drop(status_w);
     if let (Some(ns), Some((go_r, go_w))) = (&plan.ns, go) {
         drop(go_r);
         let mut mapped = match &ns.map {
@@ -591,11 +651,21 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
     }
     crate::fsops::set_nonblocking(err_r.as_fd(), true).map_err(|e| fail(parent("fcntl")(e)))?;
 
+    // With an init, the program is the init's child (it has forked: the program itself
+    // wrote the sync byte), and the listener is the program's.
+    let program = if with_init {
+        let child = program_of(pid).map_err(|e| fail(parent("finding the program")(e)))?;
+        let fd = pidfd::open(child, 0).map_err(|e| fail(parent("pidfd_open")(e)))?;
+        Some((child, fd))
+    } else {
+        None
+    };
+    let holder = program.as_ref().map_or(pidfd.as_fd(), |(_, fd)| fd.as_fd());
     let n = plan.listener_fd();
     let start = Instant::now();
     let mut tries = 0u32;
     let listener = loop {
-        match pidfd::getfd(pidfd.as_fd(), n) {
+        match pidfd::getfd(holder, n) {
             Ok(fd) if notify::is_listener(fd.as_fd()) => {
                 // Best effort: an older kernel keeps the ordinary wake-ups.
                 let _ = notify::set_sync_wakeup(fd.as_fd());
@@ -628,9 +698,24 @@ pub fn spawn(plan: &Plan) -> Result<Launched, LaunchError> {
     Ok(Launched {
         pid,
         pidfd,
+        program,
+        status: status_r,
         listener,
         errors: err_r,
     })
+}
+
+/// The one child of `init` (the program an init forked), by /proc/PID/task/PID/children.
+fn program_of(init: i32) -> io::Result<i32> {
+    let text = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children"))?;
+    let mut pids = text.split_whitespace().map(str::parse::<i32>);
+    match (pids.next(), pids.next()) {
+        (Some(Ok(p)), None) => Ok(p),
+        _ => Err(io::Error::other(format!(
+            "the init has children `{}`",
+            text.trim()
+        ))),
+    }
 }
 
 /// What the child uses besides the plan, computed before fork.
@@ -642,6 +727,10 @@ struct ChildFds<'a> {
     gaps: &'a [(u32, u32)],
     prog: &'a libc::sock_fprog,
     empty: &'a libc::sigset_t,
+    /// Every signal: the init waits for them instead of taking them.
+    full: &'a libc::sigset_t,
+    /// The write end of the init's status pipe, or -1.
+    status_w: RawFd,
     ppid: libc::pid_t,
     /// The read end of the "maps written" pipe, or -1.
     go_r: RawFd,
@@ -704,6 +793,42 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
     }
     if let Some(ns) = &plan.ns {
         setup_namespaces(ns, c.go_r, err);
+        if ns.init {
+            // Blocked before the fork, so none is lost to the default action in between:
+            // the init waits for them; the program unblocks them below (step Signals).
+            // SAFETY: `c.full` is an initialised sigset_t prepared before fork.
+            if unsafe { libc::sigprocmask(libc::SIG_SETMASK, c.full, std::ptr::null_mut()) } != 0 {
+                die(err, Step::Init);
+            }
+            // SAFETY: fork has no memory-safety preconditions of its own; both sides go on
+            // with raw system calls on prepared data only.
+            let program = unsafe { libc::fork() };
+            if program < 0 {
+                die(err, Step::Init);
+            }
+            if program > 0 {
+                init_main(program, c.status_w);
+            }
+            // The program: dies with its init (which dies with the supervisor).
+            // SAFETY: integer arguments only.
+            if unsafe {
+                libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                )
+            } != 0
+            {
+                die(err, Step::DeathSignal);
+            }
+            // SAFETY: getppid has no arguments.
+            if unsafe { libc::getppid() } != 1 {
+                // SAFETY: _exit takes an integer and never returns.
+                unsafe { libc::_exit(127) };
+            }
+        }
     }
     // SAFETY: setsid has no arguments.
     if plan.new_session && unsafe { libc::setsid() } < 0 {
@@ -842,6 +967,56 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
     die(err, Step::Exec)
 }
 
+/// The init of a pid namespace: holds no fd but the status pipe, waits for signals (all
+/// blocked), passes each on to the program, reaps every child, and when the program has
+/// ended writes its wait status to the pipe and exits, which ends every process left in the
+/// namespace (pid_namespaces(7)). It is outside the program's Landlock domain, which keeps
+/// the program from signalling or tracing it. Runs in the child: no allocation.
+fn init_main(program: libc::pid_t, status_w: RawFd) -> ! {
+    // SAFETY: close_range takes integers; only the status pipe is kept.
+    unsafe {
+        if status_w > 0 {
+            libc::syscall(libc::SYS_close_range, 0u32, (status_w - 1) as u32, 0u32);
+        }
+        libc::syscall(libc::SYS_close_range, (status_w + 1) as u32, u32::MAX, 0u32);
+        libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0);
+    }
+    // SAFETY: sigset_t is plain data; sigfillset initialises it.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `all` is a live sigset_t.
+    unsafe { libc::sigfillset(&mut all) };
+    loop {
+        // SAFETY: siginfo_t is plain data; all zero is valid.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `all` is an initialised sigset_t and `info` a live siginfo_t to fill.
+        let sig = unsafe { libc::sigwaitinfo(&all, &mut info) };
+        if sig < 0 {
+            continue;
+        }
+        if sig != libc::SIGCHLD {
+            // SAFETY: kill takes integers; `program` is this process's child, unreaped.
+            unsafe { libc::kill(program, sig) };
+            continue;
+        }
+        loop {
+            let mut st: libc::c_int = 0;
+            // SAFETY: `st` is a live c_int for the kernel to fill.
+            let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG | libc::__WALL) };
+            if r <= 0 {
+                break;
+            }
+            if r == program {
+                let b = st.to_ne_bytes();
+                // SAFETY: `b` is a live 4-byte buffer; _exit never returns.
+                unsafe {
+                    libc::write(status_w, b.as_ptr().cast(), b.len());
+                    libc::_exit(0)
+                }
+            }
+        }
+    }
+}
+
 /// The mount flags to keep when remounting `path` (a user namespace may not clear them).
 fn locked_flags(path: &CString) -> libc::c_ulong {
     // SAFETY: statvfs is plain data; all zero is valid.
@@ -940,6 +1115,23 @@ fn setup_namespaces(ns: &NsPlan, go_r: RawFd, err: RawFd) {
             {
                 die(err, Step::Mount);
             }
+        }
+    }
+    if ns.memfd_noexec {
+        let two = b"2";
+        // SAFETY: the path is a NUL-terminated string prepared before fork; `two` is a live
+        // buffer of the given length.
+        let ok = unsafe {
+            let fd = libc::open(MEMFD_NOEXEC.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            let w =
+                fd >= 0 && libc::write(fd, two.as_ptr().cast(), two.len()) == two.len() as isize;
+            if fd >= 0 {
+                libc::close(fd);
+            }
+            w
+        };
+        if !ok {
+            die(err, Step::MemfdNoexec);
         }
     }
     if let Some(h) = &ns.hostname {

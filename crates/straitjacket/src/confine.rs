@@ -167,6 +167,14 @@ impl Confined {
                 })
                 .collect(),
             mount_proc: set.contains(&Namespace::Pid),
+            init: set.contains(&Namespace::Pid),
+            // Landlock does not judge the exec of a memfd (an internal file): where exec
+            // rules say what may run, no memfd may. The sysctl file is root's (sysctl_perm
+            // tests the global root uid), so only root can set it, even in a namespace of
+            // its own: an ordinary user's sandbox keeps the kernel's default (SECURITY.md).
+            memfd_noexec: set.contains(&Namespace::Pid)
+                && uid == 0
+                && self.fs.iter().any(|r| r.access == FsAccess::Exec),
             cgroup_procs: self
                 .pids_cgroup
                 .as_ref()
@@ -319,7 +327,7 @@ fn default_isolation(
             if !Namespace::DEFAULT_ISOLATION.contains(&n) {
                 return Err(Failure::input(format!(
                     "--share {w}: run does not make a {w} namespace unless asked (--unshare {w}); \
-                     only ipc and uts are made by default"
+                     only pid, ipc and uts are made by default"
                 )));
             }
             shared.insert(n);
@@ -338,6 +346,7 @@ fn default_isolation(
             n.name(),
             n.name(),
             match n {
+                Namespace::Pid => "it can see outside processes and act on those it may signal",
                 Namespace::Ipc =>
                     "it can reach the host's System V IPC objects and POSIX message queues",
                 _ => "it sees the host's hostname",
@@ -354,7 +363,7 @@ fn default_isolation(
     if let Some(why) = unprivileged_namespaces_unavailable() {
         let names: Vec<&str> = wanted.iter().map(|n| n.name()).collect();
         warn(&format!(
-            "{why}: the program shares the host's {} namespaces (it can reach the host's System V IPC objects)",
+            "{why}: the program shares the host's {} namespaces (it can see outside processes and reach the host's System V IPC objects)",
             names.join(", ")
         ));
         return Ok(BTreeSet::new());
@@ -486,7 +495,12 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
         }
     }
     let checked = !namespaces.is_empty();
-    namespaces.extend(default_isolation(&opts.share, &conf, checked)?);
+    let isolation = default_isolation(&opts.share, &conf, checked)?;
+    // A pid namespace of its own comes with a mount namespace, for a /proc of its own.
+    if isolation.contains(&Namespace::Pid) {
+        namespaces.insert(Namespace::Mount);
+    }
+    namespaces.extend(isolation);
     if !namespaces.is_empty() && caller_ids().0 != 0 {
         namespaces.insert(Namespace::User);
     }

@@ -221,9 +221,10 @@ struct ConfineArgs {
     #[arg(long, value_name = "LIST")]
     unshare: Vec<String>,
     /// Keep the host's namespace instead of the one `run` makes by default: a comma-separated
-    /// list of ipc, uts, or `all`. By default the program gets its own IPC and UTS namespaces
-    /// (it cannot reach the host's System V IPC objects or POSIX message queues, nor change
-    /// the host's hostname); sharing one gives that back, with a warning.
+    /// list of pid, ipc, uts, or `all`. By default the program gets its own pid, IPC and UTS
+    /// namespaces (it cannot see or act on outside processes, reach the host's System V IPC
+    /// objects or POSIX message queues, or change the host's hostname); sharing one gives that
+    /// back, with a warning.
     #[arg(long, value_name = "LIST")]
     share: Vec<String>,
     /// `--net none`: an empty network namespace with only loopback, up.

@@ -278,7 +278,8 @@ fn pid_namespace_hides_the_callers_processes() {
         );
         let text = out(&o);
         let mut lines = text.lines();
-        assert_eq!(lines.next(), Some("1"), "{who:?}: {}", err(&o));
+        // Under the namespace's init (pid 1), the program is pid 2.
+        assert_eq!(lines.next(), Some("2"), "{who:?}: {}", err(&o));
         assert!(
             !text.lines().any(|l| l == me),
             "{who:?}: the caller is visible"
@@ -417,7 +418,7 @@ fn a_profile_carries_the_confinement() {
         "-c",
         "hostname; echo $$",
     ]);
-    assert_eq!(out(&o), "sandbox\n1\n", "{}", err(&o));
+    assert_eq!(out(&o), "sandbox\n2\n", "{}", err(&o));
     // A flag may narrow the profile, never widen it: the larger value is refused with a
     // warning and the profile's kept.
     let o = sj(&["run", "--policy", s(&pol), "--timeout", "60", "--", "true"]);
@@ -567,8 +568,9 @@ fn without_user_namespaces_the_default_isolation_warns_and_explicit_ones_are_ref
     assert_eq!((code(&o), out(&o).as_str()), (0, "ran\n"), "{}", err(&o));
     assert_eq!(
         err(&o),
-        "straitjacket: warning: user namespaces are disabled here (user.max_user_namespaces = 0): \
-         the program shares the host's ipc, uts namespaces (it can reach the host's System V IPC objects)\n"
+                "straitjacket: warning: user namespaces are disabled here (user.max_user_namespaces = 0): \
+         the program shares the host's pid, ipc, uts namespaces (it can see outside processes and reach \
+         the host's System V IPC objects)\n"
     );
     // Nothing is missing once the user gives the isolation up.
     let o = run(&["run", "--share", "all", "--", "true"]);

@@ -25,6 +25,7 @@ const SJ: &str = env!("CARGO_BIN_EXE_straitjacket");
 const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/escapes");
 
 const EPERM: i32 = 1;
+const ENOENT: i32 = 2;
 const ESRCH: i32 = 3;
 const EBADF: i32 = 9;
 const EACCES: i32 = 13;
@@ -510,29 +511,27 @@ fn ptrace_of_the_parent_is_denied() {
         &run(as_nobody(d.path(), &["sh", "-c", &sh])),
         |_| None,
     );
-    // In a pid namespace of its own the supervisor has no pid ...
-    must_be(
-        "ptrace_parent",
-        &run(as_nobody(
-            d.path(),
-            &[SJ, "run", "--unshare", "pid", "--", &p],
-        )),
-        Outcome::Contained(ESRCH),
-    );
-    // ... and without one, the filter refuses ptrace ...
-    must_be(
-        "ptrace_parent",
-        &run(as_nobody(d.path(), &[SJ, "run", "--", &p])),
-        Outcome::Contained(EPERM),
-    );
+    // The parent is the pid namespace's init, or with --share pid the supervisor itself:
+    // the filter refuses ptrace either way ...
+    for share in [&[][..], &["--share", "pid"][..]] {
+        let mut args = vec![SJ, "run"];
+        args.extend(share);
+        args.extend(["--", &p]);
+        must_be(
+            "ptrace_parent",
+            &run(as_nobody(d.path(), &args)),
+            Outcome::Contained(EPERM),
+        );
+    }
     // ... and even a policy that allows ptrace cannot attach to the supervisor: it is not
     // dumpable.
     d.write("allow.sj", "default allow\n");
-    for share in [&[][..], &["--unshare", "pid"][..]] {
+    for share in [&[][..], &["--share", "pid"][..]] {
         let mut args = vec![SJ, "run"];
         args.extend(share);
         args.extend(["--policy", "allow.sj", "--", &p]);
-        let want = if share.is_empty() { EPERM } else { ESRCH };
+        // Landlock refuses tracing a process outside the program's domain.
+        let want = EPERM;
         must_be(
             "ptrace_parent",
             &run(as_nobody(d.path(), &args)),
@@ -557,15 +556,14 @@ fn the_supervisors_memory_cannot_be_written_through_proc_mem() {
         &run(as_nobody(d.path(), &[SJ, "run", "--", &p, "procmem"])),
         Outcome::Contained(EACCES),
     );
-    // In a pid namespace of its own the supervisor has no pid (/proc shows only the
-    // sandbox's processes).
+    // With --share pid the parent is the supervisor itself: the same refusal.
     must_be(
         "procmem",
         &run(as_nobody(
             d.path(),
-            &[SJ, "run", "--unshare", "pid", "--", &p, "procmem"],
+            &[SJ, "run", "--share", "pid", "--", &p, "procmem"],
         )),
-        Outcome::Contained(ESRCH),
+        Outcome::Contained(EACCES),
     );
 }
 
@@ -586,9 +584,9 @@ fn process_vm_writev_into_the_supervisor_is_denied() {
         "pvm",
         &run(as_nobody(
             d.path(),
-            &[SJ, "run", "--unshare", "pid", "--", &p, "pvm"],
+            &[SJ, "run", "--share", "pid", "--", &p, "pvm"],
         )),
-        Outcome::Contained(ESRCH),
+        Outcome::Contained(EPERM),
     );
     // A policy that allows process_vm_*: the kernel refuses (the supervisor is not dumpable).
     d.write("allow.sj", "default allow\n");
@@ -706,9 +704,10 @@ fn killing_the_supervisor_kills_the_program() {
     // policy that allows kill(), the program cannot signal its supervisor: `run`'s Landlock
     // domain scopes signals to the sandbox. (If the supervisor dies anyway, the program dies
     // with it: tests/run.rs kills straitjacket from outside.)
-    // In a pid namespace of its own (`--unshare pid`), the supervisor has no pid at all.
+    // The parent is the pid namespace's init, or with --share pid the supervisor: outside
+    // the domain either way.
     d.write("kill.sj", "default allow\nkill unshare\n");
-    for (share, want) in [(&[][..], EPERM), (&["--unshare", "pid"][..], ESRCH)] {
+    for (share, want) in [(&[][..], EPERM), (&["--share", "pid"][..], EPERM)] {
         let mut args = vec![SJ, "run"];
         args.extend(share);
         args.extend(["--policy", "kill.sj", "--", &p]);
@@ -1247,4 +1246,68 @@ fn a_unix_rule_is_bound_to_its_socket_not_its_name() {
             }
         }
     }
+}
+
+#[test]
+fn the_supervisor_has_no_pid_in_the_sandbox() {
+    // The program is told the supervisor's pid as the host sees it (on its stdin, once the
+    // supervisor runs) and attacks that pid: in its own pid namespace no process has it.
+    let d = TempDir::new("suppid");
+    let trace = d.build("ptrace_parent");
+    let mem = d.build("parent_mem");
+    d.write("allow.sj", "default allow\n");
+    // No such process (ESRCH); and /proc, the sandbox's own, has no such entry (ENOENT).
+    for (case, attack, errno) in [
+        ("ptrace", format!("{trace} $pid"), ESRCH),
+        ("pvm", format!("{mem} pvm $pid"), ESRCH),
+        ("procmem", format!("{mem} procmem $pid"), ENOENT),
+    ] {
+        let script = format!("read pid; exec {attack}");
+        let mut c = as_nobody(
+            d.path(),
+            &[SJ, "run", "--policy", "allow.sj", "--", "sh", "-c", &script],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        // setpriv execs straitjacket in place: this pid is the supervisor's.
+        let pid = c.id();
+        std::io::Write::write_all(c.stdin.as_mut().unwrap(), format!("{pid}\n").as_bytes())
+            .unwrap();
+        let o = c.wait_with_output().unwrap();
+        must_be(
+            &format!("supervisor by pid: {case}"),
+            &o,
+            Outcome::Contained(errno),
+        );
+    }
+}
+
+#[test]
+fn exec_rules_are_not_bypassed_by_an_anonymous_file() {
+    if !is_root() {
+        straitjacket_testkit::skip("vm.memfd_noexec can be set only by root (SECURITY.md)");
+        return;
+    }
+    // The payload lies outside every exec rule (in the test's directory); the loader runs
+    // from /usr, which the rules allow.
+    let d = TempDir::new("memfd");
+    let p = d.build("memfd_exec");
+    let payload = d.build("ran");
+    must_escape("memfd_exec", &bare(d.path(), &p, &[&payload]), |_| None);
+    let dir = d.path().to_str().unwrap();
+    // Exec rules that do not cover the payload: its exec from a memfd is refused too.
+    must_be(
+        "memfd_exec",
+        &sj(
+            d.path(),
+            &["--allow-read", dir, "--allow-exec", &p, "--", &p, &payload],
+        ),
+        Outcome::Contained(EACCES),
+    );
+    // Without exec rules nothing says what may run: it runs.
+    let o = sj(d.path(), &["--", &p, &payload]);
+    assert_eq!(outcome(&o), Outcome::Escaped, "no exec rules: {o:?}");
 }

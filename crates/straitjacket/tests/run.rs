@@ -483,9 +483,44 @@ fn the_program_dies_with_straitjacket() {
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let pid: i32 = line.trim().parse().unwrap();
+    // `$$` is the program's pid in its own pid namespace; the host's pids of everything
+    // below straitjacket are what must end.
+    assert!(line.trim().parse::<i32>().is_ok(), "{line}");
+    let tree = descendants(child.id() as i32);
+    assert!(!tree.is_empty(), "no process below straitjacket");
     child.kill().unwrap();
     child.wait().unwrap();
+    for pid in tree {
+        gone_soon(pid);
+    }
+}
+
+/// Every process below `pid`, by /proc/PID/task/TID/children.
+fn descendants(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let path = t.path().join("children");
+            for c in std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .split_whitespace()
+            {
+                if let Ok(c) = c.parse() {
+                    out.push(c);
+                    todo.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Waits (10 s at most) until `pid` has ended (a zombie counts as ended).
+fn gone_soon(pid: i32) {
     let stat = format!("/proc/{pid}/stat");
     let start = Instant::now();
     loop {

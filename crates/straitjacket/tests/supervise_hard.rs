@@ -221,11 +221,38 @@ fn start_until_ready(
         let _ = child.wait();
         panic!("{who:?}: no ready line: {}", text(&err.join().unwrap()));
     };
-    let pid = ready
+    let ns_pid: i32 = ready
         .strip_prefix("ready ")
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("{who:?}: {ready}"));
+    // The program reports its pid in its own pid namespace; the host's is the one below
+    // straitjacket whose last NSpid is that.
+    let pid = host_pid(child.id() as i32, ns_pid).unwrap_or(ns_pid);
     (child, pid, out, err)
+}
+
+/// The host's pid of the process below `top` whose pid in its own namespace is `ns_pid`.
+fn host_pid(top: i32, ns_pid: i32) -> Option<i32> {
+    let mut todo = vec![top];
+    while let Some(p) = todo.pop() {
+        let children = proc_text(p, &format!("task/{p}/children"));
+        for c in children
+            .split_whitespace()
+            .filter_map(|c| c.parse::<i32>().ok())
+        {
+            let status = proc_text(c, "status");
+            let inner = status
+                .lines()
+                .find(|l| l.starts_with("NSpid:"))
+                .and_then(|l| l.split_whitespace().last())
+                .and_then(|v| v.parse::<i32>().ok());
+            if inner == Some(ns_pid) && status.contains("NSpid:\t") {
+                return Some(c);
+            }
+            todo.push(c);
+        }
+    }
+    None
 }
 
 fn proc_text(pid: i32, what: &str) -> String {
@@ -324,7 +351,31 @@ fn a_call_pending_when_the_supervisor_dies_fails_and_so_do_later_ones() {
         let file = t.file("allowed/file", "ALLOWED");
         let secret = t.file("secret", "SECRET");
         let exe = t.build("orphan_call");
+        // In `run`'s own pid namespace the whole sandbox dies with the supervisor (its init
+        // has the parent-death signal): the grandchild waiting in the call is killed.
         let args = supervised(&["--allow-read", &allowed], &[&exe, &fifo, &secret, &file]);
+        let (mut child, gp, _out, _err) = start_until_ready(who, &args);
+        wait_in_notified_fifo_open(gp, child.id());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let end = Instant::now() + Duration::from_secs(10);
+        while proc_text(gp, "stat")
+            .split(") ")
+            .nth(1)
+            .is_some_and(|s| !s.starts_with('Z'))
+        {
+            assert!(
+                Instant::now() < end,
+                "{who:?}: the grandchild outlived the supervisor"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Sharing the host's pid namespace, the grandchild lives on: its pending call and
+        // every later one must fail, never run.
+        let args = supervised(
+            &["--share", "pid", "--allow-read", &allowed],
+            &[&exe, &fifo, &secret, &file],
+        );
         let (mut child, gp, out, err) = start_until_ready(who, &args);
         wait_in_notified_fifo_open(gp, child.id());
         child.kill().unwrap();

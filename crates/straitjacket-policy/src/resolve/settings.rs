@@ -50,12 +50,12 @@ impl Namespace {
     /// A name as `unshare` and `--unshare` take it (`mnt` is accepted for `mount`).
     /// What `run` isolates by default: namespaces that need no privilege (through a user
     /// namespace) and change nothing an ordinary program relies on. Each cuts the program off
-    /// from a class of host objects no system-call rule names: the host's System V IPC
-    /// objects and POSIX message queues (ipc) and its hostname (uts). `--share` gives one
-    /// back. A pid namespace is not among them: its first process is an init, which ignores
-    /// the signals it sends itself (`kill $$`, `abort()`); `--unshare pid` asks for one, and
-    /// the presets restrict the calls that name another process to the caller itself.
-    pub const DEFAULT_ISOLATION: [Namespace; 2] = [Namespace::Ipc, Namespace::Uts];
+    /// from a class of host objects no system-call rule names: the host's processes (pid:
+    /// prlimit64, sched_*, setpriority, ioprio_*, kill, /proc/PID of anyone outside; the
+    /// program runs under a small init of the launcher's, so it is not pid 1), the host's
+    /// System V IPC objects and POSIX message queues (ipc), and its hostname (uts).
+    /// `--share` gives one back.
+    pub const DEFAULT_ISOLATION: [Namespace; 3] = [Namespace::Pid, Namespace::Ipc, Namespace::Uts];
 
     pub fn parse(s: &str) -> Result<Namespace, String> {
         Ok(match s {

@@ -81,8 +81,13 @@ struct Supervisor<'a> {
     observer: Option<&'a mut dyn Observer>,
     report: bool,
     tty: bool,
+    /// The child: the program, or the init of its pid namespace (whose end ends them all).
     main_pid: i32,
     pidfd: OwnedFd,
+    /// The program, where an init stands above it: its pid and a pidfd (signals are passed
+    /// to it directly), and the pipe the init reports its status on.
+    program: Option<(i32, OwnedFd)>,
+    program_status: Option<OwnedFd>,
     listener: Option<Arc<OwnedFd>>,
     routing: Routing,
     /// The rules the workers apply, set up in the program's view once it is about to run.
@@ -296,6 +301,9 @@ pub(crate) fn launch_and_supervise<'a>(
         tty: opts.tty,
         main_pid: launched.pid,
         pidfd: launched.pidfd,
+        pid_ns_init: confined.namespaces.contains(&Namespace::Pid) && launched.program.is_none(),
+        program: launched.program,
+        program_status: launched.status,
         listener: Some(Arc::new(launched.listener)),
         routing,
         rules: None,
@@ -310,7 +318,6 @@ pub(crate) fn launch_and_supervise<'a>(
         exec_error: None,
         main_status: None,
         killed_main: false,
-        pid_ns_init: confined.namespaces.contains(&Namespace::Pid),
         forwarded_as_kill: None,
         reported: HashSet::new(),
         denied: 0,
@@ -425,7 +432,8 @@ impl Supervisor<'_> {
                     self.forwarded_as_kill = Some(info.signo);
                     let _ = pidfd::send_signal(self.pidfd.as_fd(), SIGKILL);
                 } else {
-                    let _ = pidfd::send_signal(self.pidfd.as_fd(), info.signo);
+                    let to = self.program.as_ref().map_or(&self.pidfd, |(_, fd)| fd);
+                    let _ = pidfd::send_signal(to.as_fd(), info.signo);
                 }
             }
         }
@@ -434,7 +442,13 @@ impl Supervisor<'_> {
     fn reap(&mut self) {
         while let Ok(Waited::Reaped(pid, outcome)) = signals::wait_any(false) {
             if pid == self.main_pid {
-                self.main_status = Some(outcome);
+                // With an init, the program's own status, as the init reported it (none: the
+                // init was killed, and the program with it).
+                let program = self
+                    .program_status
+                    .as_ref()
+                    .and_then(launch::read_program_status);
+                self.main_status = Some(program.unwrap_or(outcome));
             }
         }
     }
@@ -814,7 +828,8 @@ impl Supervisor<'_> {
         let target = fd.ok().filter(|_| notify::id_valid(listener.as_fd(), n.id));
         if let Some(fd) = target {
             let sent = pidfd::send_signal(fd.as_fd(), SIGKILL).is_ok();
-            self.killed_main |= sent && tgid == self.main_pid;
+            let program = self.program.as_ref().map_or(self.main_pid, |(p, _)| *p);
+            self.killed_main |= sent && (tgid == self.main_pid || tgid == program);
         } else if notify::id_valid(listener.as_fd(), n.id) {
             // The caller is still blocked but cannot be named (not visible in our pid
             // namespace): end the whole program rather than let the call go on or hang.
