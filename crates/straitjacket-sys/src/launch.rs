@@ -800,6 +800,14 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
             if unsafe { libc::sigprocmask(libc::SIG_SETMASK, c.full, std::ptr::null_mut()) } != 0 {
                 die(err, Step::Init);
             }
+            // The init must have let go of the pipes before the program goes on: the parent
+            // ends the launch phase when the error pipe reaches EOF, and an init still
+            // holding it would leave the program's first calls treated as the launcher's.
+            let mut settled = [0 as libc::c_int; 2];
+            // SAFETY: `settled` is a live array of two ints for the kernel to fill.
+            if unsafe { libc::pipe2(settled.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+                die(err, Step::Init);
+            }
             // SAFETY: fork has no memory-safety preconditions of its own; both sides go on
             // with raw system calls on prepared data only.
             let program = unsafe { libc::fork() };
@@ -807,7 +815,17 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
                 die(err, Step::Init);
             }
             if program > 0 {
-                init_main(program, c.status_w);
+                init_main(program, c.status_w, settled[1]);
+            }
+            let mut b = [0u8; 1];
+            // SAFETY: close and read take integers and a live 1-byte buffer. The read ends
+            // when the init writes its byte, after closing every other fd (or dies).
+            unsafe {
+                libc::close(settled[1]);
+                if libc::read(settled[0], b.as_mut_ptr().cast(), 1) != 1 {
+                    die(err, Step::Init);
+                }
+                libc::close(settled[0]);
             }
             // The program: dies with its init (which dies with the supervisor).
             // SAFETY: integer arguments only.
@@ -972,15 +990,25 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
 /// ended writes its wait status to the pipe and exits, which ends every process left in the
 /// namespace (pid_namespaces(7)). It is outside the program's Landlock domain, which keeps
 /// the program from signalling or tracing it. Runs in the child: no allocation.
-fn init_main(program: libc::pid_t, status_w: RawFd) -> ! {
-    // SAFETY: close_range takes integers; only the status pipe is kept.
+fn init_main(program: libc::pid_t, status_w: RawFd, settled_w: RawFd) -> ! {
+    // Only the status pipe is kept, as fd 0; the settled pipe, as fd 1, tells the program
+    // that nothing else is held any more. Both are first copied above 0..2, so moving one
+    // into place cannot overwrite the other.
+    // SAFETY: fcntl, dup2, close_range, prctl, write and close take integers and a live
+    // 1-byte buffer.
     unsafe {
-        if status_w > 0 {
-            libc::syscall(libc::SYS_close_range, 0u32, (status_w - 1) as u32, 0u32);
+        let status = libc::fcntl(status_w, libc::F_DUPFD, 3);
+        let settled = libc::fcntl(settled_w, libc::F_DUPFD, 3);
+        if status < 0 || settled < 0 || libc::dup2(status, 0) != 0 || libc::dup2(settled, 1) != 1 {
+            libc::_exit(127);
         }
-        libc::syscall(libc::SYS_close_range, (status_w + 1) as u32, u32::MAX, 0u32);
+        libc::syscall(libc::SYS_close_range, 2u32, u32::MAX, 0u32);
         libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0);
+        let one = [1u8];
+        libc::write(1, one.as_ptr().cast(), 1);
+        libc::close(1);
     }
+    let status_w: RawFd = 0;
     // SAFETY: sigset_t is plain data; sigfillset initialises it.
     let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: `all` is a live sigset_t.

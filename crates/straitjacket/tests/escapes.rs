@@ -1311,3 +1311,107 @@ fn exec_rules_are_not_bypassed_by_an_anonymous_file() {
     let o = sj(d.path(), &["--", &p, &payload]);
     assert_eq!(outcome(&o), Outcome::Escaped, "no exec rules: {o:?}");
 }
+
+/// A python3 program, by its text.
+fn py(dir: &Path, cmd: fn(&Path, &[&str]) -> Command, code: &str, args: &[&str]) -> Command {
+    let mut all = vec!["/usr/bin/python3", "-c", code];
+    all.extend(args);
+    cmd(dir, &all)
+}
+
+const NETLINK_SEND: &str = r#"
+import socket, sys
+try:
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2)  # NETLINK_USERSOCK
+    print("TRYING: sendto(NETLINK_USERSOCK port id)", flush=True)
+    s.sendto(b"outside", (int(sys.argv[1]), 0))
+except OSError as e:
+    print("CONTAINED: netlink errno=%d" % e.errno); sys.exit(1)
+print("ESCAPED: a datagram reached an outside netlink listener")
+"#;
+
+const RAW_SOCKETS: &str = r#"
+import socket, sys
+kinds = {"raw": (socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP),
+         "packet": (socket.AF_PACKET, socket.SOCK_RAW, 0)}
+f, t, p = kinds[sys.argv[1]]
+print("TRYING: socket(%s)" % sys.argv[1], flush=True)
+try:
+    socket.socket(f, t, p)
+except OSError as e:
+    print("CONTAINED: socket errno=%d" % e.errno); sys.exit(1)
+print("ESCAPED: a %s socket, which no address rule can judge" % sys.argv[1])
+"#;
+
+#[test]
+fn under_net_rules_netlink_and_raw_sockets_reach_nothing_outside() {
+    let d = TempDir::new("netlink");
+    // A NETLINK_USERSOCK listener outside: it prints its port id, then what it receives.
+    let listener = r#"
+import socket, os
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2)
+s.bind((0, 0))
+print(s.getsockname()[0], flush=True)
+s.settimeout(2)
+try:
+    print(s.recv(100).decode(), flush=True)
+except OSError:
+    print("nothing", flush=True)
+"#;
+    for (who, cmd) in [
+        ("nobody", as_nobody as fn(&Path, &[&str]) -> Command),
+        ("caller", as_caller),
+    ] {
+        for confined in [false, true] {
+            let mut l = py(d.path(), cmd, listener, &[])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut lines =
+                std::io::BufRead::lines(std::io::BufReader::new(l.stdout.take().unwrap()));
+            let port = lines.next().unwrap().unwrap();
+            let case = format!("netlink usersock as {who}");
+            let o = if confined {
+                let mut a = vec![SJ, "run", "--policy", "net.sj", "--", "/usr/bin/python3"];
+                a.extend(["-c", NETLINK_SEND, &port]);
+                d.write("net.sj", "default allow\nnet connect 127.0.0.1:1\n");
+                run(cmd(d.path(), &a))
+            } else {
+                run(py(d.path(), cmd, NETLINK_SEND, &[&port]))
+            };
+            let got = lines.next().unwrap().unwrap();
+            let _ = l.wait();
+            if confined {
+                must_be(&case, &o, Outcome::Contained(EACCES));
+                assert_eq!(got, "nothing", "{case}: the listener was reached");
+            } else {
+                must_escape(&case, &o, |_| None);
+                assert_eq!(got, "outside", "{case}");
+            }
+        }
+    }
+    // Raw and packet sockets need CAP_NET_RAW: root's, outside and in.
+    if !is_root() {
+        straitjacket_testkit::skip("raw and packet sockets need root");
+        return;
+    }
+    d.write("net.sj", "default allow\nnet connect 127.0.0.1:1\n");
+    for kind in ["raw", "packet"] {
+        let case = format!("{kind} socket");
+        must_escape(
+            &case,
+            &run(py(d.path(), as_caller, RAW_SOCKETS, &[kind])),
+            |_| None,
+        );
+        for confine in [&["--policy", "net.sj"][..], &["--net", "none"]] {
+            let mut a = vec![SJ, "run"];
+            a.extend(confine);
+            a.extend(["--", "/usr/bin/python3", "-c", RAW_SOCKETS, kind]);
+            must_be(
+                &case,
+                &run(as_caller(d.path(), &a)),
+                Outcome::Contained(EACCES),
+            );
+        }
+    }
+}

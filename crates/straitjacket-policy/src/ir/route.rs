@@ -109,10 +109,58 @@ pub fn route(policy: &Policy, routing: &Routing) -> Policy {
                 supervised::NET_REFUSED,
                 Some("sendto"),
             );
+            refuse_unaddressed_sockets(f);
         }
     }
     out
 }
+
+/// Sockets whose traffic no address rule can judge, refused (EACCES) at creation under
+/// address rules or `--net none`: raw and packet sockets (a raw datagram "to an allowed
+/// address" carries any port, and AF_PACKET or SOCK_PACKET sniffs every one), and netlink
+/// beyond NETLINK_ROUTE (the C library lists interfaces and addresses over it; the other
+/// protocols, NETLINK_USERSOCK among them, reach other processes by port id).
+fn refuse_unaddressed_sockets(f: &mut Filter) {
+    const AF_NETLINK: u64 = 16;
+    const AF_PACKET: u64 = 17;
+    const SOCK_RAW: u64 = 3;
+    const SOCK_PACKET: u64 = 10;
+    const SOCK_TYPE_MASK: u64 = 0xf;
+    const NETLINK_ROUTE: u64 = 0;
+    let Some(sc) = f.arch.syscall("socket") else {
+        return;
+    };
+    let int = |arg: usize, op: CmpOp, mask: u64, value: u64| {
+        Cond::Cmp(Cmp {
+            arg: ArgIndex::new(arg).expect("socket has three arguments"),
+            width: crate::arch::Width::W32,
+            signed: false,
+            op,
+            mask,
+            value,
+        })
+    };
+    let all = 0xffff_ffff;
+    // Netlink sockets are SOCK_RAW or SOCK_DGRAM whatever their protocol: judged by it.
+    let refused = Cond::Or(vec![
+        int(0, CmpOp::Eq, all, AF_PACKET),
+        Cond::And(vec![
+            int(0, CmpOp::Ne, all, AF_NETLINK),
+            Cond::Or(vec![
+                int(1, CmpOp::Eq, SOCK_TYPE_MASK, SOCK_RAW),
+                int(1, CmpOp::Eq, SOCK_TYPE_MASK, SOCK_PACKET),
+            ]),
+        ]),
+        Cond::And(vec![
+            int(0, CmpOp::Eq, all, AF_NETLINK),
+            int(2, CmpOp::Ne, all, NETLINK_ROUTE),
+        ]),
+    ]);
+    let rules = f.syscalls.entry(SyscallNr(sc.nr)).or_default();
+    rules.insert(0, added(Action::Errno(EACCES), refused));
+}
+
+const EACCES: u16 = 13;
 
 fn added(action: Action, cond: Cond) -> Rule {
     Rule {

@@ -101,6 +101,8 @@ struct Supervisor<'a> {
     threads: std::collections::HashMap<i32, Arc<copy::Status>>,
     errors: Option<OwnedFd>,
     launch_phase: bool,
+    /// The launcher's exec was let through (the one call answered before the policy).
+    launch_exec_answered: bool,
     exec_error: Option<io::Error>,
     main_status: Option<ChildOutcome>,
     killed_main: bool,
@@ -315,6 +317,7 @@ pub(crate) fn launch_and_supervise<'a>(
         threads: std::collections::HashMap::new(),
         errors: Some(launched.errors),
         launch_phase: true,
+        launch_exec_answered: false,
         exec_error: None,
         main_status: None,
         killed_main: false,
@@ -473,12 +476,23 @@ impl Supervisor<'_> {
         };
         if self.launch_phase {
             self.check_errors();
-            if self.launch_phase {
-                // The launcher's own exec of the program: the program's namespaces and root
-                // are in place, and nothing of it has run yet.
+            // The launcher's own exec of the program, once: the program's namespaces and root
+            // are in place, and nothing of it has run yet. Anything else means the program
+            // runs (its exec closed the error pipe, whether or not the EOF was seen yet):
+            // from then on the policy decides every call.
+            let data = seccomp_data(&n);
+            let exec = eval::abi_of(&data)
+                .and_then(|a| a.syscall_by_nr(straitjacket_policy::SyscallNr(data.nr as u32)))
+                .is_some_and(|sc| route::EXEC_CALLS.contains(&sc.name));
+            let launcher = self.program.as_ref().map_or(self.main_pid, |(p, _)| *p);
+            if self.launch_phase && exec && n.pid as i32 == launcher && !self.launch_exec_answered {
+                self.launch_exec_answered = true;
                 self.setup_rules(n.pid as i32);
                 let _ = notify::send(listener.as_fd(), n.id, Reply::Continue);
                 return true;
+            }
+            if self.launch_exec_answered {
+                self.launch_phase = false;
             }
         }
         if let Some(o) = self.observer.as_deref_mut() {
