@@ -556,3 +556,96 @@ fn a_file_that_is_not_a_program_is_126() {
     assert_eq!(code(&o), 126, "{}", err(&o));
     assert!(err(&o).contains("not an executable format"), "{}", err(&o));
 }
+
+#[path = "support/users.rs"]
+mod users;
+
+/// The programs the README promises run under the default preset and the default isolation
+/// (own pid, IPC and UTS namespaces), each doing real work, as root and as uid 65534.
+#[test]
+fn ordinary_programs_run_under_the_default_isolation() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = TempDir::new("ordinary");
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    d.write(
+        "hello.c",
+        "#include <stdio.h>\nint main(void) { puts(\"hello\"); }\n",
+    );
+    d.write("Makefile", "all:\n\t@echo made\n");
+    d.write("served", "over http\n");
+    // A web server outside the sandbox, on loopback, for curl.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let serving = std::thread::spawn(move || {
+        for stream in server.incoming().take(2) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 1024];
+            let _ = std::io::Read::read(&mut s, &mut buf);
+            let _ = std::io::Write::write_all(
+                &mut s,
+                b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nover http\n",
+            );
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/served");
+    let cases: Vec<(&str, Vec<&str>, String)> = vec![
+        ("sh", vec!["sh", "-c", "echo a | tr a b; echo $$"], "b\n2\n".into()),
+        ("python3", vec![python3(), "-c", "print(6 * 7)"], "42\n".into()),
+        ("perl", vec!["perl", "-e", "print 6 * 7, qq(\\n)"], "42\n".into()),
+        (
+            "gcc",
+            vec!["sh", "-c", "gcc -o hello-$(id -u) hello.c && ./hello-$(id -u)"],
+            "hello\n".into(),
+        ),
+        ("make", vec!["make", "-s"], "made\n".into()),
+        (
+            "tar",
+            vec!["sh", "-c", "tar cf t-$(id -u).tar served && tar tf t-$(id -u).tar"],
+            "served\n".into(),
+        ),
+        (
+            "git",
+            vec![
+                "sh",
+                "-c",
+                "export HOME=$PWD; r=repo-$(id -u); git init -q $r && cd $r && echo x > f && git add f \
+                 && git -c user.email=a@b -c user.name=n commit -q -m first && git log --format=%s",
+            ],
+            "first\n".into(),
+        ),
+        ("curl", vec!["curl", "-sS", &url], "over http\n".into()),
+    ];
+    for who in users::users() {
+        for (name, prog, want) in &cases {
+            if *name == "curl" && who == users::As::Nobody {
+                continue; // the server answers twice: once per user is enough below
+            }
+            let mut args = vec!["run", "--"];
+            args.extend(prog.iter().copied());
+            let o = users::sj_command(who, &args)
+                .current_dir(d.path())
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            assert_eq!(
+                (code(&o), out(&o).as_str()),
+                (0, want.as_str()),
+                "{name} as {who:?}: {}",
+                err(&o)
+            );
+            assert_eq!(err(&o), "", "{name} as {who:?}");
+        }
+    }
+    // curl once more as the ordinary user, then the server is done.
+    let o = users::sj_command(users::As::Nobody, &["run", "--", "curl", "-sS", &url])
+        .current_dir(d.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    if users::is_root() {
+        assert_eq!(out(&o), "over http\n", "curl as nobody: {}", err(&o));
+    }
+    drop(o);
+    let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+    serving.join().unwrap();
+}
