@@ -91,15 +91,9 @@ fn exit_with(code: i32) -> Result<(), Failure> {
     }
 }
 
+/// A size as everywhere else (`64M`; a unit is required): `resolve::settings::parse_size`.
 fn parse_bytes(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last()? {
-        (i, 'k' | 'K') => (&s[..i], 1u64 << 10),
-        (i, 'm' | 'M') => (&s[..i], 1 << 20),
-        (i, 'g' | 'G') => (&s[..i], 1 << 30),
-        _ => (s, 1),
-    };
-    num.parse::<u64>().ok()?.checked_mul(mult)
+    straitjacket_policy::resolve::settings::parse_size(s).ok()
 }
 
 #[derive(Debug, Default)]
@@ -130,7 +124,7 @@ fn parse_limits(specs: &[String]) -> Result<Limits, Failure> {
                 "mem" => {
                     l.mem = Some(parse_bytes(v).filter(|&b| b > 0).ok_or_else(|| {
                         Failure::input(format!(
-                            "--limit mem={v}: expected bytes, with an optional K, M or G"
+                            "--limit mem={v}: expected a size with its unit: B, K, M or G"
                         ))
                     })?);
                 }
@@ -233,17 +227,18 @@ pub fn run(a: StrictArgs) -> Result<(), Failure> {
     let limits = parse_limits(&a.limit)?;
     let timeout = match &a.timeout {
         None => None,
+        // The same syntax as `run --timeout` (`30`, `30s`, `500ms`, `2m`).
         Some(t) => {
-            let secs: f64 = t
-                .trim_end_matches('s')
-                .parse()
+            use straitjacket_policy::resolve::settings::{parse_duration_ms, show_ms};
+            let ms = parse_duration_ms(t)
                 .ok()
-                .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s < 1e9)
-                .ok_or_else(|| Failure::input(format!("--timeout {t}: expected seconds > 0")))?;
-            Some((
-                Duration::from_secs_f64(secs),
-                t.trim_end_matches('s').to_string(),
-            ))
+                .filter(|&ms| ms > 0)
+                .ok_or_else(|| {
+                    Failure::input(format!(
+                        "--timeout {t}: expected a duration > 0 (seconds, or with ms, s, m or h)"
+                    ))
+                })?;
+            Some((Duration::from_millis(ms), show_ms(ms)))
         }
     };
     let monitor = match &a.serve {
@@ -525,7 +520,7 @@ pub fn run(a: StrictArgs) -> Result<(), Failure> {
             let t = timeout.map(|(_, s)| s).unwrap_or_default();
             return Err(Failure::with_code(
                 EXIT_TIMEOUT,
-                format!("guest killed: timeout {t}s reached"),
+                format!("guest killed: timeout {t} reached"),
             ));
         }
         End::Malformed(why) => {

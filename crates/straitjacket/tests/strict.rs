@@ -287,9 +287,16 @@ fn a_looping_guest_is_stopped_by_cpu_limit_and_by_timeout() {
     assert_eq!(out.status.code(), Some(124));
     assert_eq!(
         text(&out.stderr),
-        "straitjacket: guest killed: timeout 0.3s reached\n"
+        "straitjacket: guest killed: timeout 300ms reached\n"
     );
     assert!(start.elapsed().as_secs_f64() < 5.0);
+    // The same syntax as `run --timeout`.
+    let out = strict(&["--timeout", "300ms", p(&guest("probe")), "loop"], b"");
+    assert_eq!(out.status.code(), Some(124));
+    assert_eq!(
+        text(&out.stderr),
+        "straitjacket: guest killed: timeout 300ms reached\n"
+    );
 }
 
 /// The guest cannot read straitjacket's memory: everything but its own mappings is gone.

@@ -202,7 +202,14 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     }
     let n: u64 = num.parse().map_err(|_| bad())?;
     let shift = match suffix.to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
+        // A bare number is refused: `limit mem 64` meant 64 bytes, which kills any program
+        // at once; a size says its unit.
+        "" => {
+            return Err(format!(
+                "`{s}` has no unit: a size is {num}B (bytes), {num}K, {num}M or {num}G"
+            ))
+        }
+        "B" => 0,
         "K" | "KB" | "KIB" => 10,
         "M" | "MB" | "MIB" => 20,
         "G" | "GB" | "GIB" => 30,
@@ -439,7 +446,11 @@ mod tests {
     fn values() {
         assert_eq!(parse_size("64M"), Ok(64 << 20));
         assert_eq!(parse_size("2g"), Ok(2 << 30));
-        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("100B"), Ok(100));
+        assert_eq!(
+            parse_size("64"),
+            Err("`64` has no unit: a size is 64B (bytes), 64K, 64M or 64G".to_string())
+        );
         assert!(parse_size("12Q").is_err());
         assert!(parse_size("M").is_err());
         assert_eq!(parse_duration_ms("30s"), Ok(30_000));

@@ -1,0 +1,2 @@
+default allow
+limit mem 64
