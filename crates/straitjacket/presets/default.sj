@@ -50,8 +50,10 @@ allow io_setup, io_destroy, io_submit, io_cancel, io_getevents, io_pgetevents
 # Only personalities that keep ASLR (PER_LINUX, PER_LINUX32, UNAME26 variants) and the query.
 allow personality if personality == 0 || personality == 8 || personality == 0x20000 || personality == 0x20008 || personality == 0xffffffff
 
-# Terminals: every ioctl but injecting input into, or reconfiguring, the caller's terminal.
-allow ioctl if cmd != TIOCSTI && cmd != TIOCLINUX
+# Terminals: every ioctl but injecting input into, or reconfiguring, the caller's terminal;
+# and not USERFAULTFD_IOC_NEW (0xaa00) on /dev/userfaultfd, the device form of the userfaultfd
+# call denied below (a page the program never fills would stall whoever reads it).
+allow ioctl if cmd != TIOCSTI && cmd != TIOCLINUX && cmd != 0xaa00
 
 # Sockets: every family but AF_ALG (kernel crypto) and AF_VSOCK, as Docker. The other calls of
 # @network-io are listed without `socket`: an unconditional `allow socket` after this rule

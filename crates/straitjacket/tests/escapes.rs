@@ -1415,3 +1415,37 @@ except OSError:
         }
     }
 }
+
+#[test]
+fn userfaultfd_by_its_device_is_refused_too() {
+    if !std::path::Path::new("/dev/userfaultfd").exists() {
+        straitjacket_testkit::skip("this kernel has no /dev/userfaultfd");
+        return;
+    }
+    if !is_root() {
+        straitjacket_testkit::skip("/dev/userfaultfd is root's (mode 0600)");
+        return;
+    }
+    let code = r#"
+import os, fcntl, sys
+fd = os.open("/dev/userfaultfd", os.O_RDWR | os.O_CLOEXEC)
+print("TRYING: ioctl(USERFAULTFD_IOC_NEW)", flush=True)
+try:
+    fcntl.ioctl(fd, 0xaa00, 0)
+except OSError as e:
+    print("CONTAINED: ioctl errno=%d" % e.errno); sys.exit(1)
+print("ESCAPED: a userfaultfd, which can stall whoever reads its pages")
+"#;
+    let d = TempDir::new("uffd");
+    must_escape("uffd_dev", &run(py(d.path(), as_caller, code, &[])), |_| {
+        None
+    });
+    must_be(
+        "uffd_dev",
+        &run(as_caller(
+            d.path(),
+            &[SJ, "run", "--", "/usr/bin/python3", "-c", code],
+        )),
+        Outcome::Contained(EPERM),
+    );
+}
