@@ -151,20 +151,18 @@ pub fn readlink_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
 
 /// `newfstatat(dir, name, flags)`: the kernel's `struct stat`, as bytes.
 pub fn stat_bytes(dir: BorrowedFd<'_>, name: &CStr, flags: i32) -> io::Result<Vec<u8>> {
-    // SAFETY: an all-zero `struct stat` is a valid value of the type.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is live and writable; `name` is NUL-terminated.
-    check(unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, flags) })?;
-    Ok(as_bytes(&st))
+    kernel_bytes::<libc::stat>(|st| {
+        // SAFETY: `st` points to a live, writable `struct stat`; `name` is NUL-terminated.
+        unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), st, flags) }
+    })
 }
 
 /// `statx(dir, name, flags, mask)`: the kernel's `struct statx`, as bytes.
 pub fn statx_bytes(dir: BorrowedFd<'_>, name: &CStr, flags: i32, mask: u32) -> io::Result<Vec<u8>> {
-    // SAFETY: an all-zero `struct statx` is a valid value of the type.
-    let mut st: libc::statx = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is live and writable; `name` is NUL-terminated.
-    check(unsafe { libc::statx(dir.as_raw_fd(), name.as_ptr(), flags, mask, &mut st) })?;
-    Ok(as_bytes(&st))
+    kernel_bytes::<libc::statx>(|st| {
+        // SAFETY: `st` points to a live, writable `struct statx`; `name` is NUL-terminated.
+        unsafe { libc::statx(dir.as_raw_fd(), name.as_ptr(), flags, mask, st) }
+    })
 }
 
 /// The id of the mount `fd` is on (`statx` `STATX_MNT_ID`, Linux 5.8): what
@@ -191,17 +189,29 @@ pub fn mount_id(fd: BorrowedFd<'_>) -> io::Result<u64> {
 
 /// `fstatfs(fd)`: the kernel's `struct statfs`, as bytes.
 pub fn statfs_bytes(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
-    // SAFETY: an all-zero `struct statfs` is a valid value of the type.
-    let mut sf: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `sf` is live and writable.
-    check(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut sf) })?;
-    Ok(as_bytes(&sf))
+    kernel_bytes::<libc::statfs>(|sf| {
+        // SAFETY: `sf` points to a live, writable `struct statfs`.
+        unsafe { libc::fstatfs(fd.as_raw_fd(), sf) }
+    })
 }
 
-fn as_bytes<T: Copy>(v: &T) -> Vec<u8> {
-    // SAFETY: `v` is a live, initialized plain C struct (zeroed before the kernel filled it,
-    // so padding is initialized too); viewing its bytes reads nothing out of bounds.
-    unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), size_of::<T>()) }.to_vec()
+/// The structures the kernel fills for [`kernel_bytes`]: plain C data, for which every byte
+/// pattern is a valid value.
+trait KernelStruct: Copy {}
+impl KernelStruct for libc::stat {}
+impl KernelStruct for libc::statx {}
+impl KernelStruct for libc::statfs {}
+
+/// The bytes of a `T` the kernel fills through `fill` (a call returning 0 or -1 with errno).
+/// The value is never copied as a `T` (a typed copy leaves its padding uninitialised): it is
+/// zeroed in place, filled in place, and read back as the bytes it holds.
+fn kernel_bytes<T: KernelStruct>(fill: impl FnOnce(*mut T) -> libc::c_int) -> io::Result<Vec<u8>> {
+    let mut v = std::mem::MaybeUninit::<T>::zeroed();
+    check(fill(v.as_mut_ptr()))?;
+    // SAFETY: every byte of `v` was written, by `zeroed` and then by the kernel, and `v`
+    // lives for the whole read of its size_of::<T>() bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), size_of::<T>()) };
+    Ok(bytes.to_vec())
 }
 
 /// `faccessat2(dir, name, mode, AT_EACCESS | flags)`: checked with the calling thread's

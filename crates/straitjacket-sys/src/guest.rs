@@ -205,13 +205,28 @@ pub fn spawn(plan: &Plan<'_>) -> io::Result<Spawned> {
     let mut keep: Vec<(u64, u64)> = plan.regions.iter().map(|r| (r.start, r.len)).collect();
     keep.push((plan.stack.start, plan.stack.len));
     keep.push((plan.trampoline, 2 * PAGE));
-    if keep
-        .iter()
-        .any(|&(s, l)| s % PAGE != 0 || l % PAGE != 0 || s + l > USER_TOP)
-    {
+        if keep.iter().any(|&(s, l)| {
+        s % PAGE != 0 || l % PAGE != 0 || s.checked_add(l).is_none_or(|end| end > USER_TOP)
+    }) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "guest mappings must be page-aligned and below USER_TOP",
+        ));
+    }
+    // The child writes each copy to its address: every byte of it must lie inside one of
+    // the regions it maps read-write first, or safe code could make it write anywhere.
+    let inside = |c: &CopyIn<'_>| {
+        let Some(end) = c.addr.checked_add(c.bytes.len() as u64) else {
+            return false;
+        };
+        plan.regions
+            .iter()
+            .any(|r| c.addr >= r.start && r.start.checked_add(r.len).is_some_and(|e| end <= e))
+    };
+    if !plan.copies.iter().all(inside) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a guest copy lies outside the regions mapped for it",
         ));
     }
     let unmap = unmap_ranges(&keep);
@@ -360,8 +375,9 @@ fn child_main(
         map(r, Stage::MapSegment);
     }
     for c in plan.copies {
-        // SAFETY: the caller's plan puts every copy inside a region mapped read-write just
-        // above (the pure planner checks this); the source is a live slice of the plan.
+                // SAFETY: `spawn` checked before forking that every copy lies inside a region, and
+        // each region was mapped read-write just above (MAP_FIXED_NOREPLACE: nothing of ours
+        // is there); the source is a live slice of the plan.
         unsafe {
             std::ptr::copy_nonoverlapping(c.bytes.as_ptr(), c.addr as *mut u8, c.bytes.len())
         };
@@ -909,5 +925,42 @@ mod tests {
         assert_eq!(err.at, addr);
         let (outcome, _) = wait_with_cpu(s.pid).unwrap();
         assert_eq!(outcome, ChildOutcome::Exited(STRICT_FAILED_EXIT));
+    }
+
+    /// A copy that reaches past its region (or lies in none, or wraps the address space)
+    /// is refused before anything forks: the child writes copies without a check of its own.
+    #[test]
+    fn a_copy_outside_the_regions_is_refused_before_fork() {
+        let regions = [MapRegion {
+            start: 0x7a10_0000_0000,
+            len: 4096,
+            prot: libc::PROT_READ,
+        }];
+        let bytes = [0u8; 16];
+        for addr in [0x7a10_0000_0ff8u64, 0x5555_0000_0000, u64::MAX - 4] {
+            let copies = [CopyIn {
+                addr,
+                bytes: &bytes,
+            }];
+            let plan = Plan {
+                regions: &regions,
+                copies: &copies,
+                stack: MapRegion {
+                    start: 0x7b10_0000_0000,
+                    len: 4096,
+                    prot: 3,
+                },
+                stack_bytes: &[],
+                sp: 0x7b10_0000_0000,
+                entry: regions[0].start,
+                fds: &[],
+                cpu_secs: None,
+                address_space: None,
+                trampoline: 0x7c10_0000_0000,
+            };
+            let e = spawn(&plan).map(|_| ()).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{addr:#x}");
+            assert!(e.to_string().contains("outside the regions"), "{e}");
+        }
     }
 }

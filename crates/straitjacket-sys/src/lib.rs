@@ -17,6 +17,7 @@ pub mod process;
 pub mod ptrace;
 pub mod seccomp;
 pub mod signals;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 /// The last OS error as an `io::Error` (errno read right after a failed call).

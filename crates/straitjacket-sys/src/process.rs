@@ -1,5 +1,7 @@
 //! Running a closure in a forked child, so that whatever it does to itself (install a
-//! seccomp filter, set NO_NEW_PRIVS, die of SIGSYS) never touches the caller.
+//! seccomp filter, set NO_NEW_PRIVS, die of SIGSYS) never touches the caller; and waiting
+//! for children. The forking half exists only for tests (feature `testing`): its child runs
+//! an arbitrary closure, which is sound only in a process no other thread holds a lock in.
 //!
 //! Meant for tests and probes, not for the launcher (whose child path is prepared in advance
 //! and allocates nothing). The closure runs in a copy of a possibly multi-threaded process:
@@ -10,13 +12,16 @@
 
 use std::fmt;
 use std::io;
+#[cfg(any(test, feature = "testing"))]
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::last_error;
 
+#[cfg(any(test, feature = "testing"))]
 /// Seconds before a stuck child is killed by SIGALRM.
 pub const TIMEOUT_SECS: u32 = 20;
 
+#[cfg(any(test, feature = "testing"))]
 /// Exit code of a child whose closure panicked.
 pub const PANIC_EXIT: i32 = 101;
 
@@ -38,12 +43,14 @@ impl fmt::Display for ChildOutcome {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// Forks; the child runs `f` and `_exit`s with its return value (truncated to 0..=255 by the
 /// kernel; [`PANIC_EXIT`] if it panics); the parent waits and reports how the child ended.
 pub fn in_child<F: FnOnce() -> i32>(f: F) -> io::Result<ChildOutcome> {
     fork_child(f)?.wait()
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// A forked child that is still running. Dropping it kills (SIGKILL) and reaps it.
 #[derive(Debug)]
 pub struct Child {
@@ -51,6 +58,7 @@ pub struct Child {
     reaped: bool,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Child {
     pub fn pid(&self) -> i32 {
         self.pid
@@ -72,6 +80,7 @@ impl Child {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Drop for Child {
     fn drop(&mut self) {
         if !self.reaped {
@@ -82,6 +91,7 @@ impl Drop for Child {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// Forks; the child runs `f` and `_exit`s with its return value, as [`in_child`], but the
 /// parent gets the running [`Child`] back at once.
 pub fn fork_child<F: FnOnce() -> i32>(f: F) -> io::Result<Child> {
