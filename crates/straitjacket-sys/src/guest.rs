@@ -205,7 +205,7 @@ pub fn spawn(plan: &Plan<'_>) -> io::Result<Spawned> {
     let mut keep: Vec<(u64, u64)> = plan.regions.iter().map(|r| (r.start, r.len)).collect();
     keep.push((plan.stack.start, plan.stack.len));
     keep.push((plan.trampoline, 2 * PAGE));
-        if keep.iter().any(|&(s, l)| {
+    if keep.iter().any(|&(s, l)| {
         s % PAGE != 0 || l % PAGE != 0 || s.checked_add(l).is_none_or(|end| end > USER_TOP)
     }) {
         return Err(io::Error::new(
@@ -375,7 +375,7 @@ fn child_main(
         map(r, Stage::MapSegment);
     }
     for c in plan.copies {
-                // SAFETY: `spawn` checked before forking that every copy lies inside a region, and
+        // SAFETY: `spawn` checked before forking that every copy lies inside a region, and
         // each region was mapped read-write just above (MAP_FIXED_NOREPLACE: nothing of ours
         // is there); the source is a live slice of the plan.
         unsafe {
