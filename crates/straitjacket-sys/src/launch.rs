@@ -5,27 +5,39 @@
 //! that between fork and exec the child allocates nothing and only makes raw system calls. The
 //! child, in order:
 //! 1. `PR_SET_PDEATHSIG(SIGKILL)`, then checks `getppid()` against the parent's pid taken
-//!    before fork (the parent may have died before the prctl took effect);
-//! 2. `setsid()` unless the plan keeps the caller's terminal session;
-//! 3. `chdir`;
-//! 4. moves its ends of the sync and error pipes to two known fd numbers just above the
-//!    highest kept fd (through a temporary copy above every fd involved, so no move clobbers
-//!    another), close-on-exec;
-//! 5. closes every other fd but 0, 1, 2 and the kept ones (`close_range` over the gaps), and
+//!    before fork (the parent may have died before the prctl took effect; in a new pid
+//!    namespace the parent is outside it and `getppid()` is 0);
+//! 2. with namespaces: waits for the parent to write the uid/gid maps (and the cgroup), then
+//!    makes the mounts (private propagation, binds, a tmpfs on /tmp, a fresh /proc), sets
+//!    `vm.memfd_noexec`, the hostname, and brings loopback up;
+//! 3. with an init ([`Namespaces::init`]): blocks every signal and forks; this process stays
+//!    as the namespace's init (it closes every fd but its status pipe, says so on a pipe, and
+//!    only waits, passes signals on and reaps), and the child, the program from here on, waits
+//!    for that word, arms its own parent-death signal and goes on with step 4;
+//! 4. `setsid()` unless the plan keeps the caller's terminal session;
+//! 5. `chdir`;
+//! 6. moves its ends of the sync and error pipes (and the Landlock ruleset) to known fd
+//!    numbers just above the highest kept fd (through a temporary copy above every fd
+//!    involved, so no move clobbers another), close-on-exec;
+//! 7. closes every other fd but 0, 1, 2 and the kept ones (`close_range` over the gaps), and
 //!    clears close-on-exec on the kept ones;
-//! 6. resets SIGPIPE to its default (Rust ignores it) and unblocks every signal;
-//! 7. `PR_SET_NO_NEW_PRIVS`;
-//! 8. writes one byte to the sync pipe: "about to install";
-//! 9. installs the filter with `SECCOMP_FILTER_FLAG_NEW_LISTENER` (and `WAIT_KILLABLE_RECV`
-//!    where the kernel has it), LAST;
-//! 10. `execve`. A failure at any step is written as (step, errno) to the error pipe.
+//! 8. resets SIGPIPE to its default (Rust ignores it) and unblocks every signal;
+//! 9. `PR_SET_NO_NEW_PRIVS`;
+//! 10. `landlock_restrict_self` with the ruleset, which it then closes;
+//! 11. the resource limits;
+//! 12. writes one byte to the sync pipe: "about to install";
+//! 13. installs the filter with `SECCOMP_FILTER_FLAG_NEW_LISTENER` (and `WAIT_KILLABLE_RECV`
+//!     where the kernel has it), LAST;
+//! 14. `execve`. A failure at any step is written as (step, errno) to the error pipe.
 //!
 //! # Getting the listener without the child's help
-//! After step 9 the child may make no call the policy denies, so it cannot send the listener
-//! over a socket. Instead the parent takes it with `pidfd_getfd(child, N)`. N is known in
-//! advance: the kernel gives a new fd the lowest free number (`get_unused_fd_flags`), and
-//! after step 5 the child's open fds are exactly 0..2 (those the parent had open), the kept
-//! fds and the two pipe ends, none of which step 6–8 change. So N is the lowest number not in
+//! After step 13 the child may make no call the policy denies, so it cannot send the listener
+//! over a socket. Instead the parent takes it with `pidfd_getfd(child, N)` (with an init, of
+//! the init's one child, the program, found in /proc once the sync byte has come). N is known
+//! in advance: the kernel gives a new fd the lowest free number (`get_unused_fd_flags`), and
+//! after step 7 the child's open fds are exactly 0..2 (those the parent had open), the kept
+//! fds and the two pipe ends, none of which steps 8–12 change (step 10 closes the ruleset
+//! again). So N is the lowest number not in
 //! that set, computed by [`Plan::listener_fd`]. The parent waits for the sync byte, then retries
 //! `pidfd_getfd` (EBADF until the install is done) and checks that what it got is a listener
 //! (`notify::is_listener`). N cannot be reused by something else before the parent gets it:
