@@ -138,6 +138,20 @@ impl Confined {
         self.conf.limits
     }
 
+    /// Whether exec rules are in force (they say what may run).
+    pub fn exec_rules(&self) -> bool {
+        self.fs.iter().any(|r| r.access == FsAccess::Exec)
+    }
+
+    /// Whether the sandbox's pid namespace gets `vm.memfd_noexec = 2`. Landlock does not
+    /// judge the exec of a memfd (an internal file): where exec rules say what may run, no
+    /// memfd may. The sysctl file is the global root's (sysctl_perm tests the global root
+    /// uid), so only root can set it, even in a namespace of its own; elsewhere the filter
+    /// refuses memfds that are not sealed non-executable (`Routing::seal_memfds`).
+    pub fn memfd_noexec_by_sysctl(&self) -> bool {
+        self.exec_rules() && self.namespaces.contains(&Namespace::Pid) && caller_ids().0 == 0
+    }
+
     /// What the launcher creates: `None` without namespaces. An ordinary user gets a user
     /// namespace whenever any namespace is asked for (the kernel requires it), mapping their
     /// own uid and gid (only those: every other id is unmapped inside).
@@ -168,13 +182,7 @@ impl Confined {
                 .collect(),
             mount_proc: set.contains(&Namespace::Pid),
             init: set.contains(&Namespace::Pid),
-            // Landlock does not judge the exec of a memfd (an internal file): where exec
-            // rules say what may run, no memfd may. The sysctl file is root's (sysctl_perm
-            // tests the global root uid), so only root can set it, even in a namespace of
-            // its own: an ordinary user's sandbox keeps the kernel's default (SECURITY.md).
-            memfd_noexec: set.contains(&Namespace::Pid)
-                && uid == 0
-                && self.fs.iter().any(|r| r.access == FsAccess::Exec),
+            memfd_noexec: self.memfd_noexec_by_sysctl(),
             cgroup_procs: self
                 .pids_cgroup
                 .as_ref()

@@ -216,6 +216,7 @@ fn run_keeping(opts: &RunOptions) -> Result<(i32, Leftovers), Failure> {
         // `--net none` leaves unix sockets named by path reachable (they are files): their
         // connects and sends go to the supervisor, which lets only the `fs` rules reach them.
         net: confined.conf.net_rules() || confined.conf.net_none,
+        seal_memfds: confined.exec_rules() && !confined.memfd_noexec_by_sysctl(),
     };
     let prog = match precompiled(opts, &routing) {
         Some(prog) => prog,

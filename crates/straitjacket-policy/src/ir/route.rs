@@ -58,24 +58,33 @@ pub struct Routing {
     /// `net connect|bind` rules name addresses: connects, binds and addressed sends go to
     /// the supervisor.
     pub net: bool,
+    /// Exec rules are in force and the kernel cannot be told to refuse executable memfds
+    /// (`vm.memfd_noexec`, which only the global root can set): `memfd_create` must ask for
+    /// a memfd sealed non-executable (MFD_NOEXEC_SEAL), since Landlock does not judge the
+    /// exec of one.
+    pub seal_memfds: bool,
 }
 
 impl Routing {
-    /// How many routings there are: each of report, fs and net on or off.
-    pub const COUNT: u8 = 8;
+    /// How many routings there are: each of report, fs, net and seal_memfds on or off.
+    pub const COUNT: u8 = 16;
 
-    /// This routing's number in `0..COUNT`: bit 0 report, bit 1 fs, bit 2 net (the key of
-    /// the presets' programs compiled at build time).
+    /// This routing's number in `0..COUNT`: bit 0 report, bit 1 fs, bit 2 net, bit 3
+    /// seal_memfds (the key of the presets' programs compiled at build time).
     pub fn index(self) -> u8 {
-        u8::from(self.report) | u8::from(self.fs) << 1 | u8::from(self.net) << 2
+        u8::from(self.report)
+            | u8::from(self.fs) << 1
+            | u8::from(self.net) << 2
+            | u8::from(self.seal_memfds) << 3
     }
 
-    /// The routing numbered `index` (bits above the third are ignored).
+    /// The routing numbered `index` (bits above the fourth are ignored).
     pub fn from_index(index: u8) -> Routing {
         Routing {
             report: index & 1 != 0,
             fs: index & 2 != 0,
             net: index & 4 != 0,
+            seal_memfds: index & 8 != 0,
         }
     }
 }
@@ -111,8 +120,30 @@ pub fn route(policy: &Policy, routing: &Routing) -> Policy {
             );
             refuse_unaddressed_sockets(f);
         }
+        if routing.seal_memfds {
+            refuse_executable_memfds(f);
+        }
     }
     out
+}
+
+/// `memfd_create` without MFD_NOEXEC_SEAL refused (EACCES): a memfd that may be executed
+/// would run a program no exec rule covers (Landlock does not judge internal files).
+fn refuse_executable_memfds(f: &mut Filter) {
+    const MFD_NOEXEC_SEAL: u64 = 0x8;
+    let Some(sc) = f.arch.syscall("memfd_create") else {
+        return;
+    };
+    let unsealed = Cond::Cmp(Cmp {
+        arg: ArgIndex::new(1).expect("memfd_create has two arguments"),
+        width: crate::arch::Width::W32,
+        signed: false,
+        op: CmpOp::Eq,
+        mask: MFD_NOEXEC_SEAL,
+        value: 0,
+    });
+    let rules = f.syscalls.entry(SyscallNr(sc.nr)).or_default();
+    rules.insert(0, added(Action::Errno(EACCES), unsealed));
 }
 
 /// Sockets whose traffic no address rule can judge, refused (EACCES) at creation under
@@ -395,5 +426,35 @@ mod tests {
             decide(&r, &data("io_uring_setup", [0; 6])).0,
             Action::Errno(38)
         );
+    }
+
+    #[test]
+    fn sealed_memfds_only_where_the_kernel_cannot_refuse_executable_ones() {
+        let p = policy("default allow\n");
+        let sealed = route(
+            &p,
+            &Routing {
+                seal_memfds: true,
+                ..Routing::default()
+            },
+        );
+        // MFD_CLOEXEC alone: refused; with MFD_NOEXEC_SEAL (8): the policy decides.
+        assert_eq!(
+            decide(&sealed, &data("memfd_create", [0, 1, 0, 0, 0, 0])).0,
+            Action::Errno(13)
+        );
+        assert_eq!(
+            decide(&sealed, &data("memfd_create", [0, 9, 0, 0, 0, 0])).0,
+            Action::Allow
+        );
+        let open = route(&p, &Routing::default());
+        assert_eq!(
+            decide(&open, &data("memfd_create", [0, 1, 0, 0, 0, 0])).0,
+            Action::Allow
+        );
+        // Every routing has its own number, and numbers map back.
+        for i in 0..Routing::COUNT {
+            assert_eq!(Routing::from_index(i).index(), i);
+        }
     }
 }
