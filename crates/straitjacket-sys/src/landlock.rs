@@ -56,8 +56,10 @@ pub struct Request {
     /// Restrict the filesystem (every handled access outside the grants is denied).
     pub fs: bool,
     pub grants: Vec<Grant>,
-    /// Restrict TCP bind and connect to these ports.
-    pub net: bool,
+    /// Restrict TCP connects to `connect_ports`.
+    pub net_connect: bool,
+    /// Restrict TCP binds to `bind_ports`.
+    pub net_bind: bool,
     pub connect_ports: Vec<u16>,
     pub bind_ports: Vec<u16>,
     /// Cut the sandbox off from processes outside it: no ptrace or /proc/PID/mem access to
@@ -84,14 +86,15 @@ pub fn build(req: &Request) -> io::Result<Built> {
     let v = abi_version();
     let abi = ABI::from(v);
     let mut not_enforced = Vec::new();
+    let any_net = req.net_connect || req.net_bind;
     if v < 1 {
         if req.fs {
             not_enforced.push("filesystem rules");
         }
-        if req.net {
+        if any_net {
             not_enforced.push("network port rules");
         }
-        if req.isolate && (req.fs || req.net) {
+        if req.isolate && (req.fs || any_net) {
             not_enforced.push("isolation from processes outside the sandbox");
         }
         return Ok(Built {
@@ -111,7 +114,7 @@ pub fn build(req: &Request) -> io::Result<Built> {
             not_enforced.push("ioctl on devices");
         }
     }
-    if req.net && v < 4 {
+    if any_net && v < 4 {
         not_enforced.push("network port rules");
     }
     let read: BitFlags<AccessFs> = AccessFs::ReadFile | AccessFs::ReadDir;
@@ -136,7 +139,7 @@ pub fn build(req: &Request) -> io::Result<Built> {
             .scope(Scope::AbstractUnixSocket | Scope::Signal)
             .map_err(|e| err("landlock", e))?;
     }
-    let fs_for_isolation = req.isolate && !req.fs && !scoped && !req.net && v >= 2;
+    let fs_for_isolation = req.isolate && !req.fs && !scoped && !any_net && v >= 2;
     if fs_for_isolation {
         rs = rs
             .handle_access(AccessFs::from_all(abi))
@@ -147,11 +150,18 @@ pub fn build(req: &Request) -> io::Result<Built> {
     } else if req.isolate && v < 6 {
         not_enforced.push("signal and abstract-socket isolation");
     }
-    let net = req.net && v >= 4;
+    let net = any_net && v >= 4;
     if net {
-        rs = rs
-            .handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)
-            .map_err(|e| err("landlock", e))?;
+        // Only the directions that are restricted: a direction left to `any` is not handled,
+        // so Landlock allows it whatever the port.
+        let mut handled = BitFlags::<AccessNet>::EMPTY;
+        if req.net_connect {
+            handled |= AccessNet::ConnectTcp;
+        }
+        if req.net_bind {
+            handled |= AccessNet::BindTcp;
+        }
+        rs = rs.handle_access(handled).map_err(|e| err("landlock", e))?;
     }
     let mut created = rs.create().map_err(|e| err("landlock_create_ruleset", e))?;
     if req.fs {
@@ -188,12 +198,14 @@ pub fn build(req: &Request) -> io::Result<Built> {
             .add_rule(PathBeneath::new(root, AccessFs::from_all(abi)))
             .map_err(|e| err("/", e))?;
     }
-    if net {
+    if net && req.net_connect {
         for &p in &req.connect_ports {
             created = created
                 .add_rule(NetPort::new(p, AccessNet::ConnectTcp))
                 .map_err(|e| err("landlock net rule", e))?;
         }
+    }
+    if net && req.net_bind {
         for &p in &req.bind_ports {
             created = created
                 .add_rule(NetPort::new(p, AccessNet::BindTcp))

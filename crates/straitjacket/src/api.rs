@@ -217,7 +217,8 @@ impl Policy {
                     exec: r.access == ir::FsAccess::Exec,
                 })
                 .collect(),
-            net: false,
+            net_connect: false,
+            net_bind: false,
             connect_ports: Vec::new(),
             bind_ports: Vec::new(),
             isolate: true,

@@ -463,7 +463,9 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
         }
         conf.hostname = Some(h.clone());
     }
-    if conf.net_none && (!conf.connect.is_empty() || !conf.bind.is_empty()) {
+    if conf.net_none
+        && (!conf.connect.is_empty() || !conf.bind.is_empty() || conf.connect_any || conf.bind_any)
+    {
         let what = if conf.connect.is_empty() {
             "bind"
         } else {
@@ -624,7 +626,8 @@ pub fn prepare(opts: &RunOptions, policy: &Policy, cmd: &Path) -> Result<Confine
                     exec: r.access == FsAccess::Exec,
                 })
                 .collect(),
-            net: restrict_net,
+            net_connect: restrict_net && conf.connect_rules(),
+            net_bind: restrict_net && conf.bind_rules(),
             connect_ports: conf.connect.iter().map(|e| e.port).collect(),
             bind_ports: conf.bind.iter().map(|e| e.port).collect(),
             isolate: true,

@@ -43,7 +43,7 @@ pub static PRESETS: &[Preset] = &[
     },
     Preset {
         name: "net-client",
-        about: "the default without servers: connect out over IPv4/IPv6/Unix, never listen or accept",
+        about: "the default without servers: connect out over IPv4/IPv6/Unix, never listen, accept or bind a port of its own",
         source: include_str!("../presets/net-client.sj"),
     },
     Preset {

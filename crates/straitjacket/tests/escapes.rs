@@ -1478,3 +1478,78 @@ print("ESCAPED: a userfaultfd, which can stall whoever reads its pages")
         Outcome::Contained(EPERM),
     );
 }
+
+const UDP_SERVER: &str = r#"
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print("TRYING: bind(udp 127.0.0.1:%s) and serve" % sys.argv[1], flush=True)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError as e:
+    print("CONTAINED: bind errno=%d" % e.errno); sys.exit(1)
+print("READY", flush=True)
+s.settimeout(10)
+data, peer = s.recvfrom(100)
+s.sendto(b"served " + data, peer)
+print("ESCAPED: answered a client outside on a port of its own")
+"#;
+
+#[test]
+fn the_net_client_preset_serves_no_one() {
+    let d = TempDir::new("netclient");
+    for (who, cmd) in [
+        ("nobody", as_nobody as fn(&Path, &[&str]) -> Command),
+        ("caller", as_caller),
+    ] {
+        for confined in [false, true] {
+            let port = std::net::UdpSocket::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+                .to_string();
+            let mut args = if confined {
+                vec![SJ, "run", "--preset", "net-client", "--"]
+            } else {
+                vec![]
+            };
+            args.extend(["/usr/bin/python3", "-c", UDP_SERVER, &port]);
+            let mut c = cmd(d.path(), &args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut out = std::io::BufReader::new(c.stdout.take().unwrap());
+            let mut line = String::new();
+            // TRYING, then READY (bound) or CONTAINED.
+            std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+            line.clear();
+            std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+            let mut rest = line.clone();
+            if line == "READY\n" {
+                // An outside client asks, and gets an answer.
+                let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                client.send_to(b"hi", format!("127.0.0.1:{port}")).unwrap();
+                client
+                    .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                    .unwrap();
+                let mut buf = [0u8; 64];
+                let n = client.recv(&mut buf).unwrap_or(0);
+                assert_eq!(&buf[..n], b"served hi", "{who}: the server did not answer");
+            }
+            std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+            let st = c.wait().unwrap();
+            let o = Output {
+                status: st,
+                stdout: format!("TRYING: serve\n{rest}").into_bytes(),
+                stderr: Vec::new(),
+            };
+            let case = format!("udp server as {who}");
+            if confined {
+                must_be(&case, &o, Outcome::Contained(EACCES));
+            } else {
+                must_escape(&case, &o, |_| None);
+            }
+        }
+    }
+}

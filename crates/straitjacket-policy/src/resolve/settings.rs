@@ -297,6 +297,12 @@ pub struct Confinement {
     pub connect_unix: Vec<String>,
     /// `net bind unix:/PATH` or `unix:@NAME`.
     pub bind_unix: Vec<String>,
+    /// `net connect any`: connects are not restricted by address (a unix socket by path is
+    /// still a file, for the `fs` rules to judge). Says so explicitly: a policy with only
+    /// `net bind` rules refuses every connect.
+    pub connect_any: bool,
+    /// `net bind any`: likewise for binds.
+    pub bind_any: bool,
     pub unshare: BTreeSet<Namespace>,
     pub limits: Limits,
     /// Wall clock, milliseconds.
@@ -310,7 +316,19 @@ impl Confinement {
         match keyword {
             "net" => match words.first().map(String::as_str) {
                 Some("none") if words.len() == 1 => self.net_none = true,
+                Some(dir @ ("connect" | "bind")) if words.len() == 2 && words[1] == "any" => {
+                    if dir == "connect" {
+                        self.connect_any = true;
+                    } else {
+                        self.bind_any = true;
+                    }
+                }
                 Some(dir @ ("connect" | "bind")) if words.len() > 1 => {
+                    if words[1..].iter().any(|w| w == "any") {
+                        return Err(format!(
+                            "`net {dir} any` stands alone: it allows every address, so naming others beside it says nothing"
+                        ));
+                    }
                     for w in &words[1..] {
                         if let Some(sock) = w.strip_prefix("unix:") {
                             if !(sock.starts_with('/') || sock.len() > 1 && sock.starts_with('@')) {
@@ -338,7 +356,7 @@ impl Confinement {
                 }
                 _ => {
                     return Err(
-                        "expected `net none`, `net connect HOST:PORT|unix:/PATH` or `net bind HOST:PORT|unix:/PATH`"
+                        "expected `net none`, `net connect HOST:PORT|unix:/PATH|any` or `net bind HOST:PORT|unix:/PATH|any`"
                             .into(),
                     )
                 }
@@ -400,10 +418,26 @@ impl Confinement {
 
     /// Whether `net connect|bind` rules are given (the network is then allowlisted).
     pub fn net_rules(&self) -> bool {
-        !(self.connect.is_empty()
-            && self.bind.is_empty()
-            && self.connect_unix.is_empty()
-            && self.bind_unix.is_empty())
+        self.connect_rules() || self.bind_rules()
+    }
+
+    /// Whether any address rule names something (either direction).
+    fn names_addresses(&self) -> bool {
+        !self.connect.is_empty()
+            || !self.connect_unix.is_empty()
+            || !self.bind.is_empty()
+            || !self.bind_unix.is_empty()
+    }
+
+    /// Whether connects are restricted to named addresses (`net connect` rules without
+    /// `any`; with bind rules alone, to none).
+    pub fn connect_rules(&self) -> bool {
+        !self.connect_any && self.names_addresses()
+    }
+
+    /// Whether binds are restricted to named addresses, likewise.
+    pub fn bind_rules(&self) -> bool {
+        !self.bind_any && self.names_addresses()
     }
 
     /// The namespaces actually needed: `net none` implies net, a hostname uts.
@@ -484,6 +518,16 @@ mod tests {
             .unwrap_err()
             .contains("did you mean `net`"));
         assert!(c.add("net", &w(&["connect", "nope"])).is_err());
+        // `any` opens one direction explicitly; bind rules alone still close connects.
+        let mut b = Confinement::default();
+        b.add("net", &w(&["bind", "*:0"])).unwrap();
+        assert!(b.connect_rules() && b.bind_rules());
+        b.add("net", &w(&["connect", "any"])).unwrap();
+        assert!(!b.connect_rules() && b.bind_rules() && b.net_rules());
+        let mut a = Confinement::default();
+        a.add("net", &w(&["connect", "any"])).unwrap();
+        assert!(!a.net_rules());
+        assert!(a.add("net", &w(&["connect", "any", "1.2.3.4:5"])).is_err());
         assert!(c.add("hostname", &w(&["a b"])).is_err());
     }
 }

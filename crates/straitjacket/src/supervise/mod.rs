@@ -266,7 +266,11 @@ pub(crate) fn launch_and_supervise<'a>(
     observer: Option<&'a mut dyn Observer>,
 ) -> Result<i32, Failure> {
     let net_rules = if confined.conf.net_rules() {
-        Some(net::NetRules::from_conf(&confined.conf).map_err(Failure::input)?)
+        let mut rules = net::NetRules::from_conf(&confined.conf).map_err(Failure::input)?;
+        // A direction left to `any` still reaches a unix socket by path only as the fs rules
+        // allow, where there are any.
+        rules.unix_by_fs = routing.fs;
+        Some(rules)
     } else if routing.fs || routing.net {
         Some(net::NetRules::paths_by_fs())
     } else {

@@ -122,6 +122,14 @@ impl NetRules {
         }
         out.connect.extend(c.connect_unix.iter().map(unix));
         out.bind.extend(c.bind_unix.iter().map(unix));
+        // `net connect any` / `net bind any`: that direction is not restricted by address
+        // (a unix socket by path is judged as a file: see `unix_by_fs`).
+        if c.connect_any {
+            out.connect = vec![Allowed::Any];
+        }
+        if c.bind_any {
+            out.bind = vec![Allowed::Any];
+        }
         let mut ids = out.unix_ids.lock().expect("not yet shared");
         for p in &c.connect_unix {
             if p.starts_with('@') {

@@ -1,0 +1,3 @@
+default allow
+net connect any
+net bind *:0
