@@ -5,6 +5,8 @@
 # tighter: no ptrace or process_vm_*, no new namespaces, no io_uring, no keyrings, no terminal
 # injection (TIOCSTI, TIOCLINUX), no personality changes that weaken ASLR.
 # Everything not listed answers EPERM, so programs that probe for a feature carry on.
+# Beyond this filter, `run` gives every program its own pid, IPC and UTS namespaces (the
+# host's processes and System V IPC are out of reach; `--share` gives them back).
 
 default errno(EPERM)
 
