@@ -753,7 +753,7 @@ impl Supervisor<'_> {
         // to a worker.
         let job = match &job.work {
             Work::Fs(_) => pool::run_inline(job),
-            Work::Net(_) => Some(job),
+            Work::Net(_) | Work::Done => Some(job),
         };
         if let Some(job) = job {
             if matches!(job.work, Work::Fs(_)) {

@@ -42,6 +42,10 @@ pub struct Rules {
 pub enum Work {
     Fs(FsRequest),
     Net(NetRequest),
+    /// Carried out: what the request held (the caller's socket, its directories) is let go
+    /// before the reply, so the caller never sees the supervisor still holding it (a socket
+    /// it closed keeping its name bound, a file it closed counting as open for writing).
+    Done,
 }
 
 /// One call to carry out.
@@ -226,13 +230,15 @@ pub fn run_inline(mut job: Job) -> Option<Job> {
         }
         return Some(job);
     }
+    job.work = Work::Done;
     answer(&job, v, Thread::Main);
     None
 }
 
 /// Carries out one job and answers it.
-pub fn run(job: Job) {
+pub fn run(mut job: Job) {
     let v = verdict(&job);
+    job.work = Work::Done;
     answer(&job, v, Thread::Worker);
 }
 
@@ -271,6 +277,11 @@ fn verdict(job: &Job) -> Verdict {
                         None => NetRules::anything().perform(req, fs, other_user),
                     }
                 }
+                // Nothing is left to do; never submitted.
+                Work::Done => Verdict {
+                    outcome: Outcome::Errno(EACCES),
+                    refused: true,
+                },
             };
             if job.creds.is_some() && fsops::set_thread_creds(&job.rules.own).is_err() {
                 // Never act with a caller's identity for another caller: end this worker's
