@@ -773,13 +773,10 @@ fn die(fd: RawFd, step: Step) -> ! {
     }
 }
 
-/// The child between fork and exec. Only raw system calls on data the parent prepared
-/// before fork (which stays alive: this is a copy of its address space until execve replaces
-/// it or _exit ends it); no allocation; never returns.
-fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
-    let mut err = c.err_w;
+/// `PR_SET_PDEATHSIG(SIGKILL)`: this process dies when its parent does. Runs in the child.
+fn arm_death_signal(err: RawFd) {
     // SAFETY: integer arguments only.
-    if unsafe {
+    let r = unsafe {
         libc::prctl(
             libc::PR_SET_PDEATHSIG,
             libc::SIGKILL as libc::c_ulong,
@@ -787,10 +784,18 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
             0,
             0,
         )
-    } != 0
-    {
+    };
+    if r != 0 {
         die(err, Step::DeathSignal);
     }
+}
+
+/// The child between fork and exec. Only raw system calls on data the parent prepared
+/// before fork (which stays alive: this is a copy of its address space until execve replaces
+/// it or _exit ends it); no allocation; never returns.
+fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
+    let mut err = c.err_w;
+    arm_death_signal(err);
     let new_pid_ns = plan
         .ns
         .as_ref()
@@ -840,19 +845,7 @@ fn child_main(plan: &Plan, c: &ChildFds<'_>) -> ! {
                 libc::close(settled[0]);
             }
             // The program: dies with its init (which dies with the supervisor).
-            // SAFETY: integer arguments only.
-            if unsafe {
-                libc::prctl(
-                    libc::PR_SET_PDEATHSIG,
-                    libc::SIGKILL as libc::c_ulong,
-                    0,
-                    0,
-                    0,
-                )
-            } != 0
-            {
-                die(err, Step::DeathSignal);
-            }
+            arm_death_signal(err);
             // SAFETY: getppid has no arguments.
             if unsafe { libc::getppid() } != 1 {
                 // SAFETY: _exit takes an integer and never returns.
