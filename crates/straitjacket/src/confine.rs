@@ -331,7 +331,11 @@ fn default_isolation(
                 shared.extend(Namespace::DEFAULT_ISOLATION);
                 continue;
             }
-            let n = Namespace::parse(w).map_err(|e| Failure::input(format!("--share: {e}")))?;
+            let n = Namespace::parse(w).map_err(|_| {
+                Failure::input(format!(
+                    "--share {w}: expected pid, ipc, uts or all (the namespaces run makes by default)"
+                ))
+            })?;
             if !Namespace::DEFAULT_ISOLATION.contains(&n) {
                 return Err(Failure::input(format!(
                     "--share {w}: run does not make a {w} namespace unless asked (--unshare {w}); \

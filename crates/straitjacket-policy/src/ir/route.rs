@@ -127,6 +127,18 @@ pub fn route(policy: &Policy, routing: &Routing) -> Policy {
     out
 }
 
+/// `(arg & mask) OP value` on a 32-bit unsigned argument (`arg` < 6).
+fn int_arg(arg: usize, op: CmpOp, mask: u64, value: u64) -> Cond {
+    Cond::Cmp(Cmp {
+        arg: ArgIndex::new(arg).expect("argument index below 6"),
+        width: crate::arch::Width::W32,
+        signed: false,
+        op,
+        mask,
+        value,
+    })
+}
+
 /// `memfd_create` without MFD_NOEXEC_SEAL refused (EACCES): a memfd that may be executed
 /// would run a program no exec rule covers (Landlock does not judge internal files).
 fn refuse_executable_memfds(f: &mut Filter) {
@@ -134,14 +146,7 @@ fn refuse_executable_memfds(f: &mut Filter) {
     let Some(sc) = f.arch.syscall("memfd_create") else {
         return;
     };
-    let unsealed = Cond::Cmp(Cmp {
-        arg: ArgIndex::new(1).expect("memfd_create has two arguments"),
-        width: crate::arch::Width::W32,
-        signed: false,
-        op: CmpOp::Eq,
-        mask: MFD_NOEXEC_SEAL,
-        value: 0,
-    });
+    let unsealed = int_arg(1, CmpOp::Eq, MFD_NOEXEC_SEAL, 0);
     let rules = f.syscalls.entry(SyscallNr(sc.nr)).or_default();
     rules.insert(0, added(Action::Errno(EACCES), unsealed));
 }
@@ -161,16 +166,7 @@ fn refuse_unaddressed_sockets(f: &mut Filter) {
     let Some(sc) = f.arch.syscall("socket") else {
         return;
     };
-    let int = |arg: usize, op: CmpOp, mask: u64, value: u64| {
-        Cond::Cmp(Cmp {
-            arg: ArgIndex::new(arg).expect("socket has three arguments"),
-            width: crate::arch::Width::W32,
-            signed: false,
-            op,
-            mask,
-            value,
-        })
-    };
+    let int = int_arg;
     let all = 0xffff_ffff;
     // Netlink sockets are SOCK_RAW or SOCK_DGRAM whatever their protocol: judged by it.
     let refused = Cond::Or(vec![

@@ -300,14 +300,23 @@ pub fn net_request(
                 // supervisor sends at most MAX_MMSG, so what it copies stays bounded.
                 let n = vlen.min(MAX_MMSG) as usize;
                 let vec = bytes(tid, msgvec, n * MMSGHDR)?;
+                // As the kernel does, a message that cannot be sent ends the batch there; only
+                // the first one's error is the call's.
                 let mut total = 0;
                 for h in vec.chunks(MMSGHDR) {
-                    let (addr, data) = message(tid, &h[..MSGHDR], &addr_of)?;
+                    let (addr, data) = match message(tid, &h[..MSGHDR], &addr_of) {
+                        Ok(m) => m,
+                        Err(e) if batch.is_empty() => return Err(e),
+                        Err(_) => break,
+                    };
                     total += data.len();
-                    if total > MAX_SEND {
+                    if total > MAX_SEND && !batch.is_empty() {
                         break;
                     }
                     batch.push((addr, data));
+                }
+                if batch.is_empty() {
+                    return Err(NotCopied::Errno(EMSGSIZE));
                 }
                 let (addr, data) = batch.remove(0);
                 (fd, addr, data)

@@ -60,7 +60,7 @@ pub struct NetRules {
     /// resolving the name again.
     pub unix_by_fs: bool,
     /// The socket each `unix:/PATH` rule names, by identity: taken when the program starts,
-    /// or, for a path with no socket yet, when the program binds it under a `net bind` rule.
+    /// and again whenever the program binds that path under a `net bind` rule.
     /// A connect reaches only that socket: a file the program later puts at the name (a
     /// symlink to a host socket) is another file.
     pub unix_ids:
@@ -467,7 +467,10 @@ impl NetRules {
                     let _ = name; // its fd keeps the path below valid
                     if let Some(id) = new_socket_id(&kaddr) {
                         if let Ok(mut ids) = self.unix_ids.lock() {
-                            ids.entry(p.clone()).or_insert(id);
+                            // The program made it through an allowed bind: from now on
+                            // the rule names this socket (a server restarted in the sandbox
+                            // makes a new one at the same path).
+                            ids.insert(p.clone(), id);
                         }
                     }
                 }
