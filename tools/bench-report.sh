@@ -36,9 +36,9 @@ command -v bc >/dev/null || missing+=("bc (start-up ratios)")
 
 section() { echo; echo "## $1"; echo; echo "\`$2\`"; echo; }
 
-section "1. Filters" "cargo bench -p straitjacket --bench filters"
+section "1. Filters" "cargo bench -p straitjacket-cli --bench filters"
 if lsc; then
-    cargo bench -q -p straitjacket --bench filters 2>&1
+    cargo bench -q -p straitjacket-cli --bench filters 2>&1
 else
     echo "skipped: python3-seccomp is not installed"
 fi
@@ -55,8 +55,8 @@ else
     echo "skipped: needs bc and GNU time"
 fi
 
-section "4. Supervisor round trip" "cargo bench -p straitjacket --bench supervisor"
-cargo bench -q -p straitjacket --bench supervisor 2>&1
+section "4. Supervisor round trip" "cargo bench -p straitjacket-cli --bench supervisor"
+cargo bench -q -p straitjacket-cli --bench supervisor 2>&1
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo

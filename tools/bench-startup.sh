@@ -19,7 +19,7 @@ for v in "$n" "$rounds"; do
         exit 2
     fi
 done
-cargo build -q --release -p straitjacket
+cargo build -q --release -p straitjacket-cli
 sj=$(printf '%q' "$PWD/target/release/straitjacket")
 
 names=() cmds=()

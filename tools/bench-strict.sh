@@ -11,7 +11,7 @@ SIZE=${1:-256}
 STARTS=${2:-200}
 OUT=target/bench-strict
 mkdir -p "$OUT"
-cargo build --release -q -p straitjacket
+cargo build --release -q -p straitjacket-cli
 SJ=target/release/straitjacket
 tools/build-guests.sh "$OUT" >/dev/null
 INPUT="$OUT/input-${SIZE}M"

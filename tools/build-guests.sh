@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the strict-mode guest SDK and the example guests (static, no libc) into OUT
-# (default target/guests). The tests in crates/straitjacket/tests/strict.rs do the same.
+# (default target/guests). The tests in crates/straitjacket-cli/tests/strict.rs do the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-target/guests}

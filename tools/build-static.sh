@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 triple=$(rustc -vV | sed -n 's/^host: //p')
 RUSTFLAGS="-C target-feature=+crt-static" \
-    cargo build --release -p straitjacket --target "$triple" --target-dir target/static-build
+    cargo build --release -p straitjacket-cli --target "$triple" --target-dir target/static-build
 bin="target/static-build/$triple/release/straitjacket"
 # A static-pie has no shared libraries to load and no interpreter.
 if readelf -d "$bin" | grep -q NEEDED || readelf -l "$bin" | grep -q INTERP; then

@@ -15,7 +15,7 @@ use straitjacket_policy::ir;
 use straitjacket_policy::resolve::Options;
 use straitjacket_sys::{landlock, prctl, seccomp};
 
-use crate::policy_file::{self, PolicyFile};
+use crate::load::{self, PolicyFile};
 use crate::presets;
 
 /// Everything that can go wrong, with its cause.
@@ -47,7 +47,7 @@ impl fmt::Display for Error {
         match self {
             Error::Invalid(d) => f.write_str(d.trim_end()),
             Error::Read { path, source } => {
-                write!(f, "{path}: {}", policy_file::io_reason(source))
+                write!(f, "{path}: {}", load::io_reason(source))
             }
             Error::UnknownPreset { message, .. } => f.write_str(message),
             Error::BadInput(m) => f.write_str(m),
@@ -95,7 +95,7 @@ impl Policy {
     /// Parses policy text, naming it `name` in diagnostics.
     pub fn parse_named(name: &str, text: &str) -> Result<Policy, Error> {
         let mut no = straitjacket_policy::resolve::NoIncludes;
-        let file = policy_file::load_with(name, text.as_bytes(), &Options::default(), &mut no)
+        let file = load::load_with(name, text.as_bytes(), &Options::default(), &mut no)
             .map_err(|f| Error::Invalid(f.message))?;
         Ok(Policy { file })
     }
@@ -107,9 +107,8 @@ impl Policy {
             path: path.display().to_string(),
             source,
         })?;
-        let file =
-            policy_file::load_bytes(&path.display().to_string(), &bytes, &Options::default())
-                .map_err(|f| Error::Invalid(f.message))?;
+        let file = load::load_bytes(&path.display().to_string(), &bytes, &Options::default())
+            .map_err(|f| Error::Invalid(f.message))?;
         Ok(Policy { file })
     }
 

@@ -27,68 +27,42 @@
 //! directory? canonical form?) and the pure part (`straitjacket_policy::learn`) writes the
 //! policy.
 //!
-//! Exit status: the program's (after the policy is written); 128+N if it died of signal N;
-//! as `run` for a command not found (127), not executable (126), bad input (2).
+//! This module observes and records; turning what was learned into a policy text is the pure
+//! `straitjacket_policy::learn::render`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
-use std::io::Write as _;
 use std::os::fd::BorrowedFd;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
 
 use straitjacket_policy::arch::Arch;
 use straitjacket_policy::compile;
 use straitjacket_policy::ir::route::Routing;
 use straitjacket_policy::ir::{Filter, FsAccess, Policy};
 use straitjacket_policy::learn::paths::Kind;
-use straitjacket_policy::learn::{self, Access, Learned, Memory, PathArg, RenderOptions};
+use straitjacket_policy::learn::{self, Access, Learned, Memory, PathArg};
+use straitjacket_policy::resolve::settings::Confinement;
 use straitjacket_policy::resolve::Options;
 use straitjacket_policy::Action;
-use straitjacket_sys::launch::{Plan, Spec};
+use straitjacket_sys::launch::Spec;
 use straitjacket_sys::mem;
 use straitjacket_sys::notify::{self, Notif, Reply};
 
-use crate::confine::Confined;
-use crate::failure::Failure;
-use crate::policy_file::{self, io_reason};
+use crate::error::SandboxError;
+use crate::launch::Launch;
+use crate::load::PolicyFile;
+use crate::outcome::Finished;
 use crate::presets;
-use crate::run::{self, RunOptions};
-use crate::supervise::{self, Observer};
+use crate::sandbox::{envp, resolve_command, Command, Enforcement, Host, Reporting, Sandbox};
+use crate::supervise::{self, Mode, Observer};
 
 /// The longest path read from the caller.
 const MAX_PATH: usize = 4096;
 
-/// What `straitjacket learn` was asked to do (its command line).
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct LearnOptions {
-    /// Write the policy to FILE (default: stdout; with --append, the appended file).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Pin arguments where they are stable and safe: write fds 0-2, open access modes,
-    /// socket families, ioctl requests, clone flags, no executable anonymous memory.
-    #[arg(long)]
-    pub args: bool,
-    /// Add `fs read|write|exec` rules for the paths used, collapsed to directories
-    /// (paths `run` adds by itself, the system paths, are left out).
-    #[arg(long)]
-    pub paths: bool,
-    /// Merge this run into FILE, an earlier learned policy, and rewrite it (or write
-    /// the merged policy to --output).
-    #[arg(long, value_name = "FILE")]
-    pub append: Option<PathBuf>,
-    /// Print the system calls by group with counts, and the paths, on stdout INSTEAD of
-    /// the policy (with --output or --append the policy is still written to the file).
-    #[arg(long)]
-    pub summary: bool,
-    /// The program and its arguments.
-    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
-    pub cmd: Vec<OsString>,
-}
-
-/// The filter the program learns under: every call of the native ABI notifies.
-fn observe_everything(arch: Arch) -> Result<Vec<[u8; 8]>, Failure> {
-    let policy = Policy {
+/// The policy the program learns under: every call of the native ABI notifies (a call of
+/// another ABI is killed in the kernel, as under `run`).
+fn observe_everything(arch: Arch) -> Policy {
+    Policy {
         filters: vec![Filter {
             arch,
             default: Action::Notify,
@@ -98,9 +72,7 @@ fn observe_everything(arch: Arch) -> Result<Vec<[u8; 8]>, Failure> {
         }],
         fs: Vec::new(),
         settings: Vec::new(),
-    };
-    let prog = compile::compile(&policy).map_err(|e| Failure::input(e.to_string()))?;
-    Ok(prog.to_raw_records())
+    }
 }
 
 /// The blocked caller's memory.
@@ -208,8 +180,9 @@ fn stat(p: &str) -> Option<(String, Kind)> {
     Some((canon.to_str()?.to_string(), kind))
 }
 
-/// The paths `run` adds to fs rules by itself, canonical (those that exist here).
-fn system_paths() -> Result<Vec<(FsAccess, String)>, Failure> {
+/// The paths `run` adds to fs rules by itself, canonical (those that exist here): a learned
+/// policy's `fs` rules leave them out.
+pub fn system_paths() -> Result<Vec<(FsAccess, String)>, SandboxError> {
     let pf = presets::load("system-paths", &Options::default())?;
     Ok(pf
         .resolved
@@ -220,104 +193,70 @@ fn system_paths() -> Result<Vec<(FsAccess, String)>, Failure> {
         .collect())
 }
 
-fn read_earlier(path: &Path) -> Result<Learned, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::input(format!("--append {}: {}", path.display(), io_reason(&e))))?;
-    let l = Learned::from_text(&text)
-        .map_err(|e| Failure::input(format!("--append {}: {e}", path.display())))?;
-    if l.arch != Arch::native() {
-        return Err(Failure::input(format!(
-            "--append {}: learned on {}, this machine is {}",
-            path.display(),
-            l.arch,
-            Arch::native()
-        )));
-    }
-    Ok(l)
+/// A run observed: how it ended, and what was learned (paths settled after the run).
+#[derive(Debug)]
+pub struct Observed {
+    /// Where the program was found.
+    pub program: std::path::PathBuf,
+    pub finished: Finished,
+    pub learned: Learned,
 }
 
-/// Runs the command under observation, writes the policy; the exit status to leave with.
-pub fn learn(opts: &LearnOptions) -> Result<i32, Failure> {
-    let Some(cmd) = opts.cmd.first() else {
-        return Err(Failure::input(
-            "no command given: straitjacket learn [OPTIONS] -- CMD [ARGS]",
-        ));
+/// Runs `argv` (found in the PATH of `env`, its whole environment) with every system call
+/// observed, as the module docs say, and returns what was seen. The policy it learns under is
+/// its sandbox's own: `notify` for everything, answered by the observer.
+pub fn learn(argv: &[OsString], env: Vec<(OsString, OsString)>) -> Result<Observed, SandboxError> {
+    let Some(cmd) = argv.first() else {
+        return Err(SandboxError::input("no command given"));
     };
-    let earlier = opts.append.as_deref().map(read_earlier).transpose()?;
     let arch = Arch::native();
-    let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-    let path = run::command_path(cmd, &env)?;
+    let path = resolve_command(cmd, &env)?;
+    let policy = observe_everything(arch);
+    let program = compile::compile(&policy).map_err(|e| SandboxError::input(e.to_string()))?;
+    let sandbox = Sandbox {
+        command: Command {
+            path,
+            argv: argv.to_vec(),
+            env,
+            cwd: None,
+            keep_fds: Vec::new(),
+            new_session: true,
+        },
+        policy: PolicyFile::from_policy("learn", policy),
+        program,
+        routing: Routing::default(),
+        confinement: Confinement::default(),
+        namespaces: BTreeSet::new(),
+        fs: Vec::new(),
+        private_tmp: false,
+        binds: Vec::new(),
+        enforcement: Enforcement::default(),
+        reporting: Reporting::default(),
+        host: Host::current(),
+    };
+    // No Landlock domain, no namespaces: the program runs as it would unconfined.
     let spec = Spec {
-        path: path.as_os_str().as_bytes().to_vec(),
-        argv: opts.cmd.iter().map(|a| a.as_bytes().to_vec()).collect(),
-        envp: run::envp(&env),
-        filter: observe_everything(arch)?,
+        path: sandbox.command.path.as_os_str().as_bytes().to_vec(),
+        argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        envp: envp(&sandbox.command.env),
+        filter: sandbox.program.to_raw_records(),
         new_session: true,
         ..Spec::default()
     };
-    let plan = Plan::new(&spec).map_err(|e| Failure::input(e.to_string()))?;
-    // Never consulted: the recorder answers every call after the launch phase.
-    let pf = policy_file::load_bytes("learn", b"default allow\n", &Options::default())?;
+    let mut launch = Launch::unconfined(spec)?;
     let mut rec = Recorder {
         arch,
         learned: Learned::new(arch),
         raw_paths: BTreeMap::new(),
     };
-    let code = supervise::launch_and_supervise(
-        &plan,
-        &pf,
-        &RunOptions::default(),
-        &path,
-        &Confined::default(),
-        Routing::default(),
-        Some(&mut rec),
-    )?;
-
+    let finished = supervise::supervise(&sandbox, &mut launch, Mode::Observe(&mut rec))?;
     let mut learned = rec.learned;
     learned.runs = 1;
-    learned.commands.push(shown_command(&opts.cmd));
+    learned.commands.push(shown_command(argv));
     learned.paths = learn::paths::settle(&rec.raw_paths, &stat);
-    if let Some(mut e) = earlier {
-        e.merge(&learned);
-        learned = e;
-    }
-    let rendered = learn::render(
-        &learned,
-        &RenderOptions {
-            args: opts.args,
-            paths: opts.paths,
-            system_paths: if opts.paths {
-                system_paths()?
-            } else {
-                Vec::new()
-            },
-        },
-    );
-    let target = opts.output.as_ref().or(opts.append.as_ref());
-    match target {
-        Some(t) => std::fs::write(t, &rendered.text).map_err(|e| {
-            Failure::with_code(
-                run::EXIT_LAUNCH,
-                format!("{}: {}", t.display(), io_reason(&e)),
-            )
-        })?,
-        None if !opts.summary => {
-            let _ = std::io::stdout().write_all(rendered.text.as_bytes());
-        }
-        None => {}
-    }
-    if opts.summary {
-        print!("{}", learn::summary(&learned));
-    }
-    for n in &rendered.notes {
-        eprintln!("straitjacket learn: not pinned: {n}");
-    }
-    if let Some(t) = target {
-        eprintln!(
-            "straitjacket learn: wrote {} ({} system calls)",
-            t.display(),
-            learned.calls.len()
-        );
-    }
-    Ok(code)
+    Ok(Observed {
+        program: sandbox.command.path.clone(),
+        finished,
+        learned,
+    })
 }

@@ -15,21 +15,38 @@
 //! # Ok::<(), straitjacket::Error>(())
 //! ```
 //!
-//! The `straitjacket` binary is built on the same crate: `straitjacket run -- CMD` starts a
-//! program under a policy and supervises it ([`run`]).
+//! Or it runs another program in a sandbox, in three typed steps: a [`Sandbox`] described
+//! and validated by a [`SandboxBuilder`] (pure data), a [`Launch`] that makes its kernel
+//! objects, and [`supervise`], which starts the program and answers its notified calls until
+//! it ends, with an [`Outcome`]. [`supervise::serve`] answers the notifications of a listener
+//! made elsewhere (a container runtime's). The `straitjacket` command line
+//! (`straitjacket-cli`) is built on these.
+//!
+//! ```no_run
+//! use straitjacket::{Launch, Mode, SandboxBuilder};
+//! let policy = straitjacket::presets::load("default", &Default::default())?;
+//! let mut warnings = Vec::new();
+//! let sandbox = SandboxBuilder::new(policy, vec!["true".into()]).build(&mut warnings)?;
+//! let mut launch = Launch::prepare(&sandbox, &mut warnings)?;
+//! let finished = straitjacket::supervise(&sandbox, &mut launch, Mode::Enforce)?;
+//! println!("{:?}", finished.outcome);
+//! # Ok::<(), straitjacket::SandboxError>(())
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod api;
-#[doc(hidden)]
-pub mod confine;
-#[doc(hidden)]
-pub mod failure;
+pub mod error;
+pub mod launch;
 pub mod learn;
-#[doc(hidden)]
-pub mod policy_file;
-#[doc(hidden)]
+pub mod load;
+pub mod outcome;
 pub mod presets;
-pub mod run;
-mod supervise;
+pub mod sandbox;
+pub mod supervise;
 
 pub use api::{Builder, Error, Policy};
+pub use error::{ErrorKind, SandboxError};
+pub use launch::Launch;
+pub use outcome::{Finished, Outcome};
+pub use sandbox::{Overrides, Sandbox, SandboxBuilder};
+pub use supervise::{supervise, Mode};

@@ -13,8 +13,8 @@ use straitjacket_policy::diag::SourceFile;
 use straitjacket_policy::ir::route::Routing;
 use straitjacket_policy::resolve::{Loaded, Loader, Options};
 
-use crate::failure::Failure;
-use crate::policy_file::{self, PolicyFile};
+use crate::error::SandboxError;
+use crate::load::{self, PolicyFile};
 
 /// One embedded policy.
 #[derive(Debug, Clone, Copy)]
@@ -63,13 +63,13 @@ pub fn find(name: &str) -> Option<&'static Preset> {
 }
 
 /// The error for an unknown preset name, with a suggestion.
-pub fn unknown(name: &str) -> Failure {
+pub fn unknown(name: &str) -> SandboxError {
     let mut msg = format!("unknown preset `{name}`");
     if let Some(s) = straitjacket_policy::diag::suggest(name, PRESETS.iter().map(|p| p.name)) {
         msg.push_str(&format!(" (did you mean `{s}`?)"));
     }
     msg.push_str("; `straitjacket presets` lists them");
-    Failure::input(msg)
+    SandboxError::input(msg)
 }
 
 /// Resolves `include "NAME.sj"` inside a preset to another preset.
@@ -89,9 +89,9 @@ impl Loader for PresetLoader {
 }
 
 /// Parses and resolves a preset.
-pub fn load(name: &str, opts: &Options) -> Result<PolicyFile, Failure> {
+pub fn load(name: &str, opts: &Options) -> Result<PolicyFile, SandboxError> {
     let p = find(name).ok_or_else(|| unknown(name))?;
-    policy_file::load_with(
+    load::load_with(
         &format!("{}.sj", p.name),
         p.source.as_bytes(),
         opts,

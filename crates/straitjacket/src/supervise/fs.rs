@@ -34,7 +34,7 @@ use straitjacket_policy::supervised::{self as sv, FsCall, StatKind, TimesKind};
 use straitjacket_sys::fsops::{self, FileId, Meta};
 
 use super::walk::{self, Caller, Found, Mode};
-use crate::confine::FsRule;
+use crate::sandbox::FsRule;
 
 pub const EACCES: i32 = 13;
 pub const EPERM: i32 = 1;
