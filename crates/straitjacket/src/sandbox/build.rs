@@ -463,3 +463,397 @@ fn system_paths() -> Vec<FsRule> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load;
+    use straitjacket_policy::resolve::settings::Namespace::*;
+
+    fn root() -> Host {
+        Host {
+            uid: 0,
+            gid: 0,
+            namespaces_unavailable: None,
+            landlock_abi: 7,
+        }
+    }
+
+    fn user() -> Host {
+        Host {
+            uid: 1000,
+            gid: 1000,
+            ..root()
+        }
+    }
+
+    fn builder(policy: &str, o: Overrides, host: Host) -> SandboxBuilder {
+        let pf = load::load_bytes("t.sj", policy.as_bytes(), &Options::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        SandboxBuilder {
+            policy: pf,
+            preset: None,
+            argv: vec!["true".into()],
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            cwd: None,
+            keep_fds: Vec::new(),
+            new_session: true,
+            overrides: o,
+            host,
+        }
+    }
+
+    fn build(policy: &str, o: Overrides, host: Host) -> (Sandbox, Vec<String>) {
+        let mut w = Vec::new();
+        let sb = builder(policy, o, host)
+            .build(&mut w)
+            .unwrap_or_else(|e| panic!("{e}"));
+        (sb, w)
+    }
+
+    fn fails(policy: &str, o: Overrides, host: Host) -> String {
+        let mut w = Vec::new();
+        match builder(policy, o, host).build(&mut w) {
+            Ok(_) => panic!("built, and should not have"),
+            Err(e) => e.message,
+        }
+    }
+
+    const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn a_limit_given_both_ways_takes_the_smaller_and_warns_when_the_override_asked_for_more() {
+        let policy = "default allow\nlimit mem 64M\n";
+        let (sb, w) = build(
+            policy,
+            Overrides {
+                limits: vec![(LimitKind::Mem, 32 * MIB)],
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert_eq!(sb.limits().mem, Some(32 * MIB));
+        assert!(w.is_empty(), "{w:?}");
+
+        let (sb, w) = build(
+            policy,
+            Overrides {
+                limits: vec![(LimitKind::Mem, 128 * MIB)],
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert_eq!(sb.limits().mem, Some(64 * MIB), "the policy is the floor");
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("is smaller and is kept"), "{w:?}");
+
+        // Given twice as overrides: the smaller of the two.
+        let (sb, _) = build(
+            "default allow\n",
+            Overrides {
+                limits: vec![(LimitKind::Files, 100), (LimitKind::Files, 50)],
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert_eq!(sb.limits().files, Some(50));
+    }
+
+    #[test]
+    fn a_timeout_given_both_ways_takes_the_shorter() {
+        let policy = "default allow\ntimeout 10s\n";
+        let o = |ms| Overrides {
+            timeout_ms: Some(ms),
+            ..Overrides::default()
+        };
+        let (sb, w) = build(policy, o(2_000), root());
+        assert_eq!((sb.confinement.timeout_ms, w.len()), (Some(2_000), 0));
+        let (sb, w) = build(policy, o(60_000), root());
+        assert_eq!(sb.confinement.timeout_ms, Some(10_000));
+        assert!(w[0].contains("is shorter and is kept"), "{w:?}");
+        assert!(fails(policy, o(0), root()).contains("timeout of 0"));
+    }
+
+    #[test]
+    fn namespaces_are_the_union_with_their_implications_and_the_default_isolation() {
+        let (sb, _) = build(
+            "default allow\nunshare net\n",
+            Overrides {
+                unshare: BTreeSet::from([Cgroup]),
+                ..Overrides::default()
+            },
+            root(),
+        );
+        // pid (default isolation) brings mount for its /proc; root needs no user namespace.
+        assert_eq!(
+            sb.namespaces,
+            BTreeSet::from([Net, Cgroup, Pid, Ipc, Uts, Mount])
+        );
+        // An ordinary user gets a user namespace whenever any is made.
+        let (sb, _) = build("default allow\n", Overrides::default(), user());
+        assert_eq!(sb.namespaces, BTreeSet::from([Pid, Ipc, Uts, Mount, User]));
+        // procs brings user, pid and mount, for root too.
+        let (sb, _) = build(
+            "default allow\nlimit procs 8\n",
+            Overrides {
+                share: BTreeSet::from([Pid, Ipc, Uts]),
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert_eq!(sb.namespaces, BTreeSet::from([User, Pid, Mount]));
+        // A private /tmp and binds bring a mount namespace.
+        let (sb, _) = build(
+            "default allow\n",
+            Overrides {
+                private_tmp: true,
+                share: BTreeSet::from([Pid, Ipc, Uts]),
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert_eq!(sb.namespaces, BTreeSet::from([Mount]));
+        // A hostname brings its uts namespace.
+        let (sb, _) = build(
+            "default allow\n",
+            Overrides {
+                hostname: Some("box".into()),
+                share: BTreeSet::from([Pid, Ipc]),
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert_eq!(sb.namespaces, BTreeSet::from([Uts]));
+        assert_eq!(sb.confinement.hostname.as_deref(), Some("box"));
+    }
+
+    #[test]
+    fn sharing_gives_back_a_default_namespace_with_a_warning_but_never_one_the_policy_asks_for() {
+        let (sb, w) = build(
+            "default allow\n",
+            Overrides {
+                share: BTreeSet::from([Ipc]),
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert!(!sb.namespaces.contains(&Ipc));
+        assert!(w.iter().any(|w| w.contains("--share ipc")), "{w:?}");
+        let e = fails(
+            "default allow\nunshare ipc\n",
+            Overrides {
+                share: BTreeSet::from([Ipc]),
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert!(e.contains("a flag cannot widen the policy"), "{e}");
+        let e = fails(
+            "default allow\nhostname box\n",
+            Overrides {
+                share: BTreeSet::from([Uts]),
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert!(e.contains("a flag cannot widen the policy"), "{e}");
+        let e = fails(
+            "default allow\n",
+            Overrides {
+                share: BTreeSet::from([Net]),
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert!(
+            e.contains("only pid, ipc and uts are made by default"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn without_user_namespaces_the_default_isolation_is_dropped_with_a_warning_and_asked_ones_fail()
+    {
+        let host = Host {
+            namespaces_unavailable: Some("user namespaces are disabled here".into()),
+            ..user()
+        };
+        let (sb, w) = build("default allow\n", Overrides::default(), host.clone());
+        assert!(sb.namespaces.is_empty());
+        assert!(
+            w[0].starts_with("user namespaces are disabled here"),
+            "{w:?}"
+        );
+        let e = fails("default allow\nunshare net\n", Overrides::default(), host);
+        assert!(e.contains("need a user namespace"), "{e}");
+    }
+
+    #[test]
+    fn hostnames_given_both_ways_must_agree() {
+        let o = |h: &str| Overrides {
+            hostname: Some(h.into()),
+            ..Overrides::default()
+        };
+        let (sb, _) = build("default allow\nhostname box\n", o("box"), root());
+        assert_eq!(sb.confinement.hostname.as_deref(), Some("box"));
+        let e = fails("default allow\nhostname box\n", o("other"), root());
+        assert!(e.contains("the policy sets hostname `box`"), "{e}");
+    }
+
+    #[test]
+    fn net_none_conflicts_with_net_rules() {
+        let none = Overrides {
+            net_none: true,
+            ..Overrides::default()
+        };
+        let (sb, _) = build("default allow\n", none.clone(), root());
+        assert!(sb.confinement.net_none && sb.routing.net);
+        assert!(sb.namespaces.contains(&Net));
+        for (policy, what) in [
+            ("default allow\nnet connect 127.0.0.1:80\n", "connect"),
+            ("default allow\nnet connect any\n", "connect"),
+            ("default allow\nnet bind *:0\n", "bind"),
+        ] {
+            let e = fails(policy, none.clone(), root());
+            assert!(e.contains(&format!("a `net {what}` rule")), "{policy}: {e}");
+        }
+    }
+
+    #[test]
+    fn fs_rules_must_exist_and_bring_the_system_paths_and_the_command() {
+        let (sb, _) = build(
+            "default allow\nfs read /etc\n",
+            Overrides::default(),
+            root(),
+        );
+        assert!(sb.routing.fs, "fs rules route file calls to the supervisor");
+        assert!(sb.fs.iter().any(|r| r.origin == "system-paths"));
+        let cmd = sb
+            .fs
+            .iter()
+            .find(|r| r.origin == "the command")
+            .expect("the command's own binary");
+        assert_eq!(cmd.access, FsAccess::Exec);
+        assert!(cmd.path.ends_with("true"), "{}", cmd.path.display());
+        // Without system paths: the policy's rule and the command only.
+        let (sb, _) = build(
+            "default allow\nfs read /etc\n",
+            Overrides {
+                no_system_paths: true,
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert_eq!(sb.fs.len(), 2, "{:?}", sb.fs);
+        // An allow flag adds a path; a missing path is an error before anything runs.
+        let (sb, _) = build(
+            "default allow\n",
+            Overrides {
+                allow_write: vec!["/tmp".into()],
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert!(sb
+            .fs
+            .iter()
+            .any(|r| r.access == FsAccess::Write && r.origin == "--allow-write"));
+        let e = fails(
+            "default allow\n",
+            Overrides {
+                allow_read: vec!["/no/such/path/here".into()],
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert!(e.contains("does not exist"), "{e}");
+        // No fs rules: the filesystem is not restricted by path.
+        let (sb, _) = build("default allow\n", Overrides::default(), root());
+        assert!(sb.fs.is_empty() && !sb.routing.fs);
+    }
+
+    #[test]
+    fn enforcement_and_reporting_shape_the_routing() {
+        let landlock_only = Overrides {
+            allow_read: vec!["/etc".into()],
+            enforcement: Enforcement {
+                supervisor: false,
+                ..Enforcement::default()
+            },
+            ..Overrides::default()
+        };
+        let (sb, _) = build("default allow\n", landlock_only.clone(), root());
+        assert!(
+            !sb.routing.fs,
+            "Landlock alone: file calls stay in the kernel"
+        );
+        let no_landlock = Host {
+            landlock_abi: 0,
+            ..root()
+        };
+        let e = fails("default allow\n", landlock_only, no_landlock.clone());
+        assert!(e.contains("Landlock is not available"), "{e}");
+        let e = fails(
+            "default allow\n",
+            Overrides {
+                enforcement: Enforcement {
+                    require_landlock: true,
+                    ..Enforcement::default()
+                },
+                ..Overrides::default()
+            },
+            no_landlock,
+        );
+        assert!(e.contains("--require-landlock"), "{e}");
+        let (sb, _) = build(
+            "default allow\n",
+            Overrides {
+                reporting: Reporting {
+                    report: true,
+                    log: None,
+                },
+                ..Overrides::default()
+            },
+            root(),
+        );
+        assert!(sb.routing.report);
+    }
+
+    #[test]
+    fn exec_rules_seal_memfds_where_the_sysctl_cannot() {
+        let exec = Overrides {
+            allow_exec: vec!["/usr".into()],
+            ..Overrides::default()
+        };
+        // Root in its own pid namespace: the sysctl does it, the filter need not.
+        let (sb, _) = build("default allow\n", exec.clone(), root());
+        assert!(sb.memfd_noexec_by_sysctl() && !sb.routing.seal_memfds);
+        // An ordinary user cannot set the sysctl: the filter refuses unsealed memfds.
+        let (sb, _) = build("default allow\n", exec.clone(), user());
+        assert!(!sb.memfd_noexec_by_sysctl() && sb.routing.seal_memfds);
+        // Root sharing the pid namespace: the filter too.
+        let (sb, _) = build(
+            "default allow\n",
+            Overrides {
+                share: BTreeSet::from([Pid]),
+                ..exec
+            },
+            root(),
+        );
+        assert!(sb.routing.seal_memfds);
+    }
+
+    #[test]
+    fn the_command_is_found_in_the_programs_path_or_nothing_is_built() {
+        let mut b = builder("default allow\n", Overrides::default(), root());
+        b.argv = vec!["no-such-command-xyz".into()];
+        let e = b.build(&mut Vec::new()).expect_err("not found");
+        assert_eq!(e.kind, crate::ErrorKind::NotFound);
+        let mut b = builder("default allow\n", Overrides::default(), root());
+        b.cwd = Some("/no/such/dir".into());
+        assert_eq!(
+            b.build(&mut Vec::new()).expect_err("no cwd").kind,
+            crate::ErrorKind::Input
+        );
+    }
+}
