@@ -5,6 +5,7 @@
 //! `struct sock_filter` records (`[u8; 8]`, host byte order), so the pure crate stays free
 //! of libc and this one free of policy logic.
 
+pub mod fdpass;
 pub mod fsops;
 pub mod guest;
 pub mod landlock;
