@@ -43,7 +43,7 @@ pub fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize,
         if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
             // SAFETY: CMSG_LEN(0) is a constant computation on no pointer.
             let header = unsafe { libc::CMSG_LEN(0) } as usize;
-            let count = (len as usize).saturating_sub(header) / std::mem::size_of::<i32>();
+            let count = len.saturating_sub(header) / std::mem::size_of::<i32>();
             // SAFETY: CMSG_DATA points just past this header, inside `control`; the kernel
             // wrote `count` ints there (cmsg_len says so); read unaligned, as ints may be.
             let data = unsafe { libc::CMSG_DATA(cmsg) }.cast::<i32>();
