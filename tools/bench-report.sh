@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole performance report of issue 9 in one run, in the order BENCHMARKS.md gives it:
+# The whole performance report in one run, in the order BENCHMARKS.md gives it:
 #   1. filters: ns per call (getppid, an argument-conditioned personality, a denied syslog) and
 #      load time, as ratios to no filter; BPF instructions executed per syscall (emulator);
 #      straitjacket against libseccomp's default and binary-tree layouts on the same profile;

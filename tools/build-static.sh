@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds straitjacket as a static position-independent executable (static-pie): no dynamic
 # loader and no shared libc to map and relocate at every start, ASLR kept. It takes about
-# 1 ms less CPU to start than the ordinary build here (BENCHMARKS.md, issue 9). Output:
+# 1 ms less CPU to start than the ordinary build here (BENCHMARKS.md). Output:
 # target/static/straitjacket. glibc (gnu) targets; a musl target is static already.
 #
 # The flag needs an explicit --target: without one it also reaches proc-macros (clap's and

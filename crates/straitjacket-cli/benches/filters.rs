@@ -1,4 +1,4 @@
-//! The filter benchmark (issue 9): the cost of a filter on every system call, measured as
+//! The filter benchmark: the cost of a filter on every system call, measured as
 //! ratios to no filter in one run, straitjacket against libseccomp on the same profile.
 //!
 //! `cargo bench -p straitjacket-cli --bench filters` (needs /usr/bin/python3 with python3-seccomp

@@ -1,4 +1,4 @@
-//! The supervisor's round trip (issue 5): `openat(O_RDONLY)` + `close` of one allowed file,
+//! The supervisor's round trip: `openat(O_RDONLY)` + `close` of one allowed file,
 //! timed by a small C program (`clock_gettime` around N calls), run in one go:
 //! - bare (no straitjacket);
 //! - `straitjacket run --allow-read DIR`: the supervisor opens the file and injects the fd;

@@ -176,7 +176,7 @@ mod tests {
         }
     }
 
-    /// The deterministic performance figures (issue 9): every argument-free allow is proven
+    /// The deterministic performance figures: every argument-free allow is proven
     /// constant by the kernel's action cache, and no argument-free call runs more than 12
     /// instructions. Timings live in the benchmarks, never here.
     #[test]

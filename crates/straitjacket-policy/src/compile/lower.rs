@@ -141,7 +141,7 @@ pub fn lower(policy: &Policy) -> (Graph, NodeId) {
 }
 
 /// Weights of the dispatch tree, per syscall number: every syscall of the ABI's table counts
-/// alike, allowed or denied, named by the policy or not (the figure issue 9 asks for: the
+/// alike, allowed or denied, named by the policy or not (the figure the performance targets ask for: the
 /// mean over every syscall); a number with no syscall (a hole in the table) a little; the
 /// x32 ABI, on x86_64, little as a whole (see `lower_section`); numbers beyond the table
 /// hardly (they are rare and never cacheable).
