@@ -571,23 +571,7 @@ pub fn own_creds() -> io::Result<FsCreds> {
 
 /// The filesystem identity in a `/proc/PID/status` text.
 pub fn parse_status_creds(status: &str) -> Option<FsCreds> {
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(str::trim)
-    };
-    // Uid:/Gid: are real, effective, saved, filesystem.
-    let fs_id = |name| field(name)?.split_whitespace().nth(3)?.parse::<u32>().ok();
-    Some(FsCreds {
-        fsuid: fs_id("Uid:")?,
-        fsgid: fs_id("Gid:")?,
-        groups: field("Groups:")?
-            .split_whitespace()
-            .map(|g| g.parse().ok())
-            .collect::<Option<Vec<u32>>>()?,
-        cap_eff: u64::from_str_radix(field("CapEff:")?, 16).ok()?,
-    })
+    crate::procfs::ProcStatus::parse(status.to_string()).fs_creds()
 }
 
 #[cfg(test)]

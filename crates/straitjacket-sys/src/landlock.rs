@@ -242,10 +242,7 @@ pub fn restrict_self(ruleset: &OwnedFd) -> io::Result<()> {
 
 /// How many threads the calling process has (`Threads:` in /proc/self/status).
 pub fn thread_count() -> io::Result<usize> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|n| n.trim().parse().ok())
+    crate::procfs::ProcStatus::own()?
+        .threads()
         .ok_or_else(|| io::Error::other("no Threads: line in /proc/self/status"))
 }

@@ -15,6 +15,7 @@ pub mod notify;
 pub mod pidfd;
 pub mod prctl;
 pub mod process;
+pub mod procfs;
 pub mod ptrace;
 pub mod seccomp;
 pub mod signals;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use straitjacket_policy::supervised::{self as sv, FsCall, NetCall};
 use straitjacket_sys::fsops::{self, FsCreds};
+use straitjacket_sys::procfs::ProcStatus;
 use straitjacket_sys::{mem, notify, pidfd};
 
 use super::fs::{self, FsRequest, Located};
@@ -70,21 +71,16 @@ pub fn status(tid: i32) -> Option<Status> {
     let alive = pidfd::open(tid, pidfd::PIDFD_THREAD)
         .or_else(|_| pidfd::open(tid, 0))
         .ok();
-    let text = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    let st = ProcStatus::of(tid).ok()?;
     let root = proc_dir(tid, "root").ok()?;
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(str::trim)
-    };
-    let last = |name: &str| field(name)?.split_whitespace().last()?.parse::<i32>().ok();
+    let (ns_tgid, ns_tid) = st.innermost_ids()?;
     Some(Status {
-        creds: fsops::parse_status_creds(&text)?,
-        umask: u32::from_str_radix(field("Umask:")?, 8).ok()?,
-        tgid: field("Tgid:")?.parse().ok()?,
+        creds: st.fs_creds()?,
+        umask: st.umask()?,
+        tgid: st.tgid()?,
         caller: Caller {
-            tgid: last("NStgid:")?,
-            tid: last("NSpid:")?,
+            tgid: ns_tgid,
+            tid: ns_tid,
         },
         root: Arc::new(root),
         alive,
@@ -109,9 +105,7 @@ fn creates(call: &FsCall) -> bool {
 /// cache is cleared — a status read before it runs would keep the old mask, and files would
 /// be created more open than the program asked.
 fn umask_now(tid: i32) -> Option<u32> {
-    let text = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    let mask = text.lines().find_map(|l| l.strip_prefix("Umask:"))?;
-    u32::from_str_radix(mask.trim(), 8).ok()
+    ProcStatus::of(tid).ok()?.umask()
 }
 
 fn proc_dir(tid: i32, what: &str) -> Result<OwnedFd, i32> {

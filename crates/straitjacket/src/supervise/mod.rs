@@ -565,13 +565,7 @@ impl Supervisor<'_> {
 
 /// Whether process `pid` has a handler for `sig` (`SigCgt:` in /proc/PID/status).
 fn catches(pid: i32, sig: i32) -> bool {
-    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-        return false;
-    };
-    s.lines()
-        .find_map(|l| l.strip_prefix("SigCgt:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .is_some_and(|mask| mask & (1 << (sig - 1)) != 0)
+    straitjacket_sys::procfs::ProcStatus::of(pid).is_ok_and(|s| s.catches(sig))
 }
 
 /// Our children that have not been reaped (/proc/self/task/*/children).

@@ -588,8 +588,5 @@ fn describe_with(listener: &OwnedFd, n: &Notif, strings: &mut Vec<String>) -> Op
 
 /// The thread group of thread `tid` (`Tgid:` in /proc/TID/status).
 fn tgid_of(tid: i32) -> Option<i32> {
-    let s = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("Tgid:"))
-        .and_then(|v| v.trim().parse().ok())
+    straitjacket_sys::procfs::ProcStatus::of(tid).ok()?.tgid()
 }
