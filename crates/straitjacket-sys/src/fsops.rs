@@ -416,15 +416,7 @@ pub fn set_umask(mask: u32) -> u32 {
     unsafe { libc::umask(mask) }
 }
 
-/// The calling thread's filesystem identity, as the kernel checks file access with it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FsCreds {
-    pub fsuid: u32,
-    pub fsgid: u32,
-    pub groups: Vec<u32>,
-    /// Effective capabilities (bit N = capability N).
-    pub cap_eff: u64,
-}
+pub use crate::procfs::FsCreds;
 
 impl FsCreds {
     /// The identity to act with for a caller of identity `caller`, when acting as `self`
@@ -569,11 +561,6 @@ pub fn own_creds() -> io::Result<FsCreds> {
     })
 }
 
-/// The filesystem identity in a `/proc/PID/status` text.
-pub fn parse_status_creds(status: &str) -> Option<FsCreds> {
-    crate::procfs::ProcStatus::parse(status.to_string()).fs_creds()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,9 +616,14 @@ mod tests {
         assert_eq!(c.fsuid, unsafe { libc::geteuid() });
         // The system calls say what the kernel shows in /proc for this thread.
         let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
-        assert_eq!(Some(c), parse_status_creds(&status));
+        assert_eq!(
+            Some(c),
+            crate::procfs::ProcStatus::parse(status.clone()).fs_creds()
+        );
         let s = "Uid:\t1\t2\t3\t4\nGid:\t5\t6\t7\t8\nGroups:\t9 10 \nCapEff:\t000001ffffffffff\n";
-        let p = parse_status_creds(s).unwrap();
+        let p = crate::procfs::ProcStatus::parse(s.into())
+            .fs_creds()
+            .unwrap();
         assert_eq!((p.fsuid, p.fsgid, p.groups.clone()), (4, 8, vec![9, 10]));
         assert_eq!(p.cap_eff, 0x1ff_ffff_ffff);
     }
@@ -656,7 +648,10 @@ mod tests {
                 set_thread_creds(&want).unwrap();
                 let got = own_creds().unwrap();
                 let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
-                i32::from(got != want || Some(got) != parse_status_creds(&status))
+                i32::from(
+                    got != want
+                        || Some(got) != crate::procfs::ProcStatus::parse(status.clone()).fs_creds(),
+                )
             })
             .unwrap();
             assert_eq!(outcome, crate::process::ChildOutcome::Exited(0));

@@ -4,7 +4,15 @@
 
 use std::io;
 
-use crate::fsops::FsCreds;
+/// The calling thread's filesystem identity, as the kernel checks file access with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FsCreds {
+    pub fsuid: u32,
+    pub fsgid: u32,
+    pub groups: Vec<u32>,
+    /// Effective capabilities (bit N = capability N).
+    pub cap_eff: u64,
+}
 
 /// One read of a `status` file.
 #[derive(Debug, Clone)]
