@@ -44,6 +44,7 @@ fn with_foreign_listener(
     let child = Command::new("/usr/bin/python3")
         .arg(HELPER)
         .arg(&path)
+        .arg(t.join("made-by-the-agent"))
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -54,8 +55,9 @@ fn with_foreign_listener(
     assert_eq!(fds.len(), 1, "one listener sent");
     serve_it(fds.remove(0));
     let out = child.wait_with_output().unwrap();
+    let made = t.join("made-by-the-agent").exists();
     Some((
-        String::from_utf8_lossy(&out.stdout).into_owned(),
+        format!("{}made: {made}\n", String::from_utf8_lossy(&out.stdout)),
         out.status,
     ))
 }
@@ -64,7 +66,7 @@ fn with_foreign_listener(
 fn serves_a_listener_made_by_another_process_under_the_policy() {
     let pf = load::load_bytes(
         "agent.sj",
-        b"default allow\nerrno(EPERM) uname\nkill-process getppid\n",
+        b"default allow\nerrno(EPERM) uname\nnotify mkdir\nkill-process getppid\n",
         &Options::default(),
     )
     .unwrap();
@@ -75,11 +77,15 @@ fn serves_a_listener_made_by_another_process_under_the_policy() {
         return;
     };
     // Unserved, these calls would block (no agent) or succeed (an agent that continues);
-    // served, uname is refused and getppid kills the process before it runs.
-    assert_eq!(out, "uname EPERM\ngetcwd ok\n", "{status:?}");
+    // served, uname is refused, a file call the policy notifies is not carried out for a
+    // caller whose own confinement is unknown here, and getppid kills the process.
+    assert_eq!(
+        out, "uname EPERM\ngetcwd ok\nmkdir EACCES\nmade: false\n",
+        "{status:?}"
+    );
     assert_eq!(status.signal(), Some(9), "{status:?}");
     let served = served.unwrap();
-    assert_eq!((served.answered, served.killed), (3, 1), "{served:?}");
+    assert_eq!((served.answered, served.killed), (4, 1), "{served:?}");
 }
 
 /// Counts what it sees and lets everything run.
@@ -113,9 +119,12 @@ fn observes_a_listener_made_by_another_process() {
     }) else {
         return;
     };
-    assert_eq!(out, "uname ok\ngetcwd ok\ngetppid ok\ndone\n");
+    assert_eq!(
+        out,
+        "uname ok\ngetcwd ok\nmkdir ok\ngetppid ok\ndone\nmade: true\n"
+    );
     assert!(status.success(), "{status:?}");
-    assert_eq!(counter.seen, ["uname", "getcwd", "getppid"]);
+    assert_eq!(counter.seen, ["uname", "getcwd", "mkdir", "getppid"]);
 }
 
 #[test]

@@ -242,6 +242,7 @@ pub fn supervise<'a>(
         fs_rules: &sb.fs,
         own_pid_ns: sb.namespaces.contains(&Namespace::Pid),
         net_rules,
+        carry_out: true,
     };
     let server = Server::new(&sb.policy, mode, &sb.reporting, setup)?;
     let mut sigs = FORWARDED.to_vec();

@@ -93,6 +93,7 @@ pub(super) struct Server<'a> {
     fs_rules: &'a [FsRule],
     own_pid_ns: bool,
     net_rules: Option<net::NetRules>,
+    carry_out: bool,
     own_creds: Option<FsCreds>,
     pub(super) pool: pool::Pool,
     audit: Option<Arc<audit::Audit>>,
@@ -110,6 +111,10 @@ pub(super) struct Setup<'a> {
     /// The callers have a pid namespace of their own.
     pub own_pid_ns: bool,
     pub net_rules: Option<net::NetRules>,
+    /// Carry out file and network calls (under `run`, within the program's own authority);
+    /// false for a listener made elsewhere, whose caller's Landlock domain and other
+    /// confinement are not known here: such calls are refused, never done for it.
+    pub carry_out: bool,
 }
 
 impl<'a> Server<'a> {
@@ -137,6 +142,7 @@ impl<'a> Server<'a> {
             fs_rules: setup.fs_rules,
             own_pid_ns: setup.own_pid_ns,
             net_rules: setup.net_rules,
+            carry_out: setup.carry_out,
             own_creds: fsops::own_creds().ok(),
             pool: pool::Pool::new(),
             audit,
@@ -172,8 +178,11 @@ impl<'a> Server<'a> {
             {
                 self.carry_out(listener, n, name, rule, action);
             }
-            Action::Notify if is_fs || is_net => {
+            Action::Notify if (is_fs || is_net) && self.carry_out => {
                 self.carry_out(listener, n, name, rule, action);
+            }
+            Action::Notify if is_fs || is_net => {
+                let _ = notify::send(listener.as_fd(), n.id, Reply::Errno(EACCES));
             }
             Action::Allow | Action::Log | Action::Notify => {
                 // Decided on the registers alone: the kernel may run the call itself.
@@ -494,7 +503,9 @@ pub struct Served {
 ///
 /// The filter is someone else's, so nothing is known of how it was routed: the calls the
 /// kernel sends here are decided by `policy`, and only its genuine `notify` rules of file and
-/// network calls are carried out (with the caller's credentials).
+/// network calls would be carried out, and those are refused with EACCES: the caller's own
+/// confinement (its Landlock domain, its mounts) is not known here, and the supervisor never
+/// does for a program what the program could not do itself.
 pub fn serve<'a>(
     listener: OwnedFd,
     policy: &'a PolicyFile,
@@ -511,6 +522,7 @@ pub fn serve<'a>(
         fs_rules: &[],
         own_pid_ns: false,
         net_rules: None,
+        carry_out: false,
     };
     let mut server = Server::new(policy, mode, reporting, setup)?;
     let listener = Arc::new(listener);

@@ -10,7 +10,7 @@ import sys
 import seccomp
 
 f = seccomp.SyscallFilter(seccomp.ALLOW)
-for name in ("uname", "getcwd", "getppid"):
+for name in ("uname", "getcwd", "mkdir", "getppid"):
     f.add_rule(seccomp.NOTIFY, name)
 f.load()
 listener = f.get_notify_fd()
@@ -31,5 +31,6 @@ def attempt(name, call):
 
 attempt("uname", os.uname)
 attempt("getcwd", os.getcwd)
+attempt("mkdir", lambda: os.mkdir(sys.argv[2]))
 attempt("getppid", os.getppid)
 print("done", flush=True)
